@@ -1,0 +1,180 @@
+"""Frozen value types passed between steps and written to manifests.
+
+Everything here is plain data (pydantic, frozen): no I/O. Coordinates are in
+pixels of the *archived* page image, origin top-left, unless a field says
+otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.settings import Kind
+
+RecordStatus = Literal["archived", "needs_review"]
+BatchStatus = Literal["received", "running", "archived", "failed", "quarantined"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class SourceFile(_Frozen):
+    """One uploaded file as received."""
+
+    name: str
+    """The file name the user gave (no directories)."""
+    sha256: str
+    """Hex SHA-256 of the file's bytes."""
+    size: int
+    """Size in bytes."""
+    format: Literal["pdf", "tiff", "jpeg", "png"]
+    """Detected from the file's magic bytes, not its extension."""
+
+
+class PageImage(_Frozen):
+    """One paper page as an image file on disk, ready for the archive and for OCR."""
+
+    index: int
+    """0-based position in the batch."""
+    path: str
+    """Image file in the batch work folder (JPEG, PNG or TIFF as extracted)."""
+    source: str
+    """Name of the uploaded file this page came from."""
+    source_page: int
+    """0-based page number inside that file."""
+    width: int
+    """Pixels."""
+    height: int
+    """Pixels."""
+    dpi: float
+    """Resolution; 300 assumed when the scan does not say."""
+    dpi_known: bool = True
+    """False when the resolution was assumed rather than read from the file."""
+    mode: str
+    """PIL mode of the archived image (RGB, L, 1, CMYK)."""
+    encoding: Literal["jpeg", "png", "tiff"]
+    """How ``path`` is encoded; JPEG pages go into the PDF without recompression."""
+
+
+class Word(_Frozen):
+    """One recognised word with its box in archived-page pixels."""
+
+    text: str
+    """NFC-normalised text."""
+    left: float
+    top: float
+    width: float
+    height: float
+    angle: float = 0.0
+    """Degrees counter-clockwise of the text baseline on the archived page (deskew undone)."""
+    conf: float
+    """Tesseract's word confidence, 0–100."""
+    line: int = 0
+    """Line number within the page, for rebuilding the text."""
+
+
+class PageOcr(_Frozen):
+    """OCR result for one page."""
+
+    index: int
+    width: int
+    height: int
+    dpi: float
+    words: tuple[Word, ...]
+    text: str
+    """Plain text, lines separated by newlines, NFC."""
+    mean_confidence: float
+    """Mean word confidence (0–100); 0 when the page has no words."""
+    skew_deg: float = 0.0
+    """Skew removed before OCR."""
+    needs_review: bool = False
+    """True when the mean confidence is under the configured threshold or the page is blank."""
+
+
+class Field_(_Frozen):
+    """An extracted key field (filled by the field-extraction issue)."""
+
+    name: str
+    value: str
+    confidence: float
+    page: int | None = None
+    method: str = "ocr"
+
+
+class PageSummary(_Frozen):
+    """Per-page facts kept in the manifest."""
+
+    index: int
+    source: str
+    source_page: int
+    width: int
+    height: int
+    dpi: float
+    mean_confidence: float
+    word_count: int
+    skew_deg: float
+    needs_review: bool
+
+
+class StoredObject(_Frozen):
+    """An object written to the store for a record."""
+
+    key: str
+    sha256: str
+    size: int
+    content_type: str
+
+
+class SignatureSummary(_Frozen):
+    """Who signed the archival PDF and how."""
+
+    signer: str
+    """Subject common name of the signing certificate."""
+    issuer: str
+    serial: str
+    demo: bool
+    """True for the generated demo certificate (not legally valid)."""
+    subfilter: str = "ETSI.CAdES.detached"
+    signed_at: datetime
+
+
+class Manifest(_Frozen):
+    """The JSON written beside every archived PDF: enough to rebuild the catalog."""
+
+    schema_version: int = 1
+    record_id: str
+    batch_id: str
+    dossier_code: str
+    kind: Kind
+    unit: str
+    status: RecordStatus
+    created_at: datetime
+    software: str
+    pages: tuple[PageSummary, ...]
+    mean_confidence: float
+    fields: tuple[Field_, ...] = ()
+    sources: tuple[SourceFile, ...]
+    pdf: StoredObject
+    originals: tuple[StoredObject, ...]
+    signature: SignatureSummary
+    text: str = Field(repr=False)
+    """Full OCR text, pages separated by form feeds."""
+
+
+class RecordView(_Frozen):
+    """What the CLI prints for a record (``--json`` keys as in the issue)."""
+
+    id: str
+    dossier_code: str
+    kind: Kind
+    unit: str
+    pages: int
+    status: RecordStatus
+    pdf: str
+    sha256: str
+    mean_confidence: float
+    fields: dict[str, str] = {}

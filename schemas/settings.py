@@ -1,0 +1,197 @@
+"""The one frozen settings model, read from ``SOHOA_*`` variables and an optional TOML file.
+
+Every step receives the settings (or the part it needs) as an argument; no
+module reads environment variables on its own. Nested groups use ``__`` in
+variable names, e.g. ``SOHOA_STORE__BACKEND=s3``. A TOML file named by
+``SOHOA_CONFIG`` (or ``./sohoa.toml`` if present) is read with lower priority
+than the environment. Secrets are :class:`~pydantic.SecretStr` so they never
+print in logs or reprs; they can also come from ``*_FILE`` secrets files.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Kind = Literal["thanh-phan", "ket-qua"]
+"""Loại số hóa: ``thanh-phan`` (thành phần hồ sơ, 0) or ``ket-qua`` (kết quả, 1)."""
+
+
+def default_data_dir() -> Path:
+    """Where embedded-mode state lives: ``$XDG_DATA_HOME/sohoa`` or ``~/.local/share/sohoa``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sohoa"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OcrSettings(_Frozen):
+    """How pages are cleaned and read."""
+
+    language: str = "vie"
+    """Tesseract language(s), e.g. ``vie`` or ``vie+eng``."""
+    tessdata_dir: Path | None = None
+    """Directory with ``*.traineddata``; ``None`` uses Tesseract's default."""
+    psm: int = 3
+    """Tesseract page segmentation mode (3 = fully automatic)."""
+    workers: int = Field(default=0, ge=0)
+    """Pages OCR'd in parallel; 0 means one per CPU core."""
+    page_timeout_s: float = Field(default=180.0, gt=0)
+    """Seconds before Tesseract is stopped on one page."""
+    deskew: bool = True
+    """Estimate and remove skew (up to ±15°) before OCR."""
+    denoise: bool = True
+    """Median-filter salt-and-pepper noise and JPEG ringing before OCR."""
+    min_ocr_dpi: int = 300
+    """Low-resolution pages are upscaled to this for OCR (the archive keeps the original)."""
+    review_confidence: float = Field(default=70.0, ge=0, le=100)
+    """Pages whose mean word confidence is below this are flagged for review."""
+
+
+class LimitSettings(_Frozen):
+    """Guards against oversized input (decompression bombs, huge uploads)."""
+
+    max_file_mb: float = Field(default=500.0, gt=0)
+    """Largest accepted upload file in megabytes."""
+    max_page_megapixels: float = Field(default=150.0, gt=0)
+    """Largest accepted page image (A3 at 600 dpi is about 70 MP)."""
+    max_pages: int = Field(default=2000, gt=0)
+    """Most pages accepted in one batch."""
+    rasterise_dpi: int = Field(default=300, ge=150, le=600)
+    """Resolution for PDF pages that are not a single embedded image."""
+
+
+class StoreSettings(_Frozen):
+    """Where archive objects go: a local directory (default) or MinIO/S3."""
+
+    backend: Literal["local", "s3"] = "local"
+    """``local`` keeps objects under ``data_dir/objects``; ``s3`` uses the MinIO SDK."""
+    local_root: Path | None = None
+    """Root of the local store; default ``data_dir/objects``."""
+    endpoint: str = "localhost:9000"
+    """S3 endpoint ``host:port`` (no scheme)."""
+    secure: bool = False
+    """Use HTTPS to reach the S3 endpoint."""
+    region: str | None = None
+    """S3 region, if the server needs one."""
+    bucket: str = "sohoa"
+    """Bucket that holds originals, archive PDFs and manifests."""
+    access_key: SecretStr | None = None
+    """S3 access key (or set ``access_key_file``)."""
+    secret_key: SecretStr | None = None
+    """S3 secret key (or set ``secret_key_file``)."""
+    access_key_file: Path | None = None
+    """File holding the access key (e.g. a Docker secret)."""
+    secret_key_file: Path | None = None
+    """File holding the secret key."""
+
+
+class SigningSettings(_Frozen):
+    """The certificate that signs every archival PDF."""
+
+    pkcs12_path: Path | None = None
+    """PKCS#12 (.p12/.pfx) file; ``None`` generates and uses the demo certificate."""
+    pkcs12_password: SecretStr | None = None
+    """Password of the PKCS#12 file (or set ``pkcs12_password_file``)."""
+    pkcs12_password_file: Path | None = None
+    """File holding the PKCS#12 password."""
+    trust_roots: tuple[Path, ...] = ()
+    """Extra CA certificates (PEM/DER) trusted when validating signatures."""
+    reason: str = "Số hóa hồ sơ, kết quả giải quyết TTHC"
+    """Reason written into the signature."""
+    location: str = "Bộ phận Tiếp nhận và Trả kết quả"
+    """Location written into the signature."""
+
+
+class Settings(BaseSettings):
+    """All configuration for one sohoa process. Frozen: pass it down, never mutate it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="SOHOA_",
+        env_nested_delimiter="__",
+        frozen=True,
+        extra="forbid",
+    )
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    """Root for embedded-mode state: inbox, quarantine, work, catalog, local objects, demo key."""
+    catalog_url: str | None = None
+    """SQLAlchemy URL of the catalog; default SQLite at ``data_dir/catalog.sqlite``."""
+    default_unit: str = "DEMO"
+    """Mã đơn vị used when ``--unit`` is not given."""
+    ocr: OcrSettings = OcrSettings()
+    limits: LimitSettings = LimitSettings()
+    store: StoreSettings = StoreSettings()
+    signing: SigningSettings = SigningSettings()
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Priority: explicit arguments, environment, TOML file."""
+        toml_path = os.environ.get("SOHOA_CONFIG") or "sohoa.toml"
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(toml_path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # Derived paths: one place decides the layout of data_dir.
+    @property
+    def inbox_dir(self) -> Path:
+        """Originals waiting for (or in) processing, one folder per batch."""
+        return self.data_dir / "inbox"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Rejected originals, each with a ``.reason.txt`` beside it."""
+        return self.data_dir / "quarantine"
+
+    @property
+    def work_dir(self) -> Path:
+        """Per-batch scratch space (page images, intermediate PDFs)."""
+        return self.data_dir / "work"
+
+    @property
+    def local_store_root(self) -> Path:
+        """Root of the local object store."""
+        return self.store.local_root or (self.data_dir / "objects")
+
+    @property
+    def demo_key_dir(self) -> Path:
+        """Where the generated demo signing certificate is kept."""
+        return self.data_dir / "demo-signer"
+
+    @property
+    def resolved_catalog_url(self) -> str:
+        """The catalog URL, defaulting to SQLite inside ``data_dir``."""
+        return self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+
+
+def read_secret(value: SecretStr | None, file: Path | None) -> str | None:
+    """Return a secret from its value or its file, stripped of a trailing newline."""
+    if value is not None:
+        return value.get_secret_value()
+    if file is not None:
+        return file.read_text(encoding="utf-8").strip()
+    return None
