@@ -1,0 +1,161 @@
+"""The ``digitise_batch`` flow: one upload in, signed searchable PDFs in the archive out.
+
+Thin wiring only: every step is a plain function in ``ocr/`` or ``storage/``.
+Tasks pass paths and small value objects, never page pixels. Pages are OCR'd in
+parallel (one Tesseract per core). Idempotency comes from content hashes: the
+same files with the same options give the same batch and record ids, and an
+already archived batch is returned without reprocessing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.progress import NullProgress, ProgressSink
+from ocr.engine import ocr_page
+from ocr.fields import find_dossier_code
+from ocr.pages import iter_pages
+from schemas.models import Manifest, PageImage, PageOcr, SignatureSummary
+from schemas.settings import Kind, OcrSettings, Settings
+from sohoa.errors import BadInputError, OcrError, SohoaError
+from storage import archive, inbox
+from storage.catalog import open_catalog
+from storage.objectstore import open_store
+from storage.pdf import build_archival_pdf
+from storage.signing import sign_pdf
+
+
+@task(name="extract-pages", cache_policy=NO_CACHE)
+def extract_pages_task(batch: inbox.ReceivedBatch, settings: Settings) -> list[PageImage]:
+    """Classify the files and write one image per page into the work folder."""
+    batch = inbox.classify(batch, settings)
+    out_dir = settings.work_dir / batch.batch_id / "pages"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    pages: list[PageImage] = []
+    for path, source in zip(batch.files, batch.sources, strict=True):
+        for page in iter_pages(source, path, out_dir, start_index=len(pages),
+                               limits=settings.limits):
+            pages.append(page)
+            if len(pages) > settings.limits.max_pages:
+                raise BadInputError("too_large", file=source.name,
+                                    reason=f"> {settings.limits.max_pages} pages")
+    return pages
+
+
+@task(name="ocr-page", cache_policy=NO_CACHE)
+def ocr_page_task(page: PageImage, opts: OcrSettings) -> PageOcr:
+    """Clean and OCR one page (runs one per core)."""
+    return ocr_page(page, opts)
+
+
+@task(name="build-and-sign-pdf", cache_policy=NO_CACHE)
+def build_pdf_task(batch, pages, results, record_id, dossier_code, settings) -> tuple[Path, SignatureSummary]:
+    """Assemble the archival PDF and sign it; returns the signed file in the work folder."""
+    work = settings.work_dir / batch.batch_id
+    unsigned = build_archival_pdf(
+        pages, results, work / f"{record_id}.unsigned.pdf",
+        metadata=archive.xmp_metadata(batch, record_id, dossier_code),
+        tessdata_dir=settings.ocr.tessdata_dir,
+    )
+    signed = work / f"{record_id}.pdf"
+    summary = sign_pdf(unsigned, signed, settings)
+    return signed, summary
+
+
+@task(name="store-and-catalog", cache_policy=NO_CACHE, retries=3,
+      retry_delay_seconds=[2, 8, 30])
+def commit_task(batch, record_id, dossier_code, pages, results, signed, signature, settings) -> Manifest:
+    """Store objects and write the catalog row; retried with backoff on storage faults."""
+    return archive.commit_record(
+        batch=batch, record_id=record_id, dossier_code=dossier_code, pages=pages, ocr=results,
+        signed_pdf=signed, signature=signature, store=open_store(settings),
+        catalog=open_catalog(settings.resolved_catalog_url),
+    )
+
+
+def _ocr_all(pages, settings, progress, batch_id) -> list[PageOcr]:
+    futures = ocr_page_task.map(pages, unmapped(settings.ocr))
+    for future in as_completed(futures):
+        result = future.result()
+        progress.page_done(batch_id, result.index)
+    return [f.result() for f in futures]
+
+
+def _existing(batch_id: str, settings: Settings) -> list[Manifest] | None:
+    """Manifests of an already archived batch whose objects are all present."""
+    catalog = open_catalog(settings.resolved_catalog_url)
+    rows = catalog.find_records_for_batch(batch_id)
+    if not rows:
+        return None
+    store = open_store(settings)
+    if not all(store.exists(r.pdf_key) and store.exists(r.manifest_key) for r in rows):
+        return None
+    return [archive.load_manifest(store, r.manifest_key) for r in rows]
+
+
+@flow(name="digitise_batch", validate_parameters=False, log_prints=False)
+def digitise_batch(
+    files: list[str],
+    *,
+    kind: Kind = "thanh-phan",
+    unit: str | None = None,
+    dossier_code: str | None = None,
+    settings: Settings | None = None,
+    progress: Any = None,
+) -> list[Manifest]:
+    """Digitise one batch (files in order) into signed, archived, catalogued records.
+
+    Raises:
+        BadInputError, OcrError: the batch was quarantined with the reason.
+        StorageError, SigningError: the batch stays in the inbox for a later run.
+    """
+    settings = settings or Settings()
+    progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
+    log = get_run_logger()
+    batch = inbox.receive([Path(f) for f in files], settings, kind=kind,
+                          unit=unit or settings.default_unit, dossier_code=dossier_code)
+    progress.batch_started(batch.batch_id, len(batch.files))
+    if (done := _existing(batch.batch_id, settings)) is not None:
+        log.info("batch %s already archived; nothing to do", batch.batch_id)
+        inbox.release(batch)
+        return done
+    try:
+        pages = extract_pages_task(batch, settings)
+        batch = inbox.classify(batch, settings)
+        progress.pages_found(batch.batch_id, len(pages))
+        results = _ocr_all(pages, settings, progress, batch.batch_id)
+    except (BadInputError, OcrError) as exc:
+        where = inbox.quarantine(batch, exc, settings)
+        log.warning("batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en"))
+        raise
+    record_id = archive.record_id_for(batch.batch_id)
+    dossier = dossier_code or find_dossier_code("\n".join(r.text for r in results))
+    progress.stage(batch.batch_id, "sign")
+    signed, signature = build_pdf_task(batch, pages, results, record_id, dossier, settings)
+    progress.stage(batch.batch_id, "store")
+    manifest = commit_task(batch, record_id, dossier, pages, results, signed, signature, settings)
+    inbox.release(batch)
+    shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
+    log.info("batch %s archived as record %s (%d pages)", batch.batch_id, record_id, len(pages))
+    return [manifest]
+
+
+def run_digitise(files: list[str], *, settings: Settings, progress: ProgressSink | None = None,
+                 **options) -> list[Manifest]:
+    """Run the flow with a thread pool sized to the configured OCR workers."""
+    workers = settings.ocr.workers or os.cpu_count() or 1
+    runner = ThreadPoolTaskRunner(max_workers=workers)
+    return digitise_batch.with_options(task_runner=runner)(
+        files, settings=settings, progress=progress, **options
+    )
+
+
+__all__ = ["digitise_batch", "run_digitise", "SohoaError"]

@@ -1,0 +1,137 @@
+"""Read one page with Tesseract: words, boxes, confidences and text from a single run.
+
+The page is cleaned for OCR only; word boxes are mapped back through the
+cleaning transform onto the archived (colour, un-deskewed) scan, so the PDF's
+invisible text layer sits on the words a reader sees.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import unicodedata
+from collections.abc import Sequence
+
+import cv2
+import numpy as np
+import pytesseract
+
+from ocr.clean import clean_for_ocr
+from schemas.models import PageImage, PageOcr, Word
+from schemas.settings import OcrSettings
+from sohoa.errors import OcrError
+
+# Tesseract's OpenMP threads fight each other when pages already run one per core.
+os.environ["OMP_THREAD_LIMIT"] = "1"
+
+
+def tesseract_config(opts: OcrSettings, dpi: float) -> str:
+    """Command-line options shared by every Tesseract call."""
+    parts = [f"--psm {opts.psm}", f"--dpi {int(round(dpi))}"]
+    if opts.tessdata_dir:
+        parts.append(f'--tessdata-dir "{opts.tessdata_dir}"')
+    return " ".join(parts)
+
+
+def load_page_pixels(page: PageImage) -> np.ndarray:
+    """Decode the archived page image (BGR or grayscale) for cleaning."""
+    pixels = cv2.imread(page.path, cv2.IMREAD_UNCHANGED)
+    if pixels is None:
+        raise OcrError(file=page.source, page=page.source_page + 1, reason="cannot decode image")
+    if pixels.dtype != np.uint8:
+        pixels = cv2.convertScaleAbs(pixels, alpha=255.0 / max(1, int(pixels.max())))
+    if pixels.ndim == 3 and pixels.shape[2] == 4:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_BGRA2BGR)
+    return pixels
+
+
+def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
+    """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure."""
+    cv2.setNumThreads(1)
+    cleaned = clean_for_ocr(load_page_pixels(page), dpi=page.dpi, opts=opts)
+    try:
+        data = pytesseract.image_to_data(
+            cleaned.image,
+            lang=opts.language,
+            config=tesseract_config(opts, page.dpi * cleaned.scale),
+            output_type=pytesseract.Output.DICT,
+            timeout=opts.page_timeout_s,
+        )
+    except pytesseract.TesseractError as exc:
+        raise OcrError(file=page.source, page=page.source_page + 1, reason=_reason(exc)) from exc
+    except RuntimeError as exc:  # pytesseract's timeout
+        raise OcrError(file=page.source, page=page.source_page + 1, reason=str(exc)) from exc
+    words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
+    text = text_from_words(words)
+    mean = float(np.mean([w.conf for w in words])) if words else 0.0
+    return PageOcr(
+        index=page.index,
+        width=page.width,
+        height=page.height,
+        dpi=page.dpi,
+        words=tuple(words),
+        text=text,
+        mean_confidence=round(mean, 2),
+        skew_deg=round(cleaned.skew_deg, 3),
+        needs_review=bool(words) and mean < opts.review_confidence,
+    )
+
+
+def _reason(exc: pytesseract.TesseractError) -> str:
+    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
+    return (message[-1] if message else "tesseract error")[:160]
+
+
+def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list[Word]:
+    """Build words from Tesseract's TSV columns, mapping boxes to the original image.
+
+    A box in the cleaned image is mapped by its bottom-left corner (the text
+    origin in the PDF) and its bottom-right corner; the distance between the two
+    mapped points is the word's width on the scan and their direction its angle.
+    """
+    words: list[Word] = []
+    line_ids: dict[tuple[int, int, int], int] = {}
+    for i, level in enumerate(data["level"]):
+        text = unicodedata.normalize("NFC", str(data["text"][i]).strip())
+        conf = float(data["conf"][i])
+        if int(level) != 5 or not text or conf < 0:
+            continue
+        key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
+        line = line_ids.setdefault(key, len(line_ids))
+        left, top = float(data["left"][i]), float(data["top"][i])
+        width, height = float(data["width"][i]), float(data["height"][i])
+        words.append(_mapped_word(text, conf, line, (left, top, width, height), to_original))
+    return words
+
+
+def _apply(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    return (
+        float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]),
+        float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]),
+    )
+
+
+def _mapped_word(text, conf, line, box: Sequence[float], to_original) -> Word:
+    left, top, width, height = box
+    x0, y0 = _apply(to_original, left, top + height)  # bottom-left
+    x1, y1 = _apply(to_original, left + width, top + height)  # bottom-right
+    scale = math.hypot(to_original[0, 0], to_original[1, 0])
+    angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y grows down
+    return Word(
+        text=text,
+        left=x0,
+        top=y0 - height * scale,
+        width=max(1.0, math.hypot(x1 - x0, y1 - y0)),
+        height=max(1.0, height * scale),
+        angle=round(angle, 3),
+        conf=conf,
+        line=line,
+    )
+
+
+def text_from_words(words: Sequence[Word]) -> str:
+    """Plain text: words of a line joined by spaces, lines by newlines."""
+    lines: dict[int, list[str]] = {}
+    for word in words:
+        lines.setdefault(word.line, []).append(word.text)
+    return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))

@@ -1,0 +1,271 @@
+"""The ``sohoa`` command line: a thin surface over the library (one of two places that map errors to exit codes).
+
+Commands that only read the catalog (show, search, export, verify) do not
+import Prefect, so they start in well under a second; ``ingest`` and ``demo``
+run the Prefect flow (in-process by default, or a server named by
+``PREFECT_API_URL``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sohoa import SOFTWARE
+from sohoa.errors import ExitCode, SohoaError
+from sohoa.i18n import current_lang
+from sohoa.texts import t
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC")
+console = Console(stderr=True)
+out = Console(soft_wrap=True)
+
+
+@app.callback()
+def _main(
+    lang: Annotated[Optional[str], typer.Option("--lang", help="vi | en")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Số hóa hồ sơ và kết quả giải quyết TTHC / Digitise dossiers and results."""
+    if lang:
+        os.environ["SOHOA_LANG"] = lang
+    if verbose:
+        os.environ["SOHOA_VERBOSE"] = "1"
+
+
+def _settings():
+    from schemas.settings import Settings
+
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: show it as a config error
+        from sohoa.errors import ConfigError
+
+        raise ConfigError(reason=str(exc).splitlines()[0]) from exc
+
+
+def _fail(exc: SohoaError) -> None:
+    console.print(f"[bold red]{t('error')}:[/] {exc.render(current_lang())}", highlight=False)
+
+
+def _unexpected(exc: BaseException) -> None:
+    """An error we did not foresee: one line for the user, the traceback with --verbose."""
+    from sohoa.errors import SohoaError as _Base
+
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+    _fail(_Base("internal", detail=detail))
+    if os.environ.get("SOHOA_VERBOSE"):
+        console.print_exception()
+
+
+def _guard(func):
+    """Run a command body, turning domain errors into a message and an exit code."""
+    try:
+        return func()
+    except SohoaError as exc:
+        _fail(exc)
+        raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _prepare_prefect(settings) -> None:
+    """Quiet, offline, self-contained Prefect unless the user configured their own."""
+    os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect"))
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL",
+                          "INFO" if os.environ.get("SOHOA_VERBOSE") else "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG, PNG")],
+    dossier: Annotated[Optional[str], typer.Option("--dossier", help="Mã hồ sơ")] = None,
+    unit: Annotated[Optional[str], typer.Option("--unit", help="Mã đơn vị")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="thanh-phan | ket-qua")] = "thanh-phan",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    each: Annotated[bool, typer.Option("--each", help="Mỗi tệp là một lô / one batch per file")] = False,
+) -> None:
+    """Số hóa một lô bản quét / Digitise one batch of scans (files in order)."""
+    if kind not in ("thanh-phan", "ket-qua"):
+        console.print(t("bad_kind", kind=kind))
+        raise typer.Exit(int(ExitCode.USAGE))
+    settings = _guard(_settings)
+    batches = [[f] for f in files] if each else [list(files)]
+    views, code = _ingest_batches(batches, settings, dossier=dossier, unit=unit, kind=kind,
+                                  quiet=as_json)
+    if as_json:
+        out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
+    else:
+        _print_records(views, settings)
+    raise typer.Exit(code)
+
+
+def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
+    """Run the flow per batch; a failed batch does not stop the others."""
+    _prepare_prefect(settings)
+    from flows.digitise import run_digitise
+    from sohoa.progress import RichProgress
+    from storage.archive import record_view
+
+    views, code = [], 0
+    with RichProgress(console, total_batches=len(batches), enabled=not quiet) as progress:
+        for files in batches:
+            try:
+                manifests = run_digitise([str(f) for f in files], settings=settings,
+                                         progress=progress, kind=kind, unit=unit,
+                                         dossier_code=dossier)
+                views.extend(record_view(m) for m in manifests)
+            except SohoaError as exc:
+                _fail(exc)
+                code = code or int(exc.exit_code)
+            except Exception as exc:  # noqa: BLE001 - one batch must not stop the others
+                _unexpected(exc)
+                code = code or int(ExitCode.INTERNAL)
+            progress.batch_finished()
+    return views, code
+
+
+def _print_records(views, settings) -> None:
+    from storage.objectstore import open_store
+
+    store = open_store(settings)
+    table = Table(title=t("records_title"))
+    for col in ("id", "dossier", "pages", "confidence", "status", "pdf"):
+        table.add_column(t(f"col_{col}"))
+    for v in views:
+        table.add_row(v.id, v.dossier_code or "—", str(v.pages), f"{v.mean_confidence:.1f}",
+                      t(f"status_{v.status}"), _location(store, v.pdf))
+    out.print(table)
+
+
+def _location(store, key: str) -> str:
+    root = getattr(store, "root", None)
+    return str(Path(root) / key) if root else f"{store.describe()}/{key}"
+
+
+@app.command()
+def show(
+    record_id: Annotated[str, typer.Argument(help="Mã bản ghi / record id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Xem một bản ghi / Show one record."""
+    from sohoa import commands
+
+    detail = _guard(lambda: commands.show_record(_settings(), record_id))
+    if as_json:
+        out.print_json(json.dumps(detail, ensure_ascii=False, default=str))
+        return
+    for key, value in detail.items():
+        if key != "pages_detail":
+            out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
+    table = Table(title=t("pages_title"))
+    for col in ("page", "source", "dpi", "confidence", "review"):
+        table.add_column(t(f"col_{col}"))
+    for page in detail["pages_detail"]:
+        table.add_row(str(page["index"] + 1), f"{page['source']} #{page['source_page'] + 1}",
+                      f"{page['dpi']:.0f}", f"{page['mean_confidence']:.1f}",
+                      "⚠" if page["needs_review"] else "")
+    out.print(table)
+
+
+@app.command()
+def export(
+    record_id: Annotated[str, typer.Argument()],
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.pdf")],
+) -> None:
+    """Xuất PDF đã ký / Export the signed PDF."""
+    from sohoa import commands
+
+    path = _guard(lambda: commands.export_record(_settings(), record_id, output))
+    console.print(t("exported", path=str(path)))
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Từ khóa, có hoặc không dấu / words, with or without diacritics")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option("--limit")] = 20,
+) -> None:
+    """Tìm hồ sơ / Search records."""
+    from sohoa import commands
+
+    hits = _guard(lambda: commands.search_records(_settings(), query, limit=limit))
+    if as_json:
+        out.print_json(json.dumps(hits, ensure_ascii=False, default=str))
+        return
+    if not hits:
+        console.print(t("no_results"))
+        raise typer.Exit(0)
+    table = Table(title=t("search_title", query=query))
+    for col in ("id", "dossier", "unit", "status", "snippet"):
+        table.add_column(t(f"col_{col}"))
+    for hit in hits:
+        table.add_row(hit["record_id"], hit["dossier_code"] or "—", hit["unit"],
+                      t(f"status_{hit['status']}"), hit["snippet"])
+    out.print(table)
+
+
+@app.command()
+def verify(
+    record_id: Annotated[Optional[str], typer.Argument()] = None,
+    all_records: Annotated[bool, typer.Option("--all")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Kiểm tra toàn vẹn và chữ ký / Check integrity and signatures."""
+    from sohoa import commands
+
+    if not record_id and not all_records:
+        console.print(t("verify_usage"))
+        raise typer.Exit(int(ExitCode.USAGE))
+    results = _guard(lambda: commands.verify_records(_settings(), None if all_records else record_id))
+    failed = [r for r in results if not r["ok"]]
+    if as_json:
+        out.print_json(json.dumps(results, ensure_ascii=False, default=str))
+    else:
+        for r in results:
+            mark = "[green]OK[/]" if r["ok"] else "[bold red]LỖI[/]" if current_lang() == "vi" else "[bold red]FAIL[/]"
+            out.print(f"{mark} {r['record_id']} {r['dossier_code'] or '—'} {r['pdf']}", highlight=False)
+            for problem in r["problems"]:
+                out.print(f"    - {problem}", highlight=False)
+        out.print(t("verify_summary", total=len(results), failed=len(failed)))
+    raise typer.Exit(int(ExitCode.VERIFY_FAILED) if failed else 0)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Optional[Path], typer.Option("--samples", help="Nơi ghi bản quét mẫu")] = None,
+) -> None:
+    """Chạy thử trên bản quét mẫu / Run the pipeline on generated sample scans."""
+    from sohoa.synth import make_demo_batch
+
+    settings = _guard(_settings)
+    samples = workdir or (settings.data_dir / "samples")
+    files = make_demo_batch(samples)
+    console.print(t("demo_intro", n=len(files), where=str(samples), software=SOFTWARE))
+    views, code = _ingest_batches([[f] for f in files], settings, dossier=None, unit=None,
+                                  kind="thanh-phan", quiet=False)
+    _print_records(views, settings)
+    from sohoa import commands
+
+    if views:
+        word = commands.sample_query(settings, views[0].id)
+        if word:
+            hits = commands.search_records(settings, word, limit=5)
+            console.print(t("demo_search", word=word, n=len(hits)))
+    console.print(t("demo_next", catalog=settings.resolved_catalog_url))
+    raise typer.Exit(code)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,66 @@
+"""CLI interface strings (labels, titles) in Vietnamese and English; errors live in :mod:`sohoa.i18n`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sohoa.i18n import current_lang
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # key: (Vietnamese, English)
+    "error": ("Lỗi", "Error"),
+    "bad_kind": ("--kind phải là thanh-phan hoặc ket-qua (nhận được: {kind})",
+                 "--kind must be thanh-phan or ket-qua (got: {kind})"),
+    "records_title": ("Bản ghi đã số hóa", "Digitised records"),
+    "pages_title": ("Các trang", "Pages"),
+    "col_id": ("Mã bản ghi", "Record"),
+    "col_dossier": ("Mã hồ sơ", "Dossier code"),
+    "col_pages": ("Số trang", "Pages"),
+    "col_confidence": ("Độ tin cậy OCR", "OCR confidence"),
+    "col_status": ("Trạng thái", "Status"),
+    "col_pdf": ("PDF đã ký", "Signed PDF"),
+    "col_unit": ("Đơn vị", "Unit"),
+    "col_snippet": ("Trích đoạn", "Snippet"),
+    "col_page": ("Trang", "Page"),
+    "col_source": ("Tệp gốc", "Source"),
+    "col_dpi": ("dpi", "dpi"),
+    "col_review": ("Cần xem lại", "Review"),
+    "status_archived": ("đã lưu trữ", "archived"),
+    "status_needs_review": ("cần xem lại", "needs review"),
+    "field_id": ("Mã bản ghi", "Record"),
+    "field_dossier_code": ("Mã hồ sơ", "Dossier code"),
+    "field_kind": ("Loại số hóa", "Kind"),
+    "field_unit": ("Đơn vị", "Unit"),
+    "field_pages": ("Số trang", "Pages"),
+    "field_status": ("Trạng thái", "Status"),
+    "field_pdf": ("Khóa PDF", "PDF key"),
+    "field_sha256": ("SHA-256", "SHA-256"),
+    "field_mean_confidence": ("Độ tin cậy OCR", "OCR confidence"),
+    "field_fields": ("Trường thông tin", "Fields"),
+    "field_created_at": ("Thời gian số hóa", "Digitised at"),
+    "field_signer": ("Người ký", "Signer"),
+    "field_batch_id": ("Mã lô", "Batch"),
+    "field_manifest": ("Khóa manifest", "Manifest key"),
+    "exported": ("Đã xuất: {path}", "Exported: {path}"),
+    "no_results": ("Không tìm thấy kết quả.", "No results."),
+    "search_title": ("Kết quả tìm kiếm: {query}", "Search results: {query}"),
+    "verify_usage": ("Cho biết mã bản ghi hoặc dùng --all.", "Give a record id or use --all."),
+    "verify_summary": ("Đã kiểm tra {total} bản ghi, {failed} lỗi.",
+                       "Checked {total} records, {failed} failed."),
+    "progress_batches": ("Lô", "Batches"),
+    "progress_pages": ("Trang (lô {batch})", "Pages (batch {batch})"),
+    "progress_stage": ("{stage} (lô {batch})", "{stage} (batch {batch})"),
+    "demo_intro": ("{software}: đã tạo {n} bản quét mẫu trong {where}; đang số hóa…",
+                   "{software}: generated {n} sample scans in {where}; digitising…"),
+    "demo_search": ("Tìm “{word}” (không dấu): {n} kết quả.",
+                    "Search for “{word}” (no diacritics): {n} hits."),
+    "demo_next": ("Danh mục: {catalog}. Thử: sohoa search \"dang ky\", sohoa verify --all",
+                  "Catalog: {catalog}. Try: sohoa search \"dang ky\", sohoa verify --all"),
+}
+
+
+def t(key: str, **params: Any) -> str:
+    """The interface text ``key`` in the current language."""
+    vi, en = TEXTS.get(key, (key, key))
+    template = vi if current_lang() == "vi" else en
+    return template.format(**params) if params else template

@@ -1,0 +1,181 @@
+"""Tables of the catalog and the frozen rows it returns (split from :mod:`storage.catalog`).
+
+The ORM classes never leave :class:`storage.catalog.Catalog`: callers get the
+frozen :class:`BatchRow`, :class:`RecordRow` and :class:`SearchHit` copies, so
+no caller ever holds a session or trips over a detached object.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from schemas.models import RecordView
+
+__all__ = [
+    "Base",
+    "BatchRow",
+    "BatchTable",
+    "RecordRow",
+    "RecordTable",
+    "SearchHit",
+    "batch_row",
+    "record_row",
+]
+
+# --- tables --------------------------------------------------------------------------------
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Store datetimes as naive UTC and read them back aware, since SQLite drops time zones."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or value.tzinfo is None:
+            return value  # naive values are taken to be UTC already
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Metadata of the catalog's ordinary tables (the FTS5 table is raw DDL in the catalog)."""
+
+
+class BatchTable(Base):
+    """One uploaded batch, from its arrival to ``archived``/``failed``/``quarantined``."""
+
+    __tablename__ = "batches"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    status: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str | None] = mapped_column(Text)
+    file_count: Mapped[int] = mapped_column(default=0)
+    page_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    unit: Mapped[str | None] = mapped_column(String(64))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    dossier_code: Mapped[str | None] = mapped_column(String(255))
+
+
+class RecordTable(Base):
+    """One archived record; rebuildable from its manifest in the object store."""
+
+    __tablename__ = "records"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
+    dossier_code: Mapped[str] = mapped_column(String(255), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    unit: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    page_count: Mapped[int]
+    mean_confidence: Mapped[float]
+    pdf_key: Mapped[str] = mapped_column(Text)
+    pdf_sha256: Mapped[str] = mapped_column(String(64))
+    manifest_key: Mapped[str] = mapped_column(Text)
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    signer: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    fields_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    text: Mapped[str] = mapped_column(Text, default="")
+    fts_rowid: Mapped[int | None] = mapped_column(default=None)
+    """rowid of this record's ``records_fts`` row, so replacing it needs no table scan."""
+    folded: Mapped[str | None] = mapped_column(Text, default=None)
+    """Folded code and text for the ``ILIKE`` fallback; NULL when FTS5 is used."""
+
+
+# --- returned rows -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BatchRow:
+    """One batch as stored."""
+
+    id: str
+    status: str
+    reason: str | None
+    file_count: int
+    page_count: int
+    created_at: datetime
+    updated_at: datetime
+    unit: str | None
+    kind: str | None
+    dossier_code: str | None
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    """One archived record as stored (without its OCR text; see :meth:`Catalog.get_text`)."""
+
+    id: str
+    batch_id: str
+    dossier_code: str
+    kind: str
+    unit: str
+    status: str
+    page_count: int
+    mean_confidence: float
+    pdf_key: str
+    pdf_sha256: str
+    manifest_key: str
+    manifest_sha256: str
+    signer: str
+    created_at: datetime
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+    def to_view(self) -> RecordView:
+        """Return what the CLI prints for this record."""
+        return RecordView.model_validate(
+            {
+                "id": self.id,
+                "dossier_code": self.dossier_code,
+                "kind": self.kind,
+                "unit": self.unit,
+                "pages": self.page_count,
+                "status": self.status,
+                "pdf": self.pdf_key,
+                "sha256": self.pdf_sha256,
+                "mean_confidence": self.mean_confidence,
+                "fields": dict(self.fields),
+            }
+        )
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One search result.
+
+    ``score`` is SQLite's bm25 value: lower (more negative) is a better match;
+    it is 0.0 on the non-SQLite fallback, which does not rank.
+    """
+
+    record_id: str
+    dossier_code: str
+    unit: str
+    kind: str
+    status: str
+    score: float
+    snippet: str
+
+
+def batch_row(batch: BatchTable) -> BatchRow:
+    """Copy a batch out of its session."""
+    return BatchRow(**{f.name: getattr(batch, f.name) for f in fields(BatchRow)})
+
+
+def record_row(record: RecordTable) -> RecordRow:
+    """Copy a record (minus its text) out of its session."""
+    names = [f.name for f in fields(RecordRow) if f.name != "fields"]
+    values = {name: getattr(record, name) for name in names}
+    return RecordRow(**values, fields=json.loads(record.fields_json or "{}"))

@@ -1,0 +1,140 @@
+"""Receive uploads into the inbox, and move rejected batches to quarantine.
+
+The user's files are copied (never moved or changed) into
+``inbox/<batch_id>/`` before any processing, so a crash at any later point
+leaves the originals in one known place. A batch leaves the inbox only after
+its archive objects and catalog row are committed (:func:`release`), or when it
+is rejected (:func:`quarantine`), which keeps the files with a reason beside them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from schemas.models import SourceFile
+from schemas.settings import Kind, Settings
+from sohoa.errors import BadInputError, NotFoundError, SohoaError
+from ocr.pages import detect_format
+from storage.objectstore import atomic_copy, atomic_write_bytes, sha256_file
+
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+REASON_FILE = "reason.txt"
+BATCH_FILE = "batch.json"
+
+
+@dataclass(frozen=True)
+class ReceivedBatch:
+    """A batch whose originals are safely in the inbox."""
+
+    batch_id: str
+    """Content hash of the files (in order) and the options: the same upload gives the same id."""
+    folder: Path
+    """``inbox/<batch_id>``."""
+    files: tuple[Path, ...]
+    """The inbox copies, in upload order."""
+    sources: tuple[SourceFile, ...]
+    """What was received, with hashes; ``format`` is filled by :func:`classify`."""
+    kind: Kind
+    unit: str
+    dossier_code: str | None
+    received_at: datetime
+
+
+def safe_name(name: str, *, fallback: str = "file") -> str:
+    """A file or key component with only ``[A-Za-z0-9._-]`` characters."""
+    cleaned = _SAFE.sub("_", name).strip("._") or fallback
+    return cleaned[:120]
+
+
+def batch_id_for(hashes: list[str], *, kind: str, unit: str, dossier_code: str | None) -> str:
+    """Stable id from the files' hashes in order plus the options that define the record."""
+    seed = "\n".join([*hashes, f"kind={kind}", f"unit={unit}", f"dossier={dossier_code or ''}"])
+    return hashlib.sha256(seed.encode()).hexdigest()[:20]
+
+
+def receive(
+    paths: list[Path], settings: Settings, *, kind: Kind, unit: str, dossier_code: str | None
+) -> ReceivedBatch:
+    """Copy ``paths`` into a new (or the existing) inbox folder for their batch."""
+    missing = [p for p in paths if not Path(p).is_file()]
+    if missing:
+        raise NotFoundError(what="file", name=str(missing[0]))
+    hashes = [sha256_file(Path(p)) for p in paths]
+    batch_id = batch_id_for(hashes, kind=kind, unit=unit, dossier_code=dossier_code)
+    folder = settings.inbox_dir / batch_id
+    folder.mkdir(parents=True, exist_ok=True)
+    copies, sources = [], []
+    for number, (path, digest) in enumerate(zip(paths, hashes, strict=True)):
+        path = Path(path)
+        dest = folder / f"{number:03d}-{safe_name(path.name)}"
+        if not dest.exists() or sha256_file(dest) != digest:
+            atomic_copy(path, dest)
+        copies.append(dest)
+        sources.append(SourceFile(name=path.name, sha256=digest, size=dest.stat().st_size,
+                                  format="pdf"))
+    batch = ReceivedBatch(batch_id, folder, tuple(copies), tuple(sources), kind, unit,
+                          dossier_code, _received_at(folder))
+    _write_batch_file(batch)
+    return batch
+
+
+def _received_at(folder: Path) -> datetime:
+    """Keep the first receipt time across retries, so object keys stay stable."""
+    meta = folder / BATCH_FILE
+    if meta.is_file():
+        return datetime.fromisoformat(json.loads(meta.read_text())["received_at"])
+    return datetime.now(timezone.utc)
+
+
+def _write_batch_file(batch: ReceivedBatch) -> None:
+    record = {
+        "batch_id": batch.batch_id,
+        "files": [f.name for f in batch.files],
+        "sources": [s.model_dump() for s in batch.sources],
+        "kind": batch.kind,
+        "unit": batch.unit,
+        "dossier_code": batch.dossier_code,
+        "received_at": batch.received_at.isoformat(),
+    }
+    atomic_write_bytes(batch.folder / BATCH_FILE, json.dumps(record, ensure_ascii=False).encode())
+
+
+def classify(batch: ReceivedBatch, settings: Settings) -> ReceivedBatch:
+    """Detect every file's format from its bytes; raise on the first bad one."""
+    sources = []
+    for path, source in zip(batch.files, batch.sources, strict=True):
+        try:
+            fmt = detect_format(path, limits=settings.limits)
+        except BadInputError as exc:
+            exc.params["file"] = source.name
+            raise
+        sources.append(source.model_copy(update={"format": fmt}))
+    return ReceivedBatch(batch.batch_id, batch.folder, batch.files, tuple(sources), batch.kind,
+                         batch.unit, batch.dossier_code, batch.received_at)
+
+
+def quarantine(batch: ReceivedBatch, error: SohoaError, settings: Settings) -> Path:
+    """Move the batch's originals to ``quarantine/<batch_id>/`` with the reason beside them."""
+    dest = settings.quarantine_dir / batch.batch_id
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in batch.folder.iterdir():
+        shutil.move(str(path), dest / path.name)
+    reason = (
+        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
+        f"{type(error).__name__} (exit {int(error.exit_code)})\n"
+        f"vi: {error.render('vi')}\nen: {error.render('en')}\n"
+    )
+    atomic_write_bytes(dest / REASON_FILE, reason.encode("utf-8"))
+    shutil.rmtree(batch.folder, ignore_errors=True)
+    return dest
+
+
+def release(batch: ReceivedBatch) -> None:
+    """Remove the inbox folder once the archive and catalog hold the batch."""
+    shutil.rmtree(batch.folder, ignore_errors=True)

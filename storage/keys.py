@@ -1,0 +1,40 @@
+"""The object key layout, in one place (documented in the README).
+
+```
+originals/{unit}/{yyyy}/{mm}/{batch_id}/{nnn}-{file name}
+archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.pdf
+archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.manifest.json
+```
+Year and month are those of the batch's receipt. A record without a known
+dossier code goes under ``_chua-xac-dinh`` (not yet identified).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from storage.inbox import safe_name
+
+UNASSIGNED_DOSSIER = "_chua-xac-dinh"
+
+
+def original_key(unit: str, received_at: datetime, batch_id: str, number: int, name: str) -> str:
+    """Key of one uploaded original."""
+    return (f"originals/{safe_name(unit)}/{received_at:%Y}/{received_at:%m}/{batch_id}/"
+            f"{number:03d}-{safe_name(name)}")
+
+
+def record_prefix(unit: str, received_at: datetime, dossier_code: str | None) -> str:
+    """Folder of a record's archive objects."""
+    dossier = safe_name(dossier_code) if dossier_code else UNASSIGNED_DOSSIER
+    return f"archive/{safe_name(unit)}/{received_at:%Y}/{received_at:%m}/{dossier}"
+
+
+def pdf_key(prefix: str, record_id: str) -> str:
+    """Key of the signed archival PDF."""
+    return f"{prefix}/{record_id}.pdf"
+
+
+def manifest_key(prefix: str, record_id: str) -> str:
+    """Key of the record's JSON manifest (the catalog can be rebuilt from these)."""
+    return f"{prefix}/{record_id}.manifest.json"

@@ -1,0 +1,395 @@
+"""Real signing tests: pyHanko signs pikepdf-made PDFs; pyHanko and poppler's pdfsig check them.
+
+No mocks: certificates are generated with ``cryptography``, PDFs with pikepdf and
+Pillow, and ``pdfsig``'s output is parsed here independently of the module's parser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import multiprocessing
+import re
+import stat
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pikepdf
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
+from PIL import Image
+from pydantic import SecretStr
+
+from schemas.settings import Settings, SigningSettings
+from sohoa.errors import NotFoundError, SigningError
+from sohoa.proc import run_program
+from storage import signing
+
+# ---------------------------------------------------------------- helpers
+
+
+def make_pdf(path: Path, pages: int = 2) -> Path:
+    """Write a PDF like the pipeline's: JPEG page images plus text, with object streams."""
+    pdf = pikepdf.Pdf.new()
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    for number in range(pages):
+        buf = io.BytesIO()
+        Image.new("RGB", (400, 300), (220, 40 * number, 60)).save(buf, "JPEG", quality=90)
+        image = pikepdf.Stream(
+            pdf,
+            buf.getvalue(),
+            Type=pikepdf.Name.XObject,
+            Subtype=pikepdf.Name.Image,
+            Width=400,
+            Height=300,
+            ColorSpace=pikepdf.Name.DeviceRGB,
+            BitsPerComponent=8,
+            Filter=pikepdf.Name.DCTDecode,
+        )
+        text = f"q 400 0 0 300 0 0 cm /Im0 Do Q BT /F1 14 Tf 20 310 Td (Trang {number + 1}) Tj ET"
+        page = pikepdf.Dictionary(
+            Type=pikepdf.Name.Page,
+            MediaBox=[0, 0, 400, 340],
+            Resources=pikepdf.Dictionary(
+                XObject=pikepdf.Dictionary(Im0=image), Font=pikepdf.Dictionary(F1=font)
+            ),
+            Contents=pikepdf.Stream(pdf, text.encode("ascii")),
+        )
+        pdf.pages.append(pikepdf.Page(page))
+    pdf.save(path, object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return path
+
+
+def pdfsig_blocks(path: Path) -> list[str]:
+    """Run pdfsig and return the text of each ``Signature #N:`` block (own parser)."""
+    out = run_program(["pdfsig", path], timeout=60, check=False).stdout
+    return re.split(r"^Signature #\d+:\s*$", out, flags=re.MULTILINE)[1:]
+
+
+def fingerprint(p12_path: Path, password: bytes) -> str:
+    _key, cert, _extra = pkcs12.load_key_and_certificates(p12_path.read_bytes(), password)
+    assert cert is not None
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+def make_user_p12(folder: Path, password: str, days: float = 365) -> tuple[Path, Path]:
+    """Create a PKCS#12 issued by its own (non-demo) CA; return (p12, CA pem)."""
+    now = datetime.now(UTC)
+
+    def cert(key, subject, issuer_key, issuer, ca):
+        usage = x509.KeyUsage(
+            digital_signature=not ca,
+            content_commitment=not ca,
+            key_encipherment=False,
+            data_encipherment=False,
+            key_agreement=False,
+            key_cert_sign=ca,
+            crl_sign=ca,
+            encipher_only=False,
+            decipher_only=False,
+        )
+        return (
+            x509.CertificateBuilder()
+            .subject_name(subject)
+            .issuer_name(issuer)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=days if not ca else 365))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), True)
+            .add_extension(usage, True)
+            .sign(issuer_key, hashes.SHA256())
+        )
+
+    def name(cn):
+        return x509.Name(
+            [
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, "UBND xa Thu Nghiem"),
+                x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            ]
+        )
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_cert = cert(ca_key, name("Test Root CA"), ca_key, name("Test Root CA"), True)
+    leaf = cert(key, name("Nguyen Van A"), ca_key, name("Test Root CA"), False)
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"user", key, leaf, [ca_cert], serialization.BestAvailableEncryption(password.encode())
+    )
+    (folder / "user.p12").write_bytes(p12)
+    (folder / "user-ca.pem").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
+    return folder / "user.p12", folder / "user-ca.pem"
+
+
+def append_incremental_update(path: Path) -> None:
+    """Append a hand-written incremental update replacing page 1's content stream."""
+    with pikepdf.open(path) as pdf:
+        root = pdf.trailer.Root.objgen[0]
+        size = int(pdf.trailer.Size)
+        contents = pdf.pages[0].obj.Contents.objgen[0]
+    data = path.read_bytes()
+    prev = int(re.findall(rb"startxref\s+(\d+)", data)[-1])
+    body = b"BT /F1 14 Tf 20 310 Td (Da bi sua) Tj ET"
+    obj_at = len(data) + 1
+    obj = b"\n%d 0 obj\n<< /Length %d >>\nstream\n%s\nendstream\nendobj\n" % (
+        contents,
+        len(body),
+        body,
+    )
+    xref_at = len(data) + len(obj)
+    tail = (
+        b"xref\n%d 1\n%010d 00000 n \ntrailer\n<< /Size %d /Root %d 0 R /Prev %d >>\n"
+        b"startxref\n%d\n%%%%EOF\n" % (contents, obj_at, size, root, prev, xref_at)
+    )
+    path.write_bytes(data + obj + tail)
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def demo_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One data dir (and so one demo key) for the whole session: RSA keygen is slow."""
+    return Settings(data_dir=tmp_path_factory.mktemp("sohoa-data"))
+
+
+@pytest.fixture(scope="session")
+def signed_pdf(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("signed")
+    signing.sign_pdf(make_pdf(folder / "in.pdf"), folder / "out.pdf", demo_settings)
+    return folder / "out.pdf"
+
+
+# ---------------------------------------------------------------- demo certificate
+
+
+def test_demo_certificate_is_generated_once_and_reused(tmp_path: Path) -> None:
+    key_dir = tmp_path / "demo-signer"
+    p12 = signing.ensure_demo_certificate(key_dir)
+    password = (key_dir / signing.DEMO_PASS).read_text().strip().encode()
+    first = fingerprint(p12, password)
+    mtime = p12.stat().st_mtime_ns
+    assert signing.ensure_demo_certificate(key_dir) == p12
+    assert fingerprint(p12, password) == first
+    assert p12.stat().st_mtime_ns == mtime
+    assert stat.S_IMODE((key_dir / signing.DEMO_PASS).stat().st_mode) == 0o600
+    assert stat.S_IMODE(p12.stat().st_mode) == 0o600
+    ca = x509.load_pem_x509_certificate((key_dir / signing.DEMO_CA_PEM).read_bytes())
+    assert "DEMO" in ca.subject.rfc4514_string()
+    _key, cert, _extra = pkcs12.load_key_and_certificates(p12.read_bytes(), password)
+    assert cert is not None and cert.issuer == ca.subject
+    assert not [p for p in key_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_concurrent_demo_generation_yields_one_certificate(tmp_path: Path) -> None:
+    key_dir = tmp_path / "demo-signer"
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=3, mp_context=context) as pool:
+        paths = list(pool.map(signing.ensure_demo_certificate, [key_dir] * 3))
+    assert len(set(paths)) == 1
+    password = (key_dir / signing.DEMO_PASS).read_text().strip().encode()
+    fingerprint(paths[0], password)  # the password on disk opens the PKCS#12 on disk
+    assert not [p for p in key_dir.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------- signing and checking
+
+
+def test_signed_pdf_is_valid_for_pdfsig_and_pyhanko(
+    signed_pdf: Path, demo_settings: Settings
+) -> None:
+    blocks = pdfsig_blocks(signed_pdf)
+    assert len(blocks) == 1
+    assert "Signature is Valid." in blocks[0]
+    assert "- Total document signed" in blocks[0]
+    assert "ETSI.CAdES.detached" in blocks[0]
+    check = signing.validate_signature(signed_pdf, demo_settings)
+    assert check.ok, check.problems
+    assert check.signature_count == 1 and check.trusted and check.demo
+    assert check.signer == signing.DEMO_SIGNER_CN
+    assert check.problems == ()
+    with pikepdf.open(signed_pdf) as pdf:
+        assert len(pdf.pages) == 2
+
+
+def test_sign_returns_summary_and_keeps_source(demo_settings: Settings, tmp_path: Path) -> None:
+    src = make_pdf(tmp_path / "in.pdf")
+    before = src.read_bytes()
+    summary = signing.sign_pdf(
+        src, tmp_path / "out" / "signed.pdf", demo_settings, signer_name="Can bo mot cua"
+    )
+    assert src.read_bytes() == before
+    signed = (tmp_path / "out" / "signed.pdf").read_bytes()
+    assert signed.startswith(before)  # incremental update: original bytes untouched
+    assert summary.demo and summary.signer == signing.DEMO_SIGNER_CN
+    assert summary.issuer == signing.DEMO_CA_CN
+    assert summary.subfilter == "ETSI.CAdES.detached"
+    int(summary.serial, 16)
+    assert abs(datetime.now(UTC) - summary.signed_at) < timedelta(minutes=2)
+    assert summary.signed_at.utcoffset() == timedelta(0)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["signed.pdf"]
+    with pytest.raises(SigningError):
+        signing.sign_pdf(src, src, demo_settings)
+
+
+def test_flipped_byte_in_image_breaks_signature(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    data = bytearray(signed_pdf.read_bytes())
+    jpeg = data.find(b"\xff\xd8\xff")
+    assert 0 < jpeg < data.find(b"/ByteRange")  # inside the signed original revision
+    data[jpeg + 300] ^= 0x01
+    tampered = tmp_path / "tampered.pdf"
+    tampered.write_bytes(bytes(data))
+    check = signing.validate_signature(tampered, demo_settings)
+    assert not check.ok
+    assert not check.intact
+    assert not check.pdfsig_valid
+    assert check.problems
+    blocks = pdfsig_blocks(tampered)
+    assert blocks and "Signature is Valid." not in blocks[0]
+
+
+def test_incremental_update_after_signing_is_detected(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    changed = tmp_path / "changed.pdf"
+    changed.write_bytes(signed_pdf.read_bytes())
+    append_incremental_update(changed)
+    with pikepdf.open(changed) as pdf:  # the update is a real, readable revision
+        assert b"Da bi sua" in pdf.pages[0].obj.Contents.read_bytes()
+    check = signing.validate_signature(changed, demo_settings)
+    assert check.intact and check.valid
+    assert not check.coverage_entire_file
+    assert not check.pdfsig_total_document_signed
+    assert not check.ok
+    assert any("added after signing" in p for p in check.problems)
+    blocks = pdfsig_blocks(changed)
+    assert "Total document signed" not in blocks[0].replace("Not total document signed", "")
+
+
+def test_appended_garbage_is_not_entire_coverage(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    changed = tmp_path / "garbage.pdf"
+    changed.write_bytes(signed_pdf.read_bytes() + b"\n% appended after signing\n")
+    check = signing.validate_signature(changed, demo_settings)
+    assert not check.ok and not check.coverage_entire_file
+
+
+def test_user_pkcs12_signs_and_validates(tmp_path: Path) -> None:
+    p12, ca_pem = make_user_p12(tmp_path, "mat-khau-Rat-Bi-Mat-42")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        signing=SigningSettings(
+            pkcs12_path=p12,
+            pkcs12_password=SecretStr("mat-khau-Rat-Bi-Mat-42"),
+            trust_roots=(ca_pem,),
+        ),
+    )
+    summary = signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", settings)
+    assert not summary.demo
+    assert summary.signer == "Nguyen Van A" and summary.issuer == "Test Root CA"
+    check = signing.validate_signature(tmp_path / "out.pdf", settings)
+    assert check.ok, check.problems
+    assert not check.demo and check.signer == "Nguyen Van A"
+    assert not (tmp_path / "data" / "demo-signer").exists()  # no demo key was made
+    # Without the user's CA in trust_roots the signature is intact but untrusted.
+    untrusted = Settings(
+        data_dir=tmp_path / "data", signing=settings.signing.model_copy(update={"trust_roots": ()})
+    )
+    check = signing.validate_signature(tmp_path / "out.pdf", untrusted)
+    assert check.intact and check.valid and not check.trusted and not check.ok
+
+
+def test_password_file_is_supported(tmp_path: Path) -> None:
+    p12, ca_pem = make_user_p12(tmp_path, "tu-tep")
+    (tmp_path / "p12.pass").write_text("tu-tep\n")
+    settings = Settings(
+        data_dir=tmp_path,
+        signing=SigningSettings(
+            pkcs12_path=p12, pkcs12_password_file=tmp_path / "p12.pass", trust_roots=(ca_pem,)
+        ),
+    )
+    signer, info = signing.load_signer(settings)
+    assert info.signer == "Nguyen Van A" and not info.demo
+    assert signing.load_signer(settings)[0] is signer  # cached per (path, mtime)
+
+
+def test_wrong_password_raises_without_leaking_it(tmp_path: Path) -> None:
+    p12, _ca = make_user_p12(tmp_path, "dung-roi")
+    wrong = "SAI-mat-khau-XYZ-987"
+    settings = Settings(
+        data_dir=tmp_path,
+        signing=SigningSettings(pkcs12_path=p12, pkcs12_password=SecretStr(wrong)),
+    )
+    with pytest.raises(SigningError) as caught:
+        signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", settings)
+    error = caught.value
+    for text in (str(error), error.render("vi"), error.render("en"), repr(error.params)):
+        assert wrong not in text
+    assert "password" in str(error)
+    assert not (tmp_path / "out.pdf").exists()
+
+
+def test_missing_or_invalid_pkcs12_raises_signing_error(tmp_path: Path) -> None:
+    missing = Settings(data_dir=tmp_path, signing=SigningSettings(pkcs12_path=tmp_path / "no.p12"))
+    with pytest.raises(SigningError):
+        signing.load_signer(missing)
+    (tmp_path / "junk.p12").write_bytes(b"not a pkcs12")
+    junk = Settings(data_dir=tmp_path, signing=SigningSettings(pkcs12_path=tmp_path / "junk.p12"))
+    with pytest.raises(SigningError, match="PKCS#12"):
+        signing.load_signer(junk)
+
+
+def test_unsigned_and_unparseable_pdfs_are_not_ok(demo_settings: Settings, tmp_path: Path) -> None:
+    unsigned = signing.validate_signature(make_pdf(tmp_path / "plain.pdf"), demo_settings)
+    assert not unsigned.ok and unsigned.signature_count == 0
+    assert any("no signature" in p for p in unsigned.problems)
+    (tmp_path / "junk.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf\n")
+    junk = signing.validate_signature(tmp_path / "junk.pdf", demo_settings)
+    assert not junk.ok and junk.problems
+    with pytest.raises(NotFoundError):
+        signing.validate_signature(tmp_path / "absent.pdf", demo_settings)
+
+
+def test_parse_pdfsig_splits_blocks() -> None:
+    text = (
+        "Digital Signature Info of: x.pdf\nSignature #1:\n  - Signature Field Name: S1\n"
+        "  - Total document signed\n  - Signature Validation: Signature is Valid.\n"
+        "Signature #2:\n  - Not total document signed\n"
+        "  - Signature Validation: Digest Mismatch.\n"
+    )
+    blocks = signing.parse_pdfsig(text)
+    assert blocks[0]["Signature Validation"] == "Signature is Valid."
+    assert "Total document signed" in blocks[0]
+    assert "Total document signed" not in blocks[1]
+    assert blocks[1]["Signature Validation"] == "Digest Mismatch."
+
+
+def test_expired_certificate_is_refused(tmp_path: Path) -> None:
+    p12, _ca = make_user_p12(tmp_path, "het-han", days=-0.5)
+    settings = Settings(
+        data_dir=tmp_path,
+        signing=SigningSettings(pkcs12_path=p12, pkcs12_password=SecretStr("het-han")),
+    )
+    with pytest.raises(SigningError, match="valid only"):
+        signing.load_signer(settings)
+
+
+def test_works_inside_a_running_event_loop(demo_settings: Settings, tmp_path: Path) -> None:
+    """pyHanko's sync wrappers call asyncio.run; ours must also work from async code."""
+
+    async def main() -> bool:
+        signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", demo_settings)
+        return signing.validate_signature(tmp_path / "out.pdf", demo_settings).ok
+
+    assert asyncio.run(main())
