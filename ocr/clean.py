@@ -21,8 +21,18 @@ _WORK_LONG_SIDE = 1200
 """Long side (px) of the binarised copy on which skew is measured."""
 _MIN_INK_PIXELS = 400
 """Below this many ink pixels on the working copy there is no usable signal."""
-_MIN_PEAK_GAIN = 1.02
-"""The best angle must beat the median candidate by this factor to be trusted."""
+_MIN_PEAK_GAIN = 2.0
+"""The best angle must beat the median candidate by this factor to be trusted.
+
+Measured: text pages score 8-35 (one line of text: ~9), a lone seal ~1.4,
+pure noise ~1.1.
+"""
+_SPECK_LIMIT = 0.00075
+"""Median-filter only above this speck fraction.
+
+Measured (Tesseract vie, 12-line pages, skew 2.5°): at 0.05 % specks the
+median is neutral to slightly harmful, from 0.1 % on it cuts CER 3-10 fold.
+"""
 _COARSE_STEP = 0.5
 _FINE_STEP = 0.05
 
@@ -52,15 +62,26 @@ def _ink_points(gray: np.ndarray) -> np.ndarray:
     """
     h, w = gray.shape
     factor = min(1.0, _WORK_LONG_SIDE / max(h, w))
-    small = cv2.resize(gray, (max(1, round(w * factor)), max(1, round(h * factor))),
-                       interpolation=cv2.INTER_AREA) if factor < 1.0 else gray
-    _, ink = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    small = (
+        cv2.resize(
+            gray,
+            (max(1, round(w * factor)), max(1, round(h * factor))),
+            interpolation=cv2.INTER_AREA,
+        )
+        if factor < 1.0
+        else gray
+    )
+    otsu, _ = cv2.threshold(small, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    # On nearly blank pages Otsu splits the paper grain itself; ink is always
+    # well below the paper level, so cap the threshold there.
+    paper = float(np.percentile(small[::4, ::4], 90))
+    _, ink = cv2.threshold(small, min(otsu, paper - 60), 255, cv2.THRESH_BINARY_INV)
     count, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
     sh, sw = ink.shape
     x, y, bw, bh, area = (stats[:, i] for i in range(5))
     touches = (x == 0) | (y == 0) | (x + bw >= sw) | (y + bh >= sh)
     huge = (bh > sh * 0.2) | (area > sh * sw * 0.01)
-    keep = ~(touches | huge | (area < 2))
+    keep = ~(touches | huge | (area < 4))
     keep[0] = False
     if count <= 1 or not keep.any():
         return np.empty((0, 2), dtype=np.float32)
@@ -165,15 +186,27 @@ def _upscale(gray: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     return resized, forward
 
 
-def _is_noisy(gray: np.ndarray) -> bool:
-    """True when the page carries salt-and-pepper or grain that a median filter should remove.
+def speck_fraction(gray: np.ndarray) -> float:
+    """Fraction of pixels that are isolated specks (salt-and-pepper noise).
 
-    Isolated specks differ strongly from the median of their 3x3 neighbourhood
-    while text strokes (several pixels wide at OCR resolution) mostly do not.
+    A speck differs by more than 80 grey levels from every one of its eight
+    neighbours; text strokes (several pixels wide at scan resolution) never
+    do, so, unlike ``|img - median(img)|``, this does not fire on clean text.
+    Measured on 8 evenly spread bands of 128 rows to stay fast (~4 ms per A4 page).
     """
-    sample = gray[:: max(1, gray.shape[0] // 1000)] if gray.shape[0] > 2000 else gray
-    diff = cv2.absdiff(sample, cv2.medianBlur(sample, 3))
-    return float(np.mean(diff > 60)) > 0.002 or float(np.median(diff)) >= 6
+    ring = np.ones((3, 3), np.uint8)
+    ring[1, 1] = 0
+    h = gray.shape[0]
+    starts = np.linspace(0, max(0, h - 128), num=8).astype(int) if h > 1024 else [0]
+    bands = [gray[s : s + 128] if h > 1024 else gray for s in starts]
+    hits = total = 0
+    for band in bands:
+        lo = cv2.erode(band, ring).astype(np.int16)
+        hi = cv2.dilate(band, ring).astype(np.int16)
+        px = band.astype(np.int16)
+        hits += int(np.count_nonzero((lo - px > 80) | (px - hi > 80)))
+        total += band.size
+    return hits / max(1, total)
 
 
 def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanResult:
@@ -190,19 +223,27 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
     """
     cv2.setNumThreads(1)
     gray = _to_gray(image)
+    # Specks are detected at scan resolution, where they are still one pixel.
+    noisy = opts.denoise and speck_fraction(gray) > _SPECK_LIMIT
     forward = np.eye(3)
     scale = 1.0
     if dpi and dpi < opts.min_ocr_dpi:
         scale = opts.min_ocr_dpi / dpi
         gray, forward = _upscale(gray, scale)
-    if opts.denoise and _is_noisy(gray):
+    if noisy:
         gray = cv2.medianBlur(gray, 3)
     skew = estimate_skew(gray) if opts.deskew else 0.0
     if skew:
         h, w = gray.shape
         rotation = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), skew, 1.0)
-        gray = cv2.warpAffine(gray, rotation, (w, h), flags=cv2.INTER_CUBIC,
-                              borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+        gray = cv2.warpAffine(
+            gray,
+            rotation,
+            (w, h),
+            flags=cv2.INTER_CUBIC,
+            borderMode=cv2.BORDER_CONSTANT,
+            borderValue=255,
+        )
         forward = _as3(rotation) @ forward
     to_original = np.linalg.inv(forward)[:2, :]
     return CleanResult(image=gray, skew_deg=float(skew), scale=scale, to_original=to_original)

@@ -112,9 +112,9 @@ def _image_pages(source, path, out_dir, start_index, limits) -> Iterator[PageIma
             for number, frame in enumerate(frames):
                 _check_pixels(source.name, frame.width, frame.height, limits)
                 yield _save_frame(source, path, frame, out_dir, start_index + number, number)
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError(file=source.name, reason=_short(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        if isinstance(exc, Image.DecompressionBombError):
-            raise InputTooLargeError(file=source.name, reason=str(exc)[:120]) from exc
         raise BadInputError("corrupt_image", file=source.name, reason=_short(exc)) from exc
 
 

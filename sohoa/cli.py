@@ -78,8 +78,9 @@ def _prepare_prefect(settings) -> None:
     """Quiet, offline, self-contained Prefect unless the user configured their own."""
     os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Task failures are reported by the CLI in one line; Prefect's tracebacks only with -v.
     os.environ.setdefault("PREFECT_LOGGING_LEVEL",
-                          "INFO" if os.environ.get("SOHOA_VERBOSE") else "WARNING")
+                          "INFO" if os.environ.get("SOHOA_VERBOSE") else "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 

@@ -57,7 +57,10 @@ VIETNAMESE_LINES: tuple[str, ...] = (
     "Quan hệ với người được khai sinh: Mẹ đẻ",
     "Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:",
     "Họ, chữ đệm, tên: Phạm Ngọc Bảo Trâm",
-    "Ngày, tháng, năm sinh: 20/10/2023, ghi bằng chữ: Ngày hai mươi tháng mười năm hai nghìn không trăm hai mươi ba",
+    (
+        "Ngày, tháng, năm sinh: 20/10/2023, ghi bằng chữ: "
+        "Ngày hai mươi tháng mười năm hai nghìn không trăm hai mươi ba"
+    ),
     "Giới tính: Nữ. Dân tộc: Kinh. Quốc tịch: Việt Nam",
     "Nơi sinh: Bệnh viện Đa khoa tỉnh Quảng Trị",
     "Quê quán: xã Triệu Thượng, huyện Triệu Phong, tỉnh Quảng Trị",
@@ -214,9 +217,27 @@ def render_page_with_truth(
     return page, "\n".join(drawn)
 
 
-def render_page(lines: Sequence[str], **kwargs: object) -> Image.Image:
+def render_page(
+    lines: Sequence[str],
+    *,
+    dpi: int = 300,
+    font_path: str | None = None,
+    font_size_pt: float = 12.0,
+    margin_mm: float = 20,
+    paper: str = "A4",
+    seed: int = 0,
+) -> Image.Image:
     """Render ``lines`` on a white RGB page; see :func:`render_page_with_truth` for options."""
-    return render_page_with_truth(lines, **kwargs)[0]  # type: ignore[arg-type]
+    page, _ = render_page_with_truth(
+        lines,
+        dpi=dpi,
+        font_path=font_path,
+        font_size_pt=font_size_pt,
+        margin_mm=margin_mm,
+        paper=paper,
+        seed=seed,
+    )
+    return page
 
 
 def _seal_layer(size_px: int, text: str, font: ImageFont.FreeTypeFont, ring: int) -> Image.Image:
@@ -236,8 +257,10 @@ def _seal_layer(size_px: int, text: str, font: ImageFont.FreeTypeFont, ring: int
         cx, cy = r + text_r * math.cos(angle), r + text_r * math.sin(angle)
         mask.paste(255, (round(cx - font.size), round(cy - font.size)), glyph)
     star = [
-        (r + inner * 0.5 * (1 if k % 2 == 0 else 0.4) * math.cos(math.pi * k / 5 - math.pi / 2),
-         r + inner * 0.5 * (1 if k % 2 == 0 else 0.4) * math.sin(math.pi * k / 5 - math.pi / 2))
+        (
+            r + inner * 0.5 * (1 if k % 2 == 0 else 0.4) * math.cos(math.pi * k / 5 - math.pi / 2),
+            r + inner * 0.5 * (1 if k % 2 == 0 else 0.4) * math.sin(math.pi * k / 5 - math.pi / 2),
+        )
         for k in range(10)
     ]
     draw.polygon(star, fill=255)
@@ -253,7 +276,7 @@ def add_red_seal(
     seed: int = 0,
     text: str = "ỦY BAN NHÂN DÂN PHƯỜNG ĐÔNG HÀ * ",
 ) -> Image.Image:
-    """Return a copy of ``img`` with a semi-transparent red round seal stamped on it.
+    """Return an RGB copy of ``img`` with a semi-transparent red round seal stamped on it.
 
     The ink is multiplied onto the page, like real stamp ink over toner, so the
     text underneath stays visible. ``center`` defaults to a seeded spot in the
@@ -379,7 +402,9 @@ def _jpeg_bytes(img: Image.Image, dpi: int, quality: int) -> tuple[bytes, str]:
     return buf.getvalue(), "/DeviceGray" if gray else "/DeviceRGB"
 
 
-def write_pdf(path: Path, pages: Sequence[Image.Image], *, dpi: int = 300, jpeg_quality: int = 85) -> None:
+def write_pdf(
+    path: Path, pages: Sequence[Image.Image], *, dpi: int = 300, jpeg_quality: int = 85
+) -> None:
     """Write an image-only PDF the way a document scanner does.
 
     Each page holds exactly one DCTDecode (JPEG) image XObject ``/Im0`` that
@@ -414,15 +439,22 @@ def write_tiff(path: Path, pages: Sequence[Image.Image], *, dpi: int = 300) -> N
     _atomic_write(
         Path(path),
         lambda tmp: first.save(
-            tmp, "TIFF", save_all=True, append_images=rest,
-            compression="tiff_deflate", dpi=(dpi, dpi),
+            tmp,
+            "TIFF",
+            save_all=True,
+            append_images=rest,
+            compression="tiff_deflate",
+            dpi=(dpi, dpi),
         ),
     )
 
 
 def write_jpeg(path: Path, img: Image.Image, *, dpi: int = 300, quality: int = 90) -> None:
     """Write one page as a JPEG with its resolution in the JFIF header."""
-    _atomic_write(Path(path), lambda tmp: img.convert("RGB").save(tmp, "JPEG", quality=quality, dpi=(dpi, dpi)))
+    _atomic_write(
+        Path(path),
+        lambda tmp: img.convert("RGB").save(tmp, "JPEG", quality=quality, dpi=(dpi, dpi)),
+    )
 
 
 def write_png(path: Path, img: Image.Image, *, dpi: int = 300) -> None:
@@ -442,20 +474,42 @@ def make_demo_batch(out_dir: Path, seed: int = 0) -> list[Path]:
     form = list(VIETNAMESE_LINES[25:41])
     decision = list(VIETNAMESE_LINES[41:54])
     pdf_pages = [
-        degrade(add_red_seal(render_page(receipt, seed=seed), seed=seed),
-                skew_deg=1.2, noise=0.08, border_px=12, seed=seed),
+        degrade(
+            add_red_seal(render_page(receipt, seed=seed), seed=seed),
+            skew_deg=1.2,
+            noise=0.08,
+            border_px=12,
+            seed=seed,
+        ),
         degrade(render_page(form, seed=seed + 1), skew_deg=-0.8, noise=0.05, seed=seed + 1),
-        degrade(add_red_seal(render_page(decision, seed=seed + 2), seed=seed + 2),
-                skew_deg=2.0, noise=0.05, seed=seed + 2),
+        degrade(
+            add_red_seal(render_page(decision, seed=seed + 2), seed=seed + 2),
+            skew_deg=2.0,
+            noise=0.05,
+            seed=seed + 2,
+        ),
     ]
     tiff_pages = [
-        degrade(render_page(sample_lines(seed + 3, 18), seed=seed + 3), skew_deg=-1.5,
-                noise=0.1, seed=seed + 3).convert("L"),
-        degrade(render_page(sample_lines(seed + 4, 12), seed=seed + 4), skew_deg=0.6,
-                noise=0.1, seed=seed + 4).convert("L"),
+        degrade(
+            render_page(sample_lines(seed + 3, 18), seed=seed + 3),
+            skew_deg=-1.5,
+            noise=0.1,
+            seed=seed + 3,
+        ).convert("L"),
+        degrade(
+            render_page(sample_lines(seed + 4, 12), seed=seed + 4),
+            skew_deg=0.6,
+            noise=0.1,
+            seed=seed + 4,
+        ).convert("L"),
     ]
-    photo = degrade(render_page(sample_lines(seed + 5, 15), dpi=200, seed=seed + 5),
-                    skew_deg=3.0, blur_sigma=0.6, noise=0.06, seed=seed + 5)
+    photo = degrade(
+        render_page(sample_lines(seed + 5, 15), dpi=200, seed=seed + 5),
+        skew_deg=3.0,
+        blur_sigma=0.6,
+        noise=0.06,
+        seed=seed + 5,
+    )
     paths = [out_dir / "ho-so-tiep-nhan.pdf", out_dir / "to-khai.tiff", out_dir / "quyet-dinh.jpg"]
     write_pdf(paths[0], pdf_pages, dpi=300, jpeg_quality=80)
     write_tiff(paths[1], tiff_pages, dpi=300)

@@ -28,7 +28,7 @@ from sohoa import SOFTWARE
 from storage import keys
 from storage.catalog import Catalog
 from storage.inbox import ReceivedBatch
-from storage.objectstore import ObjectStore, sha256_file
+from storage.objectstore import ObjectStore
 
 CONTENT_TYPES = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
                  "png": "image/png"}
@@ -57,7 +57,7 @@ def store_originals(batch: ReceivedBatch, store: ObjectStore) -> list[StoredObje
         key = keys.original_key(batch.unit, batch.received_at, batch.batch_id, number, source.name)
         content_type = CONTENT_TYPES[source.format]
         info = store.put_file(key, path, content_type=content_type,
-                              metadata={"batch": batch.batch_id, "sha256": source.sha256})
+                              metadata={"batch": batch.batch_id})
         stored.append(StoredObject(key=key, sha256=info.sha256, size=info.size,
                                    content_type=content_type))
     return stored
@@ -99,7 +99,7 @@ def commit_record(
     pdf_key = keys.pdf_key(prefix, record_id)
     meta = {"dossier": dossier_code or "", "kind": batch.kind, "record": record_id}
     pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf",
-                              metadata={**meta, "sha256": sha256_file(signed_pdf)})
+                              metadata=meta)
     needs_review = not dossier_code or any(o.needs_review for o in ocr)
     manifest = Manifest(
         record_id=record_id, batch_id=batch.batch_id, dossier_code=dossier_code or "",

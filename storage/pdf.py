@@ -27,6 +27,10 @@ from sohoa.errors import ConfigError
 XMP_NS = "https://sohoa.example/ns/1.0/"
 XMP_PREFIX = "sohoa"
 GLYPH_WIDTH = 0.5  # the glyphless font's advance, in ems (Tesseract's /DW 500)
+# Below this skew each word is drawn upright at its mapped position: text extractors
+# (poppler's layout analysis among them) treat slightly rotated glyphs as horizontal and
+# split lines and words on the baseline drift; upright words keep exact boxes and clean lines.
+UPRIGHT_BELOW_DEG = 10.0
 JPEG_QUALITY_FOR_LOSSLESS_INPUT = 90
 FONT_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf",
@@ -117,24 +121,31 @@ def _utf16_hex(text: str) -> str:
 
 
 def text_layer(words: Sequence[Word], *, dpi: float, page_height_pt: float) -> bytes:
-    """Content-stream operators drawing each word invisibly over its box."""
+    """Content-stream operators drawing each word invisibly over its box, in reading order.
+
+    Words of one line share one font size (the line's median word height), so
+    readers see one consistent line; each word is stretched (``Tz``) to its box.
+    """
     import math
+    import statistics
 
     px = 72.0 / dpi
+    line_size: dict[int, float] = {}
+    for line in {w.line for w in words}:
+        line_size[line] = statistics.median(w.height for w in words if w.line == line) * px
     ops = ["BT", "3 Tr"]
     for word in words:
-        label = word.text + " "
-        size = max(1.0, word.height * px)
+        size = max(1.0, line_size[word.line])
         natural = len(word.text) * GLYPH_WIDTH * size
         stretch = 100.0 * (word.width * px) / natural if natural else 100.0
-        rad = math.radians(word.angle)
-        cos, sin = math.cos(rad), math.sin(rad)
+        angle = word.angle if abs(word.angle) >= UPRIGHT_BELOW_DEG else 0.0
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         x = word.left * px
         y = page_height_pt - (word.top + word.height) * px
         ops.append(
             f"/F1 {size:.2f} Tf {stretch:.2f} Tz "
             f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {x:.2f} {y:.2f} Tm "
-            f"<{_utf16_hex(label)}> Tj"
+            f"<{_utf16_hex(word.text + ' ')}> Tj"
         )
     ops.append("ET")
     return "\n".join(ops).encode("ascii")

@@ -91,10 +91,19 @@ def decode_metadata(headers: Mapping[str, str]) -> dict[str, str]:
     for name, value in headers.items():
         key = name.lower()
         if key.startswith(META_PREFIX):
-            match = _ENCODED_VALUE.fullmatch(value)
-            text = base64.b64decode(match.group(1)).decode() if match else value
-            result[key[len(META_PREFIX) :]] = text
+            result[key.removeprefix(META_PREFIX)] = _decode_value(value)
     return result
+
+
+def _decode_value(value: str) -> str:
+    """Undo :func:`_encode_value`; a value another tool wrote that merely looks encoded stays raw."""
+    match = _ENCODED_VALUE.fullmatch(value)
+    if not match:
+        return value
+    try:
+        return base64.b64decode(match.group(1), validate=True).decode()
+    except ValueError:  # binascii.Error and UnicodeDecodeError are both ValueErrors
+        return value
 
 
 def short_reason(exc: BaseException) -> str:

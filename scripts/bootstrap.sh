@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Install everything sohoa needs on a fresh Debian/Ubuntu machine: system packages
+# (Tesseract with Vietnamese data, poppler, qpdf, fonts) and the locked Python
+# environment in .venv. Safe to run again: it only installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf
+              fonts-dejavu-core)
+UV_VERSION=0.13.8
+
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  echo "sohoa: installing system packages: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+UV=.tools/uv/bin/uv
+if [ ! -x "$UV" ]; then
+  echo "sohoa: installing uv $UV_VERSION into .tools/"
+  python3 -m pip install -q --disable-pip-version-check --target .tools/uv "uv==$UV_VERSION"
+fi
+# The lock file pins every Python dependency; --frozen refuses to change it.
+PYTHONPATH=.tools/uv "$UV" sync --frozen --quiet

@@ -1,0 +1,101 @@
+"""Shared fixtures: one real Prefect server per session, an isolated sohoa data dir per test,
+a CLI runner that runs the real ``sohoa`` console script, and generated scans with known text."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+# Before anything imports Prefect: offline, quiet, and never the user's own profile.
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+from s3server import s3_server, s3_store  # noqa: E402,F401  (fixtures)
+
+SOHOA = Path(sys.executable).with_name("sohoa")
+CLI_TIMEOUT_S = 600
+
+
+@pytest.fixture(scope="session")
+def prefect_api_url(tmp_path_factory) -> str:
+    """A temporary Prefect server for the whole session (real API, real flow runs)."""
+    os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=180):
+        yield PREFECT_API_URL.value()
+
+
+@dataclass
+class Cli:
+    """Runs ``sohoa`` as a user would, in a subprocess with its own data directory."""
+
+    data_dir: Path
+    env: dict[str, str]
+
+    def __call__(self, *args: str, lang: str = "en", extra_env: dict | None = None):
+        env = {**self.env, "SOHOA_LANG": lang, **(extra_env or {})}
+        return subprocess.run([str(SOHOA), *args], capture_output=True, text=True, env=env,
+                              timeout=CLI_TIMEOUT_S, check=False)
+
+    def json(self, *args: str, **kw) -> object:
+        done = self(*args, "--json", **kw)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    def record_count(self) -> int:
+        db = self.data_dir / "catalog.sqlite"
+        if not db.exists():
+            return 0
+        with sqlite3.connect(db) as conn:
+            tables = {r[0] for r in conn.execute("select name from sqlite_master")}
+            return conn.execute("select count(*) from records").fetchone()[0] if "records" in tables else 0
+
+    def archive_objects(self) -> list[Path]:
+        root = self.data_dir / "objects" / "archive"
+        return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def make_cli(data_dir: Path, prefect_api_url: str) -> Cli:
+    """A CLI with its own data dir, the session's Prefect server, and the user's defaults."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("SOHOA_") and k != "PREFECT_LOGGING_LEVEL"}
+    env.update(SOHOA_DATA_DIR=str(data_dir), PREFECT_API_URL=prefect_api_url, COLUMNS="200")
+    return Cli(data_dir, env)
+
+
+@pytest.fixture
+def cli(tmp_path, prefect_api_url) -> Cli:
+    return make_cli(tmp_path / "data", prefect_api_url)
+
+
+PAGE_TEXTS = [
+    ["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Trang thứ nhất của hồ sơ",
+     "Họ và tên người nộp: Nguyễn Thị Hồng Đào", "Nội dung yêu cầu: Đăng ký khai sinh",
+     "Mã hồ sơ: 000.00.06.H56-231027-0361"],
+    ["TỜ KHAI ĐĂNG KÝ KHAI SINH", "Trang thứ hai: quê quán Quảng Trị",
+     "Địa chỉ: số 12 đường Lê Lợi, phường Đông Hà"],
+    ["QUYẾT ĐỊNH", "Trang thứ ba: Ủy ban nhân dân huyện Gio Linh",
+     "Người ký: Trần Văn Dũng, Chủ tịch"],
+]
+
+
+@pytest.fixture(scope="session")
+def scan_pdf(tmp_path_factory) -> Path:
+    """A 3-page image-only scanner PDF: skewed, blurred, noisy, JPEG-compressed."""
+    from sohoa.synth import degrade, render_page, write_pdf
+
+    pages = [degrade(render_page(lines, font_size_pt=14, seed=i), skew_deg=(1.5, -2.0, 3.0)[i],
+                     blur_sigma=0.5, noise=0.05, jpeg_quality=60, seed=i)
+             for i, lines in enumerate(PAGE_TEXTS)]
+    path = tmp_path_factory.mktemp("scans") / "ho-so-3-trang.pdf"
+    write_pdf(path, pages, dpi=300, jpeg_quality=80)
+    return path

@@ -1,0 +1,111 @@
+"""Every bad input: non-zero exit, a one-line reason naming the file, the original kept in
+quarantine with the reason beside it, no catalog record, no archive object; other batches go on."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from pathlib import Path
+
+import pikepdf
+import pytest
+
+from sohoa.errors import ExitCode
+from storage.objectstore import sha256_file
+
+
+def _png_with_size(path: Path, width: int, height: int) -> None:
+    """A tiny PNG whose header claims ``width`` x ``height`` (a decompression bomb's shape)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                     + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+
+
+def _make(kind: str, tmp_path: Path, scan_pdf: Path) -> Path:
+    if kind == "empty":
+        path = tmp_path / "rong.pdf"
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path = tmp_path / "cat-ngang.pdf"
+        data = scan_pdf.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+    elif kind == "corrupt":
+        path = tmp_path / "hong.pdf"
+        path.write_bytes(b"%PDF-1.7\n" + bytes(range(256)) * 40)
+    elif kind == "encrypted":
+        path = tmp_path / "mat-khau.pdf"
+        with pikepdf.open(scan_pdf) as pdf:
+            pdf.save(path, encryption=pikepdf.Encryption(user="secret", owner="owner"))
+    elif kind == "not_image":
+        path = tmp_path / "ghi-chu.pdf"
+        path.write_text("Đây không phải bản quét\n", encoding="utf-8")
+    elif kind == "bomb":
+        path = tmp_path / "qua-lon.png"
+        _png_with_size(path, 100_000, 100_000)
+    else:
+        raise AssertionError(kind)
+    return path
+
+
+CASES = [
+    ("empty", ExitCode.BAD_INPUT, "empty"),
+    ("truncated", ExitCode.BAD_INPUT, "corrupt or truncated PDF"),
+    ("corrupt", ExitCode.BAD_INPUT, "corrupt or truncated PDF"),
+    ("encrypted", ExitCode.ENCRYPTED_INPUT, "password-protected"),
+    ("not_image", ExitCode.BAD_INPUT, "not a PDF, TIFF, JPEG or PNG"),
+    ("bomb", ExitCode.INPUT_TOO_LARGE, "too large"),
+]
+
+
+def _assert_rejected(cli, done, path: Path, code: int, phrase: str) -> None:
+    assert done.returncode == code, done.stdout + done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    error_lines = [line for line in lines if line.startswith("Error")]
+    assert len(error_lines) == 1, done.stderr
+    assert path.name in error_lines[0] and phrase in error_lines[0]
+    quarantined = [p for p in (cli.data_dir / "quarantine").rglob("*") if p.is_file()]
+    kept = [p for p in quarantined if p.name.endswith(path.name)]
+    assert len(kept) == 1 and sha256_file(kept[0]) == sha256_file(path)
+    reason = (kept[0].parent / "reason.txt").read_text(encoding="utf-8")
+    assert path.name in reason and phrase in reason
+    assert cli.record_count() == 0
+    assert cli.archive_objects() == []
+    assert path.exists()  # the user's own file is never touched
+
+
+@pytest.mark.parametrize(("kind", "code", "phrase"), CASES, ids=[c[0] for c in CASES])
+def test_bad_input_is_quarantined(cli, tmp_path, scan_pdf, kind, code, phrase):
+    path = _make(kind, tmp_path, scan_pdf)
+    done = cli("ingest", str(path))
+    _assert_rejected(cli, done, path, code, phrase)
+
+
+def test_message_is_vietnamese_by_default(cli, tmp_path, scan_pdf):
+    path = _make("encrypted", tmp_path, scan_pdf)
+    done = cli("ingest", str(path), lang="vi")
+    assert done.returncode == ExitCode.ENCRYPTED_INPUT
+    assert "PDF có mật khẩu" in done.stderr and path.name in done.stderr
+
+
+def test_tesseract_failure_is_quarantined(cli, tmp_path, scan_pdf):
+    broken = tmp_path / "tessdata"
+    broken.mkdir()
+    (broken / "vie.traineddata").write_bytes(b"this is not a traineddata file")
+    done = cli("ingest", str(scan_pdf), extra_env={"SOHOA_OCR__TESSDATA_DIR": str(broken)})
+    _assert_rejected(cli, done, scan_pdf, ExitCode.OCR_FAILED, "OCR failed on page")
+
+
+def test_other_batches_still_go_through(cli, tmp_path, scan_pdf):
+    bad = _make("corrupt", tmp_path, scan_pdf)
+    done = cli("ingest", "--each", str(bad), str(scan_pdf), "--json")
+    assert done.returncode == ExitCode.BAD_INPUT
+    assert bad.name in done.stderr
+    assert cli.record_count() == 1
+    assert '"pages": 3' in done.stdout
+
+
+def test_missing_file_is_reported(cli, tmp_path):
+    done = cli("ingest", str(tmp_path / "khong-co.pdf"))
+    assert done.returncode == ExitCode.NOT_FOUND and "khong-co.pdf" in done.stderr
