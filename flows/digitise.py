@@ -70,8 +70,7 @@ def build_pdf_task(batch, pages, results, record_id, dossier_code, settings) -> 
     return signed, summary
 
 
-@task(name="store-and-catalog", cache_policy=NO_CACHE, retries=3,
-      retry_delay_seconds=[2, 8, 30])
+@task(name="store-and-catalog", cache_policy=NO_CACHE)
 def commit_task(batch, record_id, dossier_code, pages, results, signed, signature, settings) -> Manifest:
     """Store objects and write the catalog row; retried with backoff on storage faults."""
     return archive.commit_record(
@@ -141,7 +140,9 @@ def digitise_batch(
     progress.stage(batch.batch_id, "sign")
     signed, signature = build_pdf_task(batch, pages, results, record_id, dossier, settings)
     progress.stage(batch.batch_id, "store")
-    manifest = commit_task(batch, record_id, dossier, pages, results, signed, signature, settings)
+    delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
+    commit = commit_task.with_options(retries=settings.store.retries, retry_delay_seconds=delays)
+    manifest = commit(batch, record_id, dossier, pages, results, signed, signature, settings)
     inbox.release(batch)
     shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
     log.info("batch %s archived as record %s (%d pages)", batch.batch_id, record_id, len(pages))

@@ -127,7 +127,7 @@ def estimate_skew(gray: np.ndarray, max_deg: float = 15.0) -> float:
     Method: projection-profile search on a ~1200 px binarised copy, first in
     0.5° steps over ±``max_deg``, then in 0.05° steps around the best coarse
     angle, with parabolic interpolation of the peak. It returns 0.0 when there
-    is too little ink or no clear peak (blank pages, a photo, a lone signature).
+    is too little ink or no clear peak (blank or noise-only pages, a lone seal).
 
     Args:
         gray: the page, uint8 greyscale (colour is converted as BGR).
@@ -214,6 +214,8 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
 
     No binarisation: Tesseract's own Otsu on the grey page does at least as
     well on these scans, and keeping grey levels preserves thin diacritics.
+    OpenCV is limited to one thread (process-wide) because pages already run
+    one per core.
 
     Args:
         image: the page as decoded by OpenCV: BGR (or BGRA) uint8, or greyscale.

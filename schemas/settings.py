@@ -95,6 +95,10 @@ class StoreSettings(_Frozen):
     """File holding the access key (e.g. a Docker secret)."""
     secret_key_file: Path | None = None
     """File holding the secret key."""
+    retries: int = Field(default=3, ge=0, le=10)
+    """Times a failed store-and-catalog step is retried before the batch fails."""
+    retry_delay_s: float = Field(default=2.0, ge=0)
+    """First retry delay; each further retry waits four times longer (2 s, 8 s, 32 s)."""
 
 
 class SigningSettings(_Frozen):

@@ -52,3 +52,25 @@ def test_s3_store_end_to_end(cli, s3_server, scan_pdf):
     assert cli("export", done.stdout.split('"id": "')[1][:16], "-o", str(out),
                extra_env=env).returncode == 0
     assert "Nguyễn Thị Hồng Đào" in _text(out)
+
+
+def test_unreachable_store_keeps_the_original_and_a_later_run_completes(cli, s3_server, scan_pdf):
+    import socket
+
+    with socket.socket() as sock:  # a loopback port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        dead = f"127.0.0.1:{sock.getsockname()[1]}"
+    env = {"SOHOA_STORE__BACKEND": "s3", "SOHOA_STORE__ACCESS_KEY": s3_server.access_key,
+           "SOHOA_STORE__SECRET_KEY": s3_server.secret_key, "SOHOA_STORE__BUCKET": "sohoa-retry",
+           "SOHOA_STORE__RETRIES": "1", "SOHOA_STORE__RETRY_DELAY_S": "0.1"}
+    failed = cli("ingest", str(scan_pdf), extra_env={**env, "SOHOA_STORE__ENDPOINT": dead})
+    assert failed.returncode == 8, failed.stderr  # ExitCode.STORAGE_FAILED
+    assert "Storage error" in failed.stderr and s3_server.secret_key not in failed.stderr
+    waiting = [p for p in (cli.data_dir / "inbox").rglob("*.pdf")]
+    assert len(waiting) == 1 and waiting[0].read_bytes() == scan_pdf.read_bytes()
+    assert cli.record_count() == 0
+    assert not (cli.data_dir / "quarantine").exists()  # good input is not quarantined
+    done = cli("ingest", str(scan_pdf), "--json", extra_env={**env, "SOHOA_STORE__ENDPOINT": s3_server.endpoint})
+    assert done.returncode == 0, done.stderr
+    assert cli.record_count() == 1
+    assert not list((cli.data_dir / "inbox").rglob("*.pdf"))  # released after the commit
