@@ -185,7 +185,7 @@ def _page_size_pt(page: pikepdf.Page) -> tuple[float, float]:
 
 def _extract_single_image(source, page, out_dir, index, number, limits) -> PageImage | None:
     """Return the page's only image, untouched, when the page is just a scanned image."""
-    images = list(page.images.values())
+    images = list(page.get_images().values())
     resources = page.obj.get("/Resources", pikepdf.Dictionary())
     if len(images) != 1 or "/Font" in resources or int(page.obj.get("/Rotate", 0)) % 360:
         return None

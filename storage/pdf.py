@@ -27,6 +27,10 @@ from sohoa.errors import ConfigError
 XMP_NS = "https://sohoa.example/ns/1.0/"
 XMP_PREFIX = "sohoa"
 GLYPH_WIDTH = 0.5  # the glyphless font's advance, in ems (Tesseract's /DW 500)
+# Declared ascent/descent (in ems): readers draw a glyph's box from baseline-ASCENT to
+# baseline+DESCENT, so a word set at size = box height on a baseline DESCENT above the
+# box bottom is highlighted exactly over its box (with Descent 0, poppler assumes 0.35).
+DESCENT = 0.2
 # Below this skew each word is drawn upright at its mapped position: text extractors
 # (poppler's layout analysis among them) treat slightly rotated glyphs as horizontal and
 # split lines and words on the baseline drift; upright words keep exact boxes and clean lines.
@@ -70,8 +74,8 @@ def _glyphless_font(pdf: Pdf, font_path: Path) -> pikepdf.Object:
     font_file = pikepdf.Stream(pdf, _font_bytes(str(font_path)))
     descriptor = Dictionary(
         Type=Name.FontDescriptor, FontName=Name.GlyphLessFont, Flags=5,
-        FontBBox=[0, 0, 500, 1000], ItalicAngle=0, Ascent=1000, Descent=0,
-        CapHeight=1000, StemV=80, FontFile2=pdf.make_indirect(font_file),
+        FontBBox=[0, -200, 500, 800], ItalicAngle=0, Ascent=800, Descent=-200,
+        CapHeight=800, StemV=80, FontFile2=pdf.make_indirect(font_file),
     )
     cid_font = Dictionary(
         Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name.GlyphLessFont,
@@ -141,7 +145,7 @@ def text_layer(words: Sequence[Word], *, dpi: float, page_height_pt: float) -> b
         angle = word.angle if abs(word.angle) >= UPRIGHT_BELOW_DEG else 0.0
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
         x = word.left * px
-        y = page_height_pt - (word.top + word.height) * px
+        y = page_height_pt - (word.top + word.height) * px + DESCENT * size
         ops.append(
             f"/F1 {size:.2f} Tf {stretch:.2f} Tz "
             f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {x:.2f} {y:.2f} Tm "

@@ -1,0 +1,34 @@
+"""The digitise_batch flow as Prefect sees it: a real flow run with one task run per page."""
+
+from __future__ import annotations
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterId
+
+from flows.digitise import run_digitise
+from schemas.settings import Settings
+
+
+def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pdf):
+    settings = Settings(data_dir=tmp_path / "data")
+    [manifest] = run_digitise([str(scan_pdf)], settings=settings, kind="ket-qua", unit="U01")
+    assert manifest.kind == "ket-qua" and len(manifest.pages) == 3
+    assert [p.index for p in manifest.pages] == [0, 1, 2]
+    assert all(p.word_count > 5 for p in manifest.pages)
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=["digitise_batch"])),
+            sort=FlowRunSort.START_TIME_DESC, limit=50)
+        completed = [r for r in runs if r.state and r.state.is_completed()]
+        assert completed, [r.state for r in runs]
+        latest = max(completed, key=lambda r: r.start_time)
+        tasks = client.read_task_runs(
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[latest.id])),
+            sort=TaskRunSort.EXPECTED_START_TIME_DESC, limit=100)
+    names = sorted(t.name.rsplit("-", 1)[0] for t in tasks)
+    assert names.count("ocr-page") == 3
+    assert {"extract-pages", "build-and-sign-pdf", "store-and-catalog"} <= set(names)
+    # the same batch again is recognised and not reprocessed
+    [again] = run_digitise([str(scan_pdf)], settings=settings, kind="ket-qua", unit="U01")
+    assert again.record_id == manifest.record_id and again.created_at == manifest.created_at
