@@ -1,0 +1,47 @@
+"""The project's set-up files stay consistent: compose file, Dockerfile, README commands, CI."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from schemas.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"minio", "prefect", "sohoa"} <= set(services)
+    declared = set(compose["secrets"])
+    for name, service in services.items():
+        assert "image" in service or "build" in service, name
+        assert set(service.get("secrets", [])) <= declared, name
+    env = services["sohoa"]["environment"]
+    assert not any("PASSWORD" in k.upper() and not k.endswith("_FILE") for k in env)
+    for key_file in ("minio_user", "minio_password"):
+        (tmp_path / key_file).write_text("x" * 20)
+    for key, value in env.items():
+        if key.startswith("SOHOA_"):
+            monkeypatch.setenv(key, str(value).replace("/run/secrets", str(tmp_path)))
+    settings = Settings()  # raises if the compose file names a setting that does not exist
+    assert settings.store.backend == "s3" and settings.store.endpoint == "minio:9000"
+    assert settings.store.secret_key_file is not None
+
+
+def test_dockerfile_copies_only_what_exists():
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
+
+
+def test_readme_commands_are_real():
+    readme = (ROOT / "README.md").read_text()
+    assert "make demo" in readme and "make test" in readme
+    targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), flags=re.M)
+    assert {"demo", "test"} <= set(targets)
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
