@@ -25,6 +25,7 @@ from ocr.fields import find_dossier_code
 from ocr.pages import iter_pages
 from schemas.models import Manifest, PageImage, PageOcr, SignatureSummary
 from schemas.settings import Kind, OcrSettings, Settings
+from sohoa import logmask
 from sohoa.errors import BadInputError, OcrError, SohoaError
 from storage import archive, inbox
 from storage.catalog import open_catalog
@@ -116,6 +117,7 @@ def digitise_batch(
         BadInputError, OcrError: the batch was quarantined with the reason.
         StorageError, SigningError: the batch stays in the inbox for a later run.
     """
+    logmask.install()
     settings = settings or Settings()
     progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
     log = get_run_logger()

@@ -34,6 +34,9 @@ def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Số hóa hồ sơ và kết quả giải quyết TTHC / Digitise dossiers and results."""
+    from sohoa import logmask
+
+    logmask.install()
     if lang:
         os.environ["SOHOA_LANG"] = lang
     if verbose:
@@ -138,12 +141,16 @@ def _print_records(views, settings) -> None:
 
     store = open_store(settings)
     table = Table(title=t("records_title"))
-    for col in ("id", "dossier", "pages", "confidence", "status", "pdf"):
-        table.add_column(t(f"col_{col}"))
+    for col in ("id", "dossier", "pages", "confidence", "status"):
+        table.add_column(t(f"col_{col}"), no_wrap=col in ("id", "dossier"))
     for v in views:
         table.add_row(v.id, v.dossier_code or "—", str(v.pages), f"{v.mean_confidence:.1f}",
-                      t(f"status_{v.status}"), _location(store, v.pdf))
+                      t(f"status_{v.status}"))
     out.print(table)
+    if views:
+        out.print(f"[bold]{t('col_pdf')}:[/]", highlight=False)
+        for v in views:
+            out.print(f"  {v.id}  {_location(store, v.pdf)}", highlight=False, soft_wrap=True)
 
 
 def _location(store, key: str) -> str:

@@ -39,7 +39,7 @@ class RichProgress:
 
     def stage(self, batch_id: str, name: str) -> None:
         if self._pages is not None:
-            self._progress.update(self._pages, description=t("progress_stage", stage=name,
+            self._progress.update(self._pages, description=t("progress_stage", stage=t(f"stage_{name}"),
                                                              batch=batch_id[:8]))
 
     def batch_finished(self) -> None:

@@ -50,6 +50,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "progress_batches": ("Lô", "Batches"),
     "progress_pages": ("Trang (lô {batch})", "Pages (batch {batch})"),
     "progress_stage": ("{stage} (lô {batch})", "{stage} (batch {batch})"),
+    "stage_sign": ("Tạo PDF và ký số", "Building and signing PDF"),
+    "stage_store": ("Lưu trữ", "Storing"),
     "demo_intro": ("{software}: đã tạo {n} bản quét mẫu trong {where}; đang số hóa…",
                    "{software}: generated {n} sample scans in {where}; digitising…"),
     "demo_search": ("Tìm “{word}” (không dấu): {n} kết quả.",

@@ -1,0 +1,37 @@
+"""Personal data never reaches the logs in clear."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from sohoa.logmask import install, mask_personal_data
+
+
+@pytest.mark.parametrize(("text", "hidden", "kept"), [
+    ("CCCD 045187002319 của người nộp", "045187002319", "*********319"),
+    ("CMND: 191234567", "191234567", "*********567"),
+    ("file cccd_045187002319.pdf failed", "045187002319", "*********319"),
+    ("gọi 0912 345 678 hoặc 0912.345.678", "345 678", "*******678"),
+    ("email hongdao.nguyen@gmail.com", "hongdao.nguyen", "h***@gmail.com"),
+])
+def test_mask(text, hidden, kept):
+    masked = mask_personal_data(text)
+    assert hidden not in masked and kept in masked
+
+
+def test_codes_that_are_not_personal_stay_readable():
+    text = "record 2878d7cecd3934f1 mã hồ sơ 000.00.06.H56-231027-0361 page 3 of 120"
+    assert mask_personal_data(text) == text
+
+
+def test_installed_factory_masks_every_logger(caplog):
+    install()
+    install()  # idempotent
+    with caplog.at_level(logging.INFO):
+        logging.getLogger("prefect.flow_runs").info("uploaded by %s", "045187002319")
+        logging.getLogger("sohoa.anything").warning("phone %s", "0912345678")
+    text = caplog.text
+    assert "045187002319" not in text and "*********319" in text
+    assert "0912345678" not in text and "678" in text
