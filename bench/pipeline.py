@@ -118,12 +118,14 @@ def extract(pdf: Path, out_dir: Path) -> list[PageImage]:
 
 @dataclass
 class Run:
-    """Wall time and CPU time (own process, reaped children) of one measured call."""
+    """Wall time, CPU time (own process, reaped children) and others' CPU during one call."""
 
     wall: float
     self_cpu: float
     child_cpu: float
     result: object = None
+    foreign: float = 0.0
+    """Share of the machine's CPU capacity used by *other* processes meanwhile (0-1)."""
 
 
 def _cpu(who: int) -> float:
@@ -131,11 +133,23 @@ def _cpu(who: int) -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes have used since boot (from ``/proc/stat``)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def measure(fn: Callable[[], object]) -> Run:
+    b0 = machine_busy_s()
     s0, c0, t0 = _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     result = fn()
     wall = time.perf_counter() - t0
-    return Run(wall, _cpu(resource.RUSAGE_SELF) - s0, _cpu(resource.RUSAGE_CHILDREN) - c0, result)
+    own_self = _cpu(resource.RUSAGE_SELF) - s0
+    own_children = _cpu(resource.RUSAGE_CHILDREN) - c0
+    others = machine_busy_s() - b0 - own_self - own_children
+    foreign = max(0.0, others) / (wall * (os.cpu_count() or 1))
+    return Run(wall, own_self, own_children, result, foreign)
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
@@ -271,6 +285,7 @@ def ocr_table(runs: dict[str, Run], truths: Sequence[str], n: int) -> str:
             f"{r.child_cpu:.1f}",
             f"{r.self_cpu:.1f}",
             f"{mean_cer(truths, r.result):.4f}",
+            f"{r.foreign * 100:.0f} %",
         ]
         for name, r in runs.items()
     ]
@@ -282,6 +297,7 @@ def ocr_table(runs: dict[str, Run], truths: Sequence[str], n: int) -> str:
         "Tesseract CPU s",
         "Python CPU s",
         "mean CER",
+        "other processes' load",
     ]
     sohoa, *_, floor = runs.values()
     bound = floor.child_cpu / CORES

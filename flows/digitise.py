@@ -42,12 +42,14 @@ def extract_pages_task(batch: inbox.ReceivedBatch, settings: Settings) -> list[P
     shutil.rmtree(out_dir, ignore_errors=True)
     pages: list[PageImage] = []
     for path, source in zip(batch.files, batch.sources, strict=True):
-        for page in iter_pages(source, path, out_dir, start_index=len(pages),
-                               limits=settings.limits):
+        for page in iter_pages(
+            source, path, out_dir, start_index=len(pages), limits=settings.limits
+        ):
             pages.append(page)
             if len(pages) > settings.limits.max_pages:
-                raise BadInputError("too_large", file=source.name,
-                                    reason=f"> {settings.limits.max_pages} pages")
+                raise BadInputError(
+                    "too_large", file=source.name, reason=f"> {settings.limits.max_pages} pages"
+                )
     return pages
 
 
@@ -58,11 +60,15 @@ def ocr_page_task(page: PageImage, opts: OcrSettings) -> PageOcr:
 
 
 @task(name="build-and-sign-pdf", cache_policy=NO_CACHE)
-def build_pdf_task(batch, pages, results, record_id, dossier_code, settings) -> tuple[Path, SignatureSummary]:
+def build_pdf_task(
+    batch, pages, results, record_id, dossier_code, settings
+) -> tuple[Path, SignatureSummary]:
     """Assemble the archival PDF and sign it; returns the signed file in the work folder."""
     work = settings.work_dir / batch.batch_id
     unsigned = build_archival_pdf(
-        pages, results, work / f"{record_id}.unsigned.pdf",
+        pages,
+        results,
+        work / f"{record_id}.unsigned.pdf",
         metadata=archive.xmp_metadata(batch, record_id, dossier_code),
         tessdata_dir=settings.ocr.tessdata_dir,
     )
@@ -72,11 +78,19 @@ def build_pdf_task(batch, pages, results, record_id, dossier_code, settings) -> 
 
 
 @task(name="store-and-catalog", cache_policy=NO_CACHE)
-def commit_task(batch, record_id, dossier_code, pages, results, signed, signature, settings) -> Manifest:
+def commit_task(
+    batch, record_id, dossier_code, pages, results, signed, signature, settings
+) -> Manifest:
     """Store objects and write the catalog row; retried with backoff on storage faults."""
     return archive.commit_record(
-        batch=batch, record_id=record_id, dossier_code=dossier_code, pages=pages, ocr=results,
-        signed_pdf=signed, signature=signature, store=open_store(settings),
+        batch=batch,
+        record_id=record_id,
+        dossier_code=dossier_code,
+        pages=pages,
+        ocr=results,
+        signed_pdf=signed,
+        signature=signature,
+        store=open_store(settings),
         catalog=open_catalog(settings.resolved_catalog_url),
     )
 
@@ -121,8 +135,13 @@ def digitise_batch(
     settings = settings or Settings()
     progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
     log = get_run_logger()
-    batch = inbox.receive([Path(f) for f in files], settings, kind=kind,
-                          unit=unit or settings.default_unit, dossier_code=dossier_code)
+    batch = inbox.receive(
+        [Path(f) for f in files],
+        settings,
+        kind=kind,
+        unit=unit or settings.default_unit,
+        dossier_code=dossier_code,
+    )
     progress.batch_started(batch.batch_id, len(batch.files))
     if (done := _existing(batch.batch_id, settings)) is not None:
         log.info("batch %s already archived; nothing to do", batch.batch_id)
@@ -151,8 +170,9 @@ def digitise_batch(
     return [manifest]
 
 
-def run_digitise(files: list[str], *, settings: Settings, progress: ProgressSink | None = None,
-                 **options) -> list[Manifest]:
+def run_digitise(
+    files: list[str], *, settings: Settings, progress: ProgressSink | None = None, **options
+) -> list[Manifest]:
     """Run the flow with a thread pool sized to the configured OCR workers."""
     workers = settings.ocr.workers or os.cpu_count() or 1
     runner = ThreadPoolTaskRunner(max_workers=workers)
@@ -161,4 +181,4 @@ def run_digitise(files: list[str], *, settings: Settings, progress: ProgressSink
     )
 
 
-__all__ = ["digitise_batch", "run_digitise", "SohoaError"]
+__all__ = ["SohoaError", "digitise_batch", "run_digitise"]

@@ -27,7 +27,7 @@ os.environ["OMP_THREAD_LIMIT"] = "1"
 
 def tesseract_config(opts: OcrSettings, dpi: float) -> str:
     """Command-line options shared by every Tesseract call."""
-    parts = [f"--psm {opts.psm}", f"--dpi {int(round(dpi))}"]
+    parts = [f"--psm {opts.psm}", f"--dpi {round(dpi)}"]
     if opts.tessdata_dir:
         parts.append(f'--tessdata-dir "{opts.tessdata_dir}"')
     return " ".join(parts)

@@ -43,7 +43,9 @@ def detect_format(path: Path, *, limits: LimitSettings) -> str:
     if size == 0:
         raise BadInputError("empty_file", file=path.name)
     if size > limits.max_file_mb * 1024 * 1024:
-        raise InputTooLargeError(file=path.name, reason=f"{size / 1e6:.0f} MB > {limits.max_file_mb:g} MB")
+        raise InputTooLargeError(
+            file=path.name, reason=f"{size / 1e6:.0f} MB > {limits.max_file_mb:g} MB"
+        )
     with path.open("rb") as handle:
         head = handle.read(1024)
     for magic, fmt in _MAGIC:
@@ -203,8 +205,17 @@ def _extract_single_image(source, page, out_dir, index, number, limits) -> PageI
             mode = probe.mode
         dest = out_dir / f"{index:05d}.jpg"
         dest.write_bytes(data)
-        return PageImage(index=index, path=str(dest), source=source.name, source_page=number,
-                         width=raw.width, height=raw.height, dpi=dpi, mode=mode, encoding="jpeg")
+        return PageImage(
+            index=index,
+            path=str(dest),
+            source=source.name,
+            source_page=number,
+            width=raw.width,
+            height=raw.height,
+            dpi=dpi,
+            mode=mode,
+            encoding="jpeg",
+        )
     image = _archive_mode(raw.as_pil_image())
     dest = out_dir / f"{index:05d}.png"
     image.save(dest, format="PNG", dpi=(dpi, dpi), compress_level=1)
@@ -226,7 +237,9 @@ def _rasterise(source, path, page, out_dir, index, number, limits) -> PageImage:
     except (PDFPageCountError, PDFSyntaxError, PDFPopplerTimeoutError, OSError) as exc:
         raise BadInputError("corrupt_pdf", file=source.name, reason=_short(exc)) from exc
     if not images:
-        raise BadInputError("corrupt_pdf", file=source.name, reason=f"page {number + 1} did not render")
+        raise BadInputError(
+            "corrupt_pdf", file=source.name, reason=f"page {number + 1} did not render"
+        )
     image = _archive_mode(images[0])
     dest = out_dir / f"{index:05d}.png"
     image.save(dest, format="PNG", dpi=(dpi, dpi), compress_level=1)

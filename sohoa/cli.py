@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -23,14 +23,16 @@ from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
 from sohoa.texts import t
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC")
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC"
+)
 console = Console(stderr=True)
 out = Console(soft_wrap=True)
 
 
 @app.callback()
 def _main(
-    lang: Annotated[Optional[str], typer.Option("--lang", help="vi | en")] = None,
+    lang: Annotated[str | None, typer.Option("--lang", help="vi | en")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
 ) -> None:
     """Số hóa hồ sơ và kết quả giải quyết TTHC / Digitise dossiers and results."""
@@ -82,19 +84,22 @@ def _prepare_prefect(settings) -> None:
     os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect"))
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # Task failures are reported by the CLI in one line; Prefect's tracebacks only with -v.
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL",
-                          "INFO" if os.environ.get("SOHOA_VERBOSE") else "CRITICAL")
+    os.environ.setdefault(
+        "PREFECT_LOGGING_LEVEL", "INFO" if os.environ.get("SOHOA_VERBOSE") else "CRITICAL"
+    )
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
 
 
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG, PNG")],
-    dossier: Annotated[Optional[str], typer.Option("--dossier", help="Mã hồ sơ")] = None,
-    unit: Annotated[Optional[str], typer.Option("--unit", help="Mã đơn vị")] = None,
+    dossier: Annotated[str | None, typer.Option("--dossier", help="Mã hồ sơ")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị")] = None,
     kind: Annotated[str, typer.Option("--kind", help="thanh-phan | ket-qua")] = "thanh-phan",
     as_json: Annotated[bool, typer.Option("--json")] = False,
-    each: Annotated[bool, typer.Option("--each", help="Mỗi tệp là một lô / one batch per file")] = False,
+    each: Annotated[
+        bool, typer.Option("--each", help="Mỗi tệp là một lô / one batch per file")
+    ] = False,
 ) -> None:
     """Số hóa một lô bản quét / Digitise one batch of scans (files in order)."""
     if kind not in ("thanh-phan", "ket-qua"):
@@ -102,8 +107,9 @@ def ingest(
         raise typer.Exit(int(ExitCode.USAGE))
     settings = _guard(_settings)
     batches = [[f] for f in files] if each else [list(files)]
-    views, code = _ingest_batches(batches, settings, dossier=dossier, unit=unit, kind=kind,
-                                  quiet=as_json)
+    views, code = _ingest_batches(
+        batches, settings, dossier=dossier, unit=unit, kind=kind, quiet=as_json
+    )
     if as_json:
         out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
     else:
@@ -122,9 +128,14 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
     with RichProgress(console, total_batches=len(batches), enabled=not quiet) as progress:
         for files in batches:
             try:
-                manifests = run_digitise([str(f) for f in files], settings=settings,
-                                         progress=progress, kind=kind, unit=unit,
-                                         dossier_code=dossier)
+                manifests = run_digitise(
+                    [str(f) for f in files],
+                    settings=settings,
+                    progress=progress,
+                    kind=kind,
+                    unit=unit,
+                    dossier_code=dossier,
+                )
                 views.extend(record_view(m) for m in manifests)
             except SohoaError as exc:
                 _fail(exc)
@@ -144,8 +155,13 @@ def _print_records(views, settings) -> None:
     for col in ("id", "dossier", "pages", "confidence", "status"):
         table.add_column(t(f"col_{col}"), no_wrap=col in ("id", "dossier"))
     for v in views:
-        table.add_row(v.id, v.dossier_code or "—", str(v.pages), f"{v.mean_confidence:.1f}",
-                      t(f"status_{v.status}"))
+        table.add_row(
+            v.id,
+            v.dossier_code or "—",
+            str(v.pages),
+            f"{v.mean_confidence:.1f}",
+            t(f"status_{v.status}"),
+        )
     out.print(table)
     if views:
         out.print(f"[bold]{t('col_pdf')}:[/]", highlight=False)
@@ -177,9 +193,13 @@ def show(
     for col in ("page", "source", "dpi", "confidence", "review"):
         table.add_column(t(f"col_{col}"))
     for page in detail["pages_detail"]:
-        table.add_row(str(page["index"] + 1), f"{page['source']} #{page['source_page'] + 1}",
-                      f"{page['dpi']:.0f}", f"{page['mean_confidence']:.1f}",
-                      "⚠" if page["needs_review"] else "")
+        table.add_row(
+            str(page["index"] + 1),
+            f"{page['source']} #{page['source_page'] + 1}",
+            f"{page['dpi']:.0f}",
+            f"{page['mean_confidence']:.1f}",
+            "⚠" if page["needs_review"] else "",
+        )
     out.print(table)
 
 
@@ -197,7 +217,9 @@ def export(
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Từ khóa, có hoặc không dấu / words, with or without diacritics")],
+    query: Annotated[
+        str, typer.Argument(help="Từ khóa, có hoặc không dấu / words, with or without diacritics")
+    ],
     as_json: Annotated[bool, typer.Option("--json")] = False,
     limit: Annotated[int, typer.Option("--limit")] = 20,
 ) -> None:
@@ -215,14 +237,19 @@ def search(
     for col in ("id", "dossier", "unit", "status", "snippet"):
         table.add_column(t(f"col_{col}"))
     for hit in hits:
-        table.add_row(hit["record_id"], hit["dossier_code"] or "—", hit["unit"],
-                      t(f"status_{hit['status']}"), hit["snippet"])
+        table.add_row(
+            hit["record_id"],
+            hit["dossier_code"] or "—",
+            hit["unit"],
+            t(f"status_{hit['status']}"),
+            hit["snippet"],
+        )
     out.print(table)
 
 
 @app.command()
 def verify(
-    record_id: Annotated[Optional[str], typer.Argument()] = None,
+    record_id: Annotated[str | None, typer.Argument()] = None,
     all_records: Annotated[bool, typer.Option("--all")] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
@@ -232,14 +259,24 @@ def verify(
     if not record_id and not all_records:
         console.print(t("verify_usage"))
         raise typer.Exit(int(ExitCode.USAGE))
-    results = _guard(lambda: commands.verify_records(_settings(), None if all_records else record_id))
+    results = _guard(
+        lambda: commands.verify_records(_settings(), None if all_records else record_id)
+    )
     failed = [r for r in results if not r["ok"]]
     if as_json:
         out.print_json(json.dumps(results, ensure_ascii=False, default=str))
     else:
         for r in results:
-            mark = "[green]OK[/]" if r["ok"] else "[bold red]LỖI[/]" if current_lang() == "vi" else "[bold red]FAIL[/]"
-            out.print(f"{mark} {r['record_id']} {r['dossier_code'] or '—'} {r['pdf']}", highlight=False)
+            mark = (
+                "[green]OK[/]"
+                if r["ok"]
+                else "[bold red]LỖI[/]"
+                if current_lang() == "vi"
+                else "[bold red]FAIL[/]"
+            )
+            out.print(
+                f"{mark} {r['record_id']} {r['dossier_code'] or '—'} {r['pdf']}", highlight=False
+            )
             for problem in r["problems"]:
                 out.print(f"    - {problem}", highlight=False)
         out.print(t("verify_summary", total=len(results), failed=len(failed)))
@@ -248,7 +285,7 @@ def verify(
 
 @app.command()
 def demo(
-    workdir: Annotated[Optional[Path], typer.Option("--samples", help="Nơi ghi bản quét mẫu")] = None,
+    workdir: Annotated[Path | None, typer.Option("--samples", help="Nơi ghi bản quét mẫu")] = None,
 ) -> None:
     """Chạy thử trên bản quét mẫu / Run the pipeline on generated sample scans."""
     from sohoa.synth import make_demo_batch
@@ -257,8 +294,9 @@ def demo(
     samples = workdir or (settings.data_dir / "samples")
     files = make_demo_batch(samples)
     console.print(t("demo_intro", n=len(files), where=str(samples), software=SOFTWARE))
-    views, code = _ingest_batches([[f] for f in files], settings, dossier=None, unit=None,
-                                  kind="thanh-phan", quiet=False)
+    views, code = _ingest_batches(
+        [[f] for f in files], settings, dossier=None, unit=None, kind="thanh-phan", quiet=False
+    )
     _print_records(views, settings)
     from sohoa import commands
 

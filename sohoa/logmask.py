@@ -17,8 +17,10 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     # 9- or 12-digit identity numbers (CMND, CCCD), alone or inside other text: keep the last 3
     (re.compile(r"(?<!\d)\d{6}(\d{3})(?!\d)|(?<!\d)\d{9}(\d{3})(?!\d)"), r"*********\1\2"),
     # Vietnamese phone numbers, with or without spaces/dots: keep the last 3 digits
-    (re.compile(r"(?<!\d)(?:\+84|0)(?:[\s.]?\d){5,8}[\s.]?(\d)[\s.]?(\d)[\s.]?(\d)(?!\d)"),
-     r"*******\1\2\3"),
+    (
+        re.compile(r"(?<!\d)(?:\+84|0)(?:[\s.]?\d){5,8}[\s.]?(\d)[\s.]?(\d)[\s.]?(\d)(?!\d)"),
+        r"*******\1\2\3",
+    ),
 )
 
 

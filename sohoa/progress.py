@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Self
+
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -13,13 +15,18 @@ class RichProgress:
 
     def __init__(self, console: Console, *, total_batches: int, enabled: bool = True) -> None:
         self._progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, disable=not enabled, transient=False,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            disable=not enabled,
+            transient=False,
         )
         self._batches = self._progress.add_task(t("progress_batches"), total=total_batches)
         self._pages: int | None = None
 
-    def __enter__(self) -> RichProgress:
+    def __enter__(self) -> Self:
         self._progress.start()
         return self
 
@@ -39,8 +46,10 @@ class RichProgress:
 
     def stage(self, batch_id: str, name: str) -> None:
         if self._pages is not None:
-            self._progress.update(self._pages, description=t("progress_stage", stage=t(f"stage_{name}"),
-                                                             batch=batch_id[:8]))
+            self._progress.update(
+                self._pages,
+                description=t("progress_stage", stage=t(f"stage_{name}"), batch=batch_id[:8]),
+            )
 
     def batch_finished(self) -> None:
         self._progress.advance(self._batches)

@@ -9,8 +9,10 @@ from sohoa.i18n import current_lang
 TEXTS: dict[str, tuple[str, str]] = {
     # key: (Vietnamese, English)
     "error": ("Lỗi", "Error"),
-    "bad_kind": ("--kind phải là thanh-phan hoặc ket-qua (nhận được: {kind})",
-                 "--kind must be thanh-phan or ket-qua (got: {kind})"),
+    "bad_kind": (
+        "--kind phải là thanh-phan hoặc ket-qua (nhận được: {kind})",
+        "--kind must be thanh-phan or ket-qua (got: {kind})",
+    ),
     "records_title": ("Bản ghi đã số hóa", "Digitised records"),
     "pages_title": ("Các trang", "Pages"),
     "col_id": ("Mã bản ghi", "Record"),
@@ -45,19 +47,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "no_results": ("Không tìm thấy kết quả.", "No results."),
     "search_title": ("Kết quả tìm kiếm: {query}", "Search results: {query}"),
     "verify_usage": ("Cho biết mã bản ghi hoặc dùng --all.", "Give a record id or use --all."),
-    "verify_summary": ("Đã kiểm tra {total} bản ghi, {failed} lỗi.",
-                       "Checked {total} records, {failed} failed."),
+    "verify_summary": (
+        "Đã kiểm tra {total} bản ghi, {failed} lỗi.",
+        "Checked {total} records, {failed} failed.",
+    ),
     "progress_batches": ("Lô", "Batches"),
     "progress_pages": ("Trang (lô {batch})", "Pages (batch {batch})"),
     "progress_stage": ("{stage} (lô {batch})", "{stage} (batch {batch})"),
     "stage_sign": ("Tạo PDF và ký số", "Building and signing PDF"),
     "stage_store": ("Lưu trữ", "Storing"),
-    "demo_intro": ("{software}: đã tạo {n} bản quét mẫu trong {where}; đang số hóa…",
-                   "{software}: generated {n} sample scans in {where}; digitising…"),
-    "demo_search": ("Tìm “{word}” (không dấu): {n} kết quả.",
-                    "Search for “{word}” (no diacritics): {n} hits."),
-    "demo_next": ("Danh mục: {catalog}. Thử: sohoa search \"dang ky\", sohoa verify --all",
-                  "Catalog: {catalog}. Try: sohoa search \"dang ky\", sohoa verify --all"),
+    "demo_intro": (
+        "{software}: đã tạo {n} bản quét mẫu trong {where}; đang số hóa…",
+        "{software}: generated {n} sample scans in {where}; digitising…",
+    ),
+    "demo_search": (
+        "Tìm “{word}” (không dấu): {n} kết quả.",
+        "Search for “{word}” (no diacritics): {n} hits.",
+    ),
+    "demo_next": (
+        'Danh mục: {catalog}. Thử: sohoa search "dang ky", sohoa verify --all',
+        'Catalog: {catalog}. Try: sohoa search "dang ky", sohoa verify --all',
+    ),
 }
 
 

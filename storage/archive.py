@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from schemas.models import (
@@ -23,15 +23,18 @@ from schemas.models import (
     SignatureSummary,
     StoredObject,
 )
-from schemas.settings import Settings
 from sohoa import SOFTWARE
 from storage import keys
 from storage.catalog import Catalog
 from storage.inbox import ReceivedBatch
 from storage.objectstore import ObjectStore
 
-CONTENT_TYPES = {"pdf": "application/pdf", "tiff": "image/tiff", "jpeg": "image/jpeg",
-                 "png": "image/png"}
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "tiff": "image/tiff",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
 
 
 def record_id_for(batch_id: str, segment: int = 0) -> str:
@@ -56,19 +59,30 @@ def store_originals(batch: ReceivedBatch, store: ObjectStore) -> list[StoredObje
     for number, (path, source) in enumerate(zip(batch.files, batch.sources, strict=True)):
         key = keys.original_key(batch.unit, batch.received_at, batch.batch_id, number, source.name)
         content_type = CONTENT_TYPES[source.format]
-        info = store.put_file(key, path, content_type=content_type,
-                              metadata={"batch": batch.batch_id})
-        stored.append(StoredObject(key=key, sha256=info.sha256, size=info.size,
-                                   content_type=content_type))
+        info = store.put_file(
+            key, path, content_type=content_type, metadata={"batch": batch.batch_id}
+        )
+        stored.append(
+            StoredObject(key=key, sha256=info.sha256, size=info.size, content_type=content_type)
+        )
     return stored
 
 
 def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[PageSummary, ...]:
     """Per-page facts for the manifest, in paper order."""
     return tuple(
-        PageSummary(index=p.index, source=p.source, source_page=p.source_page, width=p.width,
-                    height=p.height, dpi=p.dpi, mean_confidence=o.mean_confidence,
-                    word_count=len(o.words), skew_deg=o.skew_deg, needs_review=o.needs_review)
+        PageSummary(
+            index=p.index,
+            source=p.source,
+            source_page=p.source_page,
+            width=p.width,
+            height=p.height,
+            dpi=p.dpi,
+            mean_confidence=o.mean_confidence,
+            word_count=len(o.words),
+            skew_deg=o.skew_deg,
+            needs_review=o.needs_review,
+        )
         for p, o in zip(pages, ocr, strict=True)
     )
 
@@ -98,17 +112,25 @@ def commit_record(
     originals = store_originals(batch, store)
     pdf_key = keys.pdf_key(prefix, record_id)
     meta = {"dossier": dossier_code or "", "kind": batch.kind, "record": record_id}
-    pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf",
-                              metadata=meta)
+    pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf", metadata=meta)
     needs_review = not dossier_code or any(o.needs_review for o in ocr)
     manifest = Manifest(
-        record_id=record_id, batch_id=batch.batch_id, dossier_code=dossier_code or "",
-        kind=batch.kind, unit=batch.unit, status="needs_review" if needs_review else "archived",
-        created_at=datetime.now(timezone.utc), software=SOFTWARE,
-        pages=page_summaries(pages, ocr), mean_confidence=mean_confidence(ocr),
-        sources=batch.sources, originals=tuple(originals), signature=signature,
-        pdf=StoredObject(key=pdf_key, sha256=pdf_info.sha256, size=pdf_info.size,
-                         content_type="application/pdf"),
+        record_id=record_id,
+        batch_id=batch.batch_id,
+        dossier_code=dossier_code or "",
+        kind=batch.kind,
+        unit=batch.unit,
+        status="needs_review" if needs_review else "archived",
+        created_at=datetime.now(UTC),
+        software=SOFTWARE,
+        pages=page_summaries(pages, ocr),
+        mean_confidence=mean_confidence(ocr),
+        sources=batch.sources,
+        originals=tuple(originals),
+        signature=signature,
+        pdf=StoredObject(
+            key=pdf_key, sha256=pdf_info.sha256, size=pdf_info.size, content_type="application/pdf"
+        ),
         text="\f".join(o.text for o in ocr),
     )
     body = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=1).encode()
@@ -121,9 +143,14 @@ def commit_record(
 def record_view(manifest: Manifest) -> RecordView:
     """The CLI's per-record summary."""
     return RecordView(
-        id=manifest.record_id, dossier_code=manifest.dossier_code, kind=manifest.kind,
-        unit=manifest.unit, pages=len(manifest.pages), status=manifest.status,
-        pdf=manifest.pdf.key, sha256=manifest.pdf.sha256,
+        id=manifest.record_id,
+        dossier_code=manifest.dossier_code,
+        kind=manifest.kind,
+        unit=manifest.unit,
+        pages=len(manifest.pages),
+        status=manifest.status,
+        pdf=manifest.pdf.key,
+        sha256=manifest.pdf.sha256,
         mean_confidence=manifest.mean_confidence,
         fields={f.name: f.value for f in manifest.fields},
     )

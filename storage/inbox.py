@@ -14,13 +14,13 @@ import json
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from ocr.pages import detect_format
 from schemas.models import SourceFile
 from schemas.settings import Kind, Settings
 from sohoa.errors import BadInputError, NotFoundError, SohoaError
-from ocr.pages import detect_format
 from storage.objectstore import atomic_copy, atomic_write_bytes, sha256_file
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -76,10 +76,19 @@ def receive(
         if not dest.exists() or sha256_file(dest) != digest:
             atomic_copy(path, dest)
         copies.append(dest)
-        sources.append(SourceFile(name=path.name, sha256=digest, size=dest.stat().st_size,
-                                  format="pdf"))
-    batch = ReceivedBatch(batch_id, folder, tuple(copies), tuple(sources), kind, unit,
-                          dossier_code, _received_at(folder))
+        sources.append(
+            SourceFile(name=path.name, sha256=digest, size=dest.stat().st_size, format="pdf")
+        )
+    batch = ReceivedBatch(
+        batch_id,
+        folder,
+        tuple(copies),
+        tuple(sources),
+        kind,
+        unit,
+        dossier_code,
+        _received_at(folder),
+    )
     _write_batch_file(batch)
     return batch
 
@@ -89,7 +98,7 @@ def _received_at(folder: Path) -> datetime:
     meta = folder / BATCH_FILE
     if meta.is_file():
         return datetime.fromisoformat(json.loads(meta.read_text())["received_at"])
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _write_batch_file(batch: ReceivedBatch) -> None:
@@ -115,8 +124,16 @@ def classify(batch: ReceivedBatch, settings: Settings) -> ReceivedBatch:
             exc.params["file"] = source.name
             raise
         sources.append(source.model_copy(update={"format": fmt}))
-    return ReceivedBatch(batch.batch_id, batch.folder, batch.files, tuple(sources), batch.kind,
-                         batch.unit, batch.dossier_code, batch.received_at)
+    return ReceivedBatch(
+        batch.batch_id,
+        batch.folder,
+        batch.files,
+        tuple(sources),
+        batch.kind,
+        batch.unit,
+        batch.dossier_code,
+        batch.received_at,
+    )
 
 
 def quarantine(batch: ReceivedBatch, error: SohoaError, settings: Settings) -> Path:
@@ -126,7 +143,7 @@ def quarantine(batch: ReceivedBatch, error: SohoaError, settings: Settings) -> P
     for path in batch.folder.iterdir():
         shutil.move(str(path), dest / path.name)
     reason = (
-        f"{datetime.now(timezone.utc).isoformat(timespec='seconds')}\n"
+        f"{datetime.now(UTC).isoformat(timespec='seconds')}\n"
         f"{type(error).__name__} (exit {int(error.exit_code)})\n"
         f"vi: {error.render('vi')}\nen: {error.render('en')}\n"
     )

@@ -20,8 +20,10 @@ UNASSIGNED_DOSSIER = "_chua-xac-dinh"
 
 def original_key(unit: str, received_at: datetime, batch_id: str, number: int, name: str) -> str:
     """Key of one uploaded original."""
-    return (f"originals/{safe_name(unit)}/{received_at:%Y}/{received_at:%m}/{batch_id}/"
-            f"{number:03d}-{safe_name(name)}")
+    return (
+        f"originals/{safe_name(unit)}/{received_at:%Y}/{received_at:%m}/{batch_id}/"
+        f"{number:03d}-{safe_name(name)}"
+    )
 
 
 def record_prefix(unit: str, received_at: datetime, dossier_code: str | None) -> str:

@@ -111,11 +111,17 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_bytes(dest: Path, data: bytes) -> None:
-    """Write ``data`` to ``dest`` via a temporary file and ``os.replace``."""
+def atomic_write_bytes(dest: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``dest`` via a temporary file and ``os.replace``.
+
+    Readers see either the old file or the complete new one. ``mode`` sets the
+    permissions before any byte is written (e.g. ``0o600`` for key material).
+    """
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -231,9 +237,9 @@ class LocalObjectStore:
         keys = []
         for path in self.root.rglob("*"):
             rel = path.relative_to(self.root).as_posix()
-            if path.is_file() and not rel.startswith(self.META_DIR + "/") and not path.name.startswith("."):
-                if rel.startswith(prefix):
-                    keys.append(rel)
+            hidden = rel.startswith(self.META_DIR + "/") or path.name.startswith(".")
+            if path.is_file() and not hidden and rel.startswith(prefix):
+                keys.append(rel)
         yield from sorted(keys)
 
     def describe(self) -> str:

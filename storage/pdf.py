@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,22 +73,38 @@ def _glyphless_font(pdf: Pdf, font_path: Path) -> pikepdf.Object:
     )
     font_file = pikepdf.Stream(pdf, _font_bytes(str(font_path)))
     descriptor = Dictionary(
-        Type=Name.FontDescriptor, FontName=Name.GlyphLessFont, Flags=5,
-        FontBBox=[0, -200, 500, 800], ItalicAngle=0, Ascent=800, Descent=-200,
-        CapHeight=800, StemV=80, FontFile2=pdf.make_indirect(font_file),
+        Type=Name.FontDescriptor,
+        FontName=Name.GlyphLessFont,
+        Flags=5,
+        FontBBox=[0, -200, 500, 800],
+        ItalicAngle=0,
+        Ascent=800,
+        Descent=-200,
+        CapHeight=800,
+        StemV=80,
+        FontFile2=pdf.make_indirect(font_file),
     )
     cid_font = Dictionary(
-        Type=Name.Font, Subtype=Name.CIDFontType2, BaseFont=Name.GlyphLessFont,
-        CIDSystemInfo=Dictionary(Registry=pikepdf.String("Adobe"),
-                                 Ordering=pikepdf.String("Identity"), Supplement=0),
-        FontDescriptor=pdf.make_indirect(descriptor), DW=int(GLYPH_WIDTH * 1000),
+        Type=Name.Font,
+        Subtype=Name.CIDFontType2,
+        BaseFont=Name.GlyphLessFont,
+        CIDSystemInfo=Dictionary(
+            Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0
+        ),
+        FontDescriptor=pdf.make_indirect(descriptor),
+        DW=int(GLYPH_WIDTH * 1000),
         CIDToGIDMap=pdf.make_indirect(cid_to_gid),
     )
-    return pdf.make_indirect(Dictionary(
-        Type=Name.Font, Subtype=Name.Type0, BaseFont=Name.GlyphLessFont,
-        Encoding=Name("/Identity-H"), DescendantFonts=[pdf.make_indirect(cid_font)],
-        ToUnicode=pdf.make_indirect(to_unicode),
-    ))
+    return pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type0,
+            BaseFont=Name.GlyphLessFont,
+            Encoding=Name("/Identity-H"),
+            DescendantFonts=[pdf.make_indirect(cid_font)],
+            ToUnicode=pdf.make_indirect(to_unicode),
+        )
+    )
 
 
 def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
@@ -108,8 +124,13 @@ def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
                 img = img if mode in ("RGB", "L") else img.convert("RGB")
                 mode = img.mode
                 buf = io.BytesIO()
-                img.save(buf, format="JPEG", quality=JPEG_QUALITY_FOR_LOSSLESS_INPUT,
-                         subsampling=0, optimize=True)
+                img.save(
+                    buf,
+                    format="JPEG",
+                    quality=JPEG_QUALITY_FOR_LOSSLESS_INPUT,
+                    subsampling=0,
+                    optimize=True,
+                )
                 data, filt, bpc = buf.getvalue(), Name.DCTDecode, 8
     colour = Name.DeviceRGB if mode == "RGB" else Name.DeviceGray
     stream = pikepdf.Stream(pdf, data)
@@ -162,12 +183,14 @@ def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font) -> None:
     content = f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q\n".encode()
     if ocr and ocr.words:
         content += text_layer(ocr.words, dpi=page.dpi, page_height_pt=height_pt)
-    new_page = pikepdf.Page(Dictionary(
-        Type=Name.Page,
-        MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
-        Resources=Dictionary(XObject=Dictionary(Im0=image), Font=Dictionary(F1=font)),
-        Contents=pdf.make_stream(content),
-    ))
+    new_page = pikepdf.Page(
+        Dictionary(
+            Type=Name.Page,
+            MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
+            Resources=Dictionary(XObject=Dictionary(Im0=image), Font=Dictionary(F1=font)),
+            Contents=pdf.make_stream(content),
+        )
+    )
     pdf.pages.append(new_page)
 
 
@@ -202,7 +225,7 @@ def build_archival_pdf(
 
 def _write_metadata(pdf: Pdf, metadata: dict[str, str], *, page_count: int) -> None:
     pikepdf.models.PdfMetadata.register_xml_namespace(XMP_NS, XMP_PREFIX)
-    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    now = datetime.now(UTC).isoformat(timespec="seconds")
     title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
     with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
         meta["dc:title"] = title
@@ -219,4 +242,4 @@ def read_sohoa_metadata(path: Path) -> dict[str, str]:
     with Pdf.open(path) as pdf:
         meta = pdf.open_metadata()
         prefix = "{" + XMP_NS + "}"
-        return {k[len(prefix):]: str(v) for k, v in meta.items() if k.startswith(prefix)}
+        return {k[len(prefix) :]: str(v) for k, v in meta.items() if k.startswith(prefix)}

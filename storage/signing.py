@@ -47,6 +47,7 @@ from schemas.models import SignatureSummary
 from schemas.settings import Settings, read_secret
 from sohoa.errors import ConfigError, ExternalProgramError, NotFoundError, SigningError
 from sohoa.proc import run_program
+from storage.objectstore import atomic_write_bytes
 
 log = logging.getLogger(__name__)
 
@@ -126,21 +127,6 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
-
-
-def _write_atomic(path: Path, data: bytes, mode: int) -> None:
-    """Write ``data`` so readers see either the old file or the complete new one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _common_name(name: x509.Name) -> str:
@@ -228,9 +214,9 @@ def ensure_demo_certificate(key_dir: Path) -> Path:
         if p12_path.is_file():  # another process finished while we waited
             return p12_path
         p12, password, ca_pem = _make_demo_material()
-        _write_atomic(key_dir / DEMO_CA_PEM, ca_pem, 0o644)
-        _write_atomic(key_dir / DEMO_PASS, password + b"\n", 0o600)
-        _write_atomic(p12_path, p12, 0o600)
+        atomic_write_bytes(key_dir / DEMO_CA_PEM, ca_pem, mode=0o644)
+        atomic_write_bytes(key_dir / DEMO_PASS, password + b"\n", mode=0o600)
+        atomic_write_bytes(p12_path, p12, mode=0o600)
     log.warning("Generated a DEMO signing certificate in %s (not legally valid)", key_dir)
     return p12_path
 

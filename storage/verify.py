@@ -43,14 +43,17 @@ def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> Ver
         if local.is_file():
             actual = sha256_file(local)
             if actual != row.pdf_sha256:
-                problems.append(f"PDF changed: sha256 {actual[:16]}… ≠ stored {row.pdf_sha256[:16]}…")
+                problems.append(
+                    f"PDF changed: sha256 {actual[:16]}… ≠ stored {row.pdf_sha256[:16]}…"
+                )
             check = validate_signature(local, settings)
             signer, signed_at = check.signer, check.signed_at
             if not check.ok:
                 problems.extend(check.problems or ("signature does not validate",))
     problems.extend(_manifest_problems(row, store))
-    return VerifyResult(row.id, row.dossier_code, row.pdf_key, not problems, tuple(problems),
-                        signer, signed_at)
+    return VerifyResult(
+        row.id, row.dossier_code, row.pdf_key, not problems, tuple(problems), signer, signed_at
+    )
 
 
 def _manifest_problems(row: RecordRow, store: ObjectStore) -> list[str]:

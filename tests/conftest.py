@@ -17,7 +17,7 @@ import pytest
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
-from s3server import s3_server, s3_store  # noqa: E402,F401  (fixtures)
+from s3server import s3_server, s3_store  # noqa: F401  (fixtures)
 
 SOHOA = Path(sys.executable).with_name("sohoa")
 CLI_TIMEOUT_S = 600
@@ -43,8 +43,14 @@ class Cli:
 
     def __call__(self, *args: str, lang: str = "en", extra_env: dict | None = None):
         env = {**self.env, "SOHOA_LANG": lang, **(extra_env or {})}
-        return subprocess.run([str(SOHOA), *args], capture_output=True, text=True, env=env,
-                              timeout=CLI_TIMEOUT_S, check=False)
+        return subprocess.run(
+            [str(SOHOA), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=CLI_TIMEOUT_S,
+            check=False,
+        )
 
     def json(self, *args: str, **kw) -> object:
         done = self(*args, "--json", **kw)
@@ -57,7 +63,11 @@ class Cli:
             return 0
         with sqlite3.connect(db) as conn:
             tables = {r[0] for r in conn.execute("select name from sqlite_master")}
-            return conn.execute("select count(*) from records").fetchone()[0] if "records" in tables else 0
+            return (
+                conn.execute("select count(*) from records").fetchone()[0]
+                if "records" in tables
+                else 0
+            )
 
     def archive_objects(self) -> list[Path]:
         root = self.data_dir / "objects" / "archive"
@@ -66,8 +76,11 @@ class Cli:
 
 def make_cli(data_dir: Path, prefect_api_url: str) -> Cli:
     """A CLI with its own data dir, the session's Prefect server, and the user's defaults."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("SOHOA_") and k != "PREFECT_LOGGING_LEVEL"}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("SOHOA_") and k != "PREFECT_LOGGING_LEVEL"
+    }
     env.update(SOHOA_DATA_DIR=str(data_dir), PREFECT_API_URL=prefect_api_url, COLUMNS="200")
     return Cli(data_dir, env)
 
@@ -78,13 +91,23 @@ def cli(tmp_path, prefect_api_url) -> Cli:
 
 
 PAGE_TEXTS = [
-    ["GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", "Trang thứ nhất của hồ sơ",
-     "Họ và tên người nộp: Nguyễn Thị Hồng Đào", "Nội dung yêu cầu: Đăng ký khai sinh",
-     "Mã hồ sơ: 000.00.06.H56-231027-0361"],
-    ["TỜ KHAI ĐĂNG KÝ KHAI SINH", "Trang thứ hai: quê quán Quảng Trị",
-     "Địa chỉ: số 12 đường Lê Lợi, phường Đông Hà"],
-    ["QUYẾT ĐỊNH", "Trang thứ ba: Ủy ban nhân dân huyện Gio Linh",
-     "Người ký: Trần Văn Dũng, Chủ tịch"],
+    [
+        "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+        "Trang thứ nhất của hồ sơ",
+        "Họ và tên người nộp: Nguyễn Thị Hồng Đào",
+        "Nội dung yêu cầu: Đăng ký khai sinh",
+        "Mã hồ sơ: 000.00.06.H56-231027-0361",
+    ],
+    [
+        "TỜ KHAI ĐĂNG KÝ KHAI SINH",
+        "Trang thứ hai: quê quán Quảng Trị",
+        "Địa chỉ: số 12 đường Lê Lợi, phường Đông Hà",
+    ],
+    [
+        "QUYẾT ĐỊNH",
+        "Trang thứ ba: Ủy ban nhân dân huyện Gio Linh",
+        "Người ký: Trần Văn Dũng, Chủ tịch",
+    ],
 ]
 
 
@@ -93,9 +116,17 @@ def scan_pdf(tmp_path_factory) -> Path:
     """A 3-page image-only scanner PDF: skewed, blurred, noisy, JPEG-compressed."""
     from sohoa.synth import degrade, render_page, write_pdf
 
-    pages = [degrade(render_page(lines, font_size_pt=14, seed=i), skew_deg=(1.5, -2.0, 3.0)[i],
-                     blur_sigma=0.5, noise=0.05, jpeg_quality=60, seed=i)
-             for i, lines in enumerate(PAGE_TEXTS)]
+    pages = [
+        degrade(
+            render_page(lines, font_size_pt=14, seed=i),
+            skew_deg=(1.5, -2.0, 3.0)[i],
+            blur_sigma=0.5,
+            noise=0.05,
+            jpeg_quality=60,
+            seed=i,
+        )
+        for i, lines in enumerate(PAGE_TEXTS)
+    ]
     path = tmp_path_factory.mktemp("scans") / "ho-so-3-trang.pdf"
     write_pdf(path, pages, dpi=300, jpeg_quality=80)
     return path

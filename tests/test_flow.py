@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowFilter,
+    FlowFilterName,
+    FlowRunFilter,
+    FlowRunFilterId,
+)
 from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
-from prefect.client.schemas.filters import FlowFilter, FlowFilterName, FlowRunFilter, FlowRunFilterId
 
 from flows.digitise import run_digitise
 from schemas.settings import Settings
@@ -19,13 +24,17 @@ def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pd
     with get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_filter=FlowFilter(name=FlowFilterName(any_=["digitise_batch"])),
-            sort=FlowRunSort.START_TIME_DESC, limit=50)
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=50,
+        )
         completed = [r for r in runs if r.state and r.state.is_completed()]
         assert completed, [r.state for r in runs]
         latest = max(completed, key=lambda r: r.start_time)
         tasks = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[latest.id])),
-            sort=TaskRunSort.EXPECTED_START_TIME_DESC, limit=100)
+            sort=TaskRunSort.EXPECTED_START_TIME_DESC,
+            limit=100,
+        )
     names = sorted(t.name.rsplit("-", 1)[0] for t in tasks)
     assert names.count("ocr-page") == 3
     assert {"extract-pages", "build-and-sign-pdf", "store-and-catalog"} <= set(names)

@@ -10,21 +10,45 @@ from sohoa.synth import degrade, render_page, write_jpeg, write_png, write_tiff
 
 
 def _text(path) -> str:
-    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
-                          check=True, timeout=60).stdout
+    return subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
 
 
 def test_tiff_jpeg_png_form_one_batch_in_order(cli, tmp_path):
     tiff = tmp_path / "a.tiff"
-    write_tiff(tiff, [render_page(["Trang một: Giấy khai sinh"], font_size_pt=16).convert("L"),
-                      render_page(["Trang hai: Sổ hộ khẩu"], font_size_pt=16)], dpi=300)
+    write_tiff(
+        tiff,
+        [
+            render_page(["Trang một: Giấy khai sinh"], font_size_pt=16).convert("L"),
+            render_page(["Trang hai: Sổ hộ khẩu"], font_size_pt=16),
+        ],
+        dpi=300,
+    )
     jpeg = tmp_path / "b.jpg"
-    write_jpeg(jpeg, degrade(render_page(["Trang ba: Chứng minh nhân dân"], dpi=200,
-                                         font_size_pt=16), skew_deg=2), dpi=200)
+    write_jpeg(
+        jpeg,
+        degrade(
+            render_page(["Trang ba: Chứng minh nhân dân"], dpi=200, font_size_pt=16), skew_deg=2
+        ),
+        dpi=200,
+    )
     png = tmp_path / "c.png"
     write_png(png, render_page(["Trang bốn: Đơn đề nghị"], font_size_pt=16), dpi=300)
-    records = cli.json("ingest", str(tiff), str(jpeg), str(png), "--dossier",
-                       "H21.65-220914-0011", "--kind", "ket-qua")
+    records = cli.json(
+        "ingest",
+        str(tiff),
+        str(jpeg),
+        str(png),
+        "--dossier",
+        "H21.65-220914-0011",
+        "--kind",
+        "ket-qua",
+    )
     assert len(records) == 1 and records[0]["pages"] == 4
     assert records[0]["dossier_code"] == "H21.65-220914-0011" and records[0]["kind"] == "ket-qua"
     pdf_path = cli.data_dir / "objects" / records[0]["pdf"]
@@ -35,13 +59,21 @@ def test_tiff_jpeg_png_form_one_batch_in_order(cli, tmp_path):
     order = [text.find(w) for w in ("Trang một", "Trang hai", "Trang ba", "Trang bốn")]
     assert -1 not in order and order == sorted(order), text
     originals = list((cli.data_dir / "objects" / "originals").rglob("*"))
-    assert sorted(p.name for p in originals if p.is_file()) == ["000-a.tiff", "001-b.jpg", "002-c.png"]
+    assert sorted(p.name for p in originals if p.is_file()) == [
+        "000-a.tiff",
+        "001-b.jpg",
+        "002-c.png",
+    ]
 
 
 def test_s3_store_end_to_end(cli, s3_server, scan_pdf):
-    env = {"SOHOA_STORE__BACKEND": "s3", "SOHOA_STORE__ENDPOINT": s3_server.endpoint,
-           "SOHOA_STORE__ACCESS_KEY": s3_server.access_key,
-           "SOHOA_STORE__SECRET_KEY": s3_server.secret_key, "SOHOA_STORE__BUCKET": "sohoa-e2e"}
+    env = {
+        "SOHOA_STORE__BACKEND": "s3",
+        "SOHOA_STORE__ENDPOINT": s3_server.endpoint,
+        "SOHOA_STORE__ACCESS_KEY": s3_server.access_key,
+        "SOHOA_STORE__SECRET_KEY": s3_server.secret_key,
+        "SOHOA_STORE__BUCKET": "sohoa-e2e",
+    }
     done = cli("ingest", str(scan_pdf), "--json", extra_env=env)
     assert done.returncode == 0, done.stderr
     assert s3_server.secret_key not in done.stdout + done.stderr
@@ -49,8 +81,12 @@ def test_s3_store_end_to_end(cli, s3_server, scan_pdf):
     verify = cli("verify", "--all", extra_env=env)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     out = cli.data_dir / "from-s3.pdf"
-    assert cli("export", done.stdout.split('"id": "')[1][:16], "-o", str(out),
-               extra_env=env).returncode == 0
+    assert (
+        cli(
+            "export", done.stdout.split('"id": "')[1][:16], "-o", str(out), extra_env=env
+        ).returncode
+        == 0
+    )
     assert "Nguyễn Thị Hồng Đào" in _text(out)
 
 
@@ -60,9 +96,14 @@ def test_unreachable_store_keeps_the_original_and_a_later_run_completes(cli, s3_
     with socket.socket() as sock:  # a loopback port nobody listens on
         sock.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{sock.getsockname()[1]}"
-    env = {"SOHOA_STORE__BACKEND": "s3", "SOHOA_STORE__ACCESS_KEY": s3_server.access_key,
-           "SOHOA_STORE__SECRET_KEY": s3_server.secret_key, "SOHOA_STORE__BUCKET": "sohoa-retry",
-           "SOHOA_STORE__RETRIES": "1", "SOHOA_STORE__RETRY_DELAY_S": "0.1"}
+    env = {
+        "SOHOA_STORE__BACKEND": "s3",
+        "SOHOA_STORE__ACCESS_KEY": s3_server.access_key,
+        "SOHOA_STORE__SECRET_KEY": s3_server.secret_key,
+        "SOHOA_STORE__BUCKET": "sohoa-retry",
+        "SOHOA_STORE__RETRIES": "1",
+        "SOHOA_STORE__RETRY_DELAY_S": "0.1",
+    }
     failed = cli("ingest", str(scan_pdf), extra_env={**env, "SOHOA_STORE__ENDPOINT": dead})
     assert failed.returncode == 8, failed.stderr  # ExitCode.STORAGE_FAILED
     assert "Storage error" in failed.stderr and s3_server.secret_key not in failed.stderr
@@ -70,7 +111,12 @@ def test_unreachable_store_keeps_the_original_and_a_later_run_completes(cli, s3_
     assert len(waiting) == 1 and waiting[0].read_bytes() == scan_pdf.read_bytes()
     assert cli.record_count() == 0
     assert not (cli.data_dir / "quarantine").exists()  # good input is not quarantined
-    done = cli("ingest", str(scan_pdf), "--json", extra_env={**env, "SOHOA_STORE__ENDPOINT": s3_server.endpoint})
+    done = cli(
+        "ingest",
+        str(scan_pdf),
+        "--json",
+        extra_env={**env, "SOHOA_STORE__ENDPOINT": s3_server.endpoint},
+    )
     assert done.returncode == 0, done.stderr
     assert cli.record_count() == 1
     assert not list((cli.data_dir / "inbox").rglob("*.pdf"))  # released after the commit

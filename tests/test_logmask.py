@@ -9,13 +9,16 @@ import pytest
 from sohoa.logmask import install, mask_personal_data
 
 
-@pytest.mark.parametrize(("text", "hidden", "kept"), [
-    ("CCCD 045187002319 của người nộp", "045187002319", "*********319"),
-    ("CMND: 191234567", "191234567", "*********567"),
-    ("file cccd_045187002319.pdf failed", "045187002319", "*********319"),
-    ("gọi 0912 345 678 hoặc 0912.345.678", "345 678", "*******678"),
-    ("email hongdao.nguyen@gmail.com", "hongdao.nguyen", "h***@gmail.com"),
-])
+@pytest.mark.parametrize(
+    ("text", "hidden", "kept"),
+    [
+        ("CCCD 045187002319 của người nộp", "045187002319", "*********319"),
+        ("CMND: 191234567", "191234567", "*********567"),
+        ("file cccd_045187002319.pdf failed", "045187002319", "*********319"),
+        ("gọi 0912 345 678 hoặc 0912.345.678", "345 678", "*******678"),
+        ("email hongdao.nguyen@gmail.com", "hongdao.nguyen", "h***@gmail.com"),
+    ],
+)
 def test_mask(text, hidden, kept):
     masked = mask_personal_data(text)
     assert hidden not in masked and kept in masked

@@ -42,6 +42,6 @@ def test_dockerfile_copies_only_what_exists():
 def test_readme_commands_are_real():
     readme = (ROOT / "README.md").read_text()
     assert "make demo" in readme and "make test" in readme
-    targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), flags=re.M)
+    targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
     assert {"demo", "test"} <= set(targets)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
