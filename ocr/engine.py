@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import unicodedata
 from collections.abc import Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -49,18 +51,7 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
     """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure."""
     cv2.setNumThreads(1)
     cleaned = clean_for_ocr(load_page_pixels(page), dpi=page.dpi, opts=opts)
-    try:
-        data = pytesseract.image_to_data(
-            cleaned.image,
-            lang=opts.language,
-            config=tesseract_config(opts, page.dpi * cleaned.scale),
-            output_type=pytesseract.Output.DICT,
-            timeout=opts.page_timeout_s,
-        )
-    except pytesseract.TesseractError as exc:
-        raise OcrError(file=page.source, page=page.source_page + 1, reason=_reason(exc)) from exc
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise OcrError(file=page.source, page=page.source_page + 1, reason=str(exc)) from exc
+    data = _run_tesseract(page, cleaned.image, opts, page.dpi * cleaned.scale)
     words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
     text = text_from_words(words)
     mean = float(np.mean([w.conf for w in words])) if words else 0.0
@@ -75,6 +66,32 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
         skew_deg=round(cleaned.skew_deg, 3),
         needs_review=bool(words) and mean < opts.review_confidence,
     )
+
+
+def _run_tesseract(page: PageImage, image: np.ndarray, opts: OcrSettings, dpi: float) -> dict:
+    """One Tesseract run on the cleaned image, returning its TSV as columns.
+
+    The image is handed over as an uncompressed PGM written by OpenCV (which
+    releases the GIL): letting pytesseract PNG-compress a 9-megapixel array
+    costs about a second of GIL-holding CPU per page and serialises the workers.
+    """
+    with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
+        path = Path(tmp) / "page.pgm"
+        if not cv2.imwrite(str(path), image):
+            raise OcrError(file=page.source, page=page.source_page + 1, reason="cannot write image")
+        try:
+            return pytesseract.image_to_data(
+                str(path),
+                lang=opts.language,
+                config=tesseract_config(opts, dpi),
+                output_type=pytesseract.Output.DICT,
+                timeout=opts.page_timeout_s,
+            )
+        except pytesseract.TesseractError as exc:
+            reason = _reason(exc)
+        except RuntimeError as exc:  # pytesseract's timeout
+            reason = str(exc)
+    raise OcrError(file=page.source, page=page.source_page + 1, reason=reason)
 
 
 def _reason(exc: pytesseract.TesseractError) -> str:
