@@ -161,6 +161,8 @@ class Manifest(_Frozen):
     pdf: StoredObject
     originals: tuple[StoredObject, ...]
     signature: SignatureSummary
+    review_reasons: tuple[str, ...] = ()
+    """Why the record needs a second look (English; codes like ``no_dossier_code``)."""
     text: str = Field(repr=False)
     """Full OCR text, pages separated by form feeds."""
 

@@ -188,6 +188,8 @@ def show(
         return
     for key, value in detail.items():
         if key != "pages_detail":
+            if isinstance(value, list | dict):
+                value = "; ".join(map(str, value)) or "—"
             out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
     table = Table(title=t("pages_title"))
     for col in ("page", "source", "dpi", "confidence", "review"):

@@ -43,6 +43,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field_signer": ("Người ký", "Signer"),
     "field_batch_id": ("Mã lô", "Batch"),
     "field_manifest": ("Khóa manifest", "Manifest key"),
+    "field_review_reasons": ("Cần kiểm tra lại", "To re-check"),
     "exported": ("Đã xuất: {path}", "Exported: {path}"),
     "no_results": ("Không tìm thấy kết quả.", "No results."),
     "search_title": ("Kết quả tìm kiếm: {query}", "Search results: {query}"),

@@ -87,6 +87,20 @@ def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[
     )
 
 
+def review_reasons(
+    dossier_code: str | None, pages: Sequence[PageImage], ocr: Sequence[PageOcr]
+) -> tuple[str, ...]:
+    """What a clerk should re-check: a missing mã hồ sơ, pages read with low confidence."""
+    reasons = [] if dossier_code else ["no dossier code found; give it with --dossier"]
+    for page, result in zip(pages, ocr, strict=True):
+        if result.needs_review:
+            reasons.append(
+                f"page {page.index + 1} ({page.source} #{page.source_page + 1}): "
+                f"OCR confidence {result.mean_confidence:.1f}"
+            )
+    return tuple(reasons)
+
+
 def mean_confidence(ocr: Sequence[PageOcr]) -> float:
     """Word-weighted mean confidence over the record's pages (0 when no words)."""
     total = sum(len(o.words) for o in ocr)
@@ -113,14 +127,15 @@ def commit_record(
     pdf_key = keys.pdf_key(prefix, record_id)
     meta = {"dossier": dossier_code or "", "kind": batch.kind, "record": record_id}
     pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf", metadata=meta)
-    needs_review = not dossier_code or any(o.needs_review for o in ocr)
+    reasons = review_reasons(dossier_code, pages, ocr)
     manifest = Manifest(
         record_id=record_id,
         batch_id=batch.batch_id,
         dossier_code=dossier_code or "",
         kind=batch.kind,
         unit=batch.unit,
-        status="needs_review" if needs_review else "archived",
+        status="needs_review" if reasons else "archived",
+        review_reasons=reasons,
         created_at=datetime.now(UTC),
         software=SOFTWARE,
         pages=page_summaries(pages, ocr),

@@ -41,3 +41,14 @@ def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pd
     # the same batch again is recognised and not reprocessed
     [again] = run_digitise([str(scan_pdf)], settings=settings, kind="ket-qua", unit="U01")
     assert again.record_id == manifest.record_id and again.created_at == manifest.created_at
+
+
+def test_record_without_dossier_code_says_what_to_recheck(prefect_api_url, tmp_path):
+    from sohoa.synth import render_page, write_png
+
+    scan = tmp_path / "don.png"
+    write_png(scan, render_page(["ĐƠN ĐỀ NGHỊ", "Kính gửi: Ủy ban nhân dân xã"], font_size_pt=16))
+    [manifest] = run_digitise([str(scan)], settings=Settings(data_dir=tmp_path / "d"))
+    assert manifest.status == "needs_review" and manifest.dossier_code == ""
+    assert any("dossier code" in r for r in manifest.review_reasons)
+    assert manifest.pdf.key.split("/")[-2] == "_chua-xac-dinh"
