@@ -148,13 +148,31 @@ def digitise_batch(
         inbox.release(batch)
         return done
     try:
+        manifest = _process(batch, dossier_code, settings, progress)
+    finally:  # page images and unsigned PDFs are scratch, whatever the outcome
+        shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
+    inbox.release(batch)
+    log.info(
+        "batch %s archived as record %s (%d pages)",
+        batch.batch_id,
+        manifest.record_id,
+        len(manifest.pages),
+    )
+    return [manifest]
+
+
+def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) -> Manifest:
+    """Pages, OCR, PDF, signature, store and catalog for one received batch."""
+    try:
         pages = extract_pages_task(batch, settings)
         batch = inbox.classify(batch, settings)
         progress.pages_found(batch.batch_id, len(pages))
         results = _ocr_all(pages, settings, progress, batch.batch_id)
     except (BadInputError, OcrError) as exc:
         where = inbox.quarantine(batch, exc, settings)
-        log.warning("batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en"))
+        get_run_logger().warning(
+            "batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en")
+        )
         raise
     record_id = archive.record_id_for(batch.batch_id)
     dossier = dossier_code or find_dossier_code("\n".join(r.text for r in results))
@@ -163,11 +181,7 @@ def digitise_batch(
     progress.stage(batch.batch_id, "store")
     delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
     commit = commit_task.with_options(retries=settings.store.retries, retry_delay_seconds=delays)
-    manifest = commit(batch, record_id, dossier, pages, results, signed, signature, settings)
-    inbox.release(batch)
-    shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
-    log.info("batch %s archived as record %s (%d pages)", batch.batch_id, record_id, len(pages))
-    return [manifest]
+    return commit(batch, record_id, dossier, pages, results, signed, signature, settings)
 
 
 def run_digitise(

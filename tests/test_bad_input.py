@@ -80,6 +80,8 @@ def _assert_rejected(cli, done, path: Path, code: int, phrase: str) -> None:
     assert path.name in reason and phrase in reason
     assert cli.record_count() == 0
     assert cli.archive_objects() == []
+    work = cli.data_dir / "work"
+    assert not work.exists() or not any(work.iterdir())  # no scratch left behind
     assert path.exists()  # the user's own file is never touched
 
 
