@@ -49,10 +49,22 @@ class OcrSettings(_Frozen):
     """Pages OCR'd in parallel; 0 means one per CPU core."""
     page_timeout_s: float = Field(default=180.0, gt=0)
     """Seconds before Tesseract is stopped on one page."""
+    orient: bool = True
+    """Detect pages turned 90/180/270° and turn them upright (the archived page too, losslessly)."""
     deskew: bool = True
     """Estimate and remove skew (up to ±15°) before OCR."""
     denoise: bool = True
     """Median-filter salt-and-pepper noise and JPEG ringing before OCR."""
+    remove_borders: bool = True
+    """Whiten dark scanner borders and punch holes touching the page edge, for OCR only."""
+    normalise_illumination: bool = True
+    """Flatten uneven lighting (shadows, gradients) before OCR."""
+    suppress_colour: bool = True
+    """Lighten red seals and coloured stamps over the text, for OCR only."""
+    binarise: bool = False
+    """Hand Tesseract a binarised image instead of grey (off: Tesseract's Otsu measured better)."""
+    detect_blank: bool = True
+    """Report pages with no content as blank instead of OCR'ing them at length."""
     min_ocr_dpi: int = 300
     """Low-resolution pages are upscaled to this for OCR (the archive keeps the original)."""
     review_confidence: float = Field(default=70.0, ge=0, le=100)

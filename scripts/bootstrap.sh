@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# unpaper and ghostscript serve OCRmyPDF, the alternative the OCR benchmark compares with.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf
-              fonts-dejavu-core)
+              fonts-dejavu-core unpaper ghostscript)
 UV_VERSION=0.13.8
 
 missing=()
