@@ -51,8 +51,11 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
     """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure."""
     cv2.setNumThreads(1)
     cleaned = clean_for_ocr(load_page_pixels(page), dpi=page.dpi, opts=opts)
-    data = _run_tesseract(page, cleaned.image, opts, page.dpi * cleaned.scale)
-    words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
+    blank = bool(getattr(cleaned, "blank", False))
+    words: list[Word] = []
+    if not blank:  # a blank page is reported, not OCR'd at length
+        data = _run_tesseract(page, cleaned.image, opts, page.dpi * cleaned.scale)
+        words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
     text = text_from_words(words)
     mean = float(np.mean([w.conf for w in words])) if words else 0.0
     return PageOcr(
@@ -64,6 +67,9 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
         text=text,
         mean_confidence=round(mean, 2),
         skew_deg=round(cleaned.skew_deg, 3),
+        rotation=int(getattr(cleaned, "rotation", 0)),
+        blank=blank,
+        steps=tuple(getattr(cleaned, "steps", ())),
         needs_review=bool(words) and mean < opts.review_confidence,
     )
 

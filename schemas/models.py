@@ -91,8 +91,14 @@ class PageOcr(_Frozen):
     """Mean word confidence (0–100); 0 when the page has no words."""
     skew_deg: float = 0.0
     """Skew removed before OCR."""
+    rotation: int = 0
+    """Clockwise degrees (0/90/180/270) the scan must turn to read upright; the PDF page's /Rotate."""
+    blank: bool = False
+    """The page has no content; it was not OCR'd."""
+    steps: tuple[str, ...] = ()
+    """Cleaning steps that ran, e.g. ``("orient:180", "denoise", "deskew:-2.31")``."""
     needs_review: bool = False
-    """True when the mean confidence is under the configured threshold or the page is blank."""
+    """True when the page has words and their mean confidence is under the threshold."""
 
 
 class Field_(_Frozen):
@@ -118,6 +124,11 @@ class PageSummary(_Frozen):
     word_count: int
     skew_deg: float
     needs_review: bool
+    rotation: int = 0
+    blank: bool = False
+    steps: tuple[str, ...] = ()
+    words: tuple[tuple[str, int, int, int, int, float], ...] = ()
+    """Every word as ``(text, left, top, width, height, confidence)`` in archived-page pixels."""
 
 
 class StoredObject(_Frozen):

@@ -192,14 +192,15 @@ def show(
                 value = "; ".join(map(str, value)) or "—"
             out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
     table = Table(title=t("pages_title"))
-    for col in ("page", "source", "dpi", "confidence", "review"):
+    for col in ("page", "source", "dpi", "confidence", "turned", "review"):
         table.add_column(t(f"col_{col}"))
     for page in detail["pages_detail"]:
         table.add_row(
             str(page["index"] + 1),
             f"{page['source']} #{page['source_page'] + 1}",
             f"{page['dpi']:.0f}",
-            f"{page['mean_confidence']:.1f}",
+            t("page_blank") if page.get("blank") else f"{page['mean_confidence']:.1f}",
+            f"{page.get('rotation', 0)}°" if page.get("rotation") else "",
             "⚠" if page["needs_review"] else "",
         )
     out.print(table)

@@ -30,7 +30,7 @@ def show_record(settings: Settings, record_id: str) -> dict:
         batch_id=row.batch_id,
         manifest=row.manifest_key,
         review_reasons=list(manifest.review_reasons),
-        pages_detail=[p.model_dump() for p in manifest.pages],
+        pages_detail=[p.model_dump(exclude={"words"}) for p in manifest.pages],
     )
     return view
 

@@ -27,6 +27,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "col_source": ("Tệp gốc", "Source"),
     "col_dpi": ("dpi", "dpi"),
     "col_review": ("Cần xem lại", "Review"),
+    "col_turned": ("Đã xoay", "Turned"),
+    "page_blank": ("trang trắng", "blank"),
     "status_archived": ("đã lưu trữ", "archived"),
     "status_needs_review": ("cần xem lại", "needs review"),
     "field_id": ("Mã bản ghi", "Record"),

@@ -72,6 +72,13 @@ def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[
     """Per-page facts for the manifest, in paper order."""
     return tuple(
         PageSummary(
+            rotation=o.rotation,
+            blank=o.blank,
+            steps=o.steps,
+            words=tuple(
+                (w.text, round(w.left), round(w.top), round(w.width), round(w.height), w.conf)
+                for w in o.words
+            ),
             index=p.index,
             source=p.source,
             source_page=p.source_page,

@@ -145,7 +145,20 @@ def _utf16_hex(text: str) -> str:
     return "".join(f"{ord(ch):04X}" for ch in text if ord(ch) <= 0xFFFF)
 
 
-def text_layer(words: Sequence[Word], *, dpi: float, page_height_pt: float) -> bytes:
+def upright_angle(angle: float, rotation: int) -> float:
+    """The angle to draw a word at: snapped to the page's upright direction when nearly so.
+
+    A page shown with ``/Rotate r`` (clockwise) reads upright for text drawn at ``r``
+    degrees counter-clockwise; a word within :data:`UPRIGHT_BELOW_DEG` of that is drawn
+    exactly at ``r``, so extractors see straight lines after the turn.
+    """
+    residual = (angle - rotation + 180.0) % 360.0 - 180.0
+    return float(rotation) if abs(residual) < UPRIGHT_BELOW_DEG else angle
+
+
+def text_layer(
+    words: Sequence[Word], *, dpi: float, page_height_pt: float, rotation: int = 0
+) -> bytes:
     """Content-stream operators drawing each word invisibly over its box, in reading order.
 
     Words of one line share one font size (the line's median word height), so
@@ -163,10 +176,11 @@ def text_layer(words: Sequence[Word], *, dpi: float, page_height_pt: float) -> b
         size = max(1.0, line_size[word.line])
         natural = len(word.text) * GLYPH_WIDTH * size
         stretch = 100.0 * (word.width * px) / natural if natural else 100.0
-        angle = word.angle if abs(word.angle) >= UPRIGHT_BELOW_DEG else 0.0
+        angle = upright_angle(word.angle, rotation)
         cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-        x = word.left * px
-        y = page_height_pt - (word.top + word.height) * px + DESCENT * size
+        # origin on the box's baseline, lifted by the descent along the word's "up" direction
+        x = word.left * px - sin * DESCENT * size
+        y = page_height_pt - (word.top + word.height) * px + cos * DESCENT * size
         ops.append(
             f"/F1 {size:.2f} Tf {stretch:.2f} Tz "
             f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {x:.2f} {y:.2f} Tm "
@@ -182,9 +196,14 @@ def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font) -> None:
     image = pdf.make_indirect(_image_xobject(pdf, page))
     content = f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q\n".encode()
     if ocr and ocr.words:
-        content += text_layer(ocr.words, dpi=page.dpi, page_height_pt=height_pt)
+        content += text_layer(
+            ocr.words, dpi=page.dpi, page_height_pt=height_pt, rotation=ocr.rotation
+        )
+    # turn the page for display; the scan's bytes stay as they are
+    extra = {"Rotate": ocr.rotation} if ocr and ocr.rotation else {}
     new_page = pikepdf.Page(
         Dictionary(
+            **extra,
             Type=Name.Page,
             MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
             Resources=Dictionary(XObject=Dictionary(Im0=image), Font=Dictionary(F1=font)),
