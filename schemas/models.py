@@ -124,6 +124,8 @@ class PageSummary(_Frozen):
     word_count: int
     skew_deg: float
     needs_review: bool
+    dpi_known: bool = True
+    """False when the scan did not state its resolution and 300 dpi was assumed."""
     rotation: int = 0
     blank: bool = False
     steps: tuple[str, ...] = ()

@@ -72,6 +72,7 @@ def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[
     """Per-page facts for the manifest, in paper order."""
     return tuple(
         PageSummary(
+            dpi_known=p.dpi_known,
             rotation=o.rotation,
             blank=o.blank,
             steps=o.steps,
