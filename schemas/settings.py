@@ -65,8 +65,12 @@ class OcrSettings(_Frozen):
     """Hand Tesseract a binarised image instead of grey (off: Tesseract's Otsu measured better)."""
     detect_blank: bool = True
     """Report pages with no content as blank instead of OCR'ing them at length."""
-    min_ocr_dpi: int = 300
-    """Low-resolution pages are upscaled to this for OCR (the archive keeps the original)."""
+    min_ocr_dpi: int = 200
+    """Pages below this resolution are upscaled to it for OCR (the archive keeps the original).
+
+    Measured (bench/ocr.py): upscaling 200-dpi pages to 300 raised mean CER from 0.12 % to
+    3.81 % on the same 18 pages, so only scans below 200 dpi are enlarged.
+    """
     review_confidence: float = Field(default=70.0, ge=0, le=100)
     """Pages whose mean word confidence is below this are flagged for review."""
 
