@@ -303,6 +303,42 @@ def add_red_seal(
     return Image.fromarray(np.clip(page, 0, 255).astype(np.uint8), "RGB")
 
 
+def add_uneven_light(
+    img: Image.Image, *, strength: float = 0.4, shadow: float = 0.5, seed: int = 0
+) -> Image.Image:
+    """Return a copy lit unevenly, so no single global threshold separates ink from paper.
+
+    The page is multiplied by a linear fall-off in a seeded direction (the far
+    side is ``strength`` darker) and by a soft shadow band about 6 % of the
+    page wide (``shadow`` darker at its centre), like a lid gap or a book spine.
+    """
+    rng, arr = random.Random(seed), np.asarray(img, dtype=np.float32)
+    xs, ys = np.linspace(0, 1, arr.shape[1])[None, :], np.linspace(0, 1, arr.shape[0])[:, None]
+    angle = rng.uniform(0, 2 * math.pi)
+    ramp = xs * math.cos(angle) + ys * math.sin(angle)
+    field = 1.0 - strength * (ramp - ramp.min()) / max(1e-6, float(np.ptp(ramp)))
+    band = (xs if rng.random() < 0.5 else ys) - rng.uniform(0.15, 0.85)
+    field = field * (1.0 - shadow * np.exp(-((band / 0.03) ** 2)))
+    out = arr * (field[..., None] if arr.ndim == 3 else field)
+    return Image.fromarray(np.clip(out, 0, 255).round().astype(np.uint8), img.mode)
+
+
+def add_punch_holes(img: Image.Image, *, dpi: int = 300, seed: int = 0) -> Image.Image:
+    """Return a copy with two dark filing holes (6 mm, 80 mm apart) near the left edge."""
+    rng, mm = random.Random(seed), dpi / 25.4
+    out, r, x = img.copy(), 3 * mm, rng.uniform(9, 14) * mm
+    y0 = img.height / 2 - 40 * mm + rng.uniform(-5, 5) * mm
+    for k in range(2):  # the scanner lid shows through dark
+        box = (x - r, y0 + k * 80 * mm - r, x + r, y0 + k * 80 * mm + r)
+        ImageDraw.Draw(out).ellipse(box, fill=30 if img.mode == "L" else (30, 30, 30))
+    return out
+
+
+def turn_page(img: Image.Image, quarter_turns: int) -> Image.Image:
+    """Return the page turned counter-clockwise by 90° x ``quarter_turns`` (lossless)."""
+    return img.rotate(90 * (quarter_turns % 4), expand=True)
+
+
 def _add_borders(arr: np.ndarray, border_px: int, rng: np.random.Generator) -> None:
     """Darken uneven strips along the edges in place, like a lid-open flatbed scan."""
     h, w = arr.shape[:2]
@@ -551,3 +587,13 @@ def cer(truth: str, hyp: str) -> float:
     if not t:
         return 0.0 if not h else 1.0
     return levenshtein(t, h) / len(t)
+
+
+def wer(truth: str, hyp: str) -> float:
+    """Word error rate: word-level edit distance / number of truth words, on normalised text."""
+    t, h = normalise_text(truth).split(), normalise_text(hyp).split()
+    codes: dict[str, int] = {}
+    t_chars, h_chars = (
+        "".join(chr(0xF0000 + codes.setdefault(w, len(codes))) for w in ws) for ws in (t, h)
+    )
+    return levenshtein(t_chars, h_chars) / len(t) if t else float(bool(h))

@@ -190,7 +190,7 @@ def test_to_original_maps_back_to_the_scan(dpi: int, skew: float) -> None:
     assert isinstance(result, CleanResult)
     assert result.to_original.shape == (2, 3)
     assert result.skew_deg == pytest.approx(-skew, abs=0.3)
-    assert result.scale == pytest.approx(300 / dpi)
+    assert result.scale == pytest.approx(max(1.0, OcrSettings().min_ocr_dpi / dpi))
     in_clean = _square_centroid(result.image, round(side * result.scale))
     in_scan = _square_centroid(_gray(scan), side)
     assert np.allclose(result.map_points(in_clean)[0], in_scan, atol=1.5)
