@@ -70,9 +70,12 @@ _UNEVEN_LIGHT = 0.12
 class CleanResult:
     """A page ready for Tesseract and the way back to the original pixels.
 
-    The cleaned image is the original turned clockwise by ``rotation``, then
-    rotated by ``skew_deg``; ``to_original`` undoes both (and the upscale), so
-    a point found in :attr:`image` maps to the same spot of the unturned scan.
+    The cleaned image is the original upscaled by ``scale``, turned clockwise
+    by ``rotation`` (losslessly, as :func:`cv2.rotate`), then rotated by
+    ``skew_deg`` about its centre. ``to_original`` is the exact inverse of
+    that chain, so a point found in :attr:`image` maps to the same spot of the
+    original, unturned scan; a PDF viewer shows that scan upright once the
+    page's ``/Rotate`` is ``rotation``.
     """
 
     image: np.ndarray
@@ -80,7 +83,7 @@ class CleanResult:
     skew_deg: float
     """Rotation applied after turning (cv2 convention, positive = counter-clockwise); 0.0 if none."""
     scale: float
-    """Upscale factor applied before rotation (1.0 if none)."""
+    """Upscale factor applied first (1.0 if none)."""
     to_original: np.ndarray
     """2x3 affine matrix: ``to_original @ [x, y, 1]`` is the original-pixel position of (x, y)."""
     rotation: int = 0
@@ -202,9 +205,10 @@ def _border_map(small: np.ndarray, dpi: float) -> np.ndarray:
 
     Dark means below 40 % of the local paper level (see :func:`_coarse_paper`)
     or below a quarter of the page's paper level (borders wider than 15 mm).
-    Thick dark regions (an opening erases text strokes) that touch the image edge are borders, round ones near an edge
-    are punch holes; thin dark strips within 3 mm of the edge that touch it go
-    too. The mask is grown by 1 mm to cover the blurred rims.
+    Thick dark regions (a 1.5 mm opening erases text strokes) that touch the
+    image edge are borders, round ones near an edge are punch holes; thin
+    dark strips within 3 mm of the edge that touch it go too. The mask is
+    grown by 1 mm to cover the blurred rims.
     """
     paper_local = _coarse_paper(small, dpi)
     paper = float(np.percentile(paper_local, 90))

@@ -27,6 +27,8 @@ _MIN_INK_PIXELS = 400
 """Below this many ink pixels there is no usable signal for skew or orientation."""
 _MIN_MARKS = 8
 """Fewer separate marks than this (a signature, a stamp) say nothing about orientation."""
+_SURE_MARKS = 20
+"""Fewer marks (a two-word heading) may show the up/down cue wrongly: then ask OSD."""
 _AXIS_MARGIN = 3.0
 """The axis cue is sure when one binned profile is this much sharper than the other.
 
@@ -296,7 +298,11 @@ def detect_rotation(
         points = turn_points(fine.points, base)
         char_px = float(np.median(fine.boxes[:, 2 if base else 3]))
     score = flip_score(points, skew, char_px)
-    sure = abs(score) >= _FLIP_MARGIN and not 1 / _AXIS_MARGIN <= ratio < _AXIS_MARGIN
+    sure = (
+        abs(score) >= _FLIP_MARGIN
+        and not 1 / _AXIS_MARGIN <= ratio < _AXIS_MARGIN
+        and len(sample.boxes) >= _SURE_MARKS
+    )
     rotation = base if score >= 0 else base + 180
     return Orientation(rotation, ratio, score, skew, gain, "profile" if sure else "weak")
 
