@@ -50,6 +50,12 @@ _SPECK_LIMIT = 0.00075
 Measured (Tesseract vie, 12-line pages, skew 2.5°): at 0.05 % specks the
 median is neutral to slightly harmful, from 0.1 % on it cuts CER 3-10 fold.
 """
+MIN_DESKEW_DEG = 0.1
+"""Smaller skews are left alone: rotating by a few hundredths of a degree only resamples.
+
+Measured by the lead (bench/ocr.py, 02-blur-0, bicubic deskew): a -0.025° "correction"
+raised CER from 0.06 % to 1.22 %.
+"""
 _MAP_DPI = 100.0
 """Resolution of the copy on which borders and lighting are estimated."""
 _SAT_FROM, _SAT_FULL = 31, 77
@@ -58,6 +64,8 @@ _LIFT = 1.2
 """Suppressed pixels take their brightest channel times this (a red seal's 215 becomes 255)."""
 _DARK = 60
 """Pixels whose brightest channel is below this are never lightened."""
+_MIN_COLOUR_SHARE = 5e-5
+"""Suppress colour only if this share of pixels would lighten by 16 levels or more."""
 _DARK_BORDER = 0.4
 """Borders are darker than this fraction of the local paper (shadows of lighting are not)."""
 _VERY_DARK = 0.25
@@ -81,7 +89,7 @@ class CleanResult:
     image: np.ndarray
     """uint8 greyscale page, upright, upscaled and deskewed as needed."""
     skew_deg: float
-    """Rotation applied after turning (cv2 convention, positive = counter-clockwise); 0.0 if none."""
+    """Rotation applied after turning (cv2 convention: positive = counter-clockwise); 0.0: none."""
     scale: float
     """Upscale factor applied first (1.0 if none)."""
     to_original: np.ndarray
@@ -143,6 +151,9 @@ def suppress_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     target = cv2.max(cv2.convertScaleAbs(hi, alpha=_LIFT), gray)
     # gray + (target - gray) * weight / 255, in saturating uint8 arithmetic.
     lift = cv2.multiply(cv2.subtract(target, gray), weight, scale=1 / 255)
+    # JPEG colour fringes lift a few pixels by a few levels: not worth a step.
+    if cv2.countNonZero(cv2.compare(lift, 16, cv2.CMP_GE)) < lift.size * _MIN_COLOUR_SHARE:
+        return gray, None
     return cv2.add(gray, lift), lift
 
 
@@ -329,6 +340,8 @@ def speck_fraction(gray: np.ndarray) -> float:
     do, so, unlike ``|img - median(img)|``, this does not fire on clean text.
     Measured on 8 evenly spread bands of 128 rows to stay fast (~4 ms per A4 page).
     """
+    if min(gray.shape) < 3:
+        return 0.0
     ring = np.ones((3, 3), np.uint8)
     ring[1, 1] = 0
     h = gray.shape[0]
@@ -514,18 +527,15 @@ def _prepare(image: np.ndarray, dpi: float, opts: OcrSettings, steps: list[str])
     return _Prepared(gray, small, small_dpi, colour)
 
 
-# Rotating by a few hundredths of a degree only resamples the page: on an upright blurred
-# page (bench/ocr.py, 02-blur-0) a -0.025 deg "correction" raised CER from 0.06 % to 1.22 %.
-MIN_DESKEW_DEG = 0.1
-
-
 def _skew(sample: InkSample, rotation: int, found: Orientation | None) -> float:
-    """Deskew angle of the page once turned by ``rotation``; 0.0 without a clear peak."""
+    """Deskew angle of the page once turned by ``rotation``; 0.0 without a clear peak or tiny."""
     if found is not None and found.method == "profile":
         angle, gain = found.skew_deg, found.skew_gain
     else:
         angle, gain = skew_from_points(turn_points(sample.points, rotation))
-    return round(angle, 3) if gain >= _MIN_PEAK_GAIN else 0.0
+    if gain < _MIN_PEAK_GAIN or abs(angle) < MIN_DESKEW_DEG:
+        return 0.0
+    return round(angle, 3)
 
 
 def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanResult:

@@ -1,10 +1,13 @@
 """Page geometry on a small binarised copy: ink sampling, projection profiles and
 detection of pages turned by 90, 180 or 270 degrees.
 
-Why not Tesseract's OSD for every page: it costs 0.6-0.9 s per A4 page (as
-much as the OCR itself) while the two cues below take a few milliseconds and
-were measured at least as accurate on Vietnamese pages. OSD is only asked when
-those cues disagree or are too weak.
+Why not Tesseract's OSD for every page: it costs 0.6-1 s per A4 page (as much
+as the OCR itself), fails ("Too few characters") on sparse pages and read 171
+of 184 test pages right, while the two cues below (the text axis from binned
+projection profiles, up/down from ink above vs below the line cores) take
+about 0.1 s including the ink sampling and read 366 of 368 right (single
+sentences to full pages, 150-300 dpi, five fonts, noise, blur, JPEG, skew up
+to 8°). OSD is only asked when a cue is weak (about 3 % of those pages).
 
 Conventions: ``rotation`` is the clockwise angle in degrees (0, 90, 180, 270)
 by which an image must be turned to read upright, the meaning of Tesseract
