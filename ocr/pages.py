@@ -202,20 +202,9 @@ def _extract_single_image(source, page, out_dir, index, number, limits) -> PageI
         data = images[0].read_raw_bytes()
         with Image.open(io.BytesIO(data)) as probe:
             probe.load()  # truncated JPEG data fails here
-            mode = probe.mode
         dest = out_dir / f"{index:05d}.jpg"
         dest.write_bytes(data)
-        return PageImage(
-            index=index,
-            path=str(dest),
-            source=source.name,
-            source_page=number,
-            width=raw.width,
-            height=raw.height,
-            dpi=dpi,
-            mode=mode,
-            encoding="jpeg",
-        )
+        return _page(index, dest, source, number, probe, dpi, True, "jpeg")
     image = _archive_mode(raw.as_pil_image())
     dest = out_dir / f"{index:05d}.png"
     image.save(dest, format="PNG", dpi=(dpi, dpi), compress_level=1)
