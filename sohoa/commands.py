@@ -15,7 +15,7 @@ from sohoa.errors import VerificationError
 from storage.archive import load_manifest
 from storage.catalog import open_catalog
 from storage.objectstore import atomic_copy, open_store, sha256_file
-from storage.textfold import fold
+from sohoa.textfold import fold
 
 
 def show_record(settings: Settings, record_id: str) -> dict:

@@ -5,7 +5,7 @@ that can be rebuilt from the manifests. It is SQLite in embedded mode: WAL so
 auditors can search while the pipeline writes, ``BEGIN IMMEDIATE`` for writes
 so concurrent writers queue on ``busy_timeout`` instead of failing, and an FTS5
 table ``records_fts`` holding the *folded* dossier code and OCR text (see
-:mod:`storage.textfold`) so "dang ky" finds "Đăng ký". The FTS row is written
+:mod:`sohoa.textfold`) so "dang ky" finds "Đăng ký". The FTS row is written
 in the same transaction as its record row, so the two never disagree.
 
 Other databases (any SQLAlchemy URL) work without FTS5: search falls back to
@@ -44,7 +44,7 @@ from storage.catalog_tables import (
     batch_row,
     record_row,
 )
-from storage.textfold import Term, fold, fts_query, query_terms, snippet
+from sohoa.textfold import Term, fold, fts_query, query_terms, snippet
 
 __all__ = ["BatchRow", "Catalog", "RecordRow", "SearchHit"]
 
@@ -392,7 +392,7 @@ class Catalog:
 
         A record whose dossier code equals the query comes first; the rest are
         ranked by bm25 (code hits weigh more than text hits). Free input is
-        made safe by :func:`storage.textfold.fts_query`, so it never raises on
+        made safe by :func:`sohoa.textfold.fts_query`, so it never raises on
         FTS5 syntax.
 
         Returns:

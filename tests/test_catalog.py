@@ -27,7 +27,7 @@ from schemas.models import (
 )
 from sohoa.errors import NotFoundError, StorageError
 from storage.catalog import Catalog
-from storage.textfold import fold, fts_query, query_terms, snippet
+from sohoa.textfold import fold, fts_query, query_terms, snippet
 
 BIRTH_TEXT = (
     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
