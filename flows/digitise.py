@@ -20,10 +20,16 @@ from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.progress import NullProgress, ProgressSink
-from ocr.engine import ocr_page
-from ocr.fields import find_dossier_code
 from ocr.pages import iter_pages
-from schemas.models import Manifest, PageImage, PageOcr, SignatureSummary
+from ocr.reading import draft_records, read_page
+from schemas.models import (
+    Manifest,
+    PageImage,
+    PageReading,
+    RecordDraft,
+    SignatureSummary,
+    StoredObject,
+)
 from schemas.settings import Kind, OcrSettings, Settings
 from sohoa import logmask
 from sohoa.errors import BadInputError, OcrError, SohoaError
@@ -54,57 +60,70 @@ def extract_pages_task(batch: inbox.ReceivedBatch, settings: Settings) -> list[P
 
 
 @task(name="ocr-page", cache_policy=NO_CACHE)
-def ocr_page_task(page: PageImage, opts: OcrSettings) -> PageOcr:
-    """Clean and OCR one page (runs one per core)."""
-    return ocr_page(page, opts)
+def ocr_page_task(page: PageImage, opts: OcrSettings, decode: bool) -> PageReading:
+    """Clean and OCR one page and decode its QR codes and barcodes (runs one per core)."""
+    return read_page(page, opts, decode_symbols=decode)
+
+
+@task(name="fields-and-split", cache_policy=NO_CACHE)
+def fields_task(batch, pages, readings, dossier_code, settings) -> list[RecordDraft]:
+    """Extract key fields, split the batch into dossiers and draft one record per dossier."""
+    return draft_records(
+        pages,
+        readings,
+        kind=batch.kind,
+        record_id=lambda n: archive.record_id_for(batch.batch_id, n),
+        forced_dossier=dossier_code,
+        settings=settings.fields,
+    )
 
 
 @task(name="build-and-sign-pdf", cache_policy=NO_CACHE)
-def build_pdf_task(
-    batch, pages, results, record_id, dossier_code, settings
-) -> tuple[Path, SignatureSummary]:
+def build_pdf_task(batch, draft: RecordDraft, settings) -> tuple[Path, SignatureSummary]:
     """Assemble the archival PDF and sign it; returns the signed file in the work folder."""
     work = settings.work_dir / batch.batch_id
     unsigned = build_archival_pdf(
-        pages,
-        results,
-        work / f"{record_id}.unsigned.pdf",
-        metadata=archive.xmp_metadata(batch, record_id, dossier_code),
+        draft.pages,
+        draft.ocr,
+        work / f"{draft.record_id}.unsigned.pdf",
+        metadata=archive.xmp_metadata(batch, draft.record_id, draft.dossier_code),
         tessdata_dir=settings.ocr.tessdata_dir,
     )
-    signed = work / f"{record_id}.pdf"
+    signed = work / f"{draft.record_id}.pdf"
     summary = sign_pdf(unsigned, signed, settings)
     return signed, summary
 
 
+@task(name="store-originals", cache_policy=NO_CACHE)
+def originals_task(batch, settings) -> list[StoredObject]:
+    """Put the uploaded files into the store once per batch; retried on storage faults."""
+    return archive.store_originals(batch, open_store(settings))
+
+
 @task(name="store-and-catalog", cache_policy=NO_CACHE)
-def commit_task(
-    batch, record_id, dossier_code, pages, results, signed, signature, settings
-) -> Manifest:
-    """Store objects and write the catalog row; retried with backoff on storage faults."""
+def commit_task(batch, draft, signed, signature, originals, settings) -> Manifest:
+    """Store the record's PDF and manifest and write its catalog row; retried on storage faults."""
     return archive.commit_record(
         batch=batch,
-        record_id=record_id,
-        dossier_code=dossier_code,
-        pages=pages,
-        ocr=results,
+        draft=draft,
         signed_pdf=signed,
         signature=signature,
+        originals=originals,
         store=open_store(settings),
         catalog=open_catalog(settings.resolved_catalog_url),
     )
 
 
-def _ocr_all(pages, settings, progress, batch_id) -> list[PageOcr]:
-    futures = ocr_page_task.map(pages, unmapped(settings.ocr))
+def _read_all(pages, settings: Settings, progress, batch_id) -> list[PageReading]:
+    decode = settings.fields.enabled and settings.fields.decode_codes
+    futures = ocr_page_task.map(pages, unmapped(settings.ocr), unmapped(decode))
     for future in as_completed(futures):
-        result = future.result()
-        progress.page_done(batch_id, result.index)
+        progress.page_done(batch_id, future.result().ocr.index)
     return [f.result() for f in futures]
 
 
 def _existing(batch_id: str, settings: Settings) -> list[Manifest] | None:
-    """Manifests of an already archived batch whose objects are all present."""
+    """Manifests of an already archived batch: every record it was split into, all present."""
     catalog = open_catalog(settings.resolved_catalog_url)
     rows = catalog.find_records_for_batch(batch_id)
     if not rows:
@@ -112,7 +131,10 @@ def _existing(batch_id: str, settings: Settings) -> list[Manifest] | None:
     store = open_store(settings)
     if not all(store.exists(r.pdf_key) and store.exists(r.manifest_key) for r in rows):
         return None
-    return [archive.load_manifest(store, r.manifest_key) for r in rows]
+    manifests = sorted(
+        (archive.load_manifest(store, r.manifest_key) for r in rows), key=lambda m: m.segment
+    )
+    return manifests if len(manifests) == manifests[0].segments else None
 
 
 @flow(name="digitise_batch", validate_parameters=False, log_prints=False)
@@ -148,40 +170,45 @@ def digitise_batch(
         inbox.release(batch)
         return done
     try:
-        manifest = _process(batch, dossier_code, settings, progress)
+        manifests = _process(batch, dossier_code, settings, progress)
     finally:  # page images and unsigned PDFs are scratch, whatever the outcome
         shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
     inbox.release(batch)
     log.info(
-        "batch %s archived as record %s (%d pages)",
+        "batch %s archived as %d record(s): %s",
         batch.batch_id,
-        manifest.record_id,
-        len(manifest.pages),
+        len(manifests),
+        ", ".join(f"{m.record_id} ({len(m.pages)} pages)" for m in manifests),
     )
-    return [manifest]
+    return manifests
 
 
-def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) -> Manifest:
-    """Pages, OCR, PDF, signature, store and catalog for one received batch."""
+def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) -> list[Manifest]:
+    """Pages, OCR, fields, split, PDF, signature, store and catalog for one received batch."""
     try:
         pages = extract_pages_task(batch, settings)
         batch = inbox.classify(batch, settings)
         progress.pages_found(batch.batch_id, len(pages))
-        results = _ocr_all(pages, settings, progress, batch.batch_id)
+        readings = _read_all(pages, settings, progress, batch.batch_id)
+        drafts = fields_task(batch, pages, readings, dossier_code, settings)
     except (BadInputError, OcrError) as exc:
         where = inbox.quarantine(batch, exc, settings)
         get_run_logger().warning(
             "batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en")
         )
         raise
-    record_id = archive.record_id_for(batch.batch_id)
-    dossier = dossier_code or find_dossier_code("\n".join(r.text for r in results))
-    progress.stage(batch.batch_id, "sign")
-    signed, signature = build_pdf_task(batch, pages, results, record_id, dossier, settings)
-    progress.stage(batch.batch_id, "store")
     delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
-    commit = commit_task.with_options(retries=settings.store.retries, retry_delay_seconds=delays)
-    return commit(batch, record_id, dossier, pages, results, signed, signature, settings)
+    retrying = {"retries": settings.store.retries, "retry_delay_seconds": delays}
+    progress.stage(batch.batch_id, "store")
+    originals = originals_task.with_options(**retrying)(batch, settings)
+    manifests = []
+    for draft in drafts:
+        progress.stage(batch.batch_id, "sign")
+        signed, signature = build_pdf_task(batch, draft, settings)
+        progress.stage(batch.batch_id, "store")
+        commit = commit_task.with_options(**retrying)
+        manifests.append(commit(batch, draft, signed, signature, originals, settings))
+    return manifests
 
 
 def run_digitise(

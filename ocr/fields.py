@@ -1,18 +1,378 @@
-"""Key-field extraction (first version: the mã hồ sơ pattern only).
+"""Key fields of a page and of a record, with evidence: value, confidence, page, box, method.
 
-The full, table-driven extraction with QR codes and validators is a later
-issue; this module is where it grows.
+A page is classified by its printed title, then every rule of its document type
+(``field_rules.toml``) proposes candidates: decoded QR/barcode payloads, values
+after printed labels, values recognised by their own shape, the issuing agency's
+block and the signer's name. :func:`merge_fields` picks one value per field for
+a record — a decoded code beats OCR, a valid value beats an invalid one, the
+receipt beats other pages — and reports where a code and the printed text
+disagree. Values that fail their validator are kept as read and flagged.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date
 
-# {agency id}-{yyMMdd}-{NNNN}: "000.00.06.H56-231027-0361", "H21.65-220914-0011".
-DOSSIER_CODE = re.compile(r"(?<![\w.])((?:[A-Z0-9]{1,4}\.){1,4}[A-Z0-9]{2,4}-\d{6}-\d{4})(?![\w])")
+from ocr.codes import is_separator, parse_code_payload
+from ocr.rules import FieldRule, LabelHit, Line, Rules, find_label, find_labels, page_lines
+from ocr.validators import PATTERNS, VALIDATORS, Checked, check_id_number
+from schemas.fields import CodeHit, FieldValue, PageFacts
+from schemas.models import PageOcr
+from sohoa.textfold import fold
+
+METHOD_RANK = {"manual": 0, "qr": 1, "barcode": 2, "label": 3, "pattern": 4}
+PATTERN_DISCOUNT = 0.9
+"""A value found by its shape alone is less certain than one after its label."""
+_SEPARATORS = " \t:;,.-–=()"
+_LIST_MARKER = re.compile(r"^\s*(\d+\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
+_ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
 
 
-def find_dossier_code(text: str) -> str | None:
-    """The first mã hồ sơ written in ``text``, or ``None``."""
-    match = DOSSIER_CODE.search(text.upper())
-    return match.group(1) if match else None
+@dataclass(frozen=True)
+class PageFields:
+    """Everything field extraction found on one batch page."""
+
+    facts: PageFacts
+    candidates: tuple[FieldValue, ...]
+    """Every candidate value, ``page`` = batch page index."""
+
+    def best(self, name: str) -> FieldValue | None:
+        """This page's best candidate for ``name`` (codes first, valid first)."""
+        found = [c for c in self.candidates if c.name == name]
+        return min(found, key=_rank_on_page) if found else None
+
+
+def _rank_on_page(value: FieldValue) -> tuple:
+    return (value.problem is not None, METHOD_RANK[value.method], -value.confidence)
+
+
+# --------------------------------------------------------------------------- one page
+
+
+def extract_page(
+    page: PageOcr, codes: Sequence[CodeHit], rules: Rules, *, separator_codes: Collection[str]
+) -> PageFields:
+    """Classify one page and collect every field candidate on it."""
+    lines = page_lines(page)
+    doc_type, confidence = classify(lines, codes, rules, separator_codes)
+    facts = PageFacts(
+        index=page.index, doc_type=doc_type, doc_type_confidence=confidence, codes=tuple(codes)
+    )
+    if doc_type == "separator":
+        return PageFields(facts, ())
+    candidates = list(_code_candidates(codes, page.index))
+    doc_rules = rules.doc_types.get(doc_type)
+    stops = rules.labels_for(doc_type)
+    for rule in doc_rules.fields if doc_rules else ():
+        candidates.extend(_CANDIDATES[rule.kind](lines, rule, stops, page.index))
+    return PageFields(facts, tuple(candidates))
+
+
+def classify(
+    lines: Sequence[Line], codes: Sequence[CodeHit], rules: Rules, separator_codes: Collection[str]
+) -> tuple[str, float]:
+    """The page's document type from its printed title (the first title line from the top)."""
+    if any(is_separator(hit, separator_codes) for hit in codes):
+        return "separator", 1.0
+    for line in sorted(lines, key=lambda ln: ln.y0):
+        if line.y0 > 0.5 * line.page_height:
+            break
+        if not _looks_like_heading(line.text):
+            continue
+        for doc_type, doc_rules in rules.doc_types.items():
+            for title in doc_rules.titles:
+                hit = find_label(line.folded, title)
+                if hit and hit.start <= 2:
+                    return doc_type, round(hit.score / 100, 3)
+    if any("dossier_code" in parse_code_payload(hit.text) for hit in codes):
+        return "receipt", 0.6  # a one-stop-system code without a readable title
+    return "other", 0.3
+
+
+def _looks_like_heading(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+
+
+def _code_candidates(codes: Sequence[CodeHit], page: int) -> list[FieldValue]:
+    values = []
+    for hit in codes:
+        method = "qr" if "qr" in hit.format.lower() else "barcode"
+        for name, value in parse_code_payload(hit.text).items():
+            values.append(
+                FieldValue(
+                    name=name,
+                    value=value,
+                    raw=hit.text,
+                    confidence=1.0,
+                    page=page,
+                    box=hit.box,
+                    method=method,
+                )
+            )
+    return values
+
+
+def _checked_value(rule: FieldRule, raw: str) -> Checked:
+    return VALIDATORS[rule.validator](raw)
+
+
+def _evidence(rule, line: Line, start: int, end: int, raw: str, score: float, method: str, page):
+    """A candidate with its box and confidence from the words it was read from."""
+    checked = _checked_value(rule, raw)
+    words = line.words_in(start, end) or line.words
+    conf = sum(w.conf for w in words) / len(words) / 100 * score / 100
+    box = (
+        round(min(w.left for w in words)),
+        round(min(w.top for w in words)),
+        round(max(w.left + w.width for w in words) - min(w.left for w in words)),
+        round(max(w.top + w.height for w in words) - min(w.top for w in words)),
+    )
+    return FieldValue(
+        name=rule.name,
+        value=checked.value,
+        raw=raw,
+        confidence=round(max(0.0, conf), 3),
+        page=page,
+        box=box,
+        method=method,
+        problem=checked.problem,
+    )
+
+
+# --------------------------------------------------------------------------- label rules
+
+
+def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) -> list[FieldValue]:
+    out = []
+    for i, line in enumerate(lines):
+        hits = find_labels(line.folded, stops)
+        for n, hit in enumerate(hits):
+            if hit.label not in rule.folded_labels:
+                continue
+            end = hits[n + 1].start if n + 1 < len(hits) else len(line.text)
+            found = _value_after(lines, i, hit, end, rule, stops)
+            if found is not None:
+                src, start, stop, raw = found
+                out.append(_evidence(rule, src, start, stop, raw, hit.score, "label", page))
+    return out
+
+
+def _value_after(lines, i, hit: LabelHit, end: int, rule: FieldRule, stops):
+    """The text a label introduces, cut to the value's shape: ``(line, start, end, raw)``."""
+    line = lines[i]
+    start = hit.start if rule.keep_label else _skip(line.text, hit.end, end)
+    raw = line.text[start:end].strip()
+    colon = ":" in line.text[hit.end : min(end, hit.end + 3)]
+    if not raw.strip(_SEPARATORS) and rule.next_line and i + 1 < len(lines):
+        line, start, end = lines[i + 1], 0, len(lines[i + 1].text)
+        raw = line.text.strip()
+        i += 1
+    raw = (raw + _continuation(lines, i, rule, stops)).strip(_SEPARATORS)
+    if rule.shape in _CUT_SHAPES:
+        match = _search_shape(rule.shape, raw)
+        if match is None:
+            return (line, start, end, raw) if colon and raw else None
+        offset = line.text.find(match, start)
+        return line, max(offset, start), max(offset, start) + len(match), match
+    return (line, start, end, raw) if raw else None
+
+
+def _skip(text: str, position: int, end: int) -> int:
+    while position < end and text[position] in _SEPARATORS:
+        position += 1
+    return position
+
+
+def _continuation(lines: Sequence[Line], i: int, rule: FieldRule, stops) -> str:
+    """Following lines that carry on a wrapped value (address, trích yếu, procedure name)."""
+    parts = []
+    for nxt in lines[i + 1 : i + 1 + rule.continuation]:
+        prev = lines[i + len(parts)]
+        gap = nxt.y0 - prev.y1
+        if gap > 1.2 * max(1.0, prev.y1 - prev.y0) or find_labels(nxt.folded, stops):
+            break
+        if _LIST_MARKER.match(nxt.folded) or _looks_like_heading(nxt.text) and not rule.keep_label:
+            break
+        if not (rule.keep_label or nxt.text[:1].islower()):
+            break
+        parts.append(nxt.text.strip())
+    return "".join(f" {p}" for p in parts)
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _shape_pattern(shape: str) -> re.Pattern[str]:
+    return PATTERNS.get(shape) or _ID_SHAPE if shape == "id_number" else PATTERNS[shape]
+
+
+_CUT_SHAPES = {"dossier_code", "procedure_code", "id_number", "phone", "email", "document_number"}
+
+
+def _value_span(match: re.Match[str], shape: str) -> tuple[int, int]:
+    """Where the value is in a shape match: group 1 when the pattern has one (``Số: 12/QĐ``)."""
+    group = 1 if match.re.groups and shape != "date_line" and match.group(1) else 0
+    return match.start(group), match.end(group)
+
+
+def _search_shape(shape: str, text: str) -> str | None:
+    match = _shape_pattern(shape).search(text)
+    if match is None:
+        return None
+    start, end = _value_span(match, shape)
+    return text[start:end].strip()
+
+
+def _pattern_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
+    """Values recognised by their own shape anywhere on the page."""
+    shape = rule.shape or ""
+    out = []
+    for line in lines:
+        for match in _shape_pattern(shape).finditer(line.text):
+            start, end = _value_span(match, shape)
+            raw = line.text[start:end].strip()
+            score = 100 * PATTERN_DISCOUNT
+            out.append(_evidence(rule, line, start, end, raw, score, "pattern", page))
+    return out
+
+
+# --------------------------------------------------------------------------- layout rules
+
+
+def _top_left_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
+    """The issuing agency: capital lines at the top left, above "Số:" and the title."""
+    parts, used = [], []
+    for line in sorted(lines, key=lambda ln: ln.y0):
+        if line.y0 > 0.3 * line.page_height:
+            break
+        left = line.column_text(0.0, 0.5).strip(_SEPARATORS)
+        if not left:
+            continue  # a line of the right-hand column only (the national motto)
+        folded = fold(left)
+        if not _looks_like_heading(left) or folded.startswith(("so ", "so:", "cong hoa")):
+            if parts:
+                break
+            continue
+        parts.append(left)
+        used.append(line)
+    if not parts:
+        return []
+    raw = " ".join(parts)
+    first = used[0]
+    return [_evidence(rule, first, 0, len(first.text), raw, 95.0, "label", page)]
+
+
+def _signature_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
+    """The signer: the first name-like line under the last signing title in the lower right."""
+    ordered = sorted(lines, key=lambda ln: ln.y0)
+    anchors = [
+        n
+        for n, ln in enumerate(ordered)
+        if ln.y0 > 0.4 * ln.page_height
+        and any(find_label(fold(ln.column_text(0.45, 1.0)), a) for a in rule.folded_labels)
+    ]
+    if not anchors:
+        return []
+    for line in ordered[anchors[-1] + 1 :]:
+        right = line.column_text(0.45, 1.0).strip(_SEPARATORS)
+        if not right or _looks_like_heading(right) or right.startswith("("):
+            continue
+        checked = _checked_value(rule, right)
+        if checked.problem is None:
+            start = line.text.find(right)
+            return [_evidence(rule, line, start, start + len(right), right, 95.0, "label", page)]
+    return []
+
+
+_CANDIDATES = {
+    "label": _label_candidates,
+    "pattern": _pattern_candidates,
+    "top_left": _top_left_candidates,
+    "signature": _signature_candidates,
+}
+
+
+# --------------------------------------------------------------------------- a record
+
+
+def merge_fields(
+    pages: Sequence[PageFields], rules: Rules
+) -> tuple[tuple[FieldValue, ...], tuple[str, ...]]:
+    """One value per field for a record whose pages are ``pages`` (in record order).
+
+    Returns the fields (``page`` = position within the record) and the names
+    of fields where a decoded code and the printed text disagree.
+    """
+    position = {p.facts.index: n for n, p in enumerate(pages)}
+    doc_type = {p.facts.index: p.facts.doc_type for p in pages}
+    prefer = {t: n for n, t in enumerate(rules.preferred_source)}
+    chosen: dict[str, FieldValue] = {}
+    disagreements = []
+    names = dict.fromkeys(c.name for p in pages for c in p.candidates)
+    for name in names:
+        found = [c for p in pages for c in p.candidates if c.name == name]
+        best = min(
+            found,
+            key=lambda c: (
+                c.problem is not None,
+                METHOD_RANK[c.method],
+                prefer.get(doc_type[c.page], len(prefer)),
+                -c.confidence,
+                position[c.page],
+            ),
+        )
+        if best.method in ("qr", "barcode") and any(
+            c.method in ("label", "pattern") and c.problem is None and c.value != best.value
+            for c in found
+        ):
+            disagreements.append(name)
+        chosen[name] = replace_page(best, position[best.page])
+    _cross_check_id(chosen)
+    return tuple(chosen[n] for n in sorted(chosen)), tuple(disagreements)
+
+
+def replace_page(value: FieldValue, page: int) -> FieldValue:
+    """The same value with its page number counted within the record."""
+    return value.model_copy(update={"page": page})
+
+
+def _cross_check_id(chosen: dict[str, FieldValue]) -> None:
+    """A CCCD must agree with the date of birth found in the same record."""
+    id_value, birth = chosen.get("id_number"), chosen.get("birth_date")
+    if not id_value or id_value.problem or not birth or birth.problem:
+        return
+    born = date.fromisoformat(birth.value)
+    checked = check_id_number(id_value.value, birth_date=born)
+    if checked.problem:
+        chosen["id_number"] = id_value.model_copy(update={"problem": checked.problem})
+
+
+def review_reasons(
+    fields: Sequence[FieldValue],
+    disagreements: Sequence[str],
+    required: Sequence[str],
+    min_confidence: float,
+) -> tuple[str, ...]:
+    """Machine-readable reasons a record needs a clerk's second look (see ``sohoa.i18n``)."""
+    by_name = {f.name: f for f in fields}
+    reasons = [f"missing:{name}" for name in required if name not in by_name]
+    for value in fields:
+        if value.problem:
+            reasons.append(f"invalid:{value.name}:{value.problem}")
+        elif value.confidence < min_confidence:
+            reasons.append(f"low_confidence:{value.name}")
+    reasons.extend(f"disagreement:{name}" for name in disagreements)
+    return tuple(reasons)
+
+
+__all__ = [
+    "PageFields",
+    "classify",
+    "extract_page",
+    "merge_fields",
+    "review_reasons",
+]

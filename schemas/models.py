@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from schemas.fields import CodeHit, Correction, FieldValue
 from schemas.settings import Kind
 
 RecordStatus = Literal["archived", "needs_review"]
@@ -101,14 +102,11 @@ class PageOcr(_Frozen):
     """True when the page has words and their mean confidence is under the threshold."""
 
 
-class Field_(_Frozen):
-    """An extracted key field (filled by the field-extraction issue)."""
+class PageReading(_Frozen):
+    """Everything read from one page: its OCR and the QR codes and barcodes on it."""
 
-    name: str
-    value: str
-    confidence: float
-    page: int | None = None
-    method: str = "ocr"
+    ocr: PageOcr
+    codes: tuple[CodeHit, ...] = ()
 
 
 class PageSummary(_Frozen):
@@ -131,6 +129,10 @@ class PageSummary(_Frozen):
     steps: tuple[str, ...] = ()
     words: tuple[tuple[str, int, int, int, int, float], ...] = ()
     """Every word as ``(text, left, top, width, height, confidence)`` in archived-page pixels."""
+    doc_type: str = "other"
+    """Document type of the page (see :data:`schemas.fields.DOC_TYPES`)."""
+    codes: tuple[CodeHit, ...] = ()
+    """QR codes and barcodes decoded on the page."""
 
 
 class StoredObject(_Frozen):
@@ -158,7 +160,7 @@ class SignatureSummary(_Frozen):
 class Manifest(_Frozen):
     """The JSON written beside every archived PDF: enough to rebuild the catalog."""
 
-    schema_version: int = 1
+    schema_version: int = 2
     record_id: str
     batch_id: str
     dossier_code: str
@@ -169,13 +171,22 @@ class Manifest(_Frozen):
     software: str
     pages: tuple[PageSummary, ...]
     mean_confidence: float
-    fields: tuple[Field_, ...] = ()
+    fields: tuple[FieldValue, ...] = ()
+    """Key fields with their evidence (the current values, after any correction)."""
+    corrections: tuple[Correction, ...] = ()
+    """Every change made in review, oldest first; the signed PDF is never rewritten."""
+    segment: int = 0
+    """This record's position among the dossiers split out of its batch (0-based)."""
+    segments: int = 1
+    """How many records the batch was split into."""
     sources: tuple[SourceFile, ...]
     pdf: StoredObject
     originals: tuple[StoredObject, ...]
     signature: SignatureSummary
     review_reasons: tuple[str, ...] = ()
-    """Why the record needs a second look (English; codes like ``no_dossier_code``)."""
+    """Why the record needs a second look, as codes such as ``missing:applicant_name``,
+    ``invalid:id_number:cccd_bad_province``, ``disagreement:dossier_code`` or
+    ``page_low_confidence:3`` (1-based page); :func:`sohoa.i18n.review_reason` renders them."""
     text: str = Field(repr=False)
     """Full OCR text, pages separated by form feeds."""
 
@@ -193,3 +204,24 @@ class RecordView(_Frozen):
     sha256: str
     mean_confidence: float
     fields: dict[str, str] = {}
+
+
+class RecordDraft(_Frozen):
+    """One record (one dossier of a batch) after OCR and field extraction, before it is stored."""
+
+    record_id: str
+    dossier_code: str | None
+    """The mã hồ sơ the record is filed under (``None`` when none was found or given)."""
+    pages: tuple[PageImage, ...]
+    """The record's pages in paper order (separator sheets left out)."""
+    ocr: tuple[PageOcr, ...]
+    """OCR of each page, in the same order."""
+    doc_types: tuple[str, ...] = ()
+    """Document type of each page, in the same order (empty when fields are off)."""
+    codes: tuple[tuple[CodeHit, ...], ...] = ()
+    """QR codes and barcodes of each page, in the same order."""
+    fields: tuple[FieldValue, ...] = ()
+    field_reasons: tuple[str, ...] = ()
+    """Review reasons from field extraction (missing, invalid, low-confidence, disagreeing)."""
+    segment: int = 0
+    segments: int = 1

@@ -134,6 +134,23 @@ class SigningSettings(_Frozen):
     """Location written into the signature."""
 
 
+class FieldSettings(_Frozen):
+    """Key-field extraction, QR/barcode decoding and splitting of mixed batches."""
+
+    enabled: bool = True
+    """Extract key fields (mã hồ sơ, names, ID numbers, dates…) from every record."""
+    decode_codes: bool = True
+    """Decode QR codes and 1-D barcodes on every page (a receipt's code gives the mã hồ sơ)."""
+    rules_path: Path | None = None
+    """A TOML file of field rules replacing the built-in ``ocr/field_rules.toml``."""
+    split: bool = True
+    """Split a batch into one record per dossier at new receipts and separator sheets."""
+    separator_codes: tuple[str, ...] = ("SOHOA-SEPARATOR",)
+    """QR/barcode contents that mark a separator sheet (not archived)."""
+    review_confidence: float = Field(default=0.6, ge=0, le=1)
+    """A field read with a lower confidence (0–1) sends its record to review."""
+
+
 class Settings(BaseSettings):
     """All configuration for one sohoa process. Frozen: pass it down, never mutate it."""
 
@@ -154,6 +171,7 @@ class Settings(BaseSettings):
     limits: LimitSettings = LimitSettings()
     store: StoreSettings = StoreSettings()
     signing: SigningSettings = SigningSettings()
+    fields: FieldSettings = FieldSettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sohoa import SOFTWARE
+from sohoa.cli_review import review_app
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
 from sohoa.texts import t
@@ -186,18 +187,54 @@ def show(
     if as_json:
         out.print_json(json.dumps(detail, ensure_ascii=False, default=str))
         return
+    from sohoa.i18n import review_reason
+
     for key, value in detail.items():
-        if key != "pages_detail":
-            if isinstance(value, list | dict):
-                value = "; ".join(map(str, value)) or "—"
+        if key in ("fields", "review_reasons"):
+            continue
+        if not key.endswith(("_detail", "corrections")):
             out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
-    table = Table(title=t("pages_title"))
-    for col in ("page", "source", "dpi", "confidence", "turned", "review"):
+    for code in detail["review_reasons"]:
+        out.print(f"  ⚠ {review_reason(code)}", highlight=False)
+    _print_fields(detail["fields_detail"])
+    _print_pages(detail["pages_detail"])
+    if detail["corrections"]:
+        table = Table(title=t("corrections_title"))
+        for col in ("field", "old", "new", "by", "at", "reason"):
+            table.add_column(col)
+        for c in detail["corrections"]:
+            table.add_row(*(str(c[k] or "") for k in ("field", "old", "new", "by", "at", "reason")))
+        out.print(table)
+
+
+def _print_fields(fields: list[dict]) -> None:
+    from schemas.fields import FIELD_LABELS_VI
+
+    table = Table(title=t("fields_title"))
+    for col in ("field", "value", "method", "page", "confidence", "problem"):
         table.add_column(t(f"col_{col}"))
-    for page in detail["pages_detail"]:
+    for f in fields:
+        label = FIELD_LABELS_VI[f["name"]] if current_lang() == "vi" else f["name"]
         table.add_row(
-            str(page["index"] + 1),
+            label,
+            f["value"],
+            t(f"method_{f['method']}"),
+            "" if f["page"] is None else str(f["page"] + 1),
+            f"{f['confidence']:.2f}",
+            f["problem"] or "",
+        )
+    out.print(table)
+
+
+def _print_pages(pages: list[dict]) -> None:
+    table = Table(title=t("pages_title"))
+    for col in ("page", "source", "doc_type", "dpi", "confidence", "turned", "review"):
+        table.add_column(t(f"col_{col}"))
+    for number, page in enumerate(pages, start=1):
+        table.add_row(
+            str(number),
             f"{page['source']} #{page['source_page'] + 1}",
+            page.get("doc_type", ""),
             f"{page['dpi']:.0f}",
             t("page_blank") if page.get("blank") else f"{page['mean_confidence']:.1f}",
             f"{page.get('rotation', 0)}°" if page.get("rotation") else "",
@@ -310,6 +347,9 @@ def demo(
             console.print(t("demo_search", word=word, n=len(hits)))
     console.print(t("demo_next", catalog=settings.resolved_catalog_url))
     raise typer.Exit(code)
+
+
+app.add_typer(review_app, name="review")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -12,10 +12,10 @@ from pathlib import Path
 
 from schemas.settings import Settings
 from sohoa.errors import VerificationError
+from sohoa.textfold import fold
 from storage.archive import load_manifest
 from storage.catalog import open_catalog
 from storage.objectstore import atomic_copy, open_store, sha256_file
-from sohoa.textfold import fold
 
 
 def show_record(settings: Settings, record_id: str) -> dict:
@@ -30,7 +30,9 @@ def show_record(settings: Settings, record_id: str) -> dict:
         batch_id=row.batch_id,
         manifest=row.manifest_key,
         review_reasons=list(manifest.review_reasons),
-        pages_detail=[p.model_dump(exclude={"words"}) for p in manifest.pages],
+        fields_detail=[f.model_dump(mode="json") for f in manifest.fields],
+        corrections=[c.model_dump(mode="json") for c in manifest.corrections],
+        pages_detail=[p.model_dump(mode="json", exclude={"words"}) for p in manifest.pages],
     )
     return view
 
@@ -75,3 +77,74 @@ def sample_query(settings: Settings, record_id: str) -> str | None:
     words = [w for w in re.findall(r"\w{5,}", text) if not w.isdigit()]
     accented = [w for w in words if fold(w) != w.lower()]
     return fold(accented[0]) if accented else (fold(words[0]) if words else None)
+
+
+def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
+    """Records waiting for a clerk: why each needs a look, oldest first."""
+    from sohoa.i18n import review_reason
+
+    rows = open_catalog(settings.resolved_catalog_url).list_for_review(unit=unit)
+    return [
+        {
+            "id": r.id,
+            "dossier_code": r.dossier_code,
+            "unit": r.unit,
+            "kind": r.kind,
+            "pages": r.page_count,
+            "created_at": r.created_at.isoformat(timespec="seconds"),
+            "reasons": list(r.review_reasons),
+            "reasons_text": [review_reason(code) for code in r.review_reasons],
+        }
+        for r in rows
+    ]
+
+
+def review_set(
+    settings: Settings,
+    record_id: str,
+    field: str,
+    value: str,
+    *,
+    by: str,
+    reason: str = "",
+    force: bool = False,
+) -> dict:
+    """Correct one field of a record (history kept; the signed PDF is not touched)."""
+    from storage.review import correct_field
+
+    manifest = correct_field(
+        store=open_store(settings),
+        catalog=open_catalog(settings.resolved_catalog_url),
+        record_id=record_id,
+        field=field,
+        value=value,
+        by=by,
+        reason=reason,
+        force=force,
+    )
+    return _review_result(manifest)
+
+
+def review_accept(settings: Settings, record_id: str, *, by: str, reason: str = "") -> dict:
+    """Mark a record as reviewed once its fields are complete and valid."""
+    from storage.review import accept_record
+
+    manifest = accept_record(
+        store=open_store(settings),
+        catalog=open_catalog(settings.resolved_catalog_url),
+        record_id=record_id,
+        by=by,
+        reason=reason,
+    )
+    return _review_result(manifest)
+
+
+def _review_result(manifest) -> dict:
+    return {
+        "id": manifest.record_id,
+        "status": manifest.status,
+        "dossier_code": manifest.dossier_code,
+        "review_reasons": list(manifest.review_reasons),
+        "fields": {f.name: f.value for f in manifest.fields},
+        "corrections": [c.model_dump(mode="json") for c in manifest.corrections],
+    }

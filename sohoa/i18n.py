@@ -92,7 +92,48 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "{program} không tạo ra {path}",
         "en": "{program} did not create {path}",
     },
+    "unknown_field": {
+        "vi": "Không có trường {field}. Các trường: {known}",
+        "en": "No field {field}. Fields: {known}",
+    },
+    "invalid_value": {
+        "vi": "Giá trị {value!r} của {field} không hợp lệ ({problem}). Sửa lại, hoặc thêm --force để vẫn lưu (bản ghi vẫn cần xem lại).",
+        "en": "{value!r} is not a valid {field} ({problem}). Fix it, or add --force to keep it (the record stays in review).",
+    },
+    "review_open_fields": {
+        "vi": "Bản ghi {record} còn trường thiếu hoặc sai: {reasons}. Sửa bằng `sohoa review set` trước.",
+        "en": "Record {record} still has missing or invalid fields: {reasons}. Fix them with `sohoa review set` first.",
+    },
 }
+
+REVIEW_REASONS: dict[str, tuple[str, str]] = {
+    # code prefix: (Vietnamese, English); {field} is the field's label, {detail} the rest
+    "missing": ("Thiếu {field}", "{field} missing"),
+    "invalid": ("{field} không hợp lệ ({detail})", "{field} invalid ({detail})"),
+    "low_confidence": ("{field} đọc chưa chắc chắn", "{field} read with low confidence"),
+    "disagreement": (
+        "{field}: mã QR/mã vạch khác chữ in trên giấy",
+        "{field}: QR/barcode and printed text disagree",
+    ),
+    "page_low_confidence": (
+        "Trang {field} đọc kém (độ tin cậy OCR thấp)",
+        "Page {field}: low OCR confidence",
+    ),
+}
+
+
+def review_reason(code: str, lang: str | None = None) -> str:
+    """Render a review reason code (``invalid:id_number:cccd_bad_province``) for people."""
+    from schemas.fields import FIELD_LABELS_VI
+
+    lang = lang or current_lang()
+    kind, _, rest = code.partition(":")
+    name, _, detail = rest.partition(":")
+    templates = REVIEW_REASONS.get(kind)
+    if templates is None:
+        return code
+    label = FIELD_LABELS_VI.get(name, name) if lang == "vi" else name
+    return templates[0 if lang == "vi" else 1].format(field=label, detail=detail)
 
 
 def current_lang() -> str:

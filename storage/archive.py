@@ -16,9 +16,9 @@ from pathlib import Path
 
 from schemas.models import (
     Manifest,
-    PageImage,
     PageOcr,
     PageSummary,
+    RecordDraft,
     RecordView,
     SignatureSummary,
     StoredObject,
@@ -68,8 +68,10 @@ def store_originals(batch: ReceivedBatch, store: ObjectStore) -> list[StoredObje
     return stored
 
 
-def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[PageSummary, ...]:
+def page_summaries(draft: RecordDraft) -> tuple[PageSummary, ...]:
     """Per-page facts for the manifest, in paper order."""
+    doc_types = draft.doc_types or ("other",) * len(draft.pages)
+    codes = draft.codes or ((),) * len(draft.pages)
     return tuple(
         PageSummary(
             dpi_known=p.dpi_known,
@@ -90,22 +92,23 @@ def page_summaries(pages: Sequence[PageImage], ocr: Sequence[PageOcr]) -> tuple[
             word_count=len(o.words),
             skew_deg=o.skew_deg,
             needs_review=o.needs_review,
+            doc_type=t,
+            codes=c,
         )
-        for p, o in zip(pages, ocr, strict=True)
+        for p, o, t, c in zip(draft.pages, draft.ocr, doc_types, codes, strict=True)
     )
 
 
-def review_reasons(
-    dossier_code: str | None, pages: Sequence[PageImage], ocr: Sequence[PageOcr]
-) -> tuple[str, ...]:
-    """What a clerk should re-check: a missing mã hồ sơ, pages read with low confidence."""
-    reasons = [] if dossier_code else ["no dossier code found; give it with --dossier"]
-    for page, result in zip(pages, ocr, strict=True):
-        if result.needs_review:
-            reasons.append(
-                f"page {page.index + 1} ({page.source} #{page.source_page + 1}): "
-                f"OCR confidence {result.mean_confidence:.1f}"
-            )
+def review_reasons(draft: RecordDraft) -> tuple[str, ...]:
+    """What a clerk should re-check: field problems, a missing mã hồ sơ, pages read badly."""
+    reasons = list(draft.field_reasons)
+    if not draft.dossier_code and "missing:dossier_code" not in reasons:
+        reasons.insert(0, "missing:dossier_code")
+    reasons.extend(
+        f"page_low_confidence:{number}"
+        for number, result in enumerate(draft.ocr, start=1)
+        if result.needs_review
+    )
     return tuple(reasons)
 
 
@@ -120,47 +123,54 @@ def mean_confidence(ocr: Sequence[PageOcr]) -> float:
 def commit_record(
     *,
     batch: ReceivedBatch,
-    record_id: str,
-    dossier_code: str | None,
-    pages: Sequence[PageImage],
-    ocr: Sequence[PageOcr],
+    draft: RecordDraft,
     signed_pdf: Path,
     signature: SignatureSummary,
     store: ObjectStore,
     catalog: Catalog,
+    originals: Sequence[StoredObject] | None = None,
 ) -> Manifest:
-    """Store originals, PDF and manifest, then write the catalog row; return the manifest."""
-    prefix = keys.record_prefix(batch.unit, batch.received_at, dossier_code)
-    originals = store_originals(batch, store)
-    pdf_key = keys.pdf_key(prefix, record_id)
-    meta = {"dossier": dossier_code or "", "kind": batch.kind, "record": record_id}
+    """Store originals (unless given), PDF and manifest, then write the catalog row."""
+    prefix = keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
+    if originals is None:
+        originals = store_originals(batch, store)
+    pdf_key = keys.pdf_key(prefix, draft.record_id)
+    meta = {"dossier": draft.dossier_code or "", "kind": batch.kind, "record": draft.record_id}
     pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf", metadata=meta)
-    reasons = review_reasons(dossier_code, pages, ocr)
+    reasons = review_reasons(draft)
     manifest = Manifest(
-        record_id=record_id,
+        record_id=draft.record_id,
         batch_id=batch.batch_id,
-        dossier_code=dossier_code or "",
+        dossier_code=draft.dossier_code or "",
         kind=batch.kind,
         unit=batch.unit,
         status="needs_review" if reasons else "archived",
         review_reasons=reasons,
         created_at=datetime.now(UTC),
         software=SOFTWARE,
-        pages=page_summaries(pages, ocr),
-        mean_confidence=mean_confidence(ocr),
+        pages=page_summaries(draft),
+        mean_confidence=mean_confidence(draft.ocr),
+        fields=draft.fields,
+        segment=draft.segment,
+        segments=draft.segments,
         sources=batch.sources,
         originals=tuple(originals),
         signature=signature,
         pdf=StoredObject(
             key=pdf_key, sha256=pdf_info.sha256, size=pdf_info.size, content_type="application/pdf"
         ),
-        text="\f".join(o.text for o in ocr),
+        text="\f".join(o.text for o in draft.ocr),
     )
-    body = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=1).encode()
-    manifest_key = keys.manifest_key(prefix, record_id)
-    info = store.put_bytes(manifest_key, body, content_type="application/json", metadata=meta)
-    catalog.add_record(manifest, manifest_key=manifest_key, manifest_sha256=info.sha256)
+    put_manifest(manifest, keys.manifest_key(prefix, draft.record_id), store, catalog)
     return manifest
+
+
+def put_manifest(manifest: Manifest, key: str, store: ObjectStore, catalog: Catalog) -> None:
+    """Write the manifest object, then its catalog row (the archive first: it is the truth)."""
+    body = json.dumps(manifest.model_dump(mode="json"), ensure_ascii=False, indent=1).encode()
+    meta = {"dossier": manifest.dossier_code, "kind": manifest.kind, "record": manifest.record_id}
+    info = store.put_bytes(key, body, content_type="application/json", metadata=meta)
+    catalog.add_record(manifest, manifest_key=key, manifest_sha256=info.sha256)
 
 
 def record_view(manifest: Manifest) -> RecordView:

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, Self, TypeVar
 
-from sqlalchemy import Engine, and_, create_engine, event, func, select, text
+from sqlalchemy import Engine, and_, create_engine, delete, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,17 +34,18 @@ from sqlalchemy.pool import StaticPool
 
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError, StorageError
+from sohoa.textfold import Term, fold, fts_query, query_terms, snippet
 from storage.catalog_tables import (
     Base,
     BatchRow,
     BatchTable,
+    CorrectionTable,
     RecordRow,
     RecordTable,
     SearchHit,
     batch_row,
     record_row,
 )
-from sohoa.textfold import Term, fold, fts_query, query_terms, snippet
 
 __all__ = ["BatchRow", "Catalog", "RecordRow", "SearchHit"]
 
@@ -148,9 +149,26 @@ class Catalog:
     def _create_all(self) -> None:
         """Create missing tables (and the FTS5 table on SQLite); existing data is kept."""
         Base.metadata.create_all(self._engine)
+        self._add_missing_columns()
         if self._fts:
             with self._engine.begin() as connection:
                 connection.exec_driver_sql(FTS_DDL)
+
+    def _add_missing_columns(self) -> None:
+        """Add columns a newer sohoa defines to a catalog an older one created (never drops)."""
+        inspector = inspect(self._engine)
+        with self._engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present:
+                        continue
+                    kind = column.type.compile(self._engine.dialect)
+                    default = column.server_default.arg if column.server_default else None
+                    suffix = f" DEFAULT '{default}'" if isinstance(default, str) else ""
+                    connection.exec_driver_sql(
+                        f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{suffix}'
+                    )
 
     def close(self) -> None:
         """Close pooled connections (the catalog must not be used afterwards)."""
@@ -255,6 +273,43 @@ class Catalog:
             if self._fts:
                 code, body = values["dossier_code"], values["text"]
                 record.fts_rowid = self._insert_fts(session, record.id, code, body)
+            session.flush()
+            self._replace_corrections(session, manifest)
+
+    @staticmethod
+    def _replace_corrections(session: Session, manifest: Manifest) -> None:
+        """Mirror the manifest's review history (the manifest is the record of truth)."""
+        session.execute(
+            delete(CorrectionTable).where(CorrectionTable.record_id == manifest.record_id)
+        )
+        session.add_all(
+            CorrectionTable(record_id=manifest.record_id, **c.model_dump())
+            for c in manifest.corrections
+        )
+
+    @_storage_errors
+    def list_for_review(self, *, unit: str | None = None) -> list[RecordRow]:
+        """Records whose status is ``needs_review``, oldest first (the clerk's work queue)."""
+        with self._read() as session:
+            query = select(RecordTable).where(RecordTable.status == "needs_review")
+            if unit:
+                query = query.where(RecordTable.unit == unit)
+            query = query.order_by(RecordTable.created_at, RecordTable.id)
+            return [record_row(r) for r in session.scalars(query)]
+
+    @_storage_errors
+    def corrections(self, record_id: str) -> list[dict[str, Any]]:
+        """The record's review history, oldest first."""
+        with self._read() as session:
+            query = (
+                select(CorrectionTable)
+                .where(CorrectionTable.record_id == record_id)
+                .order_by(CorrectionTable.at, CorrectionTable.id)
+            )
+            return [
+                {k: getattr(c, k) for k in ("field", "old", "new", "by", "at", "reason")}
+                for c in session.scalars(query)
+            ]
 
     def _record_values(
         self, manifest: Manifest, manifest_key: str, manifest_sha256: str
@@ -278,6 +333,7 @@ class Catalog:
             "signer": manifest.signature.signer,
             "created_at": manifest.created_at,
             "fields_json": fields_json,
+            "review_json": json.dumps(list(manifest.review_reasons), ensure_ascii=False),
             "text": body,
             "folded": None if self._fts else f"{fold(code)}\n{fold(body)}",
         }
@@ -376,6 +432,7 @@ class Catalog:
                 raise NotFoundError(what="record", name=record_id)
             if self._fts:
                 self._delete_fts(session, record)
+            session.execute(delete(CorrectionTable).where(CorrectionTable.record_id == record_id))
             session.delete(record)
 
     @_storage_errors

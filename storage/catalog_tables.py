@@ -22,6 +22,7 @@ __all__ = [
     "Base",
     "BatchRow",
     "BatchTable",
+    "CorrectionTable",
     "RecordRow",
     "RecordTable",
     "SearchHit",
@@ -93,6 +94,23 @@ class RecordTable(Base):
     """rowid of this record's ``records_fts`` row, so replacing it needs no table scan."""
     folded: Mapped[str | None] = mapped_column(Text, default=None)
     """Folded code and text for the ``ILIKE`` fallback; NULL when FTS5 is used."""
+    review_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    """The manifest's review reasons (JSON list of codes such as ``missing:applicant_name``)."""
+
+
+class CorrectionTable(Base):
+    """One change made in review (a copy of the manifest's history, for listing and audit)."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    old: Mapped[str | None] = mapped_column(Text)
+    new: Mapped[str | None] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(128))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(Text, default="")
 
 
 # --- returned rows -------------------------------------------------------------------------
@@ -133,6 +151,7 @@ class RecordRow:
     signer: str
     created_at: datetime
     fields: Mapping[str, str] = field(default_factory=dict)
+    review_reasons: tuple[str, ...] = ()
 
     def to_view(self) -> RecordView:
         """Return what the CLI prints for this record."""
@@ -176,6 +195,10 @@ def batch_row(batch: BatchTable) -> BatchRow:
 
 def record_row(record: RecordTable) -> RecordRow:
     """Copy a record (minus its text) out of its session."""
-    names = [f.name for f in fields(RecordRow) if f.name != "fields"]
+    names = [f.name for f in fields(RecordRow) if f.name not in ("fields", "review_reasons")]
     values = {name: getattr(record, name) for name in names}
-    return RecordRow(**values, fields=json.loads(record.fields_json or "{}"))
+    return RecordRow(
+        **values,
+        fields=json.loads(record.fields_json or "{}"),
+        review_reasons=tuple(json.loads(record.review_json or "[]")),
+    )

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from schemas.fields import FieldValue
 from schemas.models import (
-    Field_,
     Manifest,
     PageSummary,
     SignatureSummary,
@@ -26,8 +26,8 @@ from schemas.models import (
     StoredObject,
 )
 from sohoa.errors import NotFoundError, StorageError
-from storage.catalog import Catalog
 from sohoa.textfold import fold, fts_query, query_terms, snippet
+from storage.catalog import Catalog
 
 BIRTH_TEXT = (
     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"
@@ -92,7 +92,9 @@ def make_manifest(
             ),
         ),
         mean_confidence=91.5,
-        fields=(Field_(name="ho_ten", value="Đặng Văn Đức", confidence=88.0),),
+        fields=(
+            FieldValue(name="applicant_name", value="Đặng Văn Đức", confidence=0.88, method="label"),
+        ),
         sources=(
             SourceFile(name="scan.pdf", sha256=_sha("src-" + record_id), size=99, format="pdf"),
         ),
@@ -304,7 +306,7 @@ def test_get_record_by_id_and_prefix(catalog: Catalog) -> None:
     record = catalog.get_record(BIRTH_ID[:8])
     assert record.id == BIRTH_ID
     assert record.dossier_code == BIRTH_CODE
-    assert record.fields == {"ho_ten": "Đặng Văn Đức"}
+    assert record.fields == {"applicant_name": "Đặng Văn Đức"}
     assert record.created_at == datetime(2024, 5, 1, 8, 1, tzinfo=UTC)
     assert record.to_view().pages == 1
     assert catalog.get_record(BIRTH_ID) == record

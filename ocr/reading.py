@@ -1,0 +1,112 @@
+"""From pages to record drafts: read each page, find its fields, split the batch into dossiers.
+
+The flow calls :func:`read_page` once per page (in parallel) and
+:func:`draft_records` once per batch; both are plain functions so tests and
+benchmarks run exactly what the pipeline runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from ocr.codes import decode_codes
+from ocr.engine import ocr_page
+from ocr.fields import PageFields, extract_page, merge_fields, review_reasons
+from ocr.rules import load_rules
+from ocr.split import split_batch
+from schemas.fields import FieldValue, Segment
+from schemas.models import PageImage, PageReading, RecordDraft
+from schemas.settings import FieldSettings, Kind, OcrSettings
+
+log = logging.getLogger(__name__)
+
+
+def read_page(page: PageImage, opts: OcrSettings, *, decode_symbols: bool = True) -> PageReading:
+    """OCR one page and decode its QR codes and barcodes (on the archived colour scan)."""
+    result = ocr_page(page, opts)
+    codes = decode_codes(page.path, page.index) if decode_symbols and not result.blank else ()
+    return PageReading(ocr=result, codes=codes)
+
+
+def draft_records(
+    pages: Sequence[PageImage],
+    readings: Sequence[PageReading],
+    *,
+    kind: Kind,
+    record_id: Callable[[int], str],
+    forced_dossier: str | None,
+    settings: FieldSettings,
+) -> list[RecordDraft]:
+    """Split the batch into dossiers and draft one record for each.
+
+    Args:
+        pages, readings: every page of the batch and what was read on it, in order.
+        kind: ``thanh-phan`` or ``ket-qua`` (decides the required fields).
+        record_id: the stable record id of the n-th dossier of this batch.
+        forced_dossier: the mã hồ sơ given by the clerk; keeps the batch as one record.
+        settings: field extraction options.
+    """
+    if not settings.enabled:
+        return [_plain_draft(pages, readings, record_id(0), forced_dossier)]
+    rules = load_rules(settings.rules_path)
+    found = [
+        extract_page(r.ocr, r.codes, rules, separator_codes=settings.separator_codes)
+        for r in readings
+    ]
+    segments = split_batch(found, split=settings.split and forced_dossier is None)
+    if not segments:  # only separator sheets: archive them rather than lose the scan
+        segments = [Segment(pages=tuple(p.index for p in pages), dossier_code=None, reason="start")]
+    by_index = {p.index: (p, r, f) for p, r, f in zip(pages, readings, found, strict=True)}
+    drafts = []
+    for n, segment in enumerate(segments):
+        members = [by_index[i] for i in segment.pages]
+        draft = _draft(members, segment, kind, forced_dossier, rules, settings)
+        drafts.append(draft.model_copy(update={"record_id": record_id(n), "segment": n}))
+    log.info("batch split into %d record(s): %s", len(drafts), [s.reason for s in segments])
+    return [d.model_copy(update={"segments": len(drafts)}) for d in drafts]
+
+
+def _draft(members, segment: Segment, kind, forced_dossier, rules, settings) -> RecordDraft:
+    page_fields: list[PageFields] = [f for _, _, f in members]
+    fields, disagreements = merge_fields(page_fields, rules)
+    fields, disagreements = _apply_forced(fields, disagreements, forced_dossier)
+    reasons = review_reasons(
+        fields, disagreements, rules.required.get(kind, ()), settings.review_confidence
+    )
+    code = next((f.value for f in fields if f.name == "dossier_code" and not f.problem), None)
+    return RecordDraft(
+        record_id="",
+        dossier_code=code or segment.dossier_code,
+        pages=tuple(p for p, _, _ in members),
+        ocr=tuple(r.ocr for _, r, _ in members),
+        doc_types=tuple(f.facts.doc_type for f in page_fields),
+        codes=tuple(r.codes for _, r, _ in members),
+        fields=fields,
+        field_reasons=reasons,
+    )
+
+
+def _apply_forced(fields, disagreements, forced: str | None):
+    """The clerk's ``--dossier`` wins; a different code read from the pages is flagged."""
+    if forced is None:
+        return fields, disagreements
+    found = next((f for f in fields if f.name == "dossier_code"), None)
+    if found is not None and not found.problem and found.value != forced:
+        disagreements = (*disagreements, "dossier_code")
+    given = FieldValue(
+        name="dossier_code", value=forced, raw=forced, confidence=1.0, method="manual"
+    )
+    others = tuple(f for f in fields if f.name != "dossier_code")
+    return tuple(sorted((*others, given), key=lambda f: f.name)), disagreements
+
+
+def _plain_draft(pages, readings, record_id: str, forced: str | None) -> RecordDraft:
+    """Field extraction off: one record, filed under the given mã hồ sơ if any."""
+    return RecordDraft(
+        record_id=record_id,
+        dossier_code=forced,
+        pages=tuple(pages),
+        ocr=tuple(r.ocr for r in readings),
+        codes=tuple(r.codes for r in readings),
+    )

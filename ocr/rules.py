@@ -1,0 +1,279 @@
+"""Field rules loaded from data, and the text geometry they are applied to.
+
+Why data: offices print many variants of the same form ("Họ và tên", "Họ, chữ
+đệm, tên", "Tôi tên là"), and a new variant should be one line in
+``field_rules.toml``, not a new branch in code. This module turns that file into
+frozen rule objects, turns a page's OCR words into upright :class:`Line` objects
+(text, folded text, word spans, position on the upright page), and finds printed
+labels in a line without diacritics and case, tolerating small OCR errors.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from rapidfuzz import fuzz
+
+from schemas.fields import DOC_TYPES, FIELD_NAMES
+from schemas.models import PageOcr, Word
+from sohoa.errors import ConfigError
+from sohoa.textfold import fold
+
+BUILTIN_RULES = Path(__file__).with_name("field_rules.toml")
+KINDS = ("label", "pattern", "top_left", "signature")
+FUZZY_MIN_LENGTH = 6
+"""Labels shorter than this must match exactly (after folding): "số", "đt", "email"."""
+FUZZY_CUTOFF = 88.0
+"""rapidfuzz partial-ratio score a longer label needs (about one OCR error per eight letters)."""
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """How to find one field on one document type (a row of ``field_rules.toml``)."""
+
+    name: str
+    kind: str = "label"
+    labels: tuple[str, ...] = ()
+    folded_labels: tuple[str, ...] = ()
+    shape: str | None = None
+    validator: str = "text"
+    continuation: int = 0
+    keep_label: bool = False
+    next_line: bool = False
+
+
+@dataclass(frozen=True)
+class DocTypeRules:
+    """A document type: the titles that identify it and its field rules."""
+
+    name: str
+    titles: tuple[str, ...]
+    fields: tuple[FieldRule, ...]
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Everything in one rules file."""
+
+    doc_types: dict[str, DocTypeRules]
+    stop_labels: tuple[str, ...]
+    required: dict[str, tuple[str, ...]]
+    preferred_source: tuple[str, ...]
+
+    def labels_for(self, doc_type: str) -> tuple[str, ...]:
+        """Every folded label that can end a value on a page of ``doc_type``."""
+        rules = self.doc_types.get(doc_type)
+        own = [label for rule in (rules.fields if rules else ()) for label in rule.folded_labels]
+        return tuple(dict.fromkeys(own + list(self.stop_labels)))
+
+
+@lru_cache(maxsize=8)
+def load_rules(path: Path | None = None) -> Rules:
+    """Read and check a rules file (the built-in one when ``path`` is ``None``).
+
+    Raises:
+        ConfigError: the file is missing, not TOML, or names an unknown field,
+            document type, kind or validator.
+    """
+    from ocr.validators import VALIDATORS  # local: validators import nothing from here
+
+    source = path or BUILTIN_RULES
+    try:
+        data = tomllib.loads(Path(source).read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(reason=f"field rules {source}: {exc}") from exc
+    doc_types = {}
+    for name, table in data.get("doc_types", {}).items():
+        if name not in DOC_TYPES:
+            raise ConfigError(reason=f"field rules {source}: unknown document type {name!r}")
+        rules = tuple(_field_rule(source, row, VALIDATORS) for row in table.get("fields", ()))
+        titles = tuple(fold(t) for t in table.get("titles", ()))
+        doc_types[name] = DocTypeRules(name=name, titles=titles, fields=rules)
+    record = data.get("record", {})
+    return Rules(
+        doc_types=doc_types,
+        stop_labels=tuple(fold(s) for s in data.get("stop_labels", ())),
+        required={k: tuple(v) for k, v in record.get("required", {}).items()},
+        preferred_source=tuple(record.get("preferred_source", DOC_TYPES)),
+    )
+
+
+def _field_rule(source: Path, row: dict, validators: dict) -> FieldRule:
+    known = {f for f in FieldRule.__dataclass_fields__ if f != "folded_labels"}
+    unknown = set(row) - known
+    problems = [f"unknown keys {sorted(unknown)}"] if unknown else []
+    if row.get("name") not in FIELD_NAMES:
+        problems.append(f"unknown field {row.get('name')!r}")
+    if row.get("kind", "label") not in KINDS:
+        problems.append(f"unknown kind {row.get('kind')!r}")
+    if row.get("validator", "text") not in validators:
+        problems.append(f"unknown validator {row.get('validator')!r}")
+    if problems:
+        raise ConfigError(reason=f"field rules {source}: {'; '.join(problems)} in {row}")
+    labels = tuple(row.get("labels", ()))
+    values = {k: v for k, v in row.items() if k != "labels"}
+    return FieldRule(**values, labels=labels, folded_labels=tuple(fold(x) for x in labels))
+
+
+# --------------------------------------------------------------------------- lines
+
+
+@dataclass(frozen=True)
+class Line:
+    """One OCR line on the upright page, with folded text aligned character by character."""
+
+    number: int
+    text: str
+    folded: str
+    words: tuple[Word, ...]
+    spans: tuple[tuple[int, int], ...]
+    """``(start, end)`` of each word in ``text``."""
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    """Bounding box on the upright page (the scan turned by the page's rotation)."""
+    page_width: float
+    page_height: float
+    word_x: tuple[tuple[float, float], ...] = ()
+    """Each word's left and right edge on the upright page, as fractions of its width."""
+
+    def words_in(self, start: int, end: int) -> tuple[Word, ...]:
+        """Words overlapping ``text[start:end]``."""
+        return tuple(
+            w for w, (a, b) in zip(self.words, self.spans, strict=True) if a < end and b > start
+        )
+
+    def column_text(self, left: float, right: float, *, min_gap: float = 0.04) -> str:
+        """The words of one column of a two-column line (agency | motto, notes | signature).
+
+        Words whose centres lie between the two page-width fractions count only when
+        a real gap (``min_gap`` of the page width) separates them from the words
+        outside; a centred title crossing the boundary belongs to neither column.
+        """
+        inside = [n for n, (x0, x1) in enumerate(self.word_x) if left <= (x0 + x1) / 2 < right]
+        if not inside:
+            return ""
+        first, last = inside[0], inside[-1]
+        if last + 1 < len(self.words) and self.word_x[last + 1][0] - self.word_x[last][1] < min_gap:
+            return ""
+        if first > 0 and self.word_x[first][0] - self.word_x[first - 1][1] < min_gap:
+            return ""
+        return " ".join(self.words[n].text for n in inside)
+
+
+def upright_point(
+    x: float, y: float, width: float, height: float, rotation: int
+) -> tuple[float, float]:
+    """Where a point of the scan lands after turning it ``rotation`` degrees clockwise."""
+    turns = (rotation // 90) % 4
+    if turns == 1:
+        return height - y, x
+    if turns == 2:
+        return width - x, height - y
+    if turns == 3:
+        return y, width - x
+    return x, y
+
+
+def page_lines(page: PageOcr) -> list[Line]:
+    """The page's lines in reading order, with upright geometry."""
+    grouped: dict[int, list[Word]] = {}
+    for word in page.words:
+        grouped.setdefault(word.line, []).append(word)
+    upright_w, upright_h = (
+        (page.height, page.width) if page.rotation in (90, 270) else (page.width, page.height)
+    )
+    lines = []
+    for number, words in sorted(grouped.items()):
+        text, spans = "", []
+        for word in words:
+            start = len(text) + (1 if text else 0)
+            text = f"{text} {word.text}" if text else word.text
+            spans.append((start, len(text)))
+        corners = [
+            upright_point(x, y, page.width, page.height, page.rotation)
+            for w in words
+            for x, y in ((w.left, w.top), (w.left + w.width, w.top + w.height))
+        ]
+        xs, ys = [c[0] for c in corners], [c[1] for c in corners]
+        extents = tuple(
+            (min(xs[2 * i], xs[2 * i + 1]) / upright_w, max(xs[2 * i], xs[2 * i + 1]) / upright_w)
+            for i in range(len(words))
+        )
+        lines.append(
+            Line(
+                number,
+                text,
+                fold(text),
+                tuple(words),
+                tuple(spans),
+                min(xs),
+                min(ys),
+                max(xs),
+                max(ys),
+                float(upright_w),
+                float(upright_h),
+                extents,
+            )
+        )
+    return lines
+
+
+# --------------------------------------------------------------------------- label matching
+
+
+@dataclass(frozen=True, order=True)
+class LabelHit:
+    """A label found in a line: ``folded[start:end]`` matched ``label`` with ``score`` (0–100)."""
+
+    start: int
+    end: int
+    score: float = field(compare=False)
+    label: str = field(compare=False)
+
+
+def _bounded(text: str, start: int, end: int) -> bool:
+    before = text[start - 1] if start > 0 else " "
+    after = text[end] if end < len(text) else " "
+    return not before.isalnum() and not (after.isalnum() and text[end - 1].isalnum())
+
+
+def find_label(folded_line: str, label: str) -> LabelHit | None:
+    """Find ``label`` (folded) in a folded line, exactly or within a small edit distance."""
+    start = folded_line.find(label)
+    while start >= 0:
+        if _bounded(folded_line, start, start + len(label)):
+            return LabelHit(start, start + len(label), 100.0, label)
+        start = folded_line.find(label, start + 1)
+    if len(label) < FUZZY_MIN_LENGTH or len(folded_line) < len(label) - 2:
+        return None
+    found = fuzz.partial_ratio_alignment(label, folded_line, score_cutoff=FUZZY_CUTOFF)
+    if found is None:
+        return None
+    start, end = _snap_to_words(folded_line, found.dest_start, found.dest_end)
+    return LabelHit(start, end, found.score, label)
+
+
+def _snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen a fuzzy match to whole words, so the value starts after the label's last letter."""
+    while start > 0 and text[start - 1].isalnum():
+        start -= 1
+    while end < len(text) and text[end].isalnum() and text[end - 1].isalnum():
+        end += 1
+    return start, end
+
+
+def find_labels(folded_line: str, labels: Sequence[str]) -> list[LabelHit]:
+    """Every label in the line, longest first where two overlap, in reading order."""
+    hits = [hit for label in labels if (hit := find_label(folded_line, label))]
+    hits.sort(key=lambda h: (-(h.end - h.start), -h.score))
+    kept: list[LabelHit] = []
+    for hit in hits:
+        if all(hit.end <= k.start or hit.start >= k.end for k in kept):
+            kept.append(hit)
+    return sorted(kept)
