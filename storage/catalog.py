@@ -314,8 +314,15 @@ class Catalog:
     def _record_values(
         self, manifest: Manifest, manifest_key: str, manifest_sha256: str
     ) -> dict[str, Any]:
-        """Column values of a record row; code and text are NFC so folding keeps offsets."""
+        """Column values of a record row; code and text are NFC so folding keeps offsets.
+
+        Field values not printed verbatim in the OCR text (a corrected name, a value
+        decoded from a QR code) are appended to the indexed text, so search finds them.
+        """
         body = unicodedata.normalize("NFC", manifest.text)
+        extra = [f.value for f in manifest.fields if f.value and f.value not in body]
+        if extra:
+            body = body + "\n" + "\n".join(unicodedata.normalize("NFC", v) for v in extra)
         code = unicodedata.normalize("NFC", manifest.dossier_code)
         fields_json = json.dumps({f.name: f.value for f in manifest.fields}, ensure_ascii=False)
         return {

@@ -58,6 +58,7 @@ def make_manifest(
     text: str,
     batch_id: str | None = None,
     minutes: int = 0,
+    fields: tuple[FieldValue, ...] = (),
 ) -> Manifest:
     """Build a valid manifest for ``record_id`` with a one-page dummy PDF."""
     batch_id = batch_id or _sha("batch-" + record_id)
@@ -92,9 +93,7 @@ def make_manifest(
             ),
         ),
         mean_confidence=91.5,
-        fields=(
-            FieldValue(name="applicant_name", value="Đặng Văn Đức", confidence=0.88, method="label"),
-        ),
+        fields=fields,
         sources=(
             SourceFile(name="scan.pdf", sha256=_sha("src-" + record_id), size=99, format="pdf"),
         ),
@@ -125,7 +124,13 @@ MARRIAGE_ID = _sha("marriage")
 def catalog(tmp_path: Path) -> Iterator[Catalog]:
     """A catalog file with four records, two of them with near-identical dossier codes."""
     cat = Catalog(f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite'}")
-    _add(cat, make_manifest(BIRTH_ID, dossier_code=BIRTH_CODE, text=BIRTH_TEXT, minutes=1))
+    name = FieldValue(name="applicant_name", value="Đặng Văn Đức", confidence=0.88, method="label")
+    _add(
+        cat,
+        make_manifest(
+            BIRTH_ID, dossier_code=BIRTH_CODE, text=BIRTH_TEXT, minutes=1, fields=(name,)
+        ),
+    )
     _add(cat, make_manifest(LAND_ID, dossier_code=OTHER_CODE, text=LAND_TEXT, minutes=2))
     _add(cat, make_manifest(SIMILAR_ID, dossier_code=SIMILAR_CODE, text="Phiếu", minutes=3))
     _add(cat, make_manifest(MARRIAGE_ID, dossier_code="X-1", text=MARRIAGE_TEXT, minutes=4))
