@@ -64,16 +64,14 @@ from sohoa.textfold import fold
 
 __all__ = ["decode_codes", "is_separator", "parse_code_payload"]
 
-_FORMATS = zxingcpp.BarcodeFormats(
-    [
-        zxingcpp.BarcodeFormat.QRCode,
-        zxingcpp.BarcodeFormat.MicroQRCode,
-        zxingcpp.BarcodeFormat.DataMatrix,
-        zxingcpp.BarcodeFormat.Code39,
-        zxingcpp.BarcodeFormat.Code128,
-    ]
-)
+_FORMAT_NAMES = ("QRCode", "MicroQRCode", "DataMatrix", "Code39", "Code128")
 """What one-stop systems print: QR (TCVN 7322), Code 39 / Code 128 of the mã hồ sơ."""
+
+
+def _formats() -> zxingcpp.BarcodeFormats:
+    """Built per call: a module-level nanobind object outlives the interpreter's teardown and
+    makes nanobind print "leaked instance" warnings at every exit."""
+    return zxingcpp.BarcodeFormats([getattr(zxingcpp.BarcodeFormat, n) for n in _FORMAT_NAMES])
 
 _READ_OPTIONS = {"try_rotate": True, "try_downscale": False, "try_invert": False}
 """Chosen by measurement (see the module docstring): paper codes are never light-on-dark."""
@@ -244,7 +242,7 @@ def decode_codes(image: np.ndarray | Image.Image | str | Path, page: int) -> tup
     gray = _load_gray(image)
     if gray.ndim != 2 or min(gray.shape) < 1:
         return ()
-    found = zxingcpp.read_barcodes(gray, formats=_FORMATS, **_READ_OPTIONS)
+    found = zxingcpp.read_barcodes(gray, formats=_formats(), **_READ_OPTIONS)
     hits = [_hit(gray, b, page) for b in found if b.valid]
     ordered = sorted(_unique(hits), key=lambda h: (h.box[1], h.box[0], h.format, h.text))
     return tuple(ordered)

@@ -83,7 +83,11 @@ def _guard(func):
 def _prepare_prefect(settings) -> None:
     """Quiet, offline, self-contained Prefect unless the user configured their own."""
     os.environ.setdefault("PREFECT_HOME", str(settings.data_dir / "prefect"))
+    # Prefect creates its home without parents: on a first run the data dir does not exist yet.
+    Path(os.environ["PREFECT_HOME"]).expanduser().mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's 20 s default is too short for its first start on a busy two-core machine.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
     # Task failures are reported by the CLI in one line; Prefect's tracebacks only with -v.
     os.environ.setdefault(
         "PREFECT_LOGGING_LEVEL", "INFO" if os.environ.get("SOHOA_VERBOSE") else "CRITICAL"
