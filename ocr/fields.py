@@ -26,7 +26,11 @@ from sohoa.textfold import fold
 METHOD_RANK = {"manual": 0, "qr": 1, "barcode": 2, "label": 3, "pattern": 4}
 PATTERN_DISCOUNT = 0.9
 """A value found by its shape alone is less certain than one after its label."""
-_SEPARATORS = " \t:;,.-–=()"
+MIN_NAME_CONFIDENCE = 60.0
+"""Tesseract word confidence below which a line under a signing title is taken for a scribble."""
+NO_COLON_DISCOUNT = 0.8
+"""A label without its colon ("(Ký và ghi rõ họ tên)") is weaker evidence than "Họ tên: …"."""
+_SEPARATORS = " \t:;,.-–=()|"
 _LIST_MARKER = re.compile(r"^\s*(\d+\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
 _ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
 
@@ -153,53 +157,100 @@ def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) 
         for n, hit in enumerate(hits):
             if hit.label not in rule.folded_labels:
                 continue
-            end = hits[n + 1].start if n + 1 < len(hits) else len(line.text)
+            after = [h.start for h in hits[n + 1 :] if _ends_value(line.folded, h)]
+            end = after[0] if after else len(line.text)
             found = _value_after(lines, i, hit, end, rule, stops)
             if found is not None:
                 src, start, stop, raw = found
-                out.append(_evidence(rule, src, start, stop, raw, hit.score, "label", page))
+                value_at = _value_start(line.text, hit, end)
+                colon = ":" in line.text[hit.end : value_at] or rule.keep_label
+                if not colon and _looks_like_heading(line.text):
+                    continue  # a title or signature heading, not a label ("NGƯỜI NỘP HỒ SƠ")
+                score = hit.score * (1.0 if colon else NO_COLON_DISCOUNT)
+                out.append(_evidence(rule, src, start, stop, raw, score, "label", page))
     return out
+
+
+def _ends_value(folded: str, hit: LabelHit) -> bool:
+    """A later label ends a value only as a real label: opening the line or followed by a colon
+    ("Số 79, thôn …" inside an address is not the label "Số:")."""
+    return hit.start == 0 or ":" in folded[hit.end : hit.end + 4]
 
 
 def _value_after(lines, i, hit: LabelHit, end: int, rule: FieldRule, stops):
     """The text a label introduces, cut to the value's shape: ``(line, start, end, raw)``."""
     line = lines[i]
-    start = hit.start if rule.keep_label else _skip(line.text, hit.end, end)
+    start = hit.start if rule.keep_label else _value_start(line.text, hit, end)
+    colon = ":" in line.text[hit.end : _value_start(line.text, hit, end)]
+    if rule.shape in _CUT_SHAPES:  # the label is searched too: "Số: 12/QĐ-UBND" needs its "Số"
+        found = _shape_span(rule.shape, line.text[hit.start : end])
+        if found is not None:
+            a, b = found[0] + hit.start, found[1] + hit.start
+            return line, a, b, line.text[a:b].strip()
     raw = line.text[start:end].strip()
-    colon = ":" in line.text[hit.end : min(end, hit.end + 3)]
-    if not raw.strip(_SEPARATORS) and rule.next_line and i + 1 < len(lines):
-        line, start, end = lines[i + 1], 0, len(lines[i + 1].text)
-        raw = line.text.strip()
-        i += 1
-    raw = (raw + _continuation(lines, i, rule, stops)).strip(_SEPARATORS)
-    if rule.shape in _CUT_SHAPES:
-        match = _search_shape(rule.shape, raw)
-        if match is None:
-            return (line, start, end, raw) if colon and raw else None
-        offset = line.text.find(match, start)
-        return line, max(offset, start), max(offset, start) + len(match), match
+    if not raw.strip(_SEPARATORS) and rule.next_line:
+        below = _line_below(lines, line)
+        if below is None or any(h.start <= 2 for h in find_labels(below.folded, stops)):
+            return None
+        line, start, end, raw = below, 0, len(below.text), below.text.strip()
+    raw = (raw + _continuation(lines, line, rule, stops)).strip(_SEPARATORS)
+    if rule.shape in _CUT_SHAPES and not colon:
+        return None  # a label-like word without a colon and no value of the right shape
     return (line, start, end, raw) if raw else None
 
 
-def _skip(text: str, position: int, end: int) -> int:
+_INNER_COLON = re.compile(r"^[^:\d]{1,40}?[^\W\d]\)?:(?=\s|$)")
+
+
+def _value_start(text: str, hit: LabelHit, end: int) -> int:
+    """Where the value begins: after separators, and after the rest of a longer label.
+
+    "Họ và tên chủ hộ kinh doanh: X" matches the label "họ và tên"; the words up to
+    the colon still belong to the label when the label opens the line (mid-line,
+    "… nơi cư trú (Bản chính: 01)" is running text, not a label).
+    """
+    position = hit.end
+    rest = text[position:end]
+    if hit.start <= 3 and rest[:1] not in (":", "") and (inner := _INNER_COLON.match(rest)):
+        position += inner.end()
     while position < end and text[position] in _SEPARATORS:
         position += 1
     return position
 
 
-def _continuation(lines: Sequence[Line], i: int, rule: FieldRule, stops) -> str:
-    """Following lines that carry on a wrapped value (address, trích yếu, procedure name)."""
-    parts = []
-    for nxt in lines[i + 1 : i + 1 + rule.continuation]:
-        prev = lines[i + len(parts)]
-        gap = nxt.y0 - prev.y1
-        if gap > 1.2 * max(1.0, prev.y1 - prev.y0) or find_labels(nxt.folded, stops):
+def _line_below(lines: Sequence[Line], line: Line) -> Line | None:
+    """The next line down that sits under ``line`` (a value printed under its label)."""
+    height = max(1.0, line.y1 - line.y0)
+    below = [
+        ln
+        for ln in lines
+        if line.y1 - 0.3 * height < ln.y0 < line.y1 + 2.5 * height
+        and ln.x0 < line.x1
+        and ln.x1 > line.x0
+    ]
+    return min(below, key=lambda ln: ln.y0) if below else None
+
+
+def _continuation(lines: Sequence[Line], line: Line, rule: FieldRule, stops) -> str:
+    """Following lines that carry on a wrapped value (address, trích yếu, procedure name).
+
+    A line continues the value when it follows closely, starts no new label, list
+    item or heading, and either starts in lower case or starts at the left edge of
+    the value's line (a wrapped line) while the value so far has no final full stop.
+    """
+    parts: list[str] = []
+    prev = line
+    for _ in range(rule.continuation):
+        nxt = _line_below(lines, prev)
+        if nxt is None or find_labels(nxt.folded, stops) or _LIST_MARKER.match(nxt.folded):
             break
-        if _LIST_MARKER.match(nxt.folded) or _looks_like_heading(nxt.text) and not rule.keep_label:
+        if _looks_like_heading(nxt.text):
             break
-        if not (rule.keep_label or nxt.text[:1].islower()):
+        aligned = abs(nxt.x0 - line.x0) < 0.03 * line.page_width or rule.keep_label
+        if not (nxt.text[:1].islower() or (aligned and not prev.text.rstrip().endswith("."))):
             break
         parts.append(nxt.text.strip())
+        prev = nxt
     return "".join(f" {p}" for p in parts)
 
 
@@ -219,12 +270,9 @@ def _value_span(match: re.Match[str], shape: str) -> tuple[int, int]:
     return match.start(group), match.end(group)
 
 
-def _search_shape(shape: str, text: str) -> str | None:
+def _shape_span(shape: str, text: str) -> tuple[int, int] | None:
     match = _shape_pattern(shape).search(text)
-    if match is None:
-        return None
-    start, end = _value_span(match, shape)
-    return text[start:end].strip()
+    return None if match is None else _value_span(match, shape)
 
 
 def _pattern_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
@@ -249,11 +297,11 @@ def _top_left_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: i
     for line in sorted(lines, key=lambda ln: ln.y0):
         if line.y0 > 0.3 * line.page_height:
             break
-        left = line.column_text(0.0, 0.5).strip(_SEPARATORS)
+        left = _left_of_motto(line).strip(_SEPARATORS)
         if not left:
             continue  # a line of the right-hand column only (the national motto)
         folded = fold(left)
-        if not _looks_like_heading(left) or folded.startswith(("so ", "so:", "cong hoa")):
+        if not _looks_like_heading(left) or _NUMBER_LINE.match(folded):
             if parts:
                 break
             continue
@@ -266,13 +314,27 @@ def _top_left_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: i
     return [_evidence(rule, first, 0, len(first.text), raw, 95.0, "label", page)]
 
 
+_NUMBER_LINE = re.compile(r"^so\s*[:.]?\s*\d")
+"""The "Số: 12/QĐ-UBND" line under the agency (but not "SỞ TƯ PHÁP", which folds to "so")."""
+_MOTTO = ("cong hoa xa hoi chu nghia viet nam", "doc lap - tu do - hanh phuc")
+
+
+def _left_of_motto(line: Line) -> str:
+    """The agency part of a header line, which Tesseract often joins with the national motto."""
+    for motto in _MOTTO:
+        hit = find_label(line.folded, motto)
+        if hit is not None:
+            return line.text[: hit.start]
+    return line.column_text(0.0, 0.5, min_gap=0.02)
+
+
 def _signature_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
     """The signer: the first name-like line under the last signing title in the lower right."""
     ordered = sorted(lines, key=lambda ln: ln.y0)
     anchors = [
         n
         for n, ln in enumerate(ordered)
-        if ln.y0 > 0.4 * ln.page_height
+        if ln.y0 > 0.25 * ln.page_height
         and any(find_label(fold(ln.column_text(0.45, 1.0)), a) for a in rule.folded_labels)
     ]
     if not anchors:
@@ -282,10 +344,18 @@ def _signature_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: 
         if not right or _looks_like_heading(right) or right.startswith("("):
             continue
         checked = _checked_value(rule, right)
-        if checked.problem is None:
+        if checked.problem is None and _plausible_name(line, right):
             start = line.text.find(right)
             return [_evidence(rule, line, start, start + len(right), right, 95.0, "label", page)]
     return []
+
+
+def _plausible_name(line: Line, text: str) -> bool:
+    """OCR of a signature scribble ("Ị Ị", "F Đế") is no name: read with confidence, and every
+    syllable has two letters or more (or is "Y", a real given name)."""
+    words = [w for w in line.words if w.text in text.split()]
+    confident = bool(words) and sum(w.conf for w in words) / len(words) >= MIN_NAME_CONFIDENCE
+    return confident and all(len(s) >= 2 or s.upper() == "Y" for s in text.split())
 
 
 _CANDIDATES = {

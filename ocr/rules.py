@@ -256,6 +256,8 @@ def find_label(folded_line: str, label: str) -> LabelHit | None:
     if found is None:
         return None
     start, end = _snap_to_words(folded_line, found.dest_start, found.dest_end)
+    if any(c.isdigit() for c in folded_line[start:end]):
+        return None  # labels have no digits: "ngày 06 tháng 6 năm" is a date, not "ngày, tháng, năm sinh"
     return LabelHit(start, end, found.score, label)
 
 
