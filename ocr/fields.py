@@ -12,6 +12,7 @@ disagree. Values that fail their validator are kept as read and flagged.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -395,6 +396,7 @@ def merge_fields(
                 position[c.page],
             ),
         )
+        best = _agreed_spelling(best, found)
         if best.method in ("qr", "barcode") and any(
             c.method in ("label", "pattern") and c.problem is None and c.value != best.value
             for c in found
@@ -403,6 +405,25 @@ def merge_fields(
         chosen[name] = replace_page(best, position[best.page])
     _cross_check_id(chosen)
     return tuple(chosen[n] for n in sorted(chosen)), tuple(disagreements)
+
+
+def _agreed_spelling(best: FieldValue, found: Sequence[FieldValue]) -> FieldValue:
+    """Among printed readings that differ only in diacritics, the one most pages agree on.
+
+    OCR drops or swaps tone marks more than letters (a capital "NGUYỄN" read as
+    "Nguyên"); when the receipt, the form and the ID-card copy print the same
+    name, the spelling most of them were read with wins, then the most confident.
+    """
+    if best.method not in ("label", "pattern"):
+        return best
+    key = fold(best.value)
+    same = [
+        c
+        for c in found
+        if c.problem is None and c.method in ("label", "pattern") and fold(c.value) == key
+    ]
+    votes = Counter(c.value for c in same)
+    return max(same, key=lambda c: (votes[c.value], c.confidence), default=best)
 
 
 def replace_page(value: FieldValue, page: int) -> FieldValue:

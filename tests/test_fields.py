@@ -289,3 +289,20 @@ def test_split_at_new_receipts_and_separator_sheets(rules):
 def test_classify_ignores_body_text_that_mentions_a_title(rules):
     lines = page_lines(page([("Căn cứ quyết định số 12 của UBND", 0.1, 0.1)]))
     assert classify(lines, (), rules, ())[0] == "other"
+
+
+def test_record_takes_the_spelling_most_pages_agree_on(rules):
+    """A tone mark lost on one page is outvoted by the other pages printing the same name."""
+    receipt = [*RECEIPT]
+    receipt[6] = ("Tiếp nhận hồ sơ của: Ông/Bà NGUYÊN THỊ GIANG", 0.08, 0.24)
+    form = [("TỜ KHAI ĐĂNG KÝ KHAI SINH", 0.3, 0.1), ("Họ và tên: Nguyễn Thị Giang", 0.1, 0.2)]
+    card = [("CĂN CƯỚC CÔNG DÂN", 0.4, 0.1), ("Họ và tên / Full name: NGUYỄN THỊ GIANG", 0.35, 0.2)]
+    pages = [page(receipt, index=0), page(form, index=1), page(card, index=2)]
+    found = [extract_page(p, (), rules, separator_codes=()) for p in pages]
+    assert [f.facts.doc_type for f in found] == ["receipt", "application", "id_card"]
+    fields, _ = merge_fields(found, rules)
+    name = next(f for f in fields if f.name == "applicant_name")
+    assert name.value == "Nguyễn Thị Giang" and name.page in (1, 2)
+    # a single reading is kept as read, never "corrected"
+    alone, _ = merge_fields(found[:1], rules)
+    assert next(f for f in alone if f.name == "applicant_name").value == "Nguyên Thị Giang"
