@@ -156,7 +156,7 @@ def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) 
     for i, line in enumerate(lines):
         hits = find_labels(line.folded, stops)
         for n, hit in enumerate(hits):
-            if hit.label not in rule.folded_labels:
+            if hit.label not in rule.folded_labels or _in_brackets(line.folded, hit):
                 continue
             after = [h.start for h in hits[n + 1 :] if _ends_value(line.folded, h)]
             end = after[0] if after else len(line.text)
@@ -170,6 +170,12 @@ def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) 
                 score = hit.score * (1.0 if colon else NO_COLON_DISCOUNT)
                 out.append(_evidence(rule, src, start, stop, raw, score, "label", page))
     return out
+
+
+def _in_brackets(folded: str, hit: LabelHit) -> bool:
+    """A label inside brackets is an instruction to the signer: "(Ký và ghi rõ họ tên)"."""
+    before = folded[: hit.start]
+    return before.count("(") > before.count(")")
 
 
 def _ends_value(folded: str, hit: LabelHit) -> bool:

@@ -306,3 +306,9 @@ def test_record_takes_the_spelling_most_pages_agree_on(rules):
     # a single reading is kept as read, never "corrected"
     alone, _ = merge_fields(found[:1], rules)
     assert next(f for f in alone if f.name == "applicant_name").value == "Nguyên Thị Giang"
+
+
+def test_instructions_in_brackets_are_not_labels(rules):
+    lines = [*RECEIPT[:6], ("NGƯỜI NỘP HỒ SƠ", 0.2, 0.6), ("(Ký và ghi rõ họ tên)", 0.2, 0.62)]
+    found = extract_page(page(lines), (), rules, separator_codes=())
+    assert found.best("applicant_name") is None
