@@ -90,11 +90,18 @@ def classify(
         for doc_type, doc_rules in rules.doc_types.items():
             for title in doc_rules.titles:
                 hit = find_label(line.folded, title)
-                if hit and hit.start <= 2:
+                if hit and hit.start <= 2 and _title_opens(line.folded[hit.start :], title):
+                    if doc_type == "separator" and hit.score < 100:
+                        continue  # never drop a page from the archive on a fuzzy reading
                     return doc_type, round(hit.score / 100, 3)
     if any("dossier_code" in parse_code_payload(hit.text) for hit in codes):
         return "receipt", 0.6  # a one-stop-system code without a readable title
     return "other", 0.3
+
+
+def _title_opens(folded: str, title: str) -> bool:
+    """A title's first word must be read exactly: "PHÒNG TIẾP NHẬN HỒ SƠ" is no "PHIẾU …"."""
+    return folded.split(" ", 1)[0] == title.split(" ", 1)[0]
 
 
 def _looks_like_heading(text: str) -> bool:
@@ -409,8 +416,7 @@ def merge_fields(
         ):
             disagreements.append(name)
         chosen[name] = replace_page(best, position[best.page])
-    _cross_check_id(chosen)
-    return tuple(chosen[n] for n in sorted(chosen)), tuple(disagreements)
+    return cross_checked(chosen.values()), tuple(disagreements)
 
 
 def _agreed_spelling(best: FieldValue, found: Sequence[FieldValue]) -> FieldValue:
@@ -428,7 +434,7 @@ def _agreed_spelling(best: FieldValue, found: Sequence[FieldValue]) -> FieldValu
         for c in found
         if c.problem is None and c.method in ("label", "pattern") and fold(c.value) == key
     ]
-    votes = Counter(c.value for c in same)
+    votes = Counter(value for _, value in {(c.page, c.value) for c in same})  # pages, not reads
     return max(same, key=lambda c: (votes[c.value], c.confidence), default=best)
 
 
@@ -437,15 +443,33 @@ def replace_page(value: FieldValue, page: int) -> FieldValue:
     return value.model_copy(update={"page": page})
 
 
+def with_field(fields: Sequence[FieldValue], value: FieldValue) -> tuple[FieldValue, ...]:
+    """The record's fields with ``value`` replacing any value of the same name, by name."""
+    return cross_checked([*(f for f in fields if f.name != value.name), value])
+
+
+def cross_checked(fields: Collection[FieldValue]) -> tuple[FieldValue, ...]:
+    """Fields sorted by name, with the checks that need two fields applied (CCCD vs birth)."""
+    chosen = {f.name: f for f in fields}
+    _cross_check_id(chosen)
+    return tuple(chosen[n] for n in sorted(chosen))
+
+
 def _cross_check_id(chosen: dict[str, FieldValue]) -> None:
-    """A CCCD must agree with the date of birth found in the same record."""
+    """A CCCD must agree with the date of birth found in the same record.
+
+    Checked from scratch each time, so a corrected date of birth also clears a
+    mismatch found against the old one.
+    """
     id_value, birth = chosen.get("id_number"), chosen.get("birth_date")
-    if not id_value or id_value.problem or not birth or birth.problem:
+    if not id_value:
         return
-    born = date.fromisoformat(birth.value)
-    checked = check_id_number(id_value.value, birth_date=born)
-    if checked.problem:
-        chosen["id_number"] = id_value.model_copy(update={"problem": checked.problem})
+    problem = check_id_number(id_value.value).problem
+    if problem is None and birth is not None and not birth.problem:
+        born = date.fromisoformat(birth.value)
+        problem = check_id_number(id_value.value, birth_date=born).problem
+    if problem != id_value.problem:
+        chosen["id_number"] = id_value.model_copy(update={"problem": problem})
 
 
 def review_reasons(

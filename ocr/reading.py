@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 
 from ocr.codes import decode_codes
 from ocr.engine import ocr_page
-from ocr.fields import PageFields, extract_page, merge_fields, review_reasons
+from ocr.fields import PageFields, extract_page, merge_fields, review_reasons, with_field
 from ocr.rules import load_rules
 from ocr.split import split_batch
+from ocr.validators import PATTERNS, check_dossier_code
 from schemas.fields import FieldValue, Segment
 from schemas.models import PageImage, PageReading, RecordDraft
 from schemas.settings import FieldSettings, Kind, OcrSettings
@@ -97,15 +98,17 @@ def _apply_forced(fields, disagreements, forced: str | None):
     given = FieldValue(
         name="dossier_code", value=forced, raw=forced, confidence=1.0, method="manual"
     )
-    others = tuple(f for f in fields if f.name != "dossier_code")
-    return tuple(sorted((*others, given), key=lambda f: f.name)), disagreements
+    return with_field(fields, given), disagreements
 
 
 def _plain_draft(pages, readings, record_id: str, forced: str | None) -> RecordDraft:
-    """Field extraction off: one record, filed under the given mã hồ sơ if any."""
+    """Field extraction off: one record, filed under the given mã hồ sơ or the first valid one
+    printed in its text."""
+    text = "\n".join(r.ocr.text for r in readings)
+    printed = (check_dossier_code(m.group(1)) for m in PATTERNS["dossier_code"].finditer(text))
     return RecordDraft(
         record_id=record_id,
-        dossier_code=forced,
+        dossier_code=forced or next((c.value for c in printed if c.problem is None), None),
         pages=tuple(pages),
         ocr=tuple(r.ocr for r in readings),
         codes=tuple(r.codes for r in readings),

@@ -79,7 +79,7 @@ def load_rules(path: Path | None = None) -> Rules:
         ConfigError: the file is missing, not TOML, or names an unknown field,
             document type, kind or validator.
     """
-    from ocr.validators import VALIDATORS  # local: validators import nothing from here
+    from ocr.validators import PATTERNS, VALIDATORS  # local: validators import nothing from here
 
     source = path or BUILTIN_RULES
     try:
@@ -90,10 +90,16 @@ def load_rules(path: Path | None = None) -> Rules:
     for name, table in data.get("doc_types", {}).items():
         if name not in DOC_TYPES:
             raise ConfigError(reason=f"field rules {source}: unknown document type {name!r}")
-        rules = tuple(_field_rule(source, row, VALIDATORS) for row in table.get("fields", ()))
+        shapes = {*PATTERNS, "id_number"}
+        rules = tuple(
+            _field_rule(source, row, VALIDATORS, shapes) for row in table.get("fields", ())
+        )
         titles = tuple(fold(t) for t in table.get("titles", ()))
         doc_types[name] = DocTypeRules(name=name, titles=titles, fields=rules)
     record = data.get("record", {})
+    for kind, names in record.get("required", {}).items():
+        if kind not in ("thanh-phan", "ket-qua") or set(names) - set(FIELD_NAMES):
+            raise ConfigError(reason=f"field rules {source}: bad required.{kind} = {names}")
     return Rules(
         doc_types=doc_types,
         stop_labels=tuple(fold(s) for s in data.get("stop_labels", ())),
@@ -102,7 +108,7 @@ def load_rules(path: Path | None = None) -> Rules:
     )
 
 
-def _field_rule(source: Path, row: dict, validators: dict) -> FieldRule:
+def _field_rule(source: Path, row: dict, validators, shapes: set[str]) -> FieldRule:
     known = {f for f in FieldRule.__dataclass_fields__ if f != "folded_labels"}
     unknown = set(row) - known
     problems = [f"unknown keys {sorted(unknown)}"] if unknown else []
@@ -112,6 +118,12 @@ def _field_rule(source: Path, row: dict, validators: dict) -> FieldRule:
         problems.append(f"unknown kind {row.get('kind')!r}")
     if row.get("validator", "text") not in validators:
         problems.append(f"unknown validator {row.get('validator')!r}")
+    if row.get("shape") is not None and row["shape"] not in shapes:
+        problems.append(f"unknown shape {row['shape']!r}")
+    if row.get("kind") == "pattern" and not row.get("shape"):
+        problems.append("a pattern rule needs a shape")
+    if row.get("kind", "label") in ("label", "signature") and not row.get("labels"):
+        problems.append("a label rule needs labels")
     if problems:
         raise ConfigError(reason=f"field rules {source}: {'; '.join(problems)} in {row}")
     labels = tuple(row.get("labels", ()))

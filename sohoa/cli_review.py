@@ -92,6 +92,9 @@ def accept(
     record_id: Annotated[str, typer.Argument(help="Mã bản ghi / record id")],
     reason: Annotated[str, typer.Option("--reason", help="Lý do / why")] = "",
     by: Annotated[str | None, typer.Option("--by", help="Người duyệt / who")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Chấp nhận cả trường thiếu/không hợp lệ (ghi lý do)")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Xác nhận đã xem lại / Mark a record as reviewed."""
@@ -99,7 +102,9 @@ def accept(
     from sohoa.cli import _guard, _settings
 
     result = _guard(
-        lambda: commands.review_accept(_settings(), record_id, by=_who(by), reason=reason)
+        lambda: commands.review_accept(
+            _settings(), record_id, by=_who(by), reason=reason, force=force
+        )
     )
     _print_result(result, as_json)
 

@@ -115,6 +115,7 @@ def review_set(
     manifest = correct_field(
         store=open_store(settings),
         catalog=open_catalog(settings.resolved_catalog_url),
+        settings=settings.fields,
         record_id=record_id,
         field=field,
         value=value,
@@ -125,8 +126,10 @@ def review_set(
     return _review_result(manifest)
 
 
-def review_accept(settings: Settings, record_id: str, *, by: str, reason: str = "") -> dict:
-    """Mark a record as reviewed once its fields are complete and valid."""
+def review_accept(
+    settings: Settings, record_id: str, *, by: str, reason: str = "", force: bool = False
+) -> dict:
+    """Mark a record as reviewed (fields complete and valid, or accepted as they are)."""
     from storage.review import accept_record
 
     manifest = accept_record(
@@ -135,6 +138,7 @@ def review_accept(settings: Settings, record_id: str, *, by: str, reason: str = 
         record_id=record_id,
         by=by,
         reason=reason,
+        force=force,
     )
     return _review_result(manifest)
 

@@ -101,8 +101,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{value!r} is not a valid {field} ({problem}). Fix it, or add --force to keep it (the record stays in review).",
     },
     "review_open_fields": {
-        "vi": "Bản ghi {record} còn trường thiếu hoặc sai: {reasons}. Sửa bằng `sohoa review set` trước.",
-        "en": "Record {record} still has missing or invalid fields: {reasons}. Fix them with `sohoa review set` first.",
+        "vi": "Bản ghi {record} còn trường thiếu hoặc sai: {reasons}. Sửa bằng `sohoa review set` trước, hoặc chấp nhận nguyên trạng bằng --force --reason.",
+        "en": "Record {record} still has missing or invalid fields: {reasons}. Fix them with `sohoa review set` first, or accept them as they are with --force --reason.",
     },
 }
 

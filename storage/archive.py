@@ -161,8 +161,37 @@ def commit_record(
         ),
         text="\f".join(o.text for o in draft.ocr),
     )
-    put_manifest(manifest, keys.manifest_key(prefix, draft.record_id), store, catalog)
+    manifest_key = keys.manifest_key(prefix, draft.record_id)
+    manifest = _keep_review(manifest, store, manifest_key)
+    put_manifest(manifest, manifest_key, store, catalog)
     return manifest
+
+
+def _keep_review(manifest: Manifest, store: ObjectStore, key: str) -> Manifest:
+    """A batch re-run after a partial failure must not erase a clerk's corrections.
+
+    The record's id and key are the same on every run, so a manifest already
+    there is this record's: its corrections, the values typed in review and the
+    review state they led to are carried into the new manifest.
+    """
+    if not store.exists(key):
+        return manifest
+    old = load_manifest(store, key)
+    if not old.corrections:
+        return manifest
+    typed = {f.name: f for f in old.fields if f.method == "manual"}
+    fields = tuple(typed.get(f.name, f) for f in manifest.fields) + tuple(
+        f for name, f in typed.items() if name not in {g.name for g in manifest.fields}
+    )
+    return manifest.model_copy(
+        update={
+            "fields": tuple(sorted(fields, key=lambda f: f.name)),
+            "corrections": old.corrections,
+            "review_reasons": old.review_reasons,
+            "status": old.status,
+            "created_at": old.created_at,
+        }
+    )
 
 
 def put_manifest(manifest: Manifest, key: str, store: ObjectStore, catalog: Catalog) -> None:

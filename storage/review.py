@@ -4,15 +4,21 @@ Why this shape: the signed PDF is the legal copy and must stay byte for byte as
 signed, so a clerk's correction lives in the manifest (the archive's record of
 the record) and in the catalog mirrored from it. Each change appends a
 :class:`~schemas.fields.Correction` (who, when, old, new, why); the record's
-review reasons are recomputed, and it leaves ``needs_review`` when none remain.
+field reasons are recomputed from its corrected fields with the same function
+the pipeline uses (:func:`ocr.fields.review_reasons`), and it leaves
+``needs_review`` when none remain.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from ocr.fields import review_reasons, with_field
+from ocr.rules import Rules, load_rules
+from ocr.validators import VALIDATORS, Checked
 from schemas.fields import FIELD_NAMES, Correction, FieldValue
 from schemas.models import Manifest
+from schemas.settings import FieldSettings
 from sohoa.errors import BadInputError
 from storage.archive import load_manifest, put_manifest
 from storage.catalog import Catalog
@@ -21,13 +27,12 @@ from storage.objectstore import ObjectStore
 ACCEPT = "*"
 """The ``field`` of a correction that accepts the record as reviewed."""
 
-_FIELD_REASONS = ("missing:", "invalid:", "low_confidence:", "disagreement:")
-
 
 def correct_field(
     *,
     store: ObjectStore,
     catalog: Catalog,
+    settings: FieldSettings,
     record_id: str,
     field: str,
     value: str,
@@ -44,9 +49,10 @@ def correct_field(
     """
     if field not in FIELD_NAMES:
         raise BadInputError("unknown_field", field=field, known=", ".join(FIELD_NAMES))
+    rules = load_rules(settings.rules_path)
     row = catalog.get_record(record_id)
     manifest = load_manifest(store, row.manifest_key)
-    checked = validator_for(field)(value)
+    checked = check_value(rules, field, value)
     if checked.problem and not force:
         raise BadInputError("invalid_value", field=field, value=value, problem=checked.problem)
     old = next((f for f in manifest.fields if f.name == field), None)
@@ -60,9 +66,7 @@ def correct_field(
         box=old.box if old else None,
         problem=checked.problem,
     )
-    fields = tuple(
-        sorted((*(f for f in manifest.fields if f.name != field), new), key=lambda f: f.name)
-    )
+    fields = with_field(manifest.fields, new)
     change = Correction(
         field=field,
         old=old.value if old else None,
@@ -71,28 +75,38 @@ def correct_field(
         at=datetime.now(UTC),
         reason=reason,
     )
-    reasons = _reasons_after(manifest.review_reasons, field, new)
+    reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
     updated = _updated(manifest, fields=fields, change=change, reasons=reasons)
     put_manifest(updated, row.manifest_key, store, catalog)
     return updated
 
 
 def accept_record(
-    *, store: ObjectStore, catalog: Catalog, record_id: str, by: str, reason: str = ""
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    record_id: str,
+    by: str,
+    reason: str = "",
+    force: bool = False,
 ) -> Manifest:
-    """Mark a record as reviewed: page-level doubts are cleared, field problems must be fixed first.
+    """Mark a record as reviewed: clears low-confidence pages and fields and disagreements.
+
+    A missing or invalid field must be corrected first, unless ``force`` records
+    that the clerk accepts it as it is (a company as applicant fails the person-name
+    check, for instance); the acceptance and its reason go into the history.
 
     Raises:
-        BadInputError: a field is still missing or invalid (correct it with ``review set``).
+        BadInputError: a field is still missing or invalid and ``force`` is not set.
     """
     row = catalog.get_record(record_id)
     manifest = load_manifest(store, row.manifest_key)
     open_fields = [r for r in manifest.review_reasons if r.startswith(("missing:", "invalid:"))]
-    if open_fields:
+    if open_fields and not force:
         raise BadInputError("review_open_fields", record=record_id, reasons=", ".join(open_fields))
     change = Correction(
         field=ACCEPT,
-        old=manifest.status,
+        old="; ".join(manifest.review_reasons) or manifest.status,
         new="archived",
         by=by,
         at=datetime.now(UTC),
@@ -103,14 +117,22 @@ def accept_record(
     return updated
 
 
-def validator_for(field: str):
-    """The checker the field rules use for ``field`` (free text when no rule names one)."""
-    from ocr.rules import load_rules
-    from ocr.validators import VALIDATORS
-
-    rules = load_rules()
+def check_value(rules: Rules, field: str, value: str) -> Checked:
+    """Check a typed value with the validator the field rules use for that field."""
     names = [r.validator for t in rules.doc_types.values() for r in t.fields if r.name == field]
-    return VALIDATORS[names[0] if names else "text"]
+    return VALIDATORS[names[0] if names else "text"](value)
+
+
+def _recomputed(manifest: Manifest, fields, corrected: str, rules: Rules, min_confidence):
+    """Field reasons rebuilt from the corrected fields; page reasons and other disagreements kept."""
+    disagreements = [
+        r.split(":")[1]
+        for r in manifest.review_reasons
+        if r.startswith("disagreement:") and r.split(":")[1] != corrected
+    ]
+    required = rules.required.get(manifest.kind, ())
+    pages = [r for r in manifest.review_reasons if r.startswith("page_low_confidence:")]
+    return (*review_reasons(fields, disagreements, required, min_confidence), *pages)
 
 
 def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Manifest:
@@ -118,7 +140,7 @@ def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Mani
         update={
             "fields": fields,
             "corrections": (*manifest.corrections, change),
-            "review_reasons": reasons,
+            "review_reasons": tuple(reasons),
             "status": "needs_review" if reasons else "archived",
             "dossier_code": _dossier(manifest, fields),
         }
@@ -129,11 +151,3 @@ def _dossier(manifest: Manifest, fields) -> str:
     """A corrected mã hồ sơ files the record under it in the catalog (the PDF keeps its own)."""
     code = next((f for f in fields if f.name == "dossier_code" and not f.problem), None)
     return code.value if code else manifest.dossier_code
-
-
-def _reasons_after(reasons: tuple[str, ...], field: str, new: FieldValue) -> tuple[str, ...]:
-    """Drop the corrected field's reasons; keep the rest; flag a forced invalid value."""
-    kept = [r for r in reasons if not (r.startswith(_FIELD_REASONS) and r.split(":")[1] == field)]
-    if new.problem:
-        kept.append(f"invalid:{field}:{new.problem}")
-    return tuple(kept)

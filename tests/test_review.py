@@ -30,6 +30,7 @@ def flagged(tmp_path_factory, prefect_api_url):
     write_pdf(scan, [degrade(render_page(lines, font_size_pt=14), skew_deg=1.0, seed=5)])
     cli = make_cli(tmp_path_factory.mktemp("review") / "data", prefect_api_url)
     (record,) = cli.json("ingest", str(scan), "--unit", "H56.01")
+    cli.scan = scan
     return cli, record
 
 
@@ -111,3 +112,17 @@ def test_accept_clears_the_queue(flagged):
         assert result["status"] == "archived"
     assert cli.json("review") == []
     assert cli.json("show", record["id"])["status"] == "archived"
+
+
+def test_reprocessing_after_a_lost_object_keeps_the_corrections(flagged):
+    """A batch re-run (here: its PDF object went missing) must not erase review history."""
+    cli, record = flagged
+    _pdf(cli, record).unlink()
+    (again,) = cli.json("ingest", str(cli.scan), "--unit", "H56.01")
+    assert again["id"] == record["id"] and _pdf(cli, record).exists()
+    shown = cli.json("show", record["id"])
+    assert [c["field"] for c in shown["corrections"]] == ["id_number", "*"][
+        : len(shown["corrections"])
+    ]
+    assert shown["fields"]["id_number"] == GOOD_ID
+    assert shown["status"] == "archived"
