@@ -73,6 +73,7 @@ def _formats() -> zxingcpp.BarcodeFormats:
     makes nanobind print "leaked instance" warnings at every exit."""
     return zxingcpp.BarcodeFormats([getattr(zxingcpp.BarcodeFormat, n) for n in _FORMAT_NAMES])
 
+
 _READ_OPTIONS = {"try_rotate": True, "try_downscale": False, "try_invert": False}
 """Chosen by measurement (see the module docstring): paper codes are never light-on-dark."""
 
