@@ -10,7 +10,11 @@ border and punch-hole removal (``remove_borders``), illumination flattening
 (``normalise_illumination``), median denoising (``denoise``), upscaling of
 low-resolution scans (``min_ocr_dpi``), 90/180/270° orientation (``orient``,
 see :mod:`ocr.orient`), deskew (``deskew``) and binarisation (``binarise``).
-Blank pages are recognised (``detect_blank``) without Tesseract.
+Blank pages are recognised (``detect_blank``) without Tesseract. Borders,
+lighting and blank pages are judged on a ~100-dpi copy (:mod:`ocr.paper`),
+orientation and skew on ~100 and ~200-dpi copies (:mod:`ocr.orient`); only the
+final transforms touch every pixel. This CPU competes with Tesseract for the
+same cores, so steps whose gate closes stop as early as the gate allows.
 
 Angle convention (everywhere in this module): degrees, positive =
 counter-clockwise on screen, exactly as :func:`cv2.getRotationMatrix2D`.
@@ -25,6 +29,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocr import paper
 from ocr.orient import (
     InkSample,
     Orientation,
@@ -56,8 +61,6 @@ MIN_DESKEW_DEG = 0.1
 Measured by the lead (bench/ocr.py, 02-blur-0, bicubic deskew): a -0.025° "correction"
 raised CER from 0.06 % to 1.22 %.
 """
-_MAP_DPI = 100.0
-"""Resolution of the copy on which borders and lighting are estimated."""
 _SAT_FROM, _SAT_FULL = 31, 77
 """Colour suppression ramps in between these saturations ((max - min) / max, as 0-255)."""
 _LIFT = 1.2
@@ -66,12 +69,11 @@ _DARK = 60
 """Pixels whose brightest channel is below this are never lightened."""
 _MIN_COLOUR_SHARE = 5e-5
 """Suppress colour only if this share of pixels would lighten by 16 levels or more."""
-_DARK_BORDER = 0.4
-"""Borders are darker than this fraction of the local paper (shadows of lighting are not)."""
-_VERY_DARK = 0.25
-"""Darker than this fraction of the paper level is a border whatever its width."""
-_UNEVEN_LIGHT = 0.12
-"""Flatten lighting only if the background's 2nd percentile is this far below its 98th."""
+_PROBE = 16
+"""The colour gate is first estimated on one pixel in this many (see :func:`_probe`)."""
+_SAT_RAMP = np.clip((np.arange(256) - _SAT_FROM) * 255 // (_SAT_FULL - _SAT_FROM), 0, 255).astype(
+    np.uint8
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,59 @@ def _to_gray(image: np.ndarray) -> np.ndarray:
     return gray
 
 
+def _lift(bgr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Grey page and how much colour suppression would lighten each pixel (uint8 BGR input)."""
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    b, g, r = cv2.split(bgr)
+    hi = cv2.max(cv2.max(b, g), r)
+    sat = cv2.divide(cv2.subtract(hi, cv2.min(cv2.min(b, g), r)), hi, scale=255)
+    weight = cv2.LUT(sat, _SAT_RAMP)
+    # Dark pixels are ink whatever their tint (black text under a seal): keep them.
+    weight = cv2.bitwise_and(weight, cv2.threshold(hi, _DARK - 1, 255, cv2.THRESH_BINARY)[1])
+    target = cv2.max(cv2.convertScaleAbs(hi, alpha=_LIFT), gray)
+    # gray + (target - gray) * weight / 255, in saturating uint8 arithmetic.
+    return gray, cv2.multiply(cv2.subtract(target, gray), weight, scale=1 / 255)
+
+
+def _strong(lift: np.ndarray) -> int:
+    """Pixels lightened by 16 levels or more (fewer are JPEG colour fringes)."""
+    return cv2.countNonZero(cv2.compare(lift, 16, cv2.CMP_GE))
+
+
+def _probe(bgr: np.ndarray) -> np.ndarray:
+    """Every 16th pixel of every row, the first one shifting by 5 columns per row.
+
+    This lattice holds 1/16 of the pixels, like every 4th pixel of every 4th
+    row, but samples every row and every column, so no line, however thin, that
+    runs 16 pixels or more in any direction falls between the samples. The
+    page must be at least 31 pixels wide.
+    """
+    h, w = bgr.shape[:2]
+    n = (w - _PROBE + 1) // _PROBE  # samples per row whatever the row's first column
+    out = np.empty((h, n, bgr.shape[2]), bgr.dtype)
+    for k in range(_PROBE):
+        start = (-5 * k) % _PROBE
+        part = bgr[k::_PROBE, start : start + n * _PROBE]
+        cv2.resize(part, (n, len(part)), dst=out[k::_PROBE], interpolation=cv2.INTER_NEAREST)
+    return out
+
+
+def _may_have_colour(bgr: np.ndarray) -> bool:
+    """Whether the colour gate might open, judged on a 1/16 sample of the page (:func:`_probe`).
+
+    Why: most pages carry no colour and the full computation costs ~35 ms of
+    CPU per A4 page at 300 dpi, the sample ~3 ms. The sample must show at
+    least half the gate's share of strongly lightened pixels for the page to
+    be computed in full (and the gate then decides exactly as before); a seal,
+    stamp or coloured line covers far more pixels than the gate's share, so it
+    cannot hide between the samples.
+    """
+    if min(bgr.shape[:2]) < 16 * _PROBE:  # small images: computing all costs little
+        return True
+    probe = _probe(bgr)
+    return _strong(_lift(probe)[1]) >= 0.5 * probe.shape[0] * probe.shape[1] * _MIN_COLOUR_SHARE
+
+
 def suppress_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """Grey page in which strongly coloured ink (red seals, blue stamps) turns light.
 
@@ -138,21 +193,11 @@ def suppress_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     if image.ndim != 3 or image.shape[2] < 3 or image.dtype != np.uint8:
         return _to_gray(image), None
     bgr = np.ascontiguousarray(image[:, :, :3])
-    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    b, g, r = cv2.split(bgr)
-    hi = cv2.max(cv2.max(b, g), r)
-    sat = cv2.divide(cv2.subtract(hi, cv2.min(cv2.min(b, g), r)), hi, scale=255)
-    ramp = np.clip((np.arange(256) - _SAT_FROM) * 255 // (_SAT_FULL - _SAT_FROM), 0, 255)
-    weight = cv2.LUT(sat, ramp.astype(np.uint8))
-    # Dark pixels are ink whatever their tint (black text under a seal): keep them.
-    weight = cv2.bitwise_and(weight, cv2.threshold(hi, _DARK - 1, 255, cv2.THRESH_BINARY)[1])
-    if cv2.countNonZero(weight) == 0:
-        return gray, None
-    target = cv2.max(cv2.convertScaleAbs(hi, alpha=_LIFT), gray)
-    # gray + (target - gray) * weight / 255, in saturating uint8 arithmetic.
-    lift = cv2.multiply(cv2.subtract(target, gray), weight, scale=1 / 255)
+    if not _may_have_colour(bgr):
+        return cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), None
+    gray, lift = _lift(bgr)
     # JPEG colour fringes lift a few pixels by a few levels: not worth a step.
-    if cv2.countNonZero(cv2.compare(lift, 16, cv2.CMP_GE)) < lift.size * _MIN_COLOUR_SHARE:
+    if _strong(lift) < lift.size * _MIN_COLOUR_SHARE:
         return gray, None
     return cv2.add(gray, lift), lift
 
@@ -160,130 +205,20 @@ def suppress_colour(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
 # --- borders, punch holes and lighting -------------------------------------------
 
 
-def _map_copy(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, float]:
-    """The page at about ``_MAP_DPI`` (never upscaled) and its resolution."""
-    factor = min(1.0, _MAP_DPI / dpi)
-    if factor >= 1.0:
-        return gray.copy(), dpi
-    h, w = gray.shape
-    size = (max(1, round(w * factor)), max(1, round(h * factor)))
-    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), dpi * factor
+def _remove_borders(
+    gray: np.ndarray, small: np.ndarray, dpi: float, coarse: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """:func:`remove_borders` given the 100-dpi copy ``small`` (``dpi``), which is painted too.
 
-
-def _closing(image: np.ndarray, size: int, white_outside: bool = False) -> np.ndarray:
-    """Grey closing with a square kernel: erases dark features narrower than ``size``.
-
-    With ``white_outside`` the page is padded with white, so a dark band along
-    an edge is erased like one inside the page (it has paper on one side only).
+    ``coarse`` is :func:`ocr.paper.coarse_paper` of ``small``.
     """
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
-    if white_outside:
-        return cv2.morphologyEx(
-            image, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_CONSTANT, borderValue=255
-        )
-    return cv2.morphologyEx(image, cv2.MORPH_CLOSE, kernel, borderType=cv2.BORDER_REPLICATE)
-
-
-def _px(mm: float, dpi: float) -> int:
-    return max(1, round(mm / 25.4 * dpi))
-
-
-def _coarse_paper(small: np.ndarray, dpi: float) -> np.ndarray:
-    """Local paper level ignoring anything dark up to 15 mm wide, borders included.
-
-    A closing on a quarter-resolution copy padded with white (so a band along
-    an edge counts as narrow), brought back to the size of ``small``.
-    """
-    h, w = small.shape
-    tiny = cv2.resize(small, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_AREA)
-    tiny = _closing(tiny, _px(15, dpi / 4) | 1, white_outside=True)
-    return cv2.resize(tiny, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _hole_like(stats: np.ndarray, shape: tuple[int, int], dpi: float) -> np.ndarray:
-    """Components shaped like punch holes: round, 4-10 mm wide, within 30 mm of an edge."""
-    h, w = shape
-    x, y, bw, bh, area = (stats[:, i].astype(np.float64) for i in range(5))
-    size_ok = (np.minimum(bw, bh) >= _px(4, dpi)) & (np.maximum(bw, bh) <= _px(10, dpi))
-    round_ok = (np.maximum(bw, bh) <= 1.35 * np.minimum(bw, bh)) & (area >= 0.6 * bw * bh)
-    near = _px(30, dpi)
-    edge_ok = (x < near) | (y < near) | (x + bw > w - near) | (y + bh > h - near)
-    return size_ok & round_ok & edge_ok
-
-
-def _border_map(small: np.ndarray, dpi: float) -> np.ndarray:
-    """Mask (uint8 0/255, same size as ``small``) of dark borders and punch holes.
-
-    Dark means below 40 % of the local paper level (see :func:`_coarse_paper`)
-    or below a quarter of the page's paper level (borders wider than 15 mm).
-    Thick dark regions (a 1.5 mm opening erases text strokes) that touch the
-    image edge are borders, round ones near an edge are punch holes; thin
-    dark strips within 3 mm of the edge that touch it go too. The mask is
-    grown by 1 mm to cover the blurred rims.
-    """
-    paper_local = _coarse_paper(small, dpi)
-    paper = float(np.percentile(paper_local, 90))
-    dark = (small < _DARK_BORDER * paper_local.astype(np.float32)) | (small < _VERY_DARK * paper)
-    dark = dark.astype(np.uint8)
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (_px(1.5, dpi) | 1,) * 2)
-    thick = cv2.morphologyEx(dark, cv2.MORPH_OPEN, kernel)
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(thick, connectivity=8)
-    h, w = small.shape
-    x, y, bw, bh = (stats[:, i] for i in range(4))
-    touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
-    keep = touches | _hole_like(stats, (h, w), dpi)
-    keep[0] = False
-    mask = keep[labels].astype(np.uint8)
-    band = np.zeros_like(dark)
-    edge = _px(3, dpi)
-    band[:edge], band[-edge:], band[:, :edge], band[:, -edge:] = 1, 1, 1, 1
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(dark & band, connectivity=8)
-    x, y, bw, bh = (stats[:, i] for i in range(4))
-    touches = (x == 0) | (y == 0) | (x + bw >= w) | (y + bh >= h)
-    touches[0] = False
-    mask |= touches[labels].astype(np.uint8)
-    # Grow by 1 mm to take the blurred rim too; text is never that close to a hole.
-    grow = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * _px(1.0, dpi) + 1,) * 2)
-    return cv2.dilate(mask, grow) * 255
-
-
-def _upsize(small: np.ndarray, shape: tuple[int, int], nearest: bool = False) -> np.ndarray:
-    if small.shape == shape:
-        return small
-    flag = cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR
-    return cv2.resize(small, (shape[1], shape[0]), interpolation=flag)
-
-
-def _paper_fill(small: np.ndarray, mask: np.ndarray, dpi: float) -> np.ndarray:
-    """Paper tone to paint under ``mask``: the surrounding paper, smoothly extended.
-
-    A normalised convolution (Gaussian of 10 mm, on a quarter-resolution
-    copy) of the text-free paper level outside the mask; far from any paper
-    it is the page's paper level.
-    """
-    h, w = small.shape
-    quarter = (max(1, w // 4), max(1, h // 4))
-    paper_map = _closing(small, _px(3, dpi) | 1)
-    paper_map = cv2.resize(paper_map, quarter, interpolation=cv2.INTER_AREA).astype(np.float32)
-    valid = cv2.resize((mask == 0).astype(np.float32), quarter, interpolation=cv2.INTER_AREA)
-    sigma = _px(10, dpi / 4)
-    num = cv2.GaussianBlur(paper_map * valid, (0, 0), sigma)
-    den = cv2.GaussianBlur(valid, (0, 0), sigma)
-    paper = float(np.percentile(paper_map[valid > 0.5], 90)) if (valid > 0.5).any() else 255.0
-    fill = np.where(den > 0.02, num / np.maximum(den, 1e-6), paper)
-    fill = np.clip(fill, 0, 255).astype(np.uint8)
-    return cv2.resize(fill, (w, h), interpolation=cv2.INTER_LINEAR)
-
-
-def _remove_borders(gray: np.ndarray, small: np.ndarray, dpi: float) -> tuple[np.ndarray, bool]:
-    """:func:`remove_borders` given the 100-dpi copy ``small`` (``dpi``), which is painted too."""
-    mask = _border_map(small, dpi)
-    if not mask.any():
+    mask = paper.border_map(small, dpi, coarse)
+    if cv2.countNonZero(mask) == 0:
         return gray, False
-    fill = _paper_fill(small, mask, dpi)
-    np.copyto(small, fill, where=mask > 0)
+    fill = paper.paper_fill(small, mask, dpi)
+    cv2.copyTo(fill, mask, small)
     out = gray.copy()
-    np.copyto(out, _upsize(fill, gray.shape), where=_upsize(mask, gray.shape, nearest=True) > 0)
+    cv2.copyTo(paper.upsize(fill, gray.shape), paper.upsize(mask, gray.shape, nearest=True), out)
     return out, True
 
 
@@ -293,25 +228,23 @@ def remove_borders(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, bool]:
     Returns the page and whether anything was painted. Text near the margins
     survives: it is thinner than the opening that finds borders, and not round.
     """
-    small, map_dpi = _map_copy(gray, dpi)
-    return _remove_borders(gray, small, map_dpi)
+    small, map_dpi = paper.map_copy(gray, dpi)
+    return _remove_borders(gray, small, map_dpi, paper.coarse_paper(small, map_dpi))
 
 
 def _normalise_illumination(
-    gray: np.ndarray, small: np.ndarray, dpi: float
+    gray: np.ndarray, small: np.ndarray, dpi: float, coarse: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, bool]:
-    """:func:`normalise_illumination` given the 100-dpi copy; also returns that copy flattened."""
-    # The median keeps noise from biasing the closing (a running maximum) upwards.
-    background = _closing(cv2.medianBlur(small, 5), _px(3, dpi) | 1)
-    # Dark objects wider than 3 mm (borders, punch holes, filled boxes) are not lighting.
-    coarse = _coarse_paper(small, dpi)
-    objects = background < _DARK_BORDER * coarse.astype(np.float32)
-    background = np.where(objects, coarse, background)
-    background = np.maximum(cv2.GaussianBlur(background, (0, 0), _px(2, dpi)), 1)
-    lo, hi = np.percentile(background, [2, 98])
-    if lo >= hi * (1 - _UNEVEN_LIGHT):
+    """:func:`normalise_illumination` given the 100-dpi copy; also returns that copy flattened.
+
+    ``coarse``: :func:`ocr.paper.coarse_paper` of ``small`` if already known.
+    """
+    if coarse is None:
+        coarse = paper.coarse_paper(small, dpi)
+    background = paper.lighting(small, dpi, coarse).background
+    if background is None:
         return gray, small, False
-    flat = cv2.divide(gray, _upsize(background, gray.shape), scale=255)
+    flat = cv2.divide(gray, paper.upsize(background, gray.shape), scale=255)
     return flat, cv2.divide(small, background, scale=255), True
 
 
@@ -322,9 +255,9 @@ def normalise_illumination(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, bo
     median-filtered 100-dpi copy, smoothed. Dark objects in it (borders,
     punch holes: darker than 40 % of the coarse paper level) stand for paper
     there, so they stay dark. Pages whose background is already even within
-    ``_UNEVEN_LIGHT`` are returned untouched. Returns the page and whether it changed.
+    ``UNEVEN_LIGHT`` are returned untouched. Returns the page and whether it changed.
     """
-    small, map_dpi = _map_copy(gray, dpi)
+    small, map_dpi = paper.map_copy(gray, dpi)
     flat, _, changed = _normalise_illumination(gray, small, map_dpi)
     return flat, changed
 
@@ -378,51 +311,6 @@ def estimate_skew(gray: np.ndarray, max_deg: float = 15.0) -> float:
     return round(angle, 3)
 
 
-def _inside_marks(ink: np.ndarray) -> np.ndarray:
-    """Stats (x, y, w, h, area) of the components of ``ink`` not touching the image edge."""
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
-    h, w = ink.shape
-    x, y, bw, bh = (stats[:, i] for i in range(4))
-    inside = (x > 0) & (y > 0) & (x + bw < w) & (y + bh < h)
-    inside[0] = False
-    return stats[inside]
-
-
-def _marks(small: np.ndarray, dpi: float, colour: np.ndarray | None) -> np.ndarray:
-    """Stats of the ink marks of a 100-dpi copy ``small`` (at ``dpi``).
-
-    Ink is at least 40 grey levels and 40 % below the local paper (a 3 mm
-    closing, or around dark objects the coarse paper level), so lighting,
-    paper grain and noise (a 3x3 median first) are not ink; nor is anything
-    touching the image edge (borders). Coloured ink, pixels that colour
-    suppression lightened by 40 levels or more (``colour``, same size), counts too.
-    """
-    small = cv2.medianBlur(small, 3)
-    paper = _closing(small, _px(3, dpi) | 1)
-    coarse = _coarse_paper(small, dpi)
-    paper = np.where(paper < _DARK_BORDER * coarse.astype(np.float32), coarse, paper)
-    paper = paper.astype(np.int16)
-    stats = _inside_marks(small.astype(np.int16) < np.minimum(paper - 40, paper * 0.6))
-    if colour is not None:
-        stats = np.vstack([stats, _inside_marks(colour >= 40)])
-    return stats
-
-
-def _blank(small: np.ndarray, dpi: float, colour: np.ndarray | None) -> bool:
-    """:func:`is_blank` on the 100-dpi copy and the colour lift at the same size."""
-    stats = _marks(small, dpi, colour)
-    if len(stats) == 0:
-        return True
-    _, _, bw, bh, area = (stats[:, i].astype(np.float64) for i in range(5))
-    mm = 25.4 / dpi
-    extent, width = np.maximum(bw, bh) * mm, np.minimum(bw, bh) * mm
-    solid = (area >= 0.6 * bw * bh) & (extent <= 1.35 * width) & (extent >= 4)
-    marks = (extent >= 0.8) & (extent <= 15) & ~solid
-    glyphs = marks & (extent >= 1.5)
-    strokes = (extent >= 10) & (area < 0.3 * bw * bh)
-    return not (glyphs.any() or marks.sum() >= 3 or strokes.any())
-
-
 def is_blank(gray: np.ndarray, dpi: float, lift: np.ndarray | None = None) -> bool:
     """True if the page holds nothing that could be text, handwriting or a stamp.
 
@@ -432,11 +320,11 @@ def is_blank(gray: np.ndarray, dpi: float, lift: np.ndarray | None = None) -> bo
     solid round blobs of 4 mm or more (punch holes) are not content.
     ``lift`` is the colour suppression's output (coloured ink, see
     :func:`suppress_colour`), so a page with only a blue signature is not blank.
-    Works on a 100-dpi copy: about 25 ms for an A4 page.
+    Works on a 100-dpi copy (:func:`ocr.paper.blank`).
     """
-    small, map_dpi = _map_copy(gray, dpi)
-    colour = _map_copy(lift, dpi)[0] if lift is not None else None
-    return _blank(small, map_dpi, colour)
+    small, map_dpi = paper.map_copy(gray, dpi)
+    colour = (lambda: paper.map_copy(lift, dpi)[0]) if lift is not None else None
+    return paper.blank(small, map_dpi, colour)
 
 
 # --- geometry -----------------------------------------------------------------------
@@ -494,37 +382,49 @@ def binarise(gray: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Prepared:
-    """The page at scan resolution after the grey-level steps, and its 100-dpi copies."""
+    """The page at scan resolution after the grey-level steps, and its 100-dpi copy."""
 
     gray: np.ndarray
     small: np.ndarray
     """``gray`` at about 100 dpi (before the median)."""
     small_dpi: float
-    colour: np.ndarray | None
-    """How much colour suppression lightened each pixel of ``small`` (``None``: nothing)."""
+    dpi: float
+    """Resolution of ``gray``."""
+    lift: np.ndarray | None
+    """How much colour suppression lightened each pixel of the page (``None``: nothing)."""
+
+    def colour(self) -> np.ndarray:
+        """``lift`` at the size of ``small``: made only when the blank check needs it."""
+        return paper.map_copy(self.lift, self.dpi)[0]
 
 
 def _prepare(image: np.ndarray, dpi: float, opts: OcrSettings, steps: list[str]) -> _Prepared:
-    """Colour, borders, lighting and noise dealt with, at scan resolution."""
+    """Colour, borders, lighting and noise dealt with, at scan resolution.
+
+    The coarse paper map of the 100-dpi copy serves both borders and lighting
+    unless the borders step repainted that copy.
+    """
     lift = None
     if opts.suppress_colour:
         gray, lift = suppress_colour(image)
         steps += ["colour"] if lift is not None else []
     else:
         gray = _to_gray(image)
-    small, small_dpi = _map_copy(gray, dpi)
+    small, small_dpi = paper.map_copy(gray, dpi)
+    coarse = None
     if opts.remove_borders:
-        gray, changed = _remove_borders(gray, small, small_dpi)
+        coarse = paper.coarse_paper(small, small_dpi)
+        gray, changed = _remove_borders(gray, small, small_dpi, coarse)
         steps += ["borders"] if changed else []
+        coarse = None if changed else coarse
     if opts.normalise_illumination:
-        gray, small, changed = _normalise_illumination(gray, small, small_dpi)
+        gray, small, changed = _normalise_illumination(gray, small, small_dpi, coarse)
         steps += ["illumination"] if changed else []
     # Specks are detected and removed at scan resolution, where they are one pixel.
     if opts.denoise and speck_fraction(gray) > _SPECK_LIMIT:
         gray = cv2.medianBlur(gray, 3)
         steps.append("denoise")
-    colour = _map_copy(lift, dpi)[0] if lift is not None else None
-    return _Prepared(gray, small, small_dpi, colour)
+    return _Prepared(gray, small, small_dpi, dpi, lift)
 
 
 def _skew(sample: InkSample, rotation: int, found: Orientation | None) -> float:
@@ -555,11 +455,12 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
     steps: list[str] = []
     page = _prepare(image, dpi, opts, steps)
     gray = page.gray
-    blank = opts.detect_blank and _blank(page.small, page.small_dpi, page.colour)
-    found = None
+    colour = page.colour if page.lift is not None else None
+    blank = opts.detect_blank and paper.blank(page.small, page.small_dpi, colour)
+    found, sample = None, None
     if opts.orient and not blank:
         found, sample = find_rotation(gray, dpi)
-    else:  # the same sample as find_rotation's, so upright pages come out the same
+    elif opts.deskew and not blank:  # find_rotation's sample: upright pages come out the same
         sample = ink_sample(flip_copy(gray, dpi))
     rotation = found.rotation if found is not None else 0
     forward, scale = np.eye(3), 1.0
@@ -571,7 +472,7 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
         forward = turn_matrix(rotation, gray.shape[1], gray.shape[0]) @ forward
         gray = turn_image(gray, rotation)
         steps.append(f"orient:{rotation}")
-    skew = _skew(sample, rotation, found) if opts.deskew and not blank else 0.0
+    skew = _skew(sample, rotation, found) if sample is not None and opts.deskew else 0.0
     if skew:
         gray, matrix = _rotate(gray, skew)
         forward = matrix @ forward
