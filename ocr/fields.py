@@ -73,7 +73,53 @@ def extract_page(
     stops = rules.labels_for(doc_type)
     for rule in doc_rules.fields if doc_rules else ():
         candidates.extend(_CANDIDATES[rule.kind](lines, rule, stops, page.index))
+    votes = _page_spellings(page)
+    candidates = [_respelled(c, votes) if c.name in RESPELL_FIELDS else c for c in candidates]
     return PageFields(facts, tuple(candidates))
+
+
+RESPELL_FIELDS = frozenset({"applicant_name", "signer", "issuer", "address"})
+"""Names and places, which a page prints more than once, often once in capitals."""
+_EDGE = ".,;:()"
+MIN_RESPELL_LETTERS = 3
+"""Two-letter syllables fold together too often ("Số", "sơ", "sở") to vote on."""
+
+
+def _page_spellings(page: PageOcr) -> dict[str, Counter]:
+    """How the page's words were read, by folded word: spelling -> summed confidence."""
+    votes: dict[str, Counter] = {}
+    for word in page.words:
+        token = word.text.strip(_EDGE)
+        if len(token) >= MIN_RESPELL_LETTERS and token.isalpha() and token[0].isupper():
+            votes.setdefault(fold(token), Counter())[token.lower()] += max(word.conf, 1.0)
+    return votes
+
+
+def _respelled(value: FieldValue, votes: dict[str, Counter]) -> FieldValue:
+    """Each word of a name or place as the page's own readings of it mostly spell it.
+
+    Tesseract loses tone marks on capitals ("THỪA" read "THÙA") while it reads the
+    same word right in the date line or the signature block; the spelling with the
+    most confidence over the page's capitalised readings of it (proper nouns, not
+    common words) wins. ``raw`` keeps what was read at the field itself.
+    """
+    words = []
+    for token in value.value.split(" "):
+        core = token.strip(_EDGE)
+        options = votes.get(fold(core), Counter())
+        best = max(options.items(), key=lambda kv: kv[1])[0] if len(options) > 1 else None
+        if best is None or best == core.lower():
+            words.append(token)
+        else:
+            words.append(token.replace(core, _cased_like(best, core)))
+    spelled = " ".join(words)
+    return value if spelled == value.value else value.model_copy(update={"value": spelled})
+
+
+def _cased_like(word: str, model: str) -> str:
+    if model.isupper():
+        return word.upper()
+    return word[:1].upper() + word[1:] if model[:1].isupper() else word
 
 
 def classify(

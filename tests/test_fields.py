@@ -312,3 +312,13 @@ def test_instructions_in_brackets_are_not_labels(rules):
     lines = [*RECEIPT[:6], ("NGƯỜI NỘP HỒ SƠ", 0.2, 0.6), ("(Ký và ghi rõ họ tên)", 0.2, 0.62)]
     found = extract_page(page(lines), (), rules, separator_codes=())
     assert found.best("applicant_name") is None
+
+
+def test_a_place_misread_in_capitals_takes_the_spelling_the_page_mostly_reads(rules):
+    lines = [*DECISION]
+    lines[2] = ("TỈNH THÙA THIÊN HUẾ", 0.12, 0.06)  # a tone mark lost in the agency block
+    lines[5] = ("Thừa Thiên Huế, ngày 10 tháng 9 năm 2022", 0.55, 0.09)
+    lines[9] = ("CHỦ TỊCH ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ", 0.22, 0.20)
+    issuer = extract_page(page(lines), (), rules, separator_codes=()).best("issuer")
+    assert issuer.value == "ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ"
+    assert "THÙA" in issuer.raw  # what was read at the field is kept
