@@ -208,6 +208,10 @@ def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) ->
         progress.stage(batch.batch_id, "store")
         commit = commit_task.with_options(**retrying)
         manifests.append(commit(batch, draft, signed, signature, originals, settings))
+    # each record wrote its own page count; the batch row keeps the whole scan's
+    open_catalog(settings.resolved_catalog_url).upsert_batch(
+        batch.batch_id, status="archived", page_count=len(pages), file_count=len(batch.files)
+    )
     return manifests
 
 

@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import pairwise
 
 from ocr.codes import is_separator, parse_code_payload
 from ocr.rules import FieldRule, LabelHit, Line, Rules, find_label, find_labels, page_lines
@@ -81,38 +82,51 @@ def extract_page(
 RESPELL_FIELDS = frozenset({"applicant_name", "signer", "issuer", "address"})
 """Names and places, which a page prints more than once, often once in capitals."""
 _EDGE = ".,;:()"
-MIN_RESPELL_LETTERS = 3
-"""Two-letter syllables fold together too often ("Số", "sơ", "sở") to vote on."""
 
 
-def _page_spellings(page: PageOcr) -> dict[str, Counter]:
-    """How the page's words were read, by folded word: spelling -> summed confidence."""
-    votes: dict[str, Counter] = {}
+def _page_spellings(page: PageOcr) -> dict[tuple[str, str, str], Counter]:
+    """How the page's words were read next to each neighbour: spelling -> summed confidence.
+
+    Keyed by the folded word pair and the side, so "Quang" in "Quang Trung" and
+    "Quảng" in "Quảng Trị" never vote for each other.
+    """
+    votes: dict[tuple[str, str, str], Counter] = {}
+    lines: dict[int, list] = {}
     for word in page.words:
-        token = word.text.strip(_EDGE)
-        if len(token) >= MIN_RESPELL_LETTERS and token.isalpha() and token[0].isupper():
-            votes.setdefault(fold(token), Counter())[token.lower()] += max(word.conf, 1.0)
+        lines.setdefault(word.line, []).append(word)
+    for words in lines.values():
+        tokens = [(w.text.strip(_EDGE), max(w.conf, 1.0)) for w in words]
+        for (left, lc), (right, rc) in pairwise(tokens):
+            if left.isalpha() and right.isalpha():
+                pair = (fold(left), fold(right))
+                votes.setdefault(("L", *pair), Counter())[left.lower()] += lc
+                votes.setdefault(("R", *pair), Counter())[right.lower()] += rc
     return votes
 
 
-def _respelled(value: FieldValue, votes: dict[str, Counter]) -> FieldValue:
-    """Each word of a name or place as the page's own readings of it mostly spell it.
+def _respelled(value: FieldValue, votes: dict[tuple[str, str, str], Counter]) -> FieldValue:
+    """Each capitalised word of a name or place as the page's readings of the same phrase spell it.
 
-    Tesseract loses tone marks on capitals ("THỪA" read "THÙA") while it reads the
-    same word right in the date line or the signature block; the spelling with the
-    most confidence over the page's capitalised readings of it (proper nouns, not
-    common words) wins. ``raw`` keeps what was read at the field itself.
+    Tesseract loses tone marks on capitals ("THỪA THIÊN" read "THÙA THIÊN") while it
+    reads the same phrase right in the date line or the signature block; the
+    spelling with the most confidence over the readings of the word *with the same
+    neighbour* wins. ``raw`` keeps what was read at the field itself.
     """
-    words = []
-    for token in value.value.split(" "):
-        core = token.strip(_EDGE)
-        options = votes.get(fold(core), Counter())
+    tokens = value.value.split(" ")
+    cores = [t.strip(_EDGE) for t in tokens]
+    out = []
+    for i, (token, core) in enumerate(zip(tokens, cores, strict=True)):
+        options: Counter = Counter()
+        if core[:1].isupper() and core.isalpha():
+            if i + 1 < len(cores) and cores[i + 1].isalpha():
+                options.update(votes.get(("L", fold(core), fold(cores[i + 1])), Counter()))
+            if i > 0 and cores[i - 1].isalpha():
+                options.update(votes.get(("R", fold(cores[i - 1]), fold(core)), Counter()))
         best = max(options.items(), key=lambda kv: kv[1])[0] if len(options) > 1 else None
-        if best is None or best == core.lower():
-            words.append(token)
-        else:
-            words.append(token.replace(core, _cased_like(best, core)))
-    spelled = " ".join(words)
+        out.append(
+            token if best in (None, core.lower()) else token.replace(core, _cased_like(best, core))
+        )
+    spelled = " ".join(out)
     return value if spelled == value.value else value.model_copy(update={"value": spelled})
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+import sqlite3
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -94,3 +95,10 @@ def test_rerun_is_idempotent_and_dossier_option_keeps_one_record(
     assert len(forced) == 1 and forced[0]["pages"] == 4  # the separator is still dropped
     assert forced[0]["dossier_code"] == "H56.01-240311-0001"
     assert forced[0]["status"] == "needs_review"  # the receipts' own codes disagree with it
+
+
+def test_the_batch_row_counts_every_scanned_page(split_records):
+    cli, _ = split_records
+    with sqlite3.connect(cli.data_dir / "catalog.sqlite") as db:
+        rows = db.execute("select status, page_count from batches").fetchall()
+    assert set(rows) == {("archived", 5)}  # two dossiers of two pages + the separator sheet
