@@ -33,7 +33,7 @@ MIN_NAME_CONFIDENCE = 60.0
 NO_COLON_DISCOUNT = 0.8
 """A label without its colon ("(Ký và ghi rõ họ tên)") is weaker evidence than "Họ tên: …"."""
 _SEPARATORS = " \t:;,.-–=()|"
-_LIST_MARKER = re.compile(r"^\s*(\d+\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
+_LIST_MARKER = re.compile(r"^\s*(\d{1,2}\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
 _ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
 
 
@@ -516,16 +516,19 @@ def cross_checked(fields: Collection[FieldValue]) -> tuple[FieldValue, ...]:
 
 
 def _cross_check_id(chosen: dict[str, FieldValue]) -> None:
-    """A CCCD must agree with the date of birth found in the same record.
+    """A CCCD must agree with the date of birth printed beside it.
 
-    Checked from scratch each time, so a corrected date of birth also clears a
-    mismatch found against the old one.
+    Only a date on the same page counts: a birth-registration form carries the
+    applicant's ID number and the *child's* date of birth on different pages of the
+    dossier more often than not. Checked from scratch each time, so a corrected date
+    of birth also clears a mismatch found against the old one.
     """
     id_value, birth = chosen.get("id_number"), chosen.get("birth_date")
     if not id_value:
         return
     problem = check_id_number(id_value.value).problem
-    if problem is None and birth is not None and not birth.problem:
+    same_person = birth is not None and birth.page == id_value.page  # not a child's birth date
+    if problem is None and same_person and not birth.problem:
         born = date.fromisoformat(birth.value)
         problem = check_id_number(id_value.value, birth_date=born).problem
     if problem != id_value.problem:

@@ -89,8 +89,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Search for “{word}” (no diacritics): {n} hits.",
     ),
     "demo_next": (
-        'Danh mục: {catalog}. Thử: sohoa search "dang ky", sohoa verify --all',
-        'Catalog: {catalog}. Try: sohoa search "dang ky", sohoa verify --all',
+        'Danh mục: {catalog}. Thử: sohoa search "dang ky", sohoa review, sohoa verify --all',
+        'Catalog: {catalog}. Try: sohoa search "dang ky", sohoa review, sohoa verify --all',
     ),
 }
 

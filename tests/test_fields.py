@@ -322,3 +322,26 @@ def test_a_place_misread_in_capitals_takes_the_spelling_the_page_mostly_reads(ru
     issuer = extract_page(page(lines), (), rules, separator_codes=()).best("issuer")
     assert issuer.value == "ỦY BAN NHÂN DÂN TỈNH THỪA THIÊN HUẾ"
     assert "THÙA" in issuer.raw  # what was read at the field is kept
+
+
+def test_an_id_is_not_checked_against_a_birth_date_on_another_page(rules):
+    """The birth-registration form's date of birth is the child's, not the applicant's."""
+    form = [
+        ("TỜ KHAI ĐĂNG KÝ KHAI SINH", 0.3, 0.1),
+        ("Ngày, tháng, năm sinh: 20/10/2023", 0.1, 0.2),
+    ]
+    pages = [page(RECEIPT, index=0), page(form, index=1)]
+    fields, _ = merge_fields([extract_page(p, (), rules, separator_codes=()) for p in pages], rules)
+    assert next(f for f in fields if f.name == "id_number").problem is None
+
+
+def test_a_date_wrapped_onto_the_next_line(rules):
+    lines = [*RECEIPT]
+    lines[16] = (
+        "Thời gian trả kết quả giải quyết hồ sơ: 14 giờ 00 phút, ngày 31 tháng 10 năm",
+        0.08,
+        0.52,
+    )
+    lines.append(("2023.", 0.08, 0.535))
+    due = extract_page(page(lines), (), rules, separator_codes=()).best("due_date")
+    assert due.value == "2023-10-31" and due.problem is None
