@@ -72,8 +72,8 @@ def _starts_new(current: _Open, code: str | None, receipt: bool) -> bool:
     """A different mã hồ sơ, or a second receipt in a dossier that already has one."""
     if code is not None and current.code is not None:
         return code != current.code
-    if code is not None:  # the open pages have no code yet: this code names them unless
-        return current.has_receipt  # they already had an unreadable receipt of their own
+    if code is not None:  # the open pages have no code yet: this code names them, unless it
+        return current.has_receipt and receipt  # is a second receipt after an unreadable one
     return receipt and current.has_receipt
 
 

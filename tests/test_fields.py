@@ -345,3 +345,20 @@ def test_a_date_wrapped_onto_the_next_line(rules):
     lines.append(("2023.", 0.08, 0.535))
     due = extract_page(page(lines), (), rules, separator_codes=()).best("due_date")
     assert due.value == "2023-10-31" and due.problem is None
+
+
+def test_a_coded_page_after_an_unreadable_receipt_stays_in_its_dossier(rules):
+    """Only a second receipt opens a new dossier; a QR on another page names the open one."""
+    unreadable = [line for line in RECEIPT if not line[0].startswith("Mã hồ sơ")]
+    result_qr = CodeHit(format="QRCode", text="000.00.06.H56-231027-0361", page=2, box=(0, 0, 9, 9))
+    pages = [
+        page(unreadable, index=0),
+        _form(1),
+        _form(2),
+        _receipt("000.00.06.H56-231027-0362", 3),
+    ]
+    codes = {2: (result_qr,)}
+    found = [extract_page(p, codes.get(p.index, ()), rules, separator_codes=()) for p in pages]
+    segments = split_batch(found)
+    assert [s.pages for s in segments] == [(0, 1, 2), (3,)]
+    assert segments[0].dossier_code == "000.00.06.H56-231027-0361"
