@@ -282,12 +282,16 @@ def _snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def find_labels(folded_line: str, labels: Sequence[str]) -> list[LabelHit]:
-    """Every label in the line, longest first where two overlap, in reading order."""
+@lru_cache(maxsize=16384)
+def find_labels(folded_line: str, labels: tuple[str, ...]) -> tuple[LabelHit, ...]:
+    """Every label in the line, longest first where two overlap, in reading order.
+
+    Cached: every label rule of a document type scans the same lines for the same labels.
+    """
     hits = [hit for label in labels if (hit := find_label(folded_line, label))]
     hits.sort(key=lambda h: (-(h.end - h.start), -h.score))
     kept: list[LabelHit] = []
     for hit in hits:
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
-    return sorted(kept)
+    return tuple(sorted(kept))

@@ -142,7 +142,7 @@ def test_find_label(line, label, found):
 def test_overlapping_labels_keep_the_longest():
     hits = find_labels(
         fold("Họ và tên người nộp: An Email: x@y.vn"),
-        [fold("họ và tên"), fold("họ và tên người nộp"), "email"],
+        (fold("họ và tên"), fold("họ và tên người nộp"), "email"),
     )
     assert [h.label for h in hits] == [fold("họ và tên người nộp"), "email"]
 
