@@ -11,7 +11,6 @@ labels in a line without diacritics and case, tolerating small OCR errors.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path

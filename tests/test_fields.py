@@ -168,6 +168,7 @@ def test_receipt_fields_from_labels(rules):
     assert name.method == "label" and name.page == 0 and 0.8 < name.confidence <= 1.0
     left, top, width, height = name.box
     assert top == pytest.approx(0.24 * H, abs=1) and width > 0 and height > 0
+    assert left > 0.08 * W + 20 * CHAR  # the box is the name's, after its label
 
 
 def test_decision_fields_from_layout(rules):

@@ -17,6 +17,7 @@ BAD_ID, GOOD_ID = "999187002319", "045187002319"  # no province 999; 045 = Quả
 def flagged(tmp_path_factory, prefect_api_url):
     """Ingest a one-page receipt whose printed CCCD fails validation; return (cli, record)."""
     from conftest import make_cli
+
     from sohoa.synth import degrade, render_page, write_pdf
 
     lines = [
