@@ -13,15 +13,33 @@ from flows.digitise import run_digitise
 from schemas.settings import Settings
 from sohoa.synth import render_page, write_pdf
 
-LINES = ["ỦY BAN NHÂN DÂN HUYỆN GIO LINH", "Giấy chứng nhận quyền sử dụng đất",
-         "Người sử dụng đất: Lê Thị Thu Hương", "Địa chỉ thửa đất: xã Gio Mỹ, tỉnh Quảng Trị"]
+LINES = [
+    "ỦY BAN NHÂN DÂN HUYỆN GIO LINH",
+    "Giấy chứng nhận quyền sử dụng đất",
+    "Người sử dụng đất: Lê Thị Thu Hương",
+    "Địa chỉ thửa đất: xã Gio Mỹ, tỉnh Quảng Trị",
+]
 
 
 def _render_shown_page(pdf_path, page: int, tmp_path) -> Image.Image:
     """What a reader shows: poppler renders the page with its /Rotate applied."""
     prefix = tmp_path / f"shown{page}"
-    subprocess.run(["pdftoppm", "-r", "150", "-f", str(page), "-l", str(page), "-png",
-                    str(pdf_path), str(prefix)], check=True, timeout=120)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-r",
+            "150",
+            "-f",
+            str(page),
+            "-l",
+            str(page),
+            "-png",
+            str(pdf_path),
+            str(prefix),
+        ],
+        check=True,
+        timeout=120,
+    )
     [png] = sorted(tmp_path.glob(f"shown{page}*.png"))
     return Image.open(png)
 
@@ -45,7 +63,11 @@ def test_turned_pages_read_upright(prefect_api_url, tmp_path):
         shown = _render_shown_page(archived, number, tmp_path)
         read = pytesseract.image_to_string(shown, lang="vie")
         assert "Lê Thị Thu Hương" in read, read  # the displayed page is upright
-        text = subprocess.run(["pdftotext", "-raw", "-f", str(number), "-l", str(number),
-                               str(archived), "-"], capture_output=True, text=True, check=True,
-                              timeout=60).stdout
+        text = subprocess.run(
+            ["pdftotext", "-raw", "-f", str(number), "-l", str(number), str(archived), "-"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout
         assert "Người sử dụng đất: Lê Thị Thu Hương" in text, text

@@ -91,7 +91,9 @@ def test_accept_needs_force_for_an_invalid_field_and_records_it(record):
     assert entry.field == "*" and "cccd_birth_year_mismatch" in entry.old
     assert load_manifest(store, KEY).corrections == done.corrections
     history = catalog.corrections("r1")  # the catalog mirrors the manifest's history
-    assert [(h["field"], h["by"], h["reason"]) for h in history] == [("*", "clerk1", "đã đối chiếu")]
+    assert [(h["field"], h["by"], h["reason"]) for h in history] == [
+        ("*", "clerk1", "đã đối chiếu")
+    ]
     assert catalog.get_record("r1").status == "archived"
 
 
