@@ -84,6 +84,7 @@ def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
     from sohoa.i18n import review_reason
 
     rows = open_catalog(settings.resolved_catalog_url).list_for_review(unit=unit)
+    rows = [_with_reasons(settings, r) for r in rows]
     return [
         {
             "id": r.id,
@@ -97,6 +98,16 @@ def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
         }
         for r in rows
     ]
+
+
+def _with_reasons(settings: Settings, row):
+    """Rows catalogued before reasons had a column get them from their (upgraded) manifest."""
+    if row.review_reasons:
+        return row
+    from dataclasses import replace
+
+    manifest = load_manifest(open_store(settings), row.manifest_key)
+    return replace(row, review_reasons=manifest.review_reasons)
 
 
 def review_set(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -219,5 +220,20 @@ def record_view(manifest: Manifest) -> RecordView:
 
 
 def load_manifest(store: ObjectStore, key: str) -> Manifest:
-    """Read a manifest object back into a :class:`Manifest`."""
-    return Manifest.model_validate_json(store.get_bytes(key))
+    """Read a manifest object back into a :class:`Manifest` (older versions upgraded)."""
+    manifest = Manifest.model_validate_json(store.get_bytes(key))
+    if manifest.schema_version < 2:
+        reasons = tuple(upgraded_reason(r) for r in manifest.review_reasons)
+        manifest = manifest.model_copy(update={"review_reasons": reasons})
+    return manifest
+
+
+_V1_PAGE = re.compile(r"^page (\d+) \(.*\): OCR confidence")
+
+
+def upgraded_reason(reason: str) -> str:
+    """A version-1 review reason (English prose) as the code version 2 uses for it."""
+    if reason.startswith("no dossier code found"):
+        return "missing:dossier_code"
+    match = _V1_PAGE.match(reason)
+    return f"page_low_confidence:{match.group(1)}" if match else reason

@@ -119,3 +119,20 @@ def test_configured_rules_decide_the_validator(record, tmp_path):
         by="clerk1",
     )
     assert next(f for f in updated.fields if f.name == "applicant_name").value == company
+
+
+def test_version_1_manifests_get_reason_codes(record):
+    """Manifests written before reason codes existed are read with the codes review uses."""
+    store, _ = record
+    old = load_manifest(store, KEY).model_copy(
+        update={
+            "schema_version": 1,
+            "review_reasons": (
+                "no dossier code found; give it with --dossier",
+                "page 2 (scan.pdf #2): OCR confidence 55.0",
+            ),
+        }
+    )
+    store.put_bytes("old.manifest.json", old.model_dump_json().encode())
+    upgraded = load_manifest(store, "old.manifest.json")
+    assert upgraded.review_reasons == ("missing:dossier_code", "page_low_confidence:2")
