@@ -227,14 +227,15 @@ def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) 
                 continue
             after = [h.start for h in hits[n + 1 :] if _ends_value(line.folded, h)]
             end = after[0] if after else len(line.text)
-            found = _value_after(lines, i, hit, end, rule, stops)
+            value_at = _value_start(line.text, hit, end)
+            colon = ":" in line.text[hit.end : value_at]
+            labelled = colon or rule.keep_label
+            if not labelled and _looks_like_heading(line.text):
+                continue  # a title or signature heading, not a label ("NGƯỜI NỘP HỒ SƠ")
+            found = _value_after(lines, i, hit, end, value_at, colon, rule, stops)
             if found is not None:
                 src, start, stop, raw = found
-                value_at = _value_start(line.text, hit, end)
-                colon = ":" in line.text[hit.end : value_at] or rule.keep_label
-                if not colon and _looks_like_heading(line.text):
-                    continue  # a title or signature heading, not a label ("NGƯỜI NỘP HỒ SƠ")
-                score = hit.score * (1.0 if colon else NO_COLON_DISCOUNT)
+                score = hit.score * (1.0 if labelled else NO_COLON_DISCOUNT)
                 out.append(_evidence(rule, src, start, stop, raw, score, "label", page))
     return out
 
@@ -251,11 +252,14 @@ def _ends_value(folded: str, hit: LabelHit) -> bool:
     return hit.start == 0 or ":" in folded[hit.end : hit.end + 4]
 
 
-def _value_after(lines, i, hit: LabelHit, end: int, rule: FieldRule, stops):
-    """The text a label introduces, cut to the value's shape: ``(line, start, end, raw)``."""
+def _value_after(lines, i, hit: LabelHit, end: int, value_at: int, colon: bool, rule, stops):
+    """The text a label introduces, cut to the value's shape: ``(line, start, end, raw)``.
+
+    ``value_at`` is where the value starts after the label (see :func:`_value_start`);
+    ``colon`` whether a colon separates them.
+    """
     line = lines[i]
-    start = hit.start if rule.keep_label else _value_start(line.text, hit, end)
-    colon = ":" in line.text[hit.end : _value_start(line.text, hit, end)]
+    start = hit.start if rule.keep_label else value_at
     if rule.shape in _CUT_SHAPES:  # the label is searched too: "Số: 12/QĐ-UBND" needs its "Số"
         found = _shape_span(rule.shape, line.text[hit.start : end])
         if found is not None:
@@ -501,6 +505,11 @@ def _agreed_spelling(best: FieldValue, found: Sequence[FieldValue]) -> FieldValu
 def replace_page(value: FieldValue, page: int) -> FieldValue:
     """The same value with its page number counted within the record."""
     return value.model_copy(update={"page": page})
+
+
+def valid_value(fields: Sequence[FieldValue], name: str) -> str | None:
+    """The value of field ``name`` if the record has one that passed its validator."""
+    return next((f.value for f in fields if f.name == name and not f.problem), None)
 
 
 def with_field(fields: Sequence[FieldValue], value: FieldValue) -> tuple[FieldValue, ...]:

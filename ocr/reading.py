@@ -12,7 +12,14 @@ from collections.abc import Callable, Sequence
 
 from ocr.codes import decode_codes
 from ocr.engine import ocr_page
-from ocr.fields import PageFields, extract_page, merge_fields, review_reasons, with_field
+from ocr.fields import (
+    PageFields,
+    extract_page,
+    merge_fields,
+    review_reasons,
+    valid_value,
+    with_field,
+)
 from ocr.rules import load_rules
 from ocr.split import split_batch
 from ocr.validators import PATTERNS, check_dossier_code
@@ -75,7 +82,7 @@ def _draft(members, segment: Segment, kind, forced_dossier, rules, settings) -> 
     reasons = review_reasons(
         fields, disagreements, rules.required.get(kind, ()), settings.review_confidence
     )
-    code = next((f.value for f in fields if f.name == "dossier_code" and not f.problem), None)
+    code = valid_value(fields, "dossier_code")
     return RecordDraft(
         record_id="",
         dossier_code=code or segment.dossier_code,

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from ocr.fields import review_reasons, with_field
+from ocr.fields import review_reasons, valid_value, with_field
 from ocr.rules import Rules, load_rules
 from ocr.validators import VALIDATORS, Checked
 from schemas.fields import FIELD_NAMES, Correction, FieldValue
@@ -50,8 +50,7 @@ def correct_field(
     if field not in FIELD_NAMES:
         raise BadInputError("unknown_field", field=field, known=", ".join(FIELD_NAMES))
     rules = load_rules(settings.rules_path)
-    row = catalog.get_record(record_id)
-    manifest = load_manifest(store, row.manifest_key)
+    row, manifest = _current(store, catalog, record_id)
     checked = check_value(rules, field, value)
     if checked.problem and not force:
         raise BadInputError("invalid_value", field=field, value=value, problem=checked.problem)
@@ -99,8 +98,7 @@ def accept_record(
     Raises:
         BadInputError: a field is still missing or invalid and ``force`` is not set.
     """
-    row = catalog.get_record(record_id)
-    manifest = load_manifest(store, row.manifest_key)
+    row, manifest = _current(store, catalog, record_id)
     open_fields = [r for r in manifest.review_reasons if r.startswith(("missing:", "invalid:"))]
     if open_fields and not force:
         raise BadInputError("review_open_fields", record=record_id, reasons=", ".join(open_fields))
@@ -115,6 +113,12 @@ def accept_record(
     updated = _updated(manifest, fields=manifest.fields, change=change, reasons=())
     put_manifest(updated, row.manifest_key, store, catalog)
     return updated
+
+
+def _current(store: ObjectStore, catalog: Catalog, record_id: str):
+    """The record's catalog row and the manifest it points at (the one a change starts from)."""
+    row = catalog.get_record(record_id)
+    return row, load_manifest(store, row.manifest_key)
 
 
 def check_value(rules: Rules, field: str, value: str) -> Checked:
@@ -149,5 +153,4 @@ def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Mani
 
 def _dossier(manifest: Manifest, fields) -> str:
     """A corrected mã hồ sơ files the record under it in the catalog (the PDF keeps its own)."""
-    code = next((f for f in fields if f.name == "dossier_code" and not f.problem), None)
-    return code.value if code else manifest.dossier_code
+    return valid_value(fields, "dossier_code") or manifest.dossier_code
