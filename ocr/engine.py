@@ -19,6 +19,7 @@ import numpy as np
 import pytesseract
 
 from ocr.clean import clean_for_ocr
+from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import OcrSettings
 from sohoa.errors import OcrError
@@ -54,7 +55,8 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
     blank = bool(getattr(cleaned, "blank", False))
     words: list[Word] = []
     if not blank:  # a blank page is reported, not OCR'd at length
-        data = _run_tesseract(page, cleaned.image, opts, page.dpi * cleaned.scale)
+        dpi = page.dpi * cleaned.scale
+        data = reread_page(cleaned.image, _run_tesseract(page, cleaned.image, opts, dpi), opts, dpi)
         words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
     text = text_from_words(words)
     mean = float(np.mean([w.conf for w in words])) if words else 0.0

@@ -73,6 +73,14 @@ class OcrSettings(_Frozen):
     """
     review_confidence: float = Field(default=70.0, ge=0, le=100)
     """Pages whose mean word confidence is below this are flagged for review."""
+    reread_below: float = Field(default=80.0, ge=0, le=100)
+    """Words read with less confidence are cut out and read again alone (0 turns it off).
+
+    The re-reading replaces a word only when it spells the same letters with a higher
+    confidence: it fixes tone marks and case on capitals ("NGUYÊN" → "NGUYỄN").
+    """
+    recover_lines: bool = True
+    """Read again, line by line, inked text lines the page reading returned no words for."""
 
 
 class LimitSettings(_Frozen):
