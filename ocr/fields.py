@@ -32,7 +32,7 @@ MIN_NAME_CONFIDENCE = 60.0
 """Tesseract word confidence below which a line under a signing title is taken for a scribble."""
 NO_COLON_DISCOUNT = 0.8
 """A label without its colon ("(Ký và ghi rõ họ tên)") is weaker evidence than "Họ tên: …"."""
-_SEPARATORS = " \t:;,.-–=()|"
+_SEPARATORS = " \t:;,.-–=()|_…"
 _LIST_MARKER = re.compile(r"^\s*(\d{1,2}\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
 _ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
 

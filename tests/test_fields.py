@@ -184,6 +184,15 @@ def test_decision_fields_from_layout(rules):
     assert values["signer"] == "Trần Văn Bình"
 
 
+def test_signer_read_with_a_stray_underline(rules):
+    """Tesseract reads the end of a signature stroke as "_" before the name ("_Võ Xuân Nam")."""
+    lines = [(f"_{text}" if text == "Trần Văn Bình" else text, x, y) for text, x, y in DECISION]
+    assert any(text == "_Trần Văn Bình" for text, _, _ in lines)
+    assert _values(extract_page(page(lines), (), rules, separator_codes=()))["signer"] == (
+        "Trần Văn Bình"
+    )
+
+
 def test_fields_of_a_page_scanned_upside_down(rules):
     """Word boxes are in scan pixels; the layout rules must look at the upright page."""
     upright = page(DECISION)
