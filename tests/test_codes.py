@@ -21,6 +21,7 @@ import segno
 from barcode.codex import Code39, Code128
 from barcode.writer import ImageWriter
 from PIL import Image
+from ppf.datamatrix import DataMatrix
 
 from ocr.codes import decode_codes, is_separator, parse_code_payload
 from schemas.fields import FIELD_NAMES, Box, CodeHit
@@ -270,6 +271,26 @@ def test_micro_qr_and_two_identical_symbols_both_kept() -> None:
     hits = decode_codes(page, 0)
     assert [(h.format, h.text) for h in hits] == [("MicroQRCode", "SO-HOA-01")] * 2
     assert [h.box[:2] for h in hits] == [first[:2], second[:2]]
+
+
+def _data_matrix(payload: str, dpi: int, mm: float = 14.0) -> Image.Image:
+    """A Data Matrix about ``mm`` wide from ppf-datamatrix (an encoder zxing-cpp did not write)."""
+    matrix = np.array(DataMatrix(payload).matrix, dtype=np.uint8)
+    module = max(2, round(_px(mm, dpi) / matrix.shape[0]))
+    ink = np.where(matrix > 0, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.kron(ink, np.ones((module, module), dtype=np.uint8)))
+
+
+@pytest.mark.parametrize("dpi", [300, 200])
+def test_data_matrix_of_a_dossier_code_is_decoded_on_a_noisy_page(dpi: int) -> None:
+    page = render_page(sample_lines(7, 40), dpi=dpi, seed=7)
+    box = _paste(page, _data_matrix(DOSSIER, dpi), 20, 14, dpi)
+    scanned = degrade(page, skew_deg=1.5, noise=0.15, jpeg_quality=40, seed=7)
+    hits = [h for h in decode_codes(scanned, page=0) if h.format == "DataMatrix"]
+    assert [h.text for h in hits] == [DOSSIER]
+    centre = _skewed_centre(box, page.size, 1.5)
+    assert math.dist(_centre(hits[0].box), centre) <= TOLERANCE
+    assert parse_code_payload(hits[0].text)["dossier_code"] == DOSSIER
 
 
 def test_code39_check_character_is_recognised() -> None:
