@@ -8,6 +8,7 @@ rendered scans is in ``tests/test_fields_e2e.py``.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,48 @@ def test_fields_of_a_page_scanned_upside_down(rules):
     values = _values(extract_page(turned, (), rules, separator_codes=()))
     assert values["issuer"] == "ỦY BAN NHÂN DÂN HUYỆN HẢI LĂNG"
     assert values["signer"] == "Trần Văn Bình"
+
+
+def _tilted(upright: PageOcr, degrees: float) -> PageOcr:
+    """The page as scanned ``degrees`` askew: word boxes turned about the page centre."""
+    a, cx, cy = math.radians(degrees), W / 2, H / 2
+    words = []
+    for w in upright.words:
+        dx, dy = w.left - cx, w.top + w.height - cy  # the box's origin: bottom left
+        x = cx + dx * math.cos(a) + dy * math.sin(a)
+        y = cy - dx * math.sin(a) + dy * math.cos(a)
+        words.append(w.model_copy(update={"left": x, "top": y - w.height, "angle": degrees}))
+    return upright.model_copy(update={"words": tuple(words), "skew_deg": -degrees})
+
+
+@pytest.mark.parametrize("degrees", [2.5, -2.5])
+def test_a_wrapped_summary_on_a_skewed_scan(rules, degrees):
+    """Boxes stay on the skewed scan; a long line's box then spans the next line's height."""
+    tilted = _tilted(page(DECISION), degrees)
+    lines = page_lines(tilted)
+    summary = next(ln for ln in lines if ln.text.startswith("Về việc"))
+    assert summary.y1 - summary.y0 < 60  # levelled: about one word's height, not 40 + 49 px
+    values = _values(extract_page(tilted, (), rules, separator_codes=()))
+    assert values["summary"].endswith("cho công dân Nguyễn Văn An")
+    assert values["signer"] == "Trần Văn Bình"
+    assert values["issuer"] == "ỦY BAN NHÂN DÂN HUYỆN HẢI LĂNG"
+
+
+def test_passport_copy(rules):
+    lines = [
+        ("BẢN SAO", 0.4, 0.05),
+        ("HỘ CHIẾU / PASSPORT", 0.39, 0.13),
+        ("Số hộ chiếu / Passport No.: C4696715", 0.35, 0.15),
+        ("Họ và tên / Eull name:", 0.35, 0.166),
+        ("NGUYỄN TRỌNG TƯỜNG", 0.35, 0.18),
+        ("Ngày sinh / Date of birth: 26/03/1987", 0.35, 0.2),
+    ]
+    found = extract_page(page(lines), (), rules, separator_codes=())
+    assert found.facts.doc_type == "id_card"
+    values = _values(found)
+    assert values["id_number"] == "C4696715"
+    assert values["applicant_name"] == "Nguyễn Trọng Tường"
+    assert values["birth_date"] == "1987-03-26"
 
 
 def test_invalid_values_are_flagged_not_changed(rules):

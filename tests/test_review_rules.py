@@ -133,6 +133,6 @@ def test_version_1_manifests_get_reason_codes(record):
             ),
         }
     )
-    store.put_bytes("old.manifest.json", old.model_dump_json().encode())
-    upgraded = load_manifest(store, "old.manifest.json")
+    store.put_bytes("archive/old.manifest.json", old.model_dump_json().encode())
+    upgraded = load_manifest(store, "archive/old.manifest.json")
     assert upgraded.review_reasons == ("missing:dossier_code", "page_low_confidence:2")
