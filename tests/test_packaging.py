@@ -32,6 +32,34 @@ def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
     assert settings.store.secret_key_file is not None
 
 
+def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"minio", "postgres", "prefect", "worker"} <= set(services)
+    for name, service in services.items():
+        if "cli" not in service.get("profiles", []):
+            assert "healthcheck" in service, name
+        env = service.get("environment", {})
+        assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in env), name
+    assert "--console-address" in services["minio"]["command"]
+    assert services["worker"]["entrypoint"][:3] == ["prefect", "worker", "start"]
+
+
+def test_compose_prefect_database_settings_exist_in_prefect(monkeypatch):
+    """A misspelt PREFECT_SERVER_DATABASE_* variable would silently leave Prefect on SQLite."""
+    from prefect.settings import Settings as PrefectSettings
+
+    env = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["prefect"][
+        "environment"
+    ]
+    for key, value in env.items():
+        monkeypatch.setenv(key, str(value))
+    monkeypatch.setenv("PREFECT_SERVER_DATABASE_PASSWORD", "from-the-secret-file")
+    database = PrefectSettings().server.database
+    assert database.driver == "postgresql+asyncpg"
+    assert (database.host, database.user, database.name) == ("postgres", "prefect", "prefect")
+
+
 def test_dockerfile_copies_only_what_exists():
     for line in (ROOT / "Dockerfile").read_text().splitlines():
         if line.startswith("COPY "):
