@@ -155,6 +155,10 @@ class SignatureSummary(_Frozen):
     """True for the generated demo certificate (not legally valid)."""
     subfilter: str = "ETSI.CAdES.detached"
     signed_at: datetime
+    level: Literal["B-B", "B-T", "B-LT"] = "B-B"
+    """PAdES baseline level the signature was made at."""
+    timestamped_at: datetime | None = None
+    """Time certified by the RFC 3161 time-stamp authority (B-T and B-LT)."""
 
 
 class Manifest(_Frozen):

@@ -96,6 +96,12 @@ class StorageError(SohoaError):
     key = "storage_failed"
 
 
+class ObjectLockedError(StorageError):
+    """An archived object version is under retention (object lock) and cannot be deleted yet."""
+
+    key = "object_locked"
+
+
 class VerificationError(SohoaError):
     """An archived PDF no longer matches its hash or its signature does not validate."""
 

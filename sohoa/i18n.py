@@ -60,6 +60,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Lỗi lưu trữ ({operation}): {reason}. Kiểm tra kết nối tới kho lưu trữ.",
         "en": "Storage error ({operation}): {reason}. Check the object store connection.",
     },
+    "object_locked": {
+        "vi": "{name} đang trong thời hạn lưu giữ (khóa đối tượng) đến {until}; không được xóa.",
+        "en": "{name} is under retention (object lock) until {until}; it cannot be deleted.",
+    },
     "verify_failed": {
         "vi": "{record}: kiểm tra toàn vẹn thất bại: {reason}",
         "en": "{record}: integrity check failed: {reason}",
@@ -67,6 +71,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "not_found": {
         "vi": "Không tìm thấy {what}: {name}",
         "en": "Not found: {what} {name}",
+    },
+    "rebuild_needs_sqlite": {
+        "vi": "Chỉ dựng lại được danh mục SQLite dạng tệp (cấu hình đang dùng: {backend}).",
+        "en": "Only a SQLite file catalog can be rebuilt (configured: {backend}).",
     },
     "config": {
         "vi": "Cấu hình không hợp lệ: {reason}",

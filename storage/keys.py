@@ -7,6 +7,11 @@ archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.manifest.json
 ```
 Year and month are those of the batch's receipt. A record without a known
 dossier code goes under ``_chua-xac-dinh`` (not yet identified).
+
+The first segment is the *area* (:data:`storage.objectstore.AREAS`:
+``originals``, ``archive``, ``derived``). On S3 it selects the bucket
+(``StoreSettings.buckets``; the object name is the whole key); in the local
+store it is a folder. ``archive/`` is versioned and under object lock.
 """
 
 from __future__ import annotations

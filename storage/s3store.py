@@ -1,18 +1,30 @@
 """The S3/MinIO implementation of the object-store contract, through the ``minio`` SDK.
 
 It honours the same contract as :class:`storage.objectstore.LocalObjectStore`
-(the same tests run on both). Differences that callers never see but
-maintainers should know:
+(the same tests run on both). What maintainers should know:
 
-* The SHA-256 is computed by us and stored as user metadata
-  (``x-amz-meta-sha256``), because S3 ETags are not content hashes for
-  multipart uploads. Reads check the bytes against it.
-* S3 user metadata is case-insensitive and US-ASCII only, so keys are
-  lowercased and values that HTTP cannot carry verbatim are sent
-  RFC 2047-encoded (``=?UTF-8?B?...?=``) and decoded on the way back.
+* **Buckets.** The key's first segment (``originals``, ``archive``,
+  ``derived``) selects a bucket (names in ``StoreSettings``); the object name
+  inside it is the whole key, so a key printed by sohoa is the object's name
+  and several areas may even share one bucket. Buckets are created on first
+  use; the archive bucket with object lock (hence versioning) and a default
+  retention rule, since lock cannot be added to a bucket later.
+* **Checked puts.** The SDK already sends a per-request content hash (signed
+  ``x-amz-content-sha256`` over HTTP, ``Content-MD5`` over HTTPS) that MinIO
+  and AWS check. A single-request put also carries ``x-amz-checksum-sha256``
+  of the whole object, which the server checks and echoes. After every put
+  the server's ETag is compared with the MD5 (or multipart MD5-of-MD5s) of the
+  bytes we sent, and the stored size and SHA-256 are read back. (SeaweedFS,
+  the test server, ignores a wrong ``x-amz-content-sha256``: there only the
+  whole-object checksum and the ETag comparison catch a corrupted upload.)
+* The SHA-256 is also kept as user metadata (``x-amz-meta-sha256``), because
+  ETags are not content hashes for multipart uploads; reads check it.
+* S3 user metadata is US-ASCII only: values HTTP cannot carry verbatim are
+  sent RFC 2047-encoded (``=?UTF-8?B?...?=``) and decoded on the way back.
 * Every SDK or network failure becomes :class:`StorageError` with a short
   reason from which both keys are scrubbed; a missing object becomes
-  :class:`NotFoundError`.
+  :class:`NotFoundError`; a refused delete of a retained version
+  :class:`ObjectLockedError`.
 """
 
 from __future__ import annotations
@@ -20,39 +32,59 @@ from __future__ import annotations
 import base64
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 import certifi
 import urllib3
 from minio import Minio
-from minio.datatypes import Object
 from minio.error import MinioException, S3Error
+from minio.helpers import ObjectWriteResult, get_part_info
+from minio.objectlockconfig import ObjectLockConfig
 
 from schemas.settings import StoreSettings, read_secret
-from sohoa.errors import NotFoundError, StorageError
-from storage.objectstore import CHUNK, ObjectInfo, sha256_file, validate_key
+from sohoa.errors import ConfigError, NotFoundError, ObjectLockedError, StorageError
+from storage.objectstore import (
+    AREAS,
+    CHUNK,
+    DEFAULT_TYPE,
+    LOCKED_AREA,
+    ObjectInfo,
+    RetentionRule,
+    area_of,
+    check_metadata,
+    sha256_file,
+    validate_key,
+)
 
-PART_SIZE = 16 * 1024 * 1024
-"""Multipart part size: large scans go up in 16 MiB parts (the SDK switches to multipart itself)."""
+log = logging.getLogger(__name__)
 
-DEFAULT_TYPE = "application/octet-stream"
+MIB = 1024 * 1024
 META_PREFIX = "x-amz-meta-"
 SHA256_META = "sha256"
 """User-metadata key holding our SHA-256; reserved, callers cannot set it."""
+CHECKSUM_HEADER = "x-amz-checksum-sha256"
+RETAIN_HEADER = "x-amz-object-lock-retain-until-date"
+HOLD_HEADER = "x-amz-object-lock-legal-hold"
 
-MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject"})
+MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion"})
 BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
+NO_LOCK_CODES = frozenset(
+    {"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"}
+)
 
 _HEADER_TOKEN = re.compile(r"[a-z0-9!#$%&'*+.^_`|~-]+")
 _PLAIN_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
 _ENCODED_VALUE = re.compile(r"=\?utf-8\?b\?([A-Za-z0-9+/=]*)\?=", re.IGNORECASE)
+_MD5_ETAG = re.compile(r"[0-9a-f]{32}(-[0-9]+)?")
 
 
 def make_http_client() -> urllib3.PoolManager:
@@ -118,48 +150,79 @@ def short_reason(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:300]
 
 
-class HashingReader:
-    """Hashes what the SDK actually reads, to prove the file did not change during upload."""
+def _lower(headers: Mapping[str, str]) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
 
-    def __init__(self, handle: BinaryIO) -> None:
+
+class PartHasher:
+    """Hashes what the SDK actually reads: SHA-256 of the whole, MD5 of each multipart part.
+
+    The SHA-256 proves the source did not change during the upload; the part
+    MD5s give the ETag an S3 server must report for these exact bytes.
+    """
+
+    def __init__(self, handle: BinaryIO, part_size: int) -> None:
         self._handle = handle
-        self.digest = hashlib.sha256()
+        self._part_size = part_size
+        self.sha256 = hashlib.sha256()
+        self._parts: list[bytes] = []
+        self._part = hashlib.md5(usedforsecurity=False)  # S3's ETag algorithm
+        self._in_part = 0
 
     def read(self, size: int = -1) -> bytes:
         data = self._handle.read(size)
-        self.digest.update(data)
+        self.sha256.update(data)
+        view = memoryview(data)
+        while view:
+            take = min(len(view), self._part_size - self._in_part)
+            self._part.update(view[:take])
+            self._in_part += take
+            view = view[take:]
+            if self._in_part == self._part_size:
+                self._parts.append(self._part.digest())
+                self._part, self._in_part = hashlib.md5(usedforsecurity=False), 0
         return data
+
+    def etag(self, size: int) -> str:
+        """The ETag of the bytes read, as S3 computes it for this size and part size."""
+        _, part_count = get_part_info(size, self._part_size)
+        parts = self._parts + ([self._part.digest()] if self._in_part or not self._parts else [])
+        if part_count <= 1:
+            return parts[0].hex()
+        whole = hashlib.md5(b"".join(parts), usedforsecurity=False).hexdigest()
+        return f"{whole}-{len(parts)}"
 
 
 class S3ObjectStore:
-    """Objects in one S3 bucket (MinIO, SeaweedFS, AWS...), created on first use if missing."""
+    """Objects in three S3 buckets (MinIO, SeaweedFS, AWS...), one per key area."""
 
     def __init__(
         self,
-        endpoint: str,
+        settings: StoreSettings,
+        *,
         access_key: str,
         secret_key: str,
-        bucket: str,
-        *,
-        secure: bool = False,
-        region: str | None = None,
+        http_client: urllib3.PoolManager | None = None,
     ) -> None:
         if not access_key or not secret_key:
             raise StorageError(operation="connect", reason="missing S3 access key or secret key")
-        self.endpoint = endpoint
-        self.bucket = bucket
-        self.region = region
+        self.endpoint = settings.endpoint
+        self.buckets = settings.buckets
+        self.region = settings.region
+        self.archive_lock = settings.archive_lock
+        self.retention = RetentionRule.from_settings(settings)
+        self.part_size = settings.part_size_mb * MIB
         self._secrets = (access_key, secret_key)
-        self._bucket_ready = False
+        self._ready: set[str] = set()
         self._lock = threading.Lock()
         with self._translate("connect"):
             self._minio = Minio(
-                endpoint,
+                settings.endpoint,
                 access_key=access_key,
                 secret_key=secret_key,
-                secure=secure,
-                region=region,
-                http_client=make_http_client(),
+                secure=settings.secure,
+                region=settings.region,
+                http_client=http_client or make_http_client(),
             )
 
     @classmethod
@@ -171,14 +234,10 @@ class S3ObjectStore:
         except OSError as exc:
             reason = f"cannot read S3 credentials file {exc.filename}: {exc.strerror}"
             raise StorageError(operation="connect", reason=reason) from None
-        return cls(
-            store_settings.endpoint,
-            access_key or "",
-            secret_key or "",
-            store_settings.bucket,
-            secure=store_settings.secure,
-            region=store_settings.region,
-        )
+        return cls(store_settings, access_key=access_key or "", secret_key=secret_key or "")
+
+    def __repr__(self) -> str:
+        return f"S3ObjectStore({self.describe()!r})"
 
     # -- plumbing ---------------------------------------------------------
 
@@ -201,36 +260,97 @@ class S3ObjectStore:
         except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
             raise StorageError(operation=operation, reason=self._scrub(short_reason(exc))) from None
 
-    def _client(self) -> Minio:
-        """The SDK client, after making sure the bucket exists (checked once per instance)."""
-        if not self._bucket_ready:
+    def _route(self, key: str) -> tuple[Minio, str]:
+        """The SDK client (bucket ready) and the bucket that holds ``key``."""
+        area = area_of(key)
+        if area not in self._ready:
             with self._lock, self._translate("bucket"):
-                if not self._bucket_ready:
-                    self._ensure_bucket()
-                    self._bucket_ready = True
-        return self._minio
+                if area not in self._ready:
+                    self._ensure_bucket(area)
+                    self._ready.add(area)
+        return self._minio, self.buckets[area]
 
-    def _ensure_bucket(self) -> None:
-        if self._minio.bucket_exists(self.bucket):
-            return
+    def _ensure_bucket(self, area: str) -> None:
+        """Create the area's bucket if missing; check (or set) the archive's object lock."""
+        bucket = self.buckets[area]
+        protect = area == LOCKED_AREA and self.retention is not None
+        if not self._minio.bucket_exists(bucket):
+            try:
+                self._minio.make_bucket(bucket, location=self.region, object_lock=protect)
+                log.info("created bucket %s%s", bucket, " with object lock" if protect else "")
+            except S3Error as exc:
+                if exc.code not in BUCKET_TAKEN_CODES:  # another process won the race: fine
+                    raise
+        if protect and self.retention is not None:
+            self._check_lock(bucket, self.retention)
+
+    def _check_lock(self, bucket: str, rule: RetentionRule) -> None:
+        """Make sure the archive bucket has object lock and a default retention rule."""
         try:
-            self._minio.make_bucket(self.bucket, location=self.region)
+            config = self._minio.get_object_lock_config(bucket)
         except S3Error as exc:
-            if exc.code not in BUCKET_TAKEN_CODES:  # another process won the race: fine
+            if exc.code not in NO_LOCK_CODES:
                 raise
+            self._unprotected(bucket)
+            return
+        wanted = ObjectLockConfig(rule.mode, rule.period, rule.unit.title())
+        if config.mode is None:
+            self._minio.set_object_lock_config(bucket, wanted)
+            log.info(
+                "bucket %s: default retention %s %s %s", bucket, rule.mode, rule.period, rule.unit
+            )
+        elif (config.mode, config.duration, config.duration_unit) != (
+            wanted.mode,
+            wanted.duration,
+            wanted.duration_unit,
+        ):
+            log.warning(
+                "bucket %s keeps its own default retention (%s %s %s), not the configured "
+                "%s %s %s; change it with `mc retention set --default` if the settings are right",
+                bucket,
+                config.mode,
+                config.duration,
+                config.duration_unit,
+                rule.mode,
+                rule.period,
+                rule.unit,
+            )
+
+    def _unprotected(self, bucket: str) -> None:
+        """An existing archive bucket without object lock: stop, or warn when told to."""
+        reason = (
+            f"archive bucket {bucket!r} has no object lock, so archived PDFs could be "
+            "overwritten or deleted. Object lock can only be enabled when a bucket is created: "
+            "create one with `mc mb --with-lock`, copy the objects into it (`mc mirror`), and "
+            "set SOHOA_STORE__BUCKET_ARCHIVE to its name; or set SOHOA_STORE__ARCHIVE_LOCK=warn "
+            "to archive without this protection"
+        )
+        if self.archive_lock == "required":
+            raise ConfigError(reason=reason)
+        log.warning("%s", reason)
 
     def _info(self, key: str, size: int, headers: Mapping[str, str]) -> ObjectInfo:
         metadata = decode_metadata(headers)
         sha256 = metadata.pop(SHA256_META, None) or self._hash_remote(key)
-        lowered = {name.lower(): value for name, value in headers.items()}
-        content_type = lowered.get("content-type") or DEFAULT_TYPE
-        return ObjectInfo(key, size, sha256, content_type, metadata)
+        lowered = _lower(headers)
+        version = lowered.get("x-amz-version-id")
+        until = lowered.get(RETAIN_HEADER)
+        return ObjectInfo(
+            key=key,
+            size=size,
+            sha256=sha256,
+            content_type=lowered.get("content-type") or DEFAULT_TYPE,
+            metadata=metadata,
+            version_id=version if version and version != "null" else None,
+            retain_until=datetime.fromisoformat(until) if until else None,
+        )
 
     def _hash_remote(self, key: str) -> str:
         """Hash an object written by another tool (no sha256 metadata) by streaming it."""
         digest = hashlib.sha256()
+        client, bucket = self._route(key)
         with self._translate("stat", key):
-            response = self._client().get_object(self.bucket, key)
+            response = client.get_object(bucket, key)
             try:
                 for chunk in response.stream(CHUNK):
                     digest.update(chunk)
@@ -251,25 +371,17 @@ class S3ObjectStore:
     ) -> ObjectInfo:
         """Upload a file; it is hashed first (the hash travels in the request headers)."""
         key, path = validate_key(key), Path(path)
+        meta = check_metadata(metadata)
         with self._translate("put"):
             sha256 = sha256_file(path)
             size = path.stat().st_size
-            headers = encode_metadata(metadata, sha256)
             with path.open("rb") as handle:
-                reader = HashingReader(handle)
-                self._client().put_object(
-                    self.bucket,
-                    key,
-                    reader,  # type: ignore[arg-type]  # only read() is used
-                    size,
-                    content_type=content_type,
-                    metadata=headers,
-                    part_size=PART_SIZE,
-                )
-        if reader.digest.hexdigest() != sha256:
-            self.delete(key)
+                reader = PartHasher(handle, self.part_size)
+                result = self._upload(key, reader, size, sha256, content_type, meta)
+        if reader.sha256.hexdigest() != sha256:
+            self._discard(key, result.version_id)
             raise StorageError(operation="put", reason=f"{path.name} changed during upload")
-        return self._verify_put(key, size, sha256)
+        return self._check_put(key, result, size, sha256, reader.etag(size))
 
     def put_bytes(
         self,
@@ -280,36 +392,76 @@ class S3ObjectStore:
         metadata: Mapping[str, str] | None = None,
     ) -> ObjectInfo:
         """Upload bytes held in memory."""
-        key = validate_key(key)
+        key, meta = validate_key(key), check_metadata(metadata)
         sha256 = hashlib.sha256(data).hexdigest()
-        headers = encode_metadata(metadata, sha256)
+        reader = PartHasher(io.BytesIO(data), self.part_size)
         with self._translate("put"):
-            self._client().put_object(
-                self.bucket,
-                key,
-                io.BytesIO(data),
-                len(data),
-                content_type=content_type,
-                metadata=headers,
-                part_size=PART_SIZE,
-            )
-        return self._verify_put(key, len(data), sha256)
+            result = self._upload(key, reader, len(data), sha256, content_type, meta)
+        return self._check_put(key, result, len(data), sha256, reader.etag(len(data)))
 
-    def _verify_put(self, key: str, size: int, sha256: str) -> ObjectInfo:
-        """Read back what the server stored, so a truncated upload never passes silently."""
-        info = self.stat(key)
+    def _upload(
+        self,
+        key: str,
+        reader: PartHasher,
+        size: int,
+        sha256: str,
+        content_type: str,
+        metadata: Mapping[str, str],
+    ) -> ObjectWriteResult:
+        """One PUT up to ``part_size`` (with the object's SHA-256 for the server to check),
+        multipart above it (each part checked by the SDK's per-request hash)."""
+        headers = encode_metadata(metadata, sha256)
+        if size <= self.part_size:  # the SDK passes x-amz-* keys through as request headers
+            headers[CHECKSUM_HEADER] = base64.b64encode(bytes.fromhex(sha256)).decode()
+        client, bucket = self._route(key)
+        return client.put_object(
+            bucket,
+            key,
+            reader,  # type: ignore[arg-type]  # only read() is used
+            size,
+            content_type=content_type,
+            metadata=headers,  # type: ignore[arg-type]
+            part_size=self.part_size,
+        )
+
+    def _check_put(
+        self, key: str, result: ObjectWriteResult, size: int, sha256: str, etag: str
+    ) -> ObjectInfo:
+        """Compare what the server says it stored with what we sent; read the info back."""
+        headers = _lower(result.http_headers or {})
+        checksum = base64.b64encode(bytes.fromhex(sha256)).decode()
+        problems = []
+        if headers.get(CHECKSUM_HEADER) not in (None, checksum):
+            problems.append("SHA-256 checksum differs")
+        encrypted = any(name.startswith("x-amz-server-side-encryption") for name in headers)
+        if not encrypted and _MD5_ETAG.fullmatch(result.etag or "") and result.etag != etag:
+            problems.append(f"ETag {result.etag} instead of {etag}")
+        if problems:
+            self._discard(key, result.version_id)
+            reason = f"{key}: the server stored other bytes than sent ({'; '.join(problems)})"
+            raise StorageError(operation="put", reason=reason)
+        info = self.stat(key, version_id=result.version_id)
         if info.size != size or info.sha256 != sha256:
             reason = f"{key} stored as {info.size} bytes, expected {size}"
             raise StorageError(operation="put", reason=reason)
         return info
 
+    def _discard(self, key: str, version_id: str | None) -> None:
+        """Remove a bad upload; a retained archive version cannot be, and a retry supersedes it."""
+        client, bucket = self._route(key)
+        try:
+            client.remove_object(bucket, key, version_id=version_id)
+        except (MinioException, urllib3.exceptions.HTTPError, OSError, ValueError) as exc:
+            log.warning("could not remove bad upload %s: %s", key, self._scrub(short_reason(exc)))
+
     # -- reads ------------------------------------------------------------
 
-    def get_bytes(self, key: str) -> bytes:
-        """Return the whole object, checked against its stored SHA-256."""
+    def get_bytes(self, key: str, *, version_id: str | None = None) -> bytes:
+        """Return the whole object (or one version), checked against its stored SHA-256."""
         key = validate_key(key)
+        client, bucket = self._route(key)
         with self._translate("get", key):
-            response = self._client().get_object(self.bucket, key)
+            response = client.get_object(bucket, key, version_id=version_id)
             try:
                 data = response.read()
                 expected = decode_metadata(response.headers).get(SHA256_META)
@@ -323,8 +475,9 @@ class S3ObjectStore:
     def download(self, key: str, dest: Path) -> ObjectInfo:
         """Stream the object to a temporary file beside ``dest``, check it, then rename."""
         key, dest = validate_key(key), Path(dest)
+        client, bucket = self._route(key)
         with self._translate("download", key):
-            response = self._client().get_object(self.bucket, key)
+            response = client.get_object(bucket, key)
             try:
                 headers = response.headers
                 expected = decode_metadata(headers).get(SHA256_META)
@@ -336,40 +489,85 @@ class S3ObjectStore:
             headers = {**headers, META_PREFIX + SHA256_META: sha256}
         return self._info(key, size, headers)
 
-    def _head(self, key: str, operation: str) -> Object:
-        with self._translate(operation, key):
-            return self._client().stat_object(self.bucket, key)
-
-    def stat(self, key: str) -> ObjectInfo:
-        """Size, hash, type and metadata, from one HEAD request."""
+    def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
+        """Size, hash, type, metadata, version and retention, from one HEAD request."""
         key = validate_key(key)
-        obj = self._head(key, "stat")
+        client, bucket = self._route(key)
+        with self._translate("stat", key):
+            obj = client.stat_object(bucket, key, version_id=version_id)
         return self._info(key, obj.size or 0, obj.metadata or {})
 
     def exists(self, key: str) -> bool:
         """True when ``key`` is stored (a HEAD request)."""
+        key = validate_key(key)
+        client, bucket = self._route(key)
         try:
-            self._head(validate_key(key), "exists")
+            with self._translate("exists", key):
+                client.stat_object(bucket, key)
         except NotFoundError:
             return False
         return True
 
     def delete(self, key: str) -> None:
-        """Remove the object; S3 treats a missing key as success, and so do we."""
+        """Remove the object; S3 treats a missing key as success, and so do we.
+
+        In the protected archive every version is removed, oldest first (so an
+        older version never resurfaces as current); the server refuses any
+        version still under retention, which becomes :class:`ObjectLockedError`.
+        """
         key = validate_key(key)
+        client, bucket = self._route(key)
+        if area_of(key) != LOCKED_AREA or self.retention is None:
+            with self._translate("delete"):
+                client.remove_object(bucket, key)
+            return
         with self._translate("delete"):
-            self._client().remove_object(self.bucket, key)
+            found = client.list_objects(bucket, prefix=key, include_version=True)
+            versions = [obj.version_id for obj in found if obj.object_name == key]
+            for version_id in reversed(versions):  # S3 lists a key's newest version first
+                try:
+                    client.remove_object(bucket, key, version_id=version_id)
+                except S3Error:
+                    if until := self._held_until(key, version_id):
+                        raise ObjectLockedError(name=key, until=until) from None
+                    raise
+
+    def _held_until(self, key: str, version_id: str | None) -> str | None:
+        """Why a version may not be deleted yet: its retention end, or its legal hold."""
+        client, bucket = self._route(key)
+        with suppress(MinioException, urllib3.exceptions.HTTPError, OSError, ValueError):
+            headers = _lower(client.stat_object(bucket, key, version_id=version_id).metadata or {})
+            until = headers.get(RETAIN_HEADER)
+            if until and datetime.fromisoformat(until) > datetime.now(UTC):
+                return until
+            if headers.get(HOLD_HEADER, "").upper() == "ON":
+                return "legal hold is lifted"
+        return None
 
     def list(self, prefix: str = "") -> Iterator[str]:
         """Yield the keys under ``prefix``, sorted (fetched in full first, to sort them)."""
-        with self._translate("list"):
-            found = self._client().list_objects(self.bucket, prefix=prefix or None, recursive=True)
-            names = [obj.object_name for obj in found if obj.object_name and not obj.is_dir]
+        names: set[str] = set()
+        for area in AREAS:
+            head = f"{area}/"
+            if not (head.startswith(prefix) or prefix.startswith(head)):
+                continue
+            bucket = self.buckets[area]
+            with self._translate("list"):
+                if area not in self._ready and not self._minio.bucket_exists(bucket):
+                    continue  # listing never creates a bucket
+                found = self._minio.list_objects(
+                    bucket, prefix=max(head, prefix, key=len), recursive=True
+                )
+                names.update(obj.object_name for obj in found if obj.object_name and not obj.is_dir)
         yield from sorted(name for name in names if name.startswith(prefix))
 
     def describe(self) -> str:
         """Where the objects are, without credentials."""
-        return f"s3://{self.bucket}@{self.endpoint}"
+        return f"s3://{','.join(dict.fromkeys(self.buckets.values()))}@{self.endpoint}"
+
+    def location(self, key: str) -> str:
+        """Where one object is, for people (no request is made)."""
+        return f"s3://{self.buckets[area_of(key)]}@{self.endpoint}/{key}"
 
 
 def _atomic_stream(dest: Path, chunks: Iterable[bytes], expected: str | None) -> tuple[int, str]:

