@@ -26,7 +26,7 @@ from PIL import Image
 from pydantic import SecretStr
 
 from schemas.settings import Settings, SigningSettings
-from sohoa.errors import NotFoundError, SigningError
+from sohoa.errors import ConfigError, NotFoundError, SigningError
 from sohoa.proc import run_program
 from storage import signing
 
@@ -393,3 +393,77 @@ def test_works_inside_a_running_event_loop(demo_settings: Settings, tmp_path: Pa
         return signing.validate_signature(tmp_path / "out.pdf", demo_settings).ok
 
     assert asyncio.run(main())
+
+
+# ---------------------------------------------------------------- visible stamps
+
+
+def _ink(image, box_pt: tuple[float, float, float, float], dpi: int) -> float:
+    """Share of dark pixels inside a box given in points from the page's top-left."""
+    left, top, right, bottom = (round(v * dpi / 72) for v in box_pt)
+    region = image.convert("L").crop((left, top, right, bottom))
+    histogram = region.histogram()
+    return sum(histogram[:128]) / sum(histogram)
+
+
+def test_visible_stamps_render_vietnamese_with_an_embedded_font(
+    demo_settings: Settings, tmp_path: Path
+) -> None:
+    cfg = demo_settings.signing.model_copy(update={"visible_stamp": True})
+    settings = demo_settings.model_copy(update={"signing": cfg})
+    src = make_pdf(tmp_path / "in.pdf", pages=2)  # 400 x 340 pt pages
+    signed = tmp_path / "stamped.pdf"
+    signing.sign_pdf(src, signed, settings, signer_name="Lê Thị Ánh Tuyết")
+    check = signing.validate_signature(signed, settings)
+    assert check.ok, check.problems
+    assert check.coverage_entire_file and check.pdfsig_total_document_signed
+    assert (
+        "No syntax or stream encoding errors"
+        in run_program(["qpdf", "--check", signed], timeout=60).stdout
+    )
+    # The digitiser's stamp is page content (poppler extracts its text, diacritics intact).
+    text = run_program(["pdftotext", "-f", "1", "-l", "1", signed, "-"], timeout=60).stdout
+    assert "Người số hóa: Lê Thị Ánh Tuyết" in text
+    # The agency's box is the signature widget, at the top-right of page 1.
+    with pikepdf.open(signed) as pdf:
+        widgets = [a for a in pdf.pages[0].obj.get("/Annots", []) if a.get("/FT") == "/Sig"]
+        assert len(widgets) == 1
+        x1, y1, x2, y2 = (float(v) for v in widgets[0].Rect)
+        assert (x1, y1, x2, y2) == (400 - 224, 340 - 46, 400 - 14, 340 - 10)  # the default box
+        fonts = [
+            o
+            for o in pdf.objects
+            if isinstance(o, pikepdf.Dictionary) and o.get("/Subtype") == "/CIDFontType2"
+        ]
+        assert fonts and all("DejaVuSans" in str(f.BaseFont) for f in fonts)
+        assert all("/FontFile2" in f.FontDescriptor for f in fonts)  # embedded
+        # Widths are in 1/1000 em (DejaVu's 'a' is 1255/2048 em): letters are not spread out.
+        widths = [
+            w for f in fonts for entry in f.W if isinstance(entry, pikepdf.Array) for w in entry
+        ]
+        assert max(float(w) for w in widths) < 1100
+    # Rendered by poppler, both boxes add ink to page 1; page 2 is untouched.
+    for pdf_path, prefix in ((src, "before"), (signed, "after")):
+        args = ["pdftoppm", "-r", "72", "-png", pdf_path, tmp_path / prefix]
+        run_program(args, timeout=60)
+    before, after = Image.open(tmp_path / "before-1.png"), Image.open(tmp_path / "after-1.png")
+    for box in ((14, 10, 224, 46), (x1, 340 - y2, x2, 340 - y1)):
+        assert _ink(after, box, 72) > _ink(before, box, 72) + 0.03
+    assert _ink(after, (0, 60, 400, 340), 72) == _ink(before, (0, 60, 400, 340), 72)
+    page2 = [Image.open(tmp_path / f"{p}-2.png").tobytes() for p in ("before", "after")]
+    assert page2[0] == page2[1]
+
+
+def test_stamps_are_off_by_default_and_boxes_must_fit(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    with pikepdf.open(signed_pdf) as pdf:
+        for annot in pdf.pages[0].obj.get("/Annots", []):
+            assert all(float(v) == 0 for v in annot.Rect)  # invisible signature
+    cfg = demo_settings.signing.model_copy(
+        update={"visible_stamp": True, "agency_stamp_box": (-900.0, 10.0, -14.0, 46.0)}
+    )
+    settings = demo_settings.model_copy(update={"signing": cfg})
+    with pytest.raises(ConfigError, match="does not fit"):
+        signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", settings)
+    assert not (tmp_path / "out.pdf").exists()

@@ -1,0 +1,130 @@
+"""PAdES levels: which level to sign at, the RFC 3161 time-stamp client, trust roots.
+
+B-B proves who signed; B-T adds a time-stamp from a trusted authority, so the signing
+time no longer rests on the signer's own clock; B-LT also embeds the certificates and
+revocation data (OCSP/CRL) so the signature can still be checked when the CA's servers
+are gone and the certificate has expired. pyHanko does the protocol work; this module
+turns settings into pyHanko objects and rejects contradictory settings early.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from aiohttp import encode_basic_auth
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.sign.timestamps import HTTPTimeStamper, TimeStamper
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
+from pyhanko_certvalidator.fetchers.api import OwnedFetcherBackend
+
+from schemas.settings import Settings, read_secret
+from sohoa.errors import ConfigError
+
+Level = Literal["B-B", "B-T", "B-LT"]
+LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT")
+DEMO_CA_PEM = "demo-ca.pem"
+
+
+@dataclass(frozen=True)
+class SigningPlan:
+    """What a signature will contain, decided once from the settings."""
+
+    level: Level
+    """The PAdES baseline level to produce."""
+    tsa_url: str | None
+    """Where time-stamps come from (B-T and B-LT only)."""
+
+
+def effective_level(settings: Settings) -> Level:
+    """The level to sign at: the configured one, else B-T when a TSA is set, else B-B."""
+    cfg = settings.signing
+    if cfg.level is not None:
+        return cfg.level
+    return "B-T" if cfg.tsa_url else "B-B"
+
+
+def plan_signing(settings: Settings) -> SigningPlan:
+    """Check the level settings and return the plan.
+
+    Raises:
+        ConfigError: B-T or B-LT without a time-stamp authority, or a TSA URL that is
+            not http(s).
+    """
+    cfg, level = settings.signing, effective_level(settings)
+    if level == "B-B":
+        return SigningPlan(level=level, tsa_url=None)
+    if not cfg.tsa_url:
+        raise ConfigError(
+            reason=f"signing.level = {level} needs a time-stamp authority: set signing.tsa_url "
+            "(an RFC 3161 URL from your CA) or use signing.level = B-B"
+        )
+    if urlsplit(cfg.tsa_url).username is not None:
+        raise ConfigError(
+            reason=f"signing.tsa_url {redact(cfg.tsa_url)} contains credentials: put them in "
+            "signing.tsa_username and signing.tsa_password(_file) instead"
+        )
+    if urlsplit(cfg.tsa_url).scheme not in ("http", "https"):
+        raise ConfigError(
+            reason=f"signing.tsa_url must be an http(s) URL, not {redact(cfg.tsa_url)}"
+        )
+    return SigningPlan(level=level, tsa_url=cfg.tsa_url)
+
+
+def redact(url: str) -> str:
+    """``url`` without user info or query string, safe for logs and error messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def make_timestamper(settings: Settings, plan: SigningPlan) -> TimeStamper | None:
+    """The RFC 3161 client for ``plan`` (``None`` at B-B), with the TSA's credentials."""
+    if plan.tsa_url is None:
+        return None
+    cfg = settings.signing
+    try:
+        password = read_secret(cfg.tsa_password, cfg.tsa_password_file)
+    except OSError as exc:
+        raise ConfigError(
+            reason=f"cannot read signing.tsa_password_file ({exc.strerror})"
+        ) from None
+    headers = {}
+    if cfg.tsa_username:  # a header, not aiohttp's deprecated auth= argument
+        headers["Authorization"] = encode_basic_auth(cfg.tsa_username, password or "")
+    return HTTPTimeStamper(plan.tsa_url, timeout=cfg.tsa_timeout_s, headers=headers)
+
+
+def trust_roots(settings: Settings) -> list:
+    """The demo CA (when it exists) and the configured roots; never the OS store.
+
+    Raises:
+        ConfigError: a configured root cannot be read or parsed.
+    """
+    files: list[Path] = [p for p in [settings.demo_key_dir / DEMO_CA_PEM] if p.is_file()]
+    files.extend(settings.signing.trust_roots)
+    try:
+        return list(load_certs_from_pemder(files))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(reason=f"cannot read signing trust roots: {exc}") from None
+
+
+def signing_validation_context(settings: Settings, plan: SigningPlan) -> ValidationContext | None:
+    """For B-LT: a context that fetches OCSP responses and CRLs while signing.
+
+    Why fetching here and nowhere else: B-LT means "the revocation data is in the file",
+    so it has to be downloaded once, at signing time; every later check is offline.
+    """
+    if plan.level != "B-LT":
+        return None
+    backend = AIOHttpFetcherBackend(per_request_timeout=settings.signing.revocation_timeout_s)
+    return ValidationContext(
+        trust_roots=trust_roots(settings),
+        allow_fetching=True,
+        fetcher_backend=OwnedFetcherBackend(backend),  # closed by the context's aclose()
+        revocation_mode="require",  # every certificate in the chain needs revocation data
+    )
