@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 # unpaper and ghostscript serve OCRmyPDF, the alternative the OCR benchmark compares with.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf
-              fonts-dejavu-core unpaper ghostscript softhsm2)
+              fonts-dejavu-core unpaper ghostscript pngquant softhsm2)
 UV_VERSION=0.13.8
 
 missing=()

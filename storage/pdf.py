@@ -1,10 +1,14 @@
-"""Assemble the archival PDF: the colour scan of each page plus an invisible text layer.
+"""Assemble the archival PDF (PDF/A-2b): the colour scan of each page plus an invisible text layer.
 
 Each page shows its scan at its true size (pixels / dpi) and carries the OCR
 words as invisible text (render mode 3) in Tesseract's glyphless font, placed
 and stretched to each word's box, so selecting, copying and searching work in
-any reader. JPEG scans are embedded byte for byte (no generation loss).
-XMP metadata carries the record's identity so the file explains itself.
+any reader. The scan is stored as set by :class:`~schemas.settings.PdfSettings`:
+``original`` embeds JPEG scans byte for byte (no generation loss); ``mrc``
+stores the ink as sharp full-resolution masks in its colours over a small
+colour background (:mod:`storage.mrc`), about a tenth of the size. XMP metadata
+carries the record's identity so the file explains itself; :mod:`storage.pdfa`
+adds what PDF/A-2b needs (output intent, identification, extension schema).
 """
 
 from __future__ import annotations
@@ -12,20 +16,21 @@ from __future__ import annotations
 import io
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
 import pikepdf
 from pikepdf import Dictionary, Name, Pdf
 from PIL import Image
 
 from schemas.models import PageImage, PageOcr, Word
+from schemas.settings import PdfSettings
 from sohoa import SOFTWARE
-from sohoa.errors import ConfigError
+from sohoa.errors import BadInputError, ConfigError
+from storage.mrc import MrcLayers, g4_encode, split_page
+from storage.pdfa import XMP_NS, add_srgb_output_intent, write_xmp
 
-XMP_NS = "https://sohoa.example/ns/1.0/"
-XMP_PREFIX = "sohoa"
 GLYPH_WIDTH = 0.5  # the glyphless font's advance, in ems (Tesseract's /DW 500)
 # Declared ascent/descent (in ems): readers draw a glyph's box from baseline-ASCENT to
 # baseline+DESCENT, so a word set at size = box height on a baseline DESCENT above the
@@ -107,37 +112,162 @@ def _glyphless_font(pdf: Pdf, font_path: Path) -> pikepdf.Object:
     )
 
 
-def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
-    """Embed the scan: JPEG as is, bilevel as Flate, other lossless input as JPEG."""
-    path = Path(page.path)
-    if page.encoding == "jpeg":
-        with Image.open(path) as probe:
-            mode = probe.mode
-        data, filt, bpc = path.read_bytes(), Name.DCTDecode, 8
-    else:
-        with Image.open(path) as img:
-            img.load()
-            mode = img.mode
-            if mode == "1":
-                data, filt, bpc = zlib.compress(img.tobytes(), 6), Name.FlateDecode, 1
-            else:
-                img = img if mode in ("RGB", "L") else img.convert("RGB")
-                mode = img.mode
-                buf = io.BytesIO()
-                img.save(
-                    buf,
-                    format="JPEG",
-                    quality=JPEG_QUALITY_FOR_LOSSLESS_INPUT,
-                    subsampling=0,
-                    optimize=True,
-                )
-                data, filt, bpc = buf.getvalue(), Name.DCTDecode, 8
-    colour = Name.DeviceRGB if mode == "RGB" else Name.DeviceGray
+def _flate_stream(pdf: Pdf, data: bytes) -> pikepdf.Stream:
+    """A Flate-compressed content stream whose last byte is neither CR nor LF.
+
+    Why: before ``endstream`` qpdf writes one LF; a stream whose data ends in CR
+    then looks like it ends in a CR-LF marker, and PDF/A validators read its
+    /Length as one byte too long (ISO 19005-2, 6.1.7.1). Trailing spaces are
+    harmless in a content stream, so one is added until the compressed data
+    (whose last byte is its Adler-32 checksum's) ends otherwise.
+    """
+    packed = zlib.compress(data, 6)
+    while packed[-1] in b"\r\n":
+        data += b" "
+        packed = zlib.compress(data, 6)
+    stream = pikepdf.Stream(pdf, packed)
+    stream.Filter = Name.FlateDecode
+    return stream
+
+
+def _image_stream(pdf: Pdf, data: bytes, width: int, height: int, **entries) -> pikepdf.Stream:
     stream = pikepdf.Stream(pdf, data)
     stream.Type, stream.Subtype = Name.XObject, Name.Image
-    stream.Width, stream.Height = page.width, page.height
-    stream.ColorSpace, stream.BitsPerComponent, stream.Filter = colour, bpc, filt
+    stream.Width, stream.Height = width, height
+    for key, value in entries.items():
+        stream[Name("/" + key)] = value
     return stream
+
+
+def _ccitt(pdf: Pdf, data: bytes, width: int, height: int, **entries) -> pikepdf.Stream:
+    """A 1-bit image (or image mask) holding a G4 strip from :func:`storage.mrc.g4_encode`."""
+    parms = Dictionary(K=-1, Columns=width, Rows=height, BlackIs1=True)
+    return _image_stream(
+        pdf,
+        data,
+        width,
+        height,
+        BitsPerComponent=1,
+        Filter=Name.CCITTFaxDecode,
+        DecodeParms=parms,
+        **entries,
+    )
+
+
+def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
+    """Embed the scan: RGB/grey JPEG as is, bilevel as CCITT G4, anything else as JPEG.
+
+    A CMYK JPEG is converted to RGB: PDF/A allows DeviceCMYK only under a CMYK
+    output intent, and the archive's intent is sRGB.
+    """
+    path = Path(page.path)
+    if page.encoding == "jpeg" and page.mode in ("RGB", "L"):
+        colour = Name.DeviceRGB if page.mode == "RGB" else Name.DeviceGray
+        return _image_stream(
+            pdf,
+            path.read_bytes(),
+            page.width,
+            page.height,
+            ColorSpace=colour,
+            BitsPerComponent=8,
+            Filter=Name.DCTDecode,
+        )
+    with Image.open(path) as img:
+        img.load()
+        if img.mode == "1":  # G4 is lossless for bilevel, and far smaller than Flate
+            ink = np.asarray(img) == 0
+            return _ccitt(pdf, g4_encode(ink), page.width, page.height, ColorSpace=Name.DeviceGray)
+        img = img if img.mode in ("RGB", "L") else img.convert("RGB")
+        buf = io.BytesIO()
+        img.save(
+            buf,
+            format="JPEG",
+            quality=JPEG_QUALITY_FOR_LOSSLESS_INPUT,
+            subsampling=0,
+            optimize=True,
+        )
+        colour = Name.DeviceRGB if img.mode == "RGB" else Name.DeviceGray
+    return _image_stream(
+        pdf,
+        buf.getvalue(),
+        page.width,
+        page.height,
+        ColorSpace=colour,
+        BitsPerComponent=8,
+        Filter=Name.DCTDecode,
+    )
+
+
+def _mrc_layers(page: PageImage, settings: PdfSettings) -> MrcLayers | None:
+    """Split the page for MRC, or ``None`` to keep its original image (bilevel, photo, tiny)."""
+    if page.mode == "1":
+        return None
+    try:
+        with Image.open(page.path) as img:
+            img.load()
+            layers = split_page(
+                img,
+                page.dpi,
+                background_dpi=settings.background_dpi,
+                background_quality=settings.background_quality,
+                ink_colour_dpi=settings.ink_colour_dpi,
+                max_ink_share=settings.max_ink_share,
+            )
+    except (OSError, ValueError) as exc:
+        raise BadInputError(reason=f"cannot read page image {Path(page.path).name}: {exc}") from exc
+    if layers is None:
+        return None
+    size = sum(
+        len(b or b"")
+        for b in (layers.text_mask, layers.colour_mask, layers.colour_jpeg, layers.background_jpeg)
+    )
+    if page.encoding == "jpeg" and size >= Path(page.path).stat().st_size:
+        return None  # the scan is already smaller than its layers
+    return layers
+
+
+Box = tuple[int, int, int, int]
+"""Left, top, width, height in page pixels."""
+
+
+def _mrc_xobjects(pdf: Pdf, layers: MrcLayers) -> list[tuple[str, pikepdf.Stream, Box]]:
+    """The MRC image XObjects with where each is painted, bottom to top.
+
+    Painted in order: the background over the whole page; the coloured-ink
+    image through its mask (explicit masking, which is not transparency),
+    over the box the coloured ink occupies; the dark ink as a stencil mask in
+    its colour over the whole page.
+    """
+    w, h = layers.width, layers.height
+    bg_w, bg_h = layers.background_size
+    bg_colour = Name.DeviceGray if layers.background_grey else Name.DeviceRGB
+    background = _image_stream(
+        pdf,
+        layers.background_jpeg,
+        bg_w,
+        bg_h,
+        ColorSpace=bg_colour,
+        BitsPerComponent=8,
+        Filter=Name.DCTDecode,
+    )
+    placed = [("Background", background, (0, 0, w, h))]
+    if layers.colour_jpeg and layers.colour_mask:
+        box = layers.colour_box
+        mask = _ccitt(pdf, layers.colour_mask, box[2], box[3], ImageMask=True)
+        colours = _image_stream(
+            pdf,
+            layers.colour_jpeg,
+            *layers.colour_size,
+            ColorSpace=Name.DeviceRGB,
+            BitsPerComponent=8,
+            Filter=Name.DCTDecode,
+            Mask=pdf.make_indirect(mask),
+        )
+        placed.append(("ColourInk", colours, box))
+    if layers.text_mask:
+        text = _ccitt(pdf, layers.text_mask, w, h, ImageMask=True)
+        placed.append(("TextInk", text, (0, 0, w, h)))
+    return placed
 
 
 def _utf16_hex(text: str) -> str:
@@ -190,11 +320,34 @@ def text_layer(
     return "\n".join(ops).encode("ascii")
 
 
-def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font) -> None:
+def _page_images(pdf: Pdf, page: PageImage, settings: PdfSettings) -> tuple[Dictionary, bytes]:
+    """The page's image XObjects and the operators that paint them."""
+    layers = _mrc_layers(page, settings) if settings.image_mode == "mrc" else None
+    paint = ""
+    if layers is None:
+        image = _image_xobject(pdf, page)
+        placed = [("Im0", image, (0, 0, page.width, page.height))]
+    else:
+        placed = _mrc_xobjects(pdf, layers)
+        r, g, b = (c / 255 for c in layers.text_rgb)
+        paint = f"{r:.3f} {g:.3f} {b:.3f} rg "
+    px = 72.0 / page.dpi
+    ops = []
+    for name, _, (left, top, width, height) in placed:
+        colour = paint if name == "TextInk" else ""
+        bottom = (page.height - top - height) * px
+        ops.append(
+            f"q {colour}{width * px:.4f} 0 0 {height * px:.4f} {left * px:.4f} {bottom:.4f} cm "
+            f"/{name} Do Q\n"
+        )
+    xobjects = Dictionary({f"/{name}": pdf.make_indirect(obj) for name, obj, _ in placed})
+    return xobjects, "".join(ops).encode()
+
+
+def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font, settings: PdfSettings) -> None:
     width_pt = page.width * 72.0 / page.dpi
     height_pt = page.height * 72.0 / page.dpi
-    image = pdf.make_indirect(_image_xobject(pdf, page))
-    content = f"q {width_pt:.4f} 0 0 {height_pt:.4f} 0 0 cm /Im0 Do Q\n".encode()
+    xobjects, content = _page_images(pdf, page, settings)
     if ocr and ocr.words:
         content += text_layer(
             ocr.words, dpi=page.dpi, page_height_pt=height_pt, rotation=ocr.rotation
@@ -206,8 +359,8 @@ def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font) -> None:
             **extra,
             Type=Name.Page,
             MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
-            Resources=Dictionary(XObject=Dictionary(Im0=image), Font=Dictionary(F1=font)),
-            Contents=pdf.make_stream(content),
+            Resources=Dictionary(XObject=xobjects, Font=Dictionary(F1=font)),
+            Contents=_flate_stream(pdf, content),
         )
     )
     pdf.pages.append(new_page)
@@ -220,8 +373,12 @@ def build_archival_pdf(
     *,
     metadata: dict[str, str],
     tessdata_dir: Path | None = None,
+    settings: PdfSettings | None = None,
 ) -> Path:
-    """Write the unsigned archival PDF to ``dest`` (atomically) and return it.
+    """Write the unsigned PDF/A-2b archival PDF to ``dest`` (atomically) and return it.
+
+    Pages are encoded one at a time and written out by qpdf at the end; an
+    encoded page (a few hundred KB) is all that stays in memory per page.
 
     Args:
         pages: page images in paper order.
@@ -229,31 +386,27 @@ def build_archival_pdf(
         dest: output path; written via a temporary file and rename.
         metadata: XMP properties (``dossierCode``, ``kind``, ``unit``, ``recordId``...).
         tessdata_dir: where to look first for Tesseract's glyphless ``pdf.ttf``.
+        settings: how page images are stored; default :class:`PdfSettings()`.
     """
+    settings = settings or PdfSettings()
     font_path = find_glyphless_font(tessdata_dir)
     with Pdf.new() as pdf:
         font = _glyphless_font(pdf, font_path)
         for page, page_ocr in zip(pages, ocr, strict=True):
-            _add_page(pdf, page, page_ocr, font)
-        _write_metadata(pdf, metadata, page_count=len(pages))
+            _add_page(pdf, page, page_ocr, font, settings)
+        title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
+        properties = {**metadata, "pageCount": str(len(pages)), "software": SOFTWARE}
+        write_xmp(pdf, properties, title=title)
+        add_srgb_output_intent(pdf)
         tmp = dest.with_name(f".{dest.name}.tmp")
-        pdf.save(tmp, min_version="1.7", object_stream_mode=pikepdf.ObjectStreamMode.preserve)
+        pdf.save(
+            tmp,
+            min_version="1.7",
+            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+            deterministic_id=True,
+        )
     tmp.replace(dest)
     return dest
-
-
-def _write_metadata(pdf: Pdf, metadata: dict[str, str], *, page_count: int) -> None:
-    pikepdf.models.PdfMetadata.register_xml_namespace(XMP_NS, XMP_PREFIX)
-    now = datetime.now(UTC).isoformat(timespec="seconds")
-    title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
-    with pdf.open_metadata(set_pikepdf_as_editor=False) as meta:
-        meta["dc:title"] = title
-        meta["dc:format"] = "application/pdf"
-        meta["xmp:CreatorTool"] = SOFTWARE
-        meta["xmp:CreateDate"] = now
-        meta["pdf:Producer"] = SOFTWARE
-        for key, value in {**metadata, "pageCount": str(page_count), "software": SOFTWARE}.items():
-            meta[f"{XMP_PREFIX}:{key}"] = str(value)
 
 
 def read_sohoa_metadata(path: Path) -> dict[str, str]:

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from ocr.engine import ocr_page
 from ocr.pages import detect_format, iter_pages
 from schemas.models import SourceFile
-from schemas.settings import LimitSettings, OcrSettings
+from schemas.settings import LimitSettings, OcrSettings, PdfSettings
 from sohoa.errors import BadInputError
 from sohoa.synth import _load_font, degrade, render_page, write_pdf
 from storage.objectstore import sha256_file
@@ -30,6 +30,7 @@ def _source(path: Path, fmt: str) -> SourceFile:
 
 
 def test_scanner_jpeg_goes_into_the_archive_byte_for_byte(tmp_path):
+    """With ``image_mode = \"original\"`` the scanner's JPEG is archived unchanged."""
     scan = tmp_path / "scan.pdf"
     write_pdf(scan, [render_page(["Trang một"]), render_page(["Trang hai"])], dpi=300)
     with pikepdf.open(scan) as pdf:
@@ -38,7 +39,10 @@ def test_scanner_jpeg_goes_into_the_archive_byte_for_byte(tmp_path):
         iter_pages(_source(scan, "pdf"), scan, tmp_path / "pages", start_index=0, limits=LIMITS)
     )
     assert [p.encoding for p in pages] == ["jpeg", "jpeg"] and pages[0].dpi == 300
-    out = build_archival_pdf(pages, [None, None], tmp_path / "out.pdf", metadata={})
+    original = PdfSettings(image_mode="original")
+    out = build_archival_pdf(
+        pages, [None, None], tmp_path / "out.pdf", metadata={}, settings=original
+    )
     with pikepdf.open(out) as pdf:
         archived = [next(iter(p.get_images().values())).read_raw_bytes() for p in pdf.pages]
     assert archived == originals

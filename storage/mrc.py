@@ -1,0 +1,274 @@
+"""Mixed raster content: split a colour scan into a sharp ink mask and a small colour background.
+
+Why: a 300-dpi colour A4 scan stored as JPEG takes 0.7-1 MB, mostly spent on
+paper grain and on the edges of letters. The domain rule (colour, at least
+200 dpi, red seals stay red) is about what a reader sees, so MRC keeps exactly
+that: the ink at the scan's full resolution as 1-bit masks (CCITT G4, lossless
+for the mask) and everything else, the paper and its shading, as a
+low-resolution colour JPEG. Two masks keep the ink's colour:
+
+* dark ink (printed text, black pen) is painted in one colour, its median
+  colour on the page;
+* coloured ink (red seals, blue pen) shows a low-resolution colour image
+  through its own full-resolution mask, so a seal's strokes stay sharp and red.
+
+Dark and coloured ink are told apart by the brightest channel: red seal ink is
+bright in red, black toner is dark in every channel. The text mask is what OCR
+reads in the archived copy, so it is thresholded like Tesseract does (Otsu),
+after dividing by the local paper level so that shadows do not turn into ink.
+All pixel work is OpenCV on one page at a time; memory is a few page-sized
+arrays, whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from PIL import Image
+
+PAPER_WINDOW_MM = 4.0
+"""Ink thinner than this is measured against the paper around it (letters, seal strokes)."""
+PAPER_DPI = 50
+"""Resolution at which the local paper level is estimated (cheap, and smooth enough)."""
+THRESHOLD_RANGE = (0.45, 0.85)
+"""Bounds of the ink threshold as a share of the paper level (a blank page has no Otsu split)."""
+MIN_CHROMA = 40
+"""Ink whose channels differ by less than this is grey: it belongs to the dark mask or the paper."""
+SPECK_AREA_300DPI = 6
+"""Isolated specks smaller than this many pixels at 300 dpi are scanner noise, not ink."""
+DIACRITIC_REACH_MM = 0.8
+"""Small marks this close to larger ink (tone marks, dots of ị) are kept whatever their size."""
+INK_COLOUR_QUALITY = 75
+"""JPEG quality of the coloured-ink image (seen only through its mask)."""
+
+
+@dataclass(frozen=True)
+class MrcLayers:
+    """One page split into masks and colour images, encoded and ready for the PDF."""
+
+    width: int
+    """Pixels of the page, and of both masks (the scan's resolution)."""
+    height: int
+    """Pixels of the page, and of both masks."""
+    text_mask: bytes | None
+    """CCITT G4 (K -1, BlackIs1) of the dark ink, or ``None`` when the page has none."""
+    text_rgb: tuple[int, int, int]
+    """The colour the dark ink is painted in (its median on the scan)."""
+    colour_mask: bytes | None
+    """CCITT G4 of the coloured ink (seals, pen) within ``colour_box``, or ``None``."""
+    colour_jpeg: bytes | None
+    """Low-resolution RGB JPEG of the coloured ink in ``colour_box``, shown through its mask."""
+    colour_size: tuple[int, int]
+    """Width and height of ``colour_jpeg``."""
+    colour_box: tuple[int, int, int, int]
+    """Left, top, width, height (page pixels) that ``colour_mask`` and ``colour_jpeg`` cover."""
+    background_jpeg: bytes
+    """Low-resolution JPEG of the page without its ink."""
+    background_size: tuple[int, int]
+    """Width and height of ``background_jpeg``."""
+    background_grey: bool
+    """The background JPEG has one channel (the scan was greyscale)."""
+
+
+def g4_encode(ink: np.ndarray) -> bytes:
+    """Encode a boolean mask (True = ink) as one CCITT G4 strip, via libtiff in Pillow.
+
+    The strip is what a PDF ``CCITTFaxDecode`` filter reads with ``K -1`` and
+    ``BlackIs1 true``: decoded bits are 0 where there is ink, which is what an
+    image mask paints.
+    """
+    img = Image.fromarray(~ink)  # mode "1": ink is 0 (black)
+    buf = io.BytesIO()
+    img.save(buf, format="TIFF", compression="group4", strip_size=2**31 - 1)
+    with Image.open(io.BytesIO(buf.getvalue())) as tiff:
+        offsets, counts = tiff.tag_v2[273], tiff.tag_v2[279]
+    if len(offsets) != 1:  # several strips cannot be joined into one G4 stream
+        raise ValueError("libtiff wrote more than one strip")
+    return buf.getvalue()[offsets[0] : offsets[0] + counts[0]]
+
+
+def _jpeg(arr: np.ndarray, quality: int, subsampling: int = 2) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(
+        buf, format="JPEG", quality=quality, optimize=True, subsampling=subsampling
+    )
+    return buf.getvalue()
+
+
+def _paper_level(channel: np.ndarray, dpi: float) -> np.ndarray:
+    """The local paper brightness under every pixel: a max filter at low resolution, smoothed."""
+    h, w = channel.shape
+    factor = max(1.0, dpi / PAPER_DPI)
+    small_size = (max(1, round(w / factor)), max(1, round(h / factor)))
+    small = cv2.resize(channel, small_size, interpolation=cv2.INTER_AREA)
+    k = max(3, round(PAPER_WINDOW_MM / 25.4 * dpi / factor)) | 1
+    small = cv2.dilate(small, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    small = cv2.GaussianBlur(small, (0, 0), k / 2)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+
+
+def _ink(channel: np.ndarray, dpi: float) -> np.ndarray:
+    """Pixels clearly darker than their paper: Otsu on the channel divided by the paper level."""
+    paper = _paper_level(channel, dpi)
+    ratio = cv2.divide(channel, np.maximum(paper, 1), scale=255)
+    otsu, _ = cv2.threshold(ratio, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    low, high = (255 * v for v in THRESHOLD_RANGE)
+    return ratio < min(max(otsu, low), high)
+
+
+def _despeckle(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
+    """Drop specks smaller than ``min_area`` pixels unless they sit next to larger ink."""
+    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    small = stats[:, cv2.CC_STAT_AREA] < min_area
+    small[0] = False
+    if not small.any():
+        return mask
+    speck = small[labels]
+    where = np.flatnonzero(speck)  # specks are few: work on their pixels only
+    out = mask & ~speck
+    reach = max(3, round(DIACRITIC_REACH_MM / 25.4 * dpi) * 2 + 1)
+    near = cv2.dilate(out.view(np.uint8), np.ones((reach, reach), np.uint8)).view(bool)
+    keep = np.zeros_like(small)
+    keep[labels.flat[where[near.flat[where]]]] = True
+    out.flat[where] = keep[labels.flat[where]]
+    return out
+
+
+def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """Fill cells where ``known`` is 0 from their neighbourhood (push-pull over a pyramid).
+
+    Why: excluded cells (all ink for a background, no ink for an ink colour)
+    must not show through, and viewers smooth upscaled images, so a hole gets
+    the weighted average of the nearest known cells, coarser the farther they are.
+    """
+    weight = known[..., None] if values.ndim == 3 else known
+    levels = [(values * weight, known)]
+    while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape[:2]) > 1:
+        total, share = levels[-1]
+        size = (max(1, share.shape[1] // 2), max(1, share.shape[0] // 2))
+        levels.append(
+            (
+                cv2.resize(total, size, interpolation=cv2.INTER_AREA),
+                cv2.resize(share, size, interpolation=cv2.INTER_AREA),
+            )
+        )
+    filled = None
+    for total, share in reversed(levels):
+        have = share > 0
+        weight = share[..., None] if total.ndim == 3 else share
+        mean = total / np.maximum(weight, 1e-6)
+        if filled is None:
+            filled = np.where(have[..., None] if total.ndim == 3 else have, mean, 255)
+            continue
+        up = cv2.resize(filled, (share.shape[1], share.shape[0]), interpolation=cv2.INTER_LINEAR)
+        filled = np.where(have[..., None] if total.ndim == 3 else have, mean, up)
+    return filled
+
+
+def _masked_mean(image: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Downsample ``image`` averaging only pixels where ``weight`` is set; fill empty cells."""
+    keep = weight.view(np.uint8) * np.uint8(255)
+    kept = cv2.bitwise_and(image, image, mask=keep)
+    total = cv2.resize(kept, size, interpolation=cv2.INTER_AREA).astype(np.float32)
+    share = cv2.resize(keep, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+    mean = total / np.maximum(share[..., None] if total.ndim == 3 else share, 1e-3)
+    known = (share > 0.02).astype(np.float32)
+    return np.clip(_fill(mean, known), 0, 255).round().astype(np.uint8)
+
+
+def _scaled_size(width: int, height: int, dpi: float, target_dpi: float) -> tuple[int, int]:
+    scale = min(1.0, target_dpi / dpi)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _masks(image: Image.Image, dpi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The page's pixels (RGB or grey), darkest channel, dark-ink mask and coloured-ink mask."""
+    min_area = SPECK_AREA_300DPI * (dpi / 300) ** 2
+    if image.mode == "L":
+        pixels = np.asarray(image)
+        dark = _despeckle(_ink(pixels, dpi), dpi, min_area)
+        return pixels, pixels, dark, np.zeros_like(dark)
+    pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+    red, green, blue = cv2.split(pixels)
+    brightest = cv2.max(cv2.max(red, green), blue)
+    darkest = cv2.min(cv2.min(red, green), blue)
+    del red, green, blue
+    dark = _despeckle(_ink(brightest, dpi), dpi, min_area)
+    chroma = cv2.subtract(brightest, darkest) > MIN_CHROMA
+    coloured = _despeckle(_ink(darkest, dpi) & chroma & ~dark, dpi, 3 * min_area)
+    return pixels, darkest, dark, coloured
+
+
+def _colour_layer(
+    pixels: np.ndarray, coloured: np.ndarray, darkest: np.ndarray, dpi: float, colour_dpi: float
+) -> tuple[bytes, bytes, tuple[int, int], tuple[int, int, int, int]] | None:
+    """G4 mask, JPEG colours, JPEG size and pixel box of the coloured ink, cropped to its extent.
+
+    Each colour cell averages its ink weighted by how much ink each pixel
+    holds, so the faint rims of strokes do not pale the seal: the mask draws
+    the strokes' shape, the cell their full colour.
+    """
+    if not coloured.any():
+        return None
+    x, y, w, h = cv2.boundingRect(coloured.view(np.uint8))
+    crop = coloured[y : y + h, x : x + w]
+    density = (255 - darkest[y : y + h, x : x + w].astype(np.float32)) * crop
+    size = _scaled_size(w, h, dpi, colour_dpi)
+    region = pixels[y : y + h, x : x + w].astype(np.float32)
+    total = cv2.resize(region * density[..., None], size, interpolation=cv2.INTER_AREA)
+    share = cv2.resize(density, size, interpolation=cv2.INTER_AREA)
+    mean = total / np.maximum(share, 1e-3)[..., None]
+    known = (share > 0.02 * 255).astype(np.float32)
+    colours = np.clip(_fill(mean, known), 0, 255).round().astype(np.uint8)
+    return g4_encode(crop), _jpeg(colours, INK_COLOUR_QUALITY, subsampling=0), size, (x, y, w, h)
+
+
+def _text_colour(pixels: np.ndarray, dark: np.ndarray) -> tuple[int, int, int]:
+    """The median colour of the dark ink (a sample of it is plenty)."""
+    step = 4 if dark.size > 1_000_000 else 1
+    sample = pixels[::step, ::step][dark[::step, ::step]]
+    if not len(sample):
+        return (0, 0, 0)
+    median = np.median(sample, axis=0)
+    return tuple(int(v) for v in np.broadcast_to(median, (3,)))
+
+
+def split_page(
+    image: Image.Image,
+    dpi: float,
+    *,
+    background_dpi: float,
+    background_quality: int,
+    ink_colour_dpi: float,
+    max_ink_share: float,
+) -> MrcLayers | None:
+    """Split an RGB or greyscale scan into MRC layers, or ``None`` if it should stay as it is.
+
+    Returns ``None`` for pages MRC would damage: photographs or dark scans
+    (more ink than ``max_ink_share`` of the page).
+    """
+    pixels, darkest, dark, coloured = _masks(image, dpi)
+    if (np.count_nonzero(dark) + np.count_nonzero(coloured)) > max_ink_share * dark.size:
+        return None
+    height, width = dark.shape
+    any_ink = cv2.dilate((dark | coloured).view(np.uint8), np.ones((3, 3), np.uint8)).view(bool)
+    bg_size = _scaled_size(width, height, dpi, background_dpi)
+    background = _masked_mean(pixels, ~any_ink, bg_size)
+    del any_ink
+    colour = _colour_layer(pixels, coloured, darkest, dpi, ink_colour_dpi)
+    return MrcLayers(
+        width=width,
+        height=height,
+        text_mask=g4_encode(dark) if dark.any() else None,
+        text_rgb=_text_colour(pixels, dark),
+        colour_mask=colour[0] if colour else None,
+        colour_jpeg=colour[1] if colour else None,
+        colour_size=colour[2] if colour else (0, 0),
+        colour_box=colour[3] if colour else (0, 0, 0, 0),
+        background_jpeg=_jpeg(background, background_quality),
+        background_size=bg_size,
+        background_grey=pixels.ndim == 2,
+    )
