@@ -32,7 +32,7 @@ from schemas.models import (
 )
 from schemas.settings import Kind, OcrSettings, Settings
 from sohoa import logmask
-from sohoa.errors import BadInputError, OcrError, SohoaError
+from sohoa.errors import BadInputError, OcrError, SigningError, SohoaError, StorageError
 from storage import archive, inbox
 from storage.catalog import open_catalog
 from storage.objectstore import open_store
@@ -88,6 +88,7 @@ def build_pdf_task(batch, draft: RecordDraft, settings) -> tuple[Path, Signature
         work / f"{draft.record_id}.unsigned.pdf",
         metadata=archive.xmp_metadata(batch, draft.record_id, draft.dossier_code),
         tessdata_dir=settings.ocr.tessdata_dir,
+        settings=settings.pdf,
     )
     signed = work / f"{draft.record_id}.pdf"
     summary = sign_pdf(unsigned, signed, settings)
@@ -122,19 +123,36 @@ def _read_all(pages, settings: Settings, progress, batch_id) -> list[PageReading
     return [f.result() for f in futures]
 
 
-def _existing(batch_id: str, settings: Settings) -> list[Manifest] | None:
-    """Manifests of an already archived batch: every record it was split into, all present."""
-    catalog = open_catalog(settings.resolved_catalog_url)
-    rows = catalog.find_records_for_batch(batch_id)
+@task(name="find-committed", cache_policy=NO_CACHE)
+def committed_task(batch_id: str, settings: Settings) -> dict[str, Manifest]:
+    """Records of this batch already catalogued with both objects present, by record id.
+
+    Why: a run that failed mid-batch (the store went away) may have committed some
+    records; a later run reuses them instead of signing and storing them again, so
+    each record is archived exactly once. Rows whose objects are missing are not
+    trusted: those records are rebuilt and stored again.
+    """
+    rows = open_catalog(settings.resolved_catalog_url).find_records_for_batch(batch_id)
     if not rows:
-        return None
+        return {}
     store = open_store(settings)
-    if not all(store.exists(r.pdf_key) and store.exists(r.manifest_key) for r in rows):
-        return None
-    manifests = sorted(
-        (archive.load_manifest(store, r.manifest_key) for r in rows), key=lambda m: m.segment
-    )
-    return manifests if len(manifests) == manifests[0].segments else None
+    return {
+        r.id: archive.load_manifest(store, r.manifest_key)
+        for r in rows
+        if store.exists(r.pdf_key) and store.exists(r.manifest_key)
+    }
+
+
+def _complete(committed: dict[str, Manifest]) -> list[Manifest] | None:
+    """Manifests of an already archived batch: every record it was split into, all present."""
+    manifests = sorted(committed.values(), key=lambda m: m.segment)
+    return manifests if manifests and len(manifests) == manifests[0].segments else None
+
+
+def _retrying(settings: Settings) -> dict[str, Any]:
+    """Task options for storage steps: ``store.retries`` retries, each delay four times longer."""
+    delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
+    return {"retries": settings.store.retries, "retry_delay_seconds": delays}
 
 
 @flow(name="digitise_batch", validate_parameters=False, log_prints=False)
@@ -165,12 +183,16 @@ def digitise_batch(
         dossier_code=dossier_code,
     )
     progress.batch_started(batch.batch_id, len(batch.files))
-    if (done := _existing(batch.batch_id, settings)) is not None:
-        log.info("batch %s already archived; nothing to do", batch.batch_id)
-        inbox.release(batch)
-        return done
     try:
-        manifests = _process(batch, dossier_code, settings, progress)
+        committed = committed_task.with_options(**_retrying(settings))(batch.batch_id, settings)
+        if (done := _complete(committed)) is not None:
+            log.info("batch %s already archived; nothing to do", batch.batch_id)
+            inbox.release(batch)
+            return done
+        manifests = _process(batch, dossier_code, settings, progress, committed)
+    except (StorageError, SigningError) as exc:
+        _failed(batch, exc, settings)
+        raise
     finally:  # page images and unsigned PDFs are scratch, whatever the outcome
         shutil.rmtree(settings.work_dir / batch.batch_id, ignore_errors=True)
     inbox.release(batch)
@@ -183,8 +205,38 @@ def digitise_batch(
     return manifests
 
 
-def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) -> list[Manifest]:
-    """Pages, OCR, fields, split, PDF, signature, store and catalog for one received batch."""
+def _failed(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:
+    """Record why the batch failed; its originals stay in the inbox for a later run.
+
+    Only storage and signing failures land here: they say nothing about the scan, so
+    the batch is not quarantined, and rerunning it once the store (or the key) is back
+    completes it. Records it committed before the failure keep their rows: their
+    objects are in the archive (a row is only written after both).
+    """
+    reason = exc.render("en")
+    log = get_run_logger()
+    try:
+        open_catalog(settings.resolved_catalog_url).upsert_batch(
+            batch.batch_id,
+            status="failed",
+            reason=reason,
+            file_count=len(batch.files),
+            unit=batch.unit,
+            kind=batch.kind,
+        )
+    except StorageError as catalog_exc:  # the catalog itself is down: the log still says why
+        log.error("batch %s: cannot record the failure: %s", batch.batch_id, catalog_exc)
+    log.error("batch %s failed; originals kept in the inbox: %s", batch.batch_id, reason)
+
+
+def _process(
+    batch, dossier_code, settings: Settings, progress: ProgressSink, committed
+) -> list[Manifest]:
+    """Pages, OCR, fields, split, PDF, signature, store and catalog for one received batch.
+
+    ``committed`` holds records of this batch an earlier, failed run already archived:
+    they are reused as they are, not signed and stored a second time.
+    """
     try:
         pages = extract_pages_task(batch, settings)
         batch = inbox.classify(batch, settings)
@@ -197,12 +249,14 @@ def _process(batch, dossier_code, settings: Settings, progress: ProgressSink) ->
             "batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en")
         )
         raise
-    delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
-    retrying = {"retries": settings.store.retries, "retry_delay_seconds": delays}
+    retrying = _retrying(settings)
     progress.stage(batch.batch_id, "store")
     originals = originals_task.with_options(**retrying)(batch, settings)
     manifests = []
     for draft in drafts:
+        if draft.record_id in committed:
+            manifests.append(committed[draft.record_id])
+            continue
         progress.stage(batch.batch_id, "sign")
         signed, signature = build_pdf_task(batch, draft, settings)
         progress.stage(batch.batch_id, "store")

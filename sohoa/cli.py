@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from sohoa import SOFTWARE
+from sohoa.cli_integrity import catalog_app, verify
 from sohoa.cli_review import review_app
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
@@ -175,8 +176,7 @@ def _print_records(views, settings) -> None:
 
 
 def _location(store, key: str) -> str:
-    root = getattr(store, "root", None)
-    return str(Path(root) / key) if root else f"{store.describe()}/{key}"
+    return store.location(key)
 
 
 @app.command()
@@ -292,42 +292,6 @@ def search(
 
 
 @app.command()
-def verify(
-    record_id: Annotated[str | None, typer.Argument()] = None,
-    all_records: Annotated[bool, typer.Option("--all")] = False,
-    as_json: Annotated[bool, typer.Option("--json")] = False,
-) -> None:
-    """Kiểm tra toàn vẹn và chữ ký / Check integrity and signatures."""
-    from sohoa import commands
-
-    if not record_id and not all_records:
-        console.print(t("verify_usage"))
-        raise typer.Exit(int(ExitCode.USAGE))
-    results = _guard(
-        lambda: commands.verify_records(_settings(), None if all_records else record_id)
-    )
-    failed = [r for r in results if not r["ok"]]
-    if as_json:
-        out.print_json(json.dumps(results, ensure_ascii=False, default=str))
-    else:
-        for r in results:
-            mark = (
-                "[green]OK[/]"
-                if r["ok"]
-                else "[bold red]LỖI[/]"
-                if current_lang() == "vi"
-                else "[bold red]FAIL[/]"
-            )
-            out.print(
-                f"{mark} {r['record_id']} {r['dossier_code'] or '—'} {r['pdf']}", highlight=False
-            )
-            for problem in r["problems"]:
-                out.print(f"    - {problem}", highlight=False)
-        out.print(t("verify_summary", total=len(results), failed=len(failed)))
-    raise typer.Exit(int(ExitCode.VERIFY_FAILED) if failed else 0)
-
-
-@app.command()
 def demo(
     workdir: Annotated[Path | None, typer.Option("--samples", help="Nơi ghi bản quét mẫu")] = None,
 ) -> None:
@@ -354,6 +318,8 @@ def demo(
 
 
 app.add_typer(review_app, name="review")
+app.command("verify")(verify)
+app.add_typer(catalog_app, name="catalog")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -7,7 +7,6 @@ ready for JSON and raise domain errors.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from schemas.settings import Settings
@@ -61,14 +60,65 @@ def search_records(settings: Settings, query: str, *, limit: int = 20) -> list[d
 
 def verify_records(settings: Settings, record_id: str | None) -> list[dict]:
     """Verify one record, or every record (in parallel) when ``record_id`` is None."""
-    from storage.verify import verify_record
+    report = check_archive(settings, record_id=record_id, orphans=False)
+    return [r.to_dict() for r in report.results]
+
+
+def check_archive(
+    settings: Settings,
+    *,
+    record_id: str | None = None,
+    sample: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    orphans: bool = True,
+    progress=None,
+):
+    """Fixity check: one record, or all of them (an int ``sample`` is a count, a float a
+    fraction) on threads bounded to the core count, plus orphans when checking the whole
+    archive. Returns a :class:`storage.fixity.FixityReport`."""
+    import time
+
+    from storage import fixity
 
     catalog = open_catalog(settings.resolved_catalog_url)
-    rows = [catalog.get_record(record_id)] if record_id else catalog.list_records()
     store = open_store(settings)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        results = list(pool.map(lambda r: verify_record(r, store, settings), rows))
-    return [r.__dict__.copy() for r in results]
+    if record_id is None:
+        return fixity.run_fixity(
+            settings,
+            store=store,
+            catalog=catalog,
+            sample=sample,
+            seed=seed,
+            workers=workers,
+            orphans=orphans,
+            progress=progress,
+        )
+    started = time.monotonic()
+    row = catalog.get_record(record_id)
+    if progress is not None:
+        progress.started(1)
+    results = fixity.check_records([row], store, settings, on_result=progress and progress.checked)
+    return fixity.make_report(
+        catalog_records=1,
+        results=results,
+        orphans=None,
+        sampled=False,
+        workers=1,
+        seconds=time.monotonic() - started,
+    )
+
+
+def rebuild_catalog(settings: Settings, *, keep_going: bool = False, progress=None):
+    """Recreate the catalog from the archive's manifests; see :mod:`storage.rebuild`."""
+    from storage.rebuild import rebuild_catalog as rebuild
+
+    return rebuild(
+        settings.resolved_catalog_url,
+        store=open_store(settings),
+        keep_going=keep_going,
+        progress=progress,
+    )
 
 
 def sample_query(settings: Settings, record_id: str) -> str | None:

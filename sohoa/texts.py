@@ -75,6 +75,53 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Đã kiểm tra {total} bản ghi, {failed} lỗi.",
         "Checked {total} records, {failed} failed.",
     ),
+    "verify_signature": (
+        "Chữ ký PAdES {level}: {signer}, ký lúc {signed}, dấu thời gian {stamped}; sau khi ký: {modification}",
+        "PAdES {level} signature: {signer}, signed {signed}, time-stamp {stamped}; after signing: {modification}",
+    ),
+    "verify_mod_none": ("không thay đổi", "nothing added"),
+    "verify_mod_validation_data": ("chỉ thêm dữ liệu xác thực", "validation data only"),
+    "verify_mod_changed": ("ĐÃ BỊ THAY ĐỔI", "CHANGED"),
+    "progress_verify": ("Kiểm tra toàn vẹn", "Checking integrity"),
+    "progress_rebuild": ("Đọc manifest", "Reading manifests"),
+    "bad_sample": (
+        "--sample phải là số bản ghi (50) hoặc tỉ lệ (0.1, 10%), nhận được: {value}",
+        "--sample must be a number of records (50) or a fraction (0.1, 10%), got: {value}",
+    ),
+    "fixity_missing": ("mất đối tượng", "missing"),
+    "fixity_changed": ("đã bị thay đổi", "changed"),
+    "fixity_invalid": ("chữ ký không hợp lệ", "invalid signature"),
+    "fixity_unreadable": ("không đọc được kho", "unreadable"),
+    "fixity_ok": ("tốt", "ok"),
+    "fixity_orphan": ("MỒ CÔI", "ORPHAN"),
+    "fixity_not_checked": ("chưa kiểm tra", "not checked"),
+    "fixity_summary": (
+        (
+            "Đã kiểm tra {checked}/{catalog_records} bản ghi ({workers} luồng, {seconds} s): "
+            "{ok} tốt, {missing} mất đối tượng, {changed} bị thay đổi, {invalid} chữ ký không hợp lệ, "
+            "{unreadable} không đọc được; đối tượng mồ côi: {orphans}."
+        ),
+        (
+            "Checked {checked}/{catalog_records} records ({workers} threads, {seconds} s): "
+            "{ok} ok, {missing} missing, {changed} changed, {invalid} invalid signature, "
+            "{unreadable} unreadable; orphans: {orphans}."
+        ),
+    ),
+    "rebuild_skipped": ("BỎ QUA", "SKIPPED"),
+    "rebuild_duplicate": (
+        "Bản ghi {id} có hai manifest; giữ bản sửa gần nhất.",
+        "Record {id} has two manifests; kept the most recently changed.",
+    ),
+    "rebuild_done": (
+        (
+            "Đã dựng lại danh mục {catalog} từ {manifests} manifest: {records} bản ghi, "
+            "{batches} lô, {corrections} lần sửa ({seconds} s)."
+        ),
+        (
+            "Rebuilt catalog {catalog} from {manifests} manifests: {records} records, "
+            "{batches} batches, {corrections} corrections ({seconds} s)."
+        ),
+    ),
     "progress_batches": ("Lô", "Batches"),
     "progress_pages": ("Trang (lô {batch})", "Pages (batch {batch})"),
     "progress_stage": ("{stage} (lô {batch})", "{stage} (batch {batch})"),

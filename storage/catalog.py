@@ -18,9 +18,11 @@ so one :class:`Catalog` can be shared by the pipeline's threads.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
+import threading
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -201,12 +203,15 @@ class Catalog:
         unit: str | None = None,
         kind: str | None = None,
         dossier_code: str | None = None,
+        created_at: datetime | None = None,
     ) -> None:
         """Create the batch or move it to ``status``.
 
         ``status`` and ``reason`` are always written (a retried batch loses its old
         failure reason). Zero counts and ``None`` facts keep what is stored, so a
         later status change does not erase what an earlier step recorded.
+        ``created_at`` is for a catalog rebuilt from the archive, which restores the
+        batch's original time (from its manifests) rather than the rebuild's.
         """
         facts = {
             "file_count": file_count or None,
@@ -214,6 +219,7 @@ class Catalog:
             "unit": unit,
             "kind": kind,
             "dossier_code": dossier_code,
+            "created_at": created_at,
         }
         with self._write() as session:
             self._apply_batch(session, batch_id, status=status, reason=reason, facts=facts)
@@ -221,8 +227,8 @@ class Catalog:
     @staticmethod
     def _apply_batch(
         session: Session, batch_id: str, *, status: str, reason: str | None, facts: dict[str, Any]
-    ) -> None:
-        """Insert or update a batch inside the caller's transaction."""
+    ) -> BatchTable:
+        """Insert or update a batch inside the caller's transaction; return it."""
         now = datetime.now(UTC)
         batch = session.get(BatchTable, batch_id)
         if batch is None:
@@ -233,6 +239,7 @@ class Catalog:
             if value is not None:
                 setattr(batch, name, value)
         session.flush()  # the batch row must exist before a record refers to it
+        return batch
 
     @_storage_errors
     def get_batch(self, batch_id: str) -> BatchRow | None:
@@ -250,31 +257,55 @@ class Catalog:
         Idempotent: adding the same ``record_id`` again replaces the row and its
         search entry, so re-running a batch or rebuilding from manifests is safe.
         """
+        with self._write() as session:
+            self._put_record(session, manifest, manifest_key, manifest_sha256)
+
+    @_storage_errors
+    def add_records(self, entries: Iterable[tuple[Manifest, str, str]], *, chunk: int = 500) -> int:
+        """Catalog many ``(manifest, manifest_key, manifest_sha256)`` at once (catalog rebuild).
+
+        The same rows as :meth:`add_record` one by one, in transactions of ``chunk``
+        records: one commit per record would make rebuilding a large archive slow.
+        Returns how many records were written.
+        """
+        written = 0
+        pending = iter(entries)
+        while batch := list(itertools.islice(pending, chunk)):
+            with self._write() as session:
+                for manifest, key, sha256 in batch:
+                    self._put_record(session, manifest, key, sha256)
+            written += len(batch)
+        return written
+
+    def _put_record(
+        self, session: Session, manifest: Manifest, manifest_key: str, manifest_sha256: str
+    ) -> None:
+        """Insert or replace one record, its search entry and corrections, and touch its batch."""
         values = self._record_values(manifest, manifest_key, manifest_sha256)
         facts = {
             "file_count": len(manifest.sources) or None,
-            "page_count": len(manifest.pages) or None,
             "unit": manifest.unit,
             "kind": manifest.kind,
             "dossier_code": values["dossier_code"],
         }
-        with self._write() as session:
-            self._apply_batch(
-                session, manifest.batch_id, status="archived", reason=None, facts=facts
-            )
-            record = session.get(RecordTable, manifest.record_id)
-            if record is None:
-                record = RecordTable(id=manifest.record_id)
-                session.add(record)
-            elif self._fts:
-                self._delete_fts(session, record)
-            for name, value in values.items():
-                setattr(record, name, value)
-            if self._fts:
-                code, body = values["dossier_code"], values["text"]
-                record.fts_rowid = self._insert_fts(session, record.id, code, body)
-            session.flush()
-            self._replace_corrections(session, manifest)
+        batch = self._apply_batch(
+            session, manifest.batch_id, status="archived", reason=None, facts=facts
+        )
+        if not batch.page_count:  # the pipeline sets the whole scan's count; a later
+            batch.page_count = len(manifest.pages)  # correction must not shrink it to one record's
+        record = session.get(RecordTable, manifest.record_id)
+        if record is None:
+            record = RecordTable(id=manifest.record_id)
+            session.add(record)
+        elif self._fts:
+            self._delete_fts(session, record)
+        for name, value in values.items():
+            setattr(record, name, value)
+        if self._fts:
+            code, body = values["dossier_code"], values["text"]
+            record.fts_rowid = self._insert_fts(session, record.id, code, body)
+        session.flush()
+        self._replace_corrections(session, manifest)
 
     @staticmethod
     def _replace_corrections(session: Session, manifest: Manifest) -> None:
@@ -443,6 +474,13 @@ class Catalog:
             session.delete(record)
 
     @_storage_errors
+    def object_keys(self) -> set[str]:
+        """Every PDF and manifest key the catalog points at (for finding orphans)."""
+        with self._read() as session:
+            pairs = session.execute(select(RecordTable.pdf_key, RecordTable.manifest_key))
+            return {key for pair in pairs for key in pair}
+
+    @_storage_errors
     def count_records(self) -> int:
         """Return the number of records in the catalog."""
         with self._read() as session:
@@ -527,7 +565,30 @@ class Catalog:
         return hits
 
 
-@functools.lru_cache(maxsize=8)
+MAX_OPEN = 8
+"""Shared catalogs kept per process (tests open one per data directory)."""
+_OPEN: dict[str, Catalog] = {}
+_OPEN_LOCK = threading.Lock()
+
+
 def open_catalog(url: str) -> Catalog:
     """One shared :class:`Catalog` per URL and process, so connection pools are not leaked."""
-    return Catalog(url)
+    with _OPEN_LOCK:
+        catalog = _OPEN.get(url)
+        if catalog is None:
+            if len(_OPEN) >= MAX_OPEN:  # drop (not close: a caller may hold it) the oldest
+                _OPEN.pop(next(iter(_OPEN)))
+            catalog = _OPEN[url] = Catalog(url)
+        return catalog
+
+
+def forget_catalog(url: str) -> None:
+    """Close this process's shared catalog for ``url``, e.g. before its file is replaced.
+
+    Why: pooled SQLite connections keep the old file (and its WAL) open, so after a
+    rebuild swaps a new file in they would go on reading the old one.
+    """
+    with _OPEN_LOCK:
+        catalog = _OPEN.pop(url, None)
+    if catalog is not None:
+        catalog.close()

@@ -150,6 +150,9 @@ def test_verify_passes_then_fails_after_one_byte_flips(ingested):
     cli, record = ingested
     ok = cli("verify", "--all")
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    one = cli("verify", record["id"])
+    assert one.returncode == 0 and "PAdES B-B" in one.stdout, one.stdout
+    assert "DEMO" in one.stdout  # the signer: the demo certificate on a fresh install
     stored = cli.data_dir / "objects" / record["pdf"]
     data = bytearray(stored.read_bytes())
     data[len(data) // 3] ^= 0x01  # inside the first page's image stream

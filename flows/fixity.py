@@ -1,0 +1,127 @@
+"""The ``fixity_check`` flow: read the archive back and prove it is intact (nightly job).
+
+Thin wiring over :mod:`storage.fixity`: one task plans the run, ``check-records``
+tasks are mapped over chunks of records on a thread pool bounded to the core
+count, one task lists orphans, and the flow returns and logs a summary with
+counts and record ids only (no names, no OCR text, no signer).
+
+Chunks rather than one task per record: each task run costs Prefect API calls,
+which would dominate on a large archive; a chunk is still small enough for the
+progress sink to move steadily.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from prefect import flow, get_run_logger, task, unmapped
+from prefect.cache_policies import NO_CACHE
+from prefect.futures import as_completed
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from schemas.settings import Settings
+from sohoa import logmask
+from storage import fixity
+from storage.catalog import open_catalog
+from storage.catalog_tables import RecordRow
+from storage.objectstore import open_store
+from storage.verify import VerifyResult
+
+MAX_CHUNK = 25
+"""Most records per ``check-records`` task."""
+
+
+@task(name="plan-fixity", cache_policy=NO_CACHE)
+def plan_task(
+    settings: Settings, sample: float | None, seed: int | None
+) -> tuple[int, list[RecordRow]]:
+    """Read the catalog and pick the records to check (all or a random sample)."""
+    everything = open_catalog(settings.resolved_catalog_url).list_records()
+    return len(everything), fixity.select_rows(everything, sample, seed=seed)
+
+
+@task(name="check-records", cache_policy=NO_CACHE)
+def check_task(rows: list[RecordRow], settings: Settings) -> list[VerifyResult]:
+    """Hash and validate one chunk of records, one after the other."""
+    return fixity.check_records(rows, open_store(settings), settings)
+
+
+@task(name="find-orphans", cache_policy=NO_CACHE)
+def orphans_task(settings: Settings) -> list[str]:
+    """List archive objects the catalog does not point at."""
+    return fixity.find_orphans(open_store(settings), open_catalog(settings.resolved_catalog_url))
+
+
+def chunks(rows: list[RecordRow], workers: int) -> list[list[RecordRow]]:
+    """Split rows so every worker gets several chunks (progress moves, load balances)."""
+    size = max(1, min(MAX_CHUNK, len(rows) // (workers * 4) or 1))
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
+@flow(name="fixity_check", validate_parameters=False, log_prints=False)
+def fixity_check(
+    *,
+    sample: float | None = None,
+    seed: int | None = None,
+    orphans: bool = True,
+    settings: Settings | None = None,
+    progress: Any = None,
+    workers: int = 1,
+) -> fixity.FixityReport:
+    """Check every archived record (or a sample) and list orphans; return the report.
+
+    ``progress`` is a :class:`storage.fixity.FixityProgress` (typed loosely: Prefect
+    builds a parameter schema). The flow run completes even when damage is found:
+    the report says so, and callers decide (the CLI exits non-zero).
+    """
+    logmask.install()
+    settings = settings or Settings()
+    progress = progress or fixity.NullFixityProgress()
+    log = get_run_logger()
+    started = time.monotonic()
+    total, rows = plan_task(settings, sample, seed)
+    progress.started(len(rows))
+    lost = orphans_task.submit(settings) if orphans else None
+    futures = check_task.map(chunks(rows, workers), unmapped(settings))
+    results: list[VerifyResult] = []
+    for future in as_completed(futures):
+        for result in future.result():
+            progress.checked(result)
+            results.append(result)
+    report = fixity.make_report(
+        catalog_records=total,
+        results=results,
+        orphans=lost.result() if lost is not None else None,
+        sampled=len(rows) < total,
+        workers=workers,
+        seconds=time.monotonic() - started,
+    )
+    log.log(logging.INFO if report.ok else logging.WARNING, fixity.summary_line(report))
+    for failure in report.failures():
+        log.warning(
+            "fixity: %s %s %s", failure["status"], failure["role"] or "object", failure["key"]
+        )
+    return report
+
+
+def run_fixity_check(
+    settings: Settings,
+    *,
+    sample: float | None = None,
+    seed: int | None = None,
+    orphans: bool = True,
+    workers: int | None = None,
+    progress: fixity.FixityProgress | None = None,
+) -> fixity.FixityReport:
+    """Run the flow on a thread pool bounded to the cores this process may use."""
+    pool = fixity.workers_for(workers)
+    return fixity_check.with_options(task_runner=ThreadPoolTaskRunner(max_workers=pool))(
+        sample=sample,
+        seed=seed,
+        orphans=orphans,
+        settings=settings,
+        progress=progress,
+        workers=pool,
+    )
