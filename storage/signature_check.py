@@ -84,7 +84,7 @@ class SignatureCheck:
 
     @property
     def modified_after_signing(self) -> bool:
-        """True when the document was changed after its newest signature."""
+        """True when the document was changed after a signature (its newest or an earlier one)."""
         return self.modification == CHANGED
 
     @property
@@ -194,6 +194,26 @@ def _modification(path: Path, sig: EmbeddedPdfSignature, coverage: SignatureCove
     return CHANGED
 
 
+def _changed_before_a_later_signature(sigs: list[EmbeddedPdfSignature]) -> list[int]:
+    """Numbers of the signatures whose document was changed before a later one was added.
+
+    Why: the last signature covers every byte, so a page changed and then signed again
+    with any trusted key would pass as intact. Between two signatures only form filling
+    (the new signature field) and validation data may be added; pyHanko's revision diff
+    says which.
+    """
+    changed = []
+    for number, sig in enumerate(sigs[:-1], 1):
+        sig.compute_integrity_info()
+        diff = sig.diff_result
+        if (
+            not isinstance(diff, DiffResult)
+            or diff.modification_level > ModificationLevel.FORM_FILLING
+        ):
+            changed.append(number)
+    return changed
+
+
 def _pyhanko_check(path: Path, settings: Settings) -> dict[str, Any]:
     """Validate every embedded signature with pyHanko; return SignatureCheck fields."""
     facts: dict[str, Any] = {"signature_count": 0, "intact": False, "valid": False}
@@ -207,6 +227,7 @@ def _pyhanko_check(path: Path, settings: Settings) -> dict[str, Any]:
             ranges = [[int(n) for n in sig.byte_range] for sig in sigs]
             coverage = results[-1].status.coverage if results else None
             change = _modification(path, sigs[-1], coverage) if sigs else NO_CHANGE
+            earlier = _changed_before_a_later_signature(sigs)
     except Exception as exc:  # noqa: BLE001 - untrusted input: any parser failure is a finding
         return {**facts, "problems": [f"pyHanko cannot validate: {type(exc).__name__}: {exc}"]}
     if not sigs:
@@ -223,9 +244,15 @@ def _pyhanko_check(path: Path, settings: Settings) -> dict[str, Any]:
     facts["validation_data_embedded"] = last.lt
     facts["coverage_entire_file"] = coverage == SignatureCoverageLevel.ENTIRE_FILE
     problems = [p for n, r in enumerate(results, 1) for p in _status_problems(n, r)]
+    problems += [
+        f"signature {n}: the document was changed after it was signed (then signed again)"
+        for n in earlier
+    ]
     if change == CHANGED:
         added = path.stat().st_size - sum(ranges[-1][2:4])
         problems.append(f"signature {len(sigs)}: {added} bytes were added after signing")
+    if earlier:  # the document changed after signing, whatever the last signature covers
+        facts["modification"] = CHANGED
     return {**facts, "problems": problems}
 
 

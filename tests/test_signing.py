@@ -276,6 +276,51 @@ def test_incremental_update_after_signing_is_detected(
     assert "Total document signed" not in blocks[0].replace("Not total document signed", "")
 
 
+def _sign_again(path: Path, settings: Settings) -> None:
+    """Add a second signature with the same trusted key, as a forger holding it would."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    from storage.signing_keys import load_signer_keyed
+
+    _, signer, _ = load_signer_keyed(settings)
+    data = path.read_bytes()
+    out = io.BytesIO()
+    writer = IncrementalPdfFileWriter(io.BytesIO(data))
+    meta = signers.PdfSignatureMetadata(field_name="Resigned")
+    signers.PdfSigner(meta, signer=signer).sign_pdf(writer, output=out)
+    path.write_bytes(out.getvalue())
+
+
+def test_a_change_covered_by_a_later_signature_is_detected(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    """Changed page, then signed again with a trusted key: the last signature covers all
+    the bytes, so only the revisions between the two signatures show the change."""
+    forged = tmp_path / "forged.pdf"
+    forged.write_bytes(signed_pdf.read_bytes())
+    append_incremental_update(forged)
+    _sign_again(forged, demo_settings)
+    with pikepdf.open(forged) as pdf:
+        assert b"Da bi sua" in pdf.pages[0].obj.Contents.read_bytes()
+    check = signing.validate_signature(forged, demo_settings)
+    assert check.signature_count == 2
+    assert not check.ok
+    assert any("changed after it was signed" in p for p in check.problems), check.problems
+
+
+def test_a_second_signature_alone_is_not_a_change(
+    signed_pdf: Path, demo_settings: Settings, tmp_path: Path
+) -> None:
+    """Countersigning adds a signature field and nothing else: no page changed."""
+    countersigned = tmp_path / "countersigned.pdf"
+    countersigned.write_bytes(signed_pdf.read_bytes())
+    _sign_again(countersigned, demo_settings)
+    check = signing.validate_signature(countersigned, demo_settings)
+    assert check.signature_count == 2
+    assert not any("changed after it was signed" in p for p in check.problems), check.problems
+
+
 def test_appended_garbage_is_not_entire_coverage(
     signed_pdf: Path, demo_settings: Settings, tmp_path: Path
 ) -> None:
