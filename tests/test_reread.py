@@ -107,10 +107,12 @@ def test_a_signature_scribble_is_not_read_as_text(page):
     _, data = page
     pil = render_page(LINES, dpi=300, font_size_pt=13)
     draw = ImageDraw.Draw(pil)
-    draw.line(
-        [(1500, 3000), (1560, 2900), (1620, 3010), (1700, 2920), (1790, 3005)], fill="navy", width=6
-    )
+    # A flourish one text line high: shaped like a line of ink, so it reaches the second
+    # reading, and must be turned away there (no confident text in it).
+    xs = range(1400, 1900, 18)
+    draw.line([(x, 3000 + (18 if n % 2 else -18)) for n, x in enumerate(xs)], fill="navy", width=5)
     scribbled = np.array(pil.convert("L"))
+    assert any(2950 < c.top < 3050 for c in lost_lines(scribbled, data))
     before = _words(data)
     after = _words(reread_page(scribbled, copy.deepcopy(data), OcrSettings(reread_below=0), 300))
     assert after == before
