@@ -23,6 +23,8 @@ from sohoa.errors import ConfigError, SigningError
 log = logging.getLogger(__name__)
 
 # (module, token label, pid) -> (PIN digest, open session, {(key, cert label): signer})
+_rejected_pins: set[tuple[tuple[str, ...], str]] = set()
+"""(token, PIN digest) pairs the token refused: a wrong PIN is sent once per process."""
 _tokens: dict[tuple[str, ...], tuple[str, Any, dict[tuple[str, str], Signer]]] = {}
 
 
@@ -93,10 +95,17 @@ def _session(settings: Settings, pin: str) -> tuple[Any, dict[tuple[str, str], S
     if not module.is_file():
         raise ConfigError(reason=f"signing.pkcs11_module {module} does not exist")
     criteria = TokenCriteria(label=cfg.token_label) if cfg.token_label else None
+    where = f"token {cfg.token_label!r}" if cfg.token_label else "the token"
+    if (key, digest) in _rejected_pins:
+        raise SigningError(
+            reason=f"{where} already rejected this PIN; not tried again, so the token does not "
+            "lock (fix signing.pin/pin_file and restart)"
+        )
     try:
         session = open_pkcs11_session(str(module), token_criteria=criteria, user_pin=pin)
     except (pkcs11.PKCS11Error, OSError) as exc:
-        where = f"token {cfg.token_label!r}" if cfg.token_label else "the token"
+        if isinstance(exc, (pkcs11.PinIncorrect, pkcs11.PinLenRange)):
+            _rejected_pins.add((key, digest))  # tokens lock after a few wrong tries
         raise SigningError(reason=f"cannot use {where}: {pkcs11_problem(exc)}") from None
     _tokens[key] = (digest, session, {})
     return session, _tokens[key][2]

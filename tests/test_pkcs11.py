@@ -156,6 +156,10 @@ def test_wrong_pin_is_named_but_not_shown(
     for text in (str(error), error.render("vi"), error.render("en"), repr(error.params)):
         assert wrong not in text and PIN not in text
     assert not (tmp_path / "out.pdf").exists()
+    # A token locks after a few wrong tries: the same wrong PIN is not sent again.
+    with pytest.raises(SigningError, match="not tried again") as again:
+        signing.sign_pdf(make_archival_pdf(tmp_path, 1), tmp_path / "out.pdf", settings)
+    assert wrong not in str(again.value)
     # The right PIN works again afterwards.
     assert signing.load_signer(token_settings(pki, tmp_path))[1].source == "pkcs11"
     assert caplog.records  # pyHanko and sohoa did log at DEBUG ...
