@@ -32,7 +32,15 @@ from schemas.models import (
 )
 from schemas.settings import Kind, OcrSettings, Settings
 from sohoa import logmask
-from sohoa.errors import BadInputError, OcrError, SigningError, SohoaError, StorageError
+from sohoa.errors import (
+    BadInputError,
+    ConfigError,
+    NotFoundError,
+    OcrError,
+    SigningError,
+    SohoaError,
+    StorageError,
+)
 from storage import archive, inbox
 from storage.catalog import open_catalog
 from storage.objectstore import open_store
@@ -152,7 +160,21 @@ def _complete(committed: dict[str, Manifest]) -> list[Manifest] | None:
 def _retrying(settings: Settings) -> dict[str, Any]:
     """Task options for storage steps: ``store.retries`` retries, each delay four times longer."""
     delays = [settings.store.retry_delay_s * 4**i for i in range(settings.store.retries)]
-    return {"retries": settings.store.retries, "retry_delay_seconds": delays}
+    return {
+        "retries": settings.store.retries,
+        "retry_delay_seconds": delays,
+        "retry_condition_fn": worth_retrying,
+    }
+
+
+def worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
+    """Retry outages (object store, time-stamp authority), not mistakes a wait cannot fix.
+
+    A configuration error (an archive bucket without object lock, a bad TSA login) or a
+    missing record would only make the clerk wait 2 + 8 + 32 s for the same message.
+    """
+    error = state.result(raise_on_failure=False)
+    return not isinstance(error, ConfigError | BadInputError | NotFoundError)
 
 
 @flow(name="digitise_batch", validate_parameters=False, log_prints=False)
@@ -190,7 +212,7 @@ def digitise_batch(
             inbox.release(batch)
             return done
         manifests = _process(batch, dossier_code, settings, progress, committed)
-    except (StorageError, SigningError) as exc:
+    except (StorageError, SigningError, ConfigError) as exc:
         _failed(batch, exc, settings)
         raise
     finally:  # page images and unsigned PDFs are scratch, whatever the outcome

@@ -52,3 +52,18 @@ def test_record_without_dossier_code_says_what_to_recheck(prefect_api_url, tmp_p
     assert manifest.status == "needs_review" and manifest.dossier_code == ""
     assert "missing:dossier_code" in manifest.review_reasons
     assert manifest.pdf.key.split("/")[-2] == "_chua-xac-dinh"
+
+
+def test_only_outages_are_retried():
+    """A bad configuration or a missing record fails at once; a store outage is retried."""
+    from prefect.states import Failed
+
+    from flows.digitise import worth_retrying
+    from sohoa.errors import ConfigError, NotFoundError, StorageError
+
+    def failed(error):
+        return Failed(data=error)
+
+    assert worth_retrying(None, None, failed(StorageError(reason="connection refused")))
+    assert not worth_retrying(None, None, failed(ConfigError(reason="archive bucket has no lock")))
+    assert not worth_retrying(None, None, failed(NotFoundError(what="record", name="x")))
