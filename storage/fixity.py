@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from schemas.settings import Settings
-from sohoa.errors import ExitCode, SohoaError
+from sohoa.errors import ConfigError, ExitCode, ExternalProgramError, SohoaError
 from storage.catalog import Catalog
 from storage.catalog_tables import RecordRow
 from storage.objectstore import ObjectStore
@@ -180,6 +180,8 @@ def check_one(row: RecordRow, store: ObjectStore, settings: Settings) -> VerifyR
     """Check one record; a domain error (pdfsig crashing on a file) is that record's result."""
     try:
         return verify_record(row, store, settings)
+    except (ConfigError, ExternalProgramError):
+        raise  # a set-up problem (trust roots, pdfsig missing), not a finding about this record
     except SohoaError as exc:
         reason = exc.render("en")
         failed = ObjectCheck(row.pdf_key, "pdf", "unreadable", (reason,))
@@ -223,8 +225,12 @@ def find_orphans(store: ObjectStore, catalog: Catalog) -> list[str]:
     Raises:
         StorageError: the store cannot be listed.
     """
-    known = catalog.object_keys()
-    return [key for key in store.list(ARCHIVE_PREFIX) if key not in known]
+    listed = list(store.list(ARCHIVE_PREFIX))  # list first: a record committed meanwhile
+    known = catalog.object_keys()  # is then known, not a false orphan
+    candidates = [key for key in listed if key not in known]
+    if candidates:  # a commit may have landed while the catalog was read: ask once more
+        known = catalog.object_keys()
+    return [key for key in candidates if key not in known]
 
 
 def make_report(

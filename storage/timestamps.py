@@ -100,13 +100,20 @@ def make_timestamper(settings: Settings, plan: SigningPlan) -> TimeStamper | Non
 
 
 def trust_roots(settings: Settings) -> list:
-    """The demo CA (when it exists) and the configured roots; never the OS store.
+    """The configured roots, plus the demo CA while sohoa signs with the demo key; never the
+    OS store.
+
+    Why not the demo CA always: its key and password sit in the data directory, so once a
+    real key (PKCS#12 or a token) is configured, anything it signs must not count as trusted.
 
     Raises:
         ConfigError: a configured root cannot be read or parsed.
     """
-    files: list[Path] = [p for p in [settings.demo_key_dir / DEMO_CA_PEM] if p.is_file()]
-    files.extend(settings.signing.trust_roots)
+    cfg = settings.signing
+    uses_demo = cfg.pkcs12_path is None and cfg.pkcs11_module is None
+    demo_ca = settings.demo_key_dir / DEMO_CA_PEM
+    files: list[Path] = [demo_ca] if uses_demo and demo_ca.is_file() else []
+    files.extend(cfg.trust_roots)
     try:
         return list(load_certs_from_pemder(files))
     except (OSError, ValueError) as exc:

@@ -355,6 +355,27 @@ def test_user_pkcs12_signs_and_validates(tmp_path: Path) -> None:
     assert check.intact and check.valid and not check.trusted and not check.ok
 
 
+def test_demo_signatures_stop_being_trusted_once_a_real_key_is_set(tmp_path: Path) -> None:
+    """The demo key and its password sit in the data directory: with a real key configured,
+    a file signed by the demo key (anyone's forgery, for instance) must not pass."""
+    data = tmp_path / "data"
+    demo = Settings(data_dir=data)
+    signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "demo.pdf", demo)
+    assert signing.validate_signature(tmp_path / "demo.pdf", demo).ok
+    p12, ca_pem = make_user_p12(tmp_path, "mat-khau-Rat-Bi-Mat-42")
+    real = Settings(
+        data_dir=data,
+        signing=SigningSettings(
+            pkcs12_path=p12,
+            pkcs12_password=SecretStr("mat-khau-Rat-Bi-Mat-42"),
+            trust_roots=(ca_pem,),
+        ),
+    )
+    check = signing.validate_signature(tmp_path / "demo.pdf", real)
+    assert check.intact and check.valid and check.demo
+    assert not check.trusted and not check.ok
+
+
 def test_password_file_is_supported(tmp_path: Path) -> None:
     p12, ca_pem = make_user_p12(tmp_path, "tu-tep")
     (tmp_path / "p12.pass").write_text("tu-tep\n")
