@@ -75,7 +75,7 @@ CHECKSUM_HEADER = "x-amz-checksum-sha256"
 RETAIN_HEADER = "x-amz-object-lock-retain-until-date"
 HOLD_HEADER = "x-amz-object-lock-legal-hold"
 
-MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion"})
+MISSING_CODES = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchVersion", "NoSuchBucket"})
 BUCKET_TAKEN_CODES = frozenset({"BucketAlreadyOwnedByYou", "BucketAlreadyExists"})
 NO_LOCK_CODES = frozenset(
     {"ObjectLockConfigurationNotFoundError", "ObjectLockConfigurationNotFound"}
@@ -270,6 +270,12 @@ class S3ObjectStore:
                     self._ready.add(area)
         return self._minio, self.buckets[area]
 
+    def _locate(self, key: str) -> tuple[Minio, str]:
+        """The SDK client and the bucket for *reading* ``key``: a read never creates or
+        reconfigures a bucket (a mistyped name must not make an empty locked bucket, and
+        read-only credentials must be enough to verify the archive)."""
+        return self._minio, self.buckets[area_of(key)]
+
     def _ensure_bucket(self, area: str) -> None:
         """Create the area's bucket if missing; check (or set) the archive's object lock."""
         bucket = self.buckets[area]
@@ -459,7 +465,7 @@ class S3ObjectStore:
     def get_bytes(self, key: str, *, version_id: str | None = None) -> bytes:
         """Return the whole object (or one version), checked against its stored SHA-256."""
         key = validate_key(key)
-        client, bucket = self._route(key)
+        client, bucket = self._locate(key)
         with self._translate("get", key):
             response = client.get_object(bucket, key, version_id=version_id)
             try:
@@ -475,7 +481,7 @@ class S3ObjectStore:
     def download(self, key: str, dest: Path) -> ObjectInfo:
         """Stream the object to a temporary file beside ``dest``, check it, then rename."""
         key, dest = validate_key(key), Path(dest)
-        client, bucket = self._route(key)
+        client, bucket = self._locate(key)
         with self._translate("download", key):
             response = client.get_object(bucket, key)
             try:
@@ -492,7 +498,7 @@ class S3ObjectStore:
     def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
         """Size, hash, type, metadata, version and retention, from one HEAD request."""
         key = validate_key(key)
-        client, bucket = self._route(key)
+        client, bucket = self._locate(key)
         with self._translate("stat", key):
             obj = client.stat_object(bucket, key, version_id=version_id)
         return self._info(key, obj.size or 0, obj.metadata or {})
@@ -500,7 +506,7 @@ class S3ObjectStore:
     def exists(self, key: str) -> bool:
         """True when ``key`` is stored (a HEAD request)."""
         key = validate_key(key)
-        client, bucket = self._route(key)
+        client, bucket = self._locate(key)
         try:
             with self._translate("exists", key):
                 client.stat_object(bucket, key)

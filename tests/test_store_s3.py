@@ -25,7 +25,7 @@ from minio.objectlockconfig import ObjectLockConfig
 from s3server import drop_bucket, free_ports, make_store, store_settings
 
 from schemas.settings import Settings, StoreSettings
-from sohoa.errors import ConfigError, ObjectLockedError, StorageError
+from sohoa.errors import ConfigError, NotFoundError, ObjectLockedError, StorageError
 from storage.objectstore import open_store
 from storage.s3store import S3ObjectStore
 
@@ -67,6 +67,16 @@ def test_each_area_gets_its_bucket_and_the_archive_is_locked(s3_store, s3_server
 
 def test_listing_does_not_create_buckets(s3_store, s3_server) -> None:
     assert list(s3_store.list()) == []
+    assert not any(s3_server.client().bucket_exists(b) for b in s3_store.buckets.values())
+
+
+def test_reading_does_not_create_buckets(s3_store, s3_server) -> None:
+    """verify with a mistyped bucket name, or read-only credentials, must not create one."""
+    assert not s3_store.exists(PDF)
+    with pytest.raises(NotFoundError):
+        s3_store.stat(PDF)
+    with pytest.raises(NotFoundError):
+        s3_store.get_bytes("originals/b/1.pdf")
     assert not any(s3_server.client().bucket_exists(b) for b in s3_store.buckets.values())
 
 
@@ -232,7 +242,7 @@ def test_corrupted_archive_upload_fails_and_a_retry_supersedes_it(s3_server, ste
 
 
 def test_object_written_by_another_tool_still_has_a_hash(s3_store, s3_server) -> None:
-    s3_store.exists("derived/warm-up")  # creates the bucket
+    s3_store.put_bytes("derived/warm-up", b"x")  # a write creates the bucket
     bucket = s3_store.buckets["derived"]
     s3_server.client().put_object(bucket, "derived/foreign.bin", io.BytesIO(b"abc"), 3)
     assert s3_store.stat("derived/foreign.bin").sha256 == sha(b"abc")
