@@ -52,7 +52,7 @@ import numpy as np
 from PIL import Image
 
 from bench.ocr_corpus import KINDS, CorpusPage, make_corpus, write_batch_pdf
-from bench.pipeline import git, load, measure, table, tesseract_env
+from bench.pipeline import git, load, measure, table, tesseract_env, write_report
 from schemas.models import PageImage, PageOcr
 from schemas.settings import OcrSettings, PdfSettings
 from sohoa.synth import cer
@@ -527,13 +527,7 @@ def run_all(per_type: int, pdfa_variant: bool) -> str:
 
 def main(per_type: int, pdfa_variant: bool) -> None:
     whole = measure(lambda: run_all(per_type, pdfa_variant))
-    report_md = whole.result + (
-        f"\n---\nWhole run: {whole.wall:.0f} s wall; other processes used {load(whole)} of the "
-        "machine meanwhile (CPU time of everything else, from /proc/stat, / (wall x cores)).\n"
-    )
-    OUT_MD.parent.mkdir(parents=True, exist_ok=True)
-    OUT_MD.write_text(report_md, encoding="utf-8")
-    print(report_md)
+    write_report(whole, OUT_MD)
 
 
 if __name__ == "__main__":

@@ -68,6 +68,7 @@ from bench.pipeline import (
     tesseract_env,
     tesseract_via_time,
     vm_hwm_kib,
+    write_report,
 )
 from schemas.settings import LimitSettings, OcrSettings
 from sohoa.synth import cer, wer
@@ -565,13 +566,7 @@ def report(top: str, pages, scores, raw, ours, theirs, big) -> str:
 
 def main(per_type: int, memory_200: bool) -> None:
     whole = measure(lambda: run_all(per_type, memory_200))
-    report_md = whole.result + (
-        f"\n---\nWhole run: {whole.wall:.0f} s wall; other processes used {load(whole)} of the "
-        "machine meanwhile (CPU time of everything else, from /proc/stat, / (wall x cores)).\n"
-    )
-    OUT_MD.parent.mkdir(parents=True, exist_ok=True)
-    OUT_MD.write_text(report_md, encoding="utf-8")
-    print(report_md)
+    write_report(whole, OUT_MD)
 
 
 if __name__ == "__main__":

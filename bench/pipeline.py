@@ -170,6 +170,17 @@ def load(run: Run) -> str:
 # --------------------------------------------------------------------------- table 1
 
 
+def write_report(whole: Run, out_md: Path) -> None:
+    """Add the whole run's wall time and machine load to a report, save it and print it."""
+    report_md = whole.result + (
+        f"\n---\nWhole run: {whole.wall:.0f} s wall; other processes used {load(whole)} of the "
+        "machine meanwhile (CPU time of everything else, from /proc/stat, / (wall x cores)).\n"
+    )
+    out_md.parent.mkdir(parents=True, exist_ok=True)
+    out_md.write_text(report_md, encoding="utf-8")
+    print(report_md)
+
+
 def rasterise_naive(pdf: Path, out_dir: Path) -> tuple[float, float, list[Path]]:
     """Render every page at 300 dpi and save PNG with Pillow's defaults."""
     from pdf2image import convert_from_path

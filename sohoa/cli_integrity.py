@@ -9,49 +9,18 @@ imports Prefect: they run the plain functions of :mod:`storage.fixity` and
 from __future__ import annotations
 
 import json
-from typing import Annotated, Self
+from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from sohoa.errors import ExitCode
 from sohoa.i18n import current_lang
+from sohoa.progress import CountBar
 from sohoa.texts import t
 
 catalog_app = typer.Typer(
     no_args_is_help=True, help="Danh mục tra cứu / The search catalog (an index of the archive)"
 )
-
-
-class CountBar:
-    """A progress bar for a known number of items (records checked, manifests read)."""
-
-    def __init__(self, console: Console, description: str, *, enabled: bool) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-        )
-        self._task = self._progress.add_task(description, total=None)
-
-    def __enter__(self) -> Self:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.stop()
-
-    def started(self, records: int) -> None:
-        self._progress.update(self._task, total=records)
-
-    def checked(self, result: object = None) -> None:
-        self._progress.advance(self._task)
-
-    advanced = checked
 
 
 def verify(

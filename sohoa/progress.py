@@ -10,19 +10,24 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from sohoa.texts import t
 
 
+def bars(console: Console, *, enabled: bool) -> Progress:
+    """The CLI's one bar style: description, bar, done/total, elapsed time."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+
+
 class RichProgress:
     """A :class:`flows.progress.ProgressSink` drawing terminal progress bars."""
 
     def __init__(self, console: Console, *, total_batches: int, enabled: bool = True) -> None:
-        self._progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            disable=not enabled,
-            transient=False,
-        )
+        self._progress = bars(console, enabled=enabled)
         self._batches = self._progress.add_task(t("progress_batches"), total=total_batches)
         self._pages: int | None = None
 
@@ -53,3 +58,26 @@ class RichProgress:
 
     def batch_finished(self) -> None:
         self._progress.advance(self._batches)
+
+
+class CountBar:
+    """A progress bar for a known number of items (records checked, manifests read)."""
+
+    def __init__(self, console: Console, description: str, *, enabled: bool) -> None:
+        self._progress = bars(console, enabled=enabled)
+        self._task = self._progress.add_task(description, total=None)
+
+    def __enter__(self) -> Self:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def started(self, records: int) -> None:
+        self._progress.update(self._task, total=records)
+
+    def checked(self, result: object = None) -> None:
+        self._progress.advance(self._task)
+
+    advanced = checked

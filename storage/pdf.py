@@ -162,16 +162,7 @@ def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
     """
     path = Path(page.path)
     if page.encoding == "jpeg" and page.mode in ("RGB", "L"):
-        colour = Name.DeviceRGB if page.mode == "RGB" else Name.DeviceGray
-        return _image_stream(
-            pdf,
-            path.read_bytes(),
-            page.width,
-            page.height,
-            ColorSpace=colour,
-            BitsPerComponent=8,
-            Filter=Name.DCTDecode,
-        )
+        return _jpeg_stream(pdf, path.read_bytes(), page, page.mode)
     with Image.open(path) as img:
         img.load()
         if img.mode == "1":  # G4 is lossless for bilevel, and far smaller than Flate
@@ -186,10 +177,16 @@ def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
             subsampling=0,
             optimize=True,
         )
-        colour = Name.DeviceRGB if img.mode == "RGB" else Name.DeviceGray
+        mode = img.mode
+    return _jpeg_stream(pdf, buf.getvalue(), page, mode)
+
+
+def _jpeg_stream(pdf: Pdf, data: bytes, page: PageImage, mode: str) -> pikepdf.Stream:
+    """A JPEG image XObject of the page's size, RGB or grey."""
+    colour = Name.DeviceRGB if mode == "RGB" else Name.DeviceGray
     return _image_stream(
         pdf,
-        buf.getvalue(),
+        data,
         page.width,
         page.height,
         ColorSpace=colour,

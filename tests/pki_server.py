@@ -9,6 +9,7 @@ werkzeug's WSGI server. Nothing here is mocked.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Iterator
@@ -22,6 +23,10 @@ from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig, PKIArc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from pyhanko.keys import load_certs_from_pemder
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import async_validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 from werkzeug.serving import make_server
 
 PKI_YAML = Path(__file__).parent / "pki" / "sohoa-test-pki.yml"
@@ -171,3 +176,19 @@ def qpdf_check(path: Path) -> str:
     from sohoa.proc import run_program
 
     return run_program(["qpdf", "--check", path], timeout=60).stdout
+
+
+def hanko_status(path: Path, pki: LocalPki):
+    """pyHanko's own verdict on the newest signature (independent of storage.signing)."""
+    roots = list(load_certs_from_pemder([pki.root_pem]))
+
+    async def check():
+        with path.open("rb") as handle:
+            sig = PdfFileReader(handle).embedded_signatures[-1]
+            vc = ValidationContext(trust_roots=roots)
+            try:
+                return await async_validate_pdf_signature(sig, vc)
+            finally:
+                await vc.aclose()
+
+    return asyncio.run(check())

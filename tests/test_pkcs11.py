@@ -8,7 +8,6 @@ could read. Nothing is mocked: the signature is made inside SoftHSM.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Iterator
@@ -17,16 +16,13 @@ from pathlib import Path
 import pytest
 from pki_server import (  # noqa: F401 - pki_fixture provides the pki fixture
     LocalPki,
+    hanko_status,
     make_archival_pdf,
     pdfsig_report,
     pki_fixture,
     qpdf_check,
 )
 from pydantic import SecretStr
-from pyhanko.keys import load_certs_from_pemder
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import async_validate_pdf_signature
-from pyhanko_certvalidator import ValidationContext
 
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, SigningError
@@ -87,21 +83,6 @@ def token_settings(pki: LocalPki, data_dir: Path, **signing_kw) -> Settings:
         **signing_kw,
     }
     return Settings(data_dir=data_dir, signing=SigningSettings(**values))
-
-
-def hanko_status(path: Path, pki: LocalPki):
-    roots = list(load_certs_from_pemder([pki.root_pem]))
-
-    async def check():
-        with path.open("rb") as handle:
-            sig = PdfFileReader(handle).embedded_signatures[-1]
-            vc = ValidationContext(trust_roots=roots)
-            try:
-                return await async_validate_pdf_signature(sig, vc)
-            finally:
-                await vc.aclose()
-
-    return asyncio.run(check())
 
 
 def test_token_signs_an_archival_pdf_at_b_lt(token: str, pki: LocalPki, tmp_path: Path) -> None:

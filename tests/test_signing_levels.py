@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pki_server import (  # noqa: F401 - pki_fixture provides the pki fixture
     LocalPki,
+    hanko_status,
     make_archival_pdf,
     pdfsig_report,
     pki_fixture,
@@ -27,7 +28,6 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import (
     DocumentSecurityStore,
     async_add_validation_info,
-    async_validate_pdf_signature,
 )
 from pyhanko_certvalidator import ValidationContext
 
@@ -48,22 +48,6 @@ def pki_settings(pki: LocalPki, data_dir: Path, label: str = "signer", **signing
         **signing_kw,
     )
     return Settings(data_dir=data_dir, signing=cfg)
-
-
-def hanko_status(path: Path, pki: LocalPki):
-    """pyHanko's own verdict on the newest signature (independent of storage.signing)."""
-    roots = list(load_certs_from_pemder([pki.root_pem]))
-
-    async def check():
-        with path.open("rb") as handle:
-            sig = PdfFileReader(handle).embedded_signatures[-1]
-            vc = ValidationContext(trust_roots=roots)
-            try:
-                return await async_validate_pdf_signature(sig, vc)
-            finally:
-                await vc.aclose()
-
-    return asyncio.run(check())
 
 
 def assert_independent_checks_pass(path: Path) -> None:
