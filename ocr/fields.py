@@ -19,6 +19,7 @@ from datetime import date
 from itertools import pairwise
 
 from ocr.codes import is_separator, parse_code_payload
+from ocr.lexicon import repaired_email, respelled_name, respelled_place
 from ocr.rules import FieldRule, LabelHit, Line, Rules, find_label, find_labels, page_lines
 from ocr.validators import PATTERNS, VALIDATORS, Checked, check_id_number
 from schemas.fields import CodeHit, FieldValue, PageFacts
@@ -76,7 +77,7 @@ def extract_page(
         candidates.extend(_CANDIDATES[rule.kind](lines, rule, stops, page.index))
     votes = _page_spellings(page)
     candidates = [_respelled(c, votes) if c.name in RESPELL_FIELDS else c for c in candidates]
-    return PageFields(facts, tuple(candidates))
+    return PageFields(facts, tuple(_lexicon_spelled(c) for c in candidates))
 
 
 RESPELL_FIELDS = frozenset({"applicant_name", "signer", "issuer", "address"})
@@ -127,6 +128,27 @@ def _respelled(value: FieldValue, votes: dict[tuple[str, str, str], Counter]) ->
             token if best in (None, core.lower()) else token.replace(core, _cased_like(best, core))
         )
     spelled = " ".join(out)
+    return value if spelled == value.value else value.model_copy(update={"value": spelled})
+
+
+LEXICON_SPELLERS = {
+    "applicant_name": respelled_name,
+    "signer": respelled_name,
+    "address": respelled_place,
+}
+"""Fields checked against a lexicon of names or the gazetteer (:mod:`ocr.lexicon`)."""
+
+
+def _lexicon_spelled(value: FieldValue) -> FieldValue:
+    """A read name or place that exists in no lexicon, restored to the one that does.
+
+    Printed values (label or pattern) only: a code's payload is what it is. ``raw``
+    keeps the reading, so the change shows in the manifest.
+    """
+    speller = LEXICON_SPELLERS.get(value.name)
+    if speller is None or value.method not in ("label", "pattern") or value.problem:
+        return value
+    spelled = speller(value.value)
     return value if spelled == value.value else value.model_copy(update={"value": spelled})
 
 
@@ -189,7 +211,18 @@ def _code_candidates(codes: Sequence[CodeHit], page: int) -> list[FieldValue]:
 
 
 def _checked_value(rule: FieldRule, raw: str) -> Checked:
-    return VALIDATORS[rule.validator](raw)
+    """The validator's verdict; an e-mail it rejects gets one repair attempt first.
+
+    OCR garbles the provider of an address ("gmaiïl.com") more than anything else
+    in it; :func:`ocr.lexicon.repaired_email` restores a common provider only when
+    exactly one is near, and the reading stays in ``raw``.
+    """
+    checked = VALIDATORS[rule.validator](raw)
+    if not checked.ok and rule.validator == "email":
+        repaired = repaired_email(raw)
+        if repaired is not None and VALIDATORS["email"](repaired).ok:
+            return VALIDATORS["email"](repaired)
+    return checked
 
 
 def _evidence(rule, line: Line, start: int, end: int, raw: str, score: float, method: str, page):
