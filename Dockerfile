@@ -15,6 +15,8 @@ COPY flows ./flows
 COPY ocr ./ocr
 COPY storage ./storage
 COPY schemas ./schemas
+COPY reports ./reports
+COPY prefect.yaml ./
 RUN python -m pip install -q --target /opt/uv uv==0.13.8 \
  && PYTHONPATH=/opt/uv /opt/uv/bin/uv sync --frozen --no-dev \
  && useradd --create-home --uid 10001 sohoa && mkdir -p /data && chown sohoa /data

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -262,6 +263,64 @@ class FieldSettings(_Frozen):
     """A field read with a lower confidence (0–1) sends its record to review."""
 
 
+class ReportSettings(_Frozen):
+    """Scoring of the digitisation-rate report (Decision 766/QĐ-TTg, group "Số hóa hồ sơ").
+
+    The group is worth 22 of 100 points; how they split between the indicators was not
+    read in the Decision's own text (UNCONFIRMED), so the defaults below are a documented
+    guess that sums to 22 and each is configurable (``SOHOA_REPORT__MAX_POINTS_RESULTS=…``).
+    """
+
+    max_points_components: Decimal = Field(default=Decimal(8), ge=0)
+    """Points for tỷ lệ số hóa thành phần hồ sơ (UNCONFIRMED default)."""
+    max_points_results: Decimal = Field(default=Decimal(8), ge=0)
+    """Points for tỷ lệ số hóa kết quả giải quyết TTHC (UNCONFIRMED default)."""
+    max_points_dossiers: Decimal = Field(default=Decimal(6), ge=0)
+    """Points for tỷ lệ số hóa hồ sơ, indicator 4.2 (UNCONFIRMED default)."""
+    pass_rate: Decimal = Field(default=Decimal(80), gt=0, le=100)
+    """Rate in percent from which an indicator is "Đạt" and earns its full points; below it
+    earns ``rate × max ÷ pass_rate`` and is "Không đạt" (domain.md)."""
+
+
+class NightlySettings(_Frozen):
+    """The nightly run (``flows/nightly.py``, ``sohoa nightly``): retries, fixity sample, reports."""
+
+    max_attempts: int = Field(default=3, ge=1, le=100)
+    """Nightly attempts per batch (a run killed mid-batch counts); then a failing batch is left
+    in the inbox for a person: ``sohoa ingest`` of the same files, or deleting the batch's
+    ``inbox/<batch>/nightly.json``, lets it be tried again."""
+    fixity_sample: int | float = 200
+    """Records read back each night, at random: a count (``200``), a fraction below 1
+    (``0.05``), or ``0`` for none. The weekly ``fixity`` deployment reads the whole archive."""
+    fixity_orphans: bool = False
+    """Also list archive objects no catalog row points at (lists the whole archive bucket)."""
+    timezone: str = "Asia/Ho_Chi_Minh"
+    """The office's time zone: the reported day is "yesterday" there."""
+    report_formats: tuple[Literal["xlsx", "json", "csv", "html"], ...] = ("xlsx", "json")
+    """Files written for the day's and the month-to-date report under ``derived/reports/``."""
+    report_lang: Literal["vi", "en"] = "vi"
+    """Language of those files."""
+
+    @field_validator("fixity_sample")
+    @classmethod
+    def _count_or_fraction(cls, value: float) -> float:
+        """A count stays an int (pydantic keeps ``200`` an int): only floats are fractions."""
+        if value < 0 or (isinstance(value, float) and value > 1):
+            raise ValueError("fixity_sample is a record count (>= 0) or a fraction in (0, 1]")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name)") from exc
+        return value
+
+
 class Settings(BaseSettings):
     """All configuration for one sohoa process. Frozen: pass it down, never mutate it."""
 
@@ -284,6 +343,8 @@ class Settings(BaseSettings):
     signing: SigningSettings = SigningSettings()
     fields: FieldSettings = FieldSettings()
     pdf: PdfSettings = PdfSettings()
+    report: ReportSettings = ReportSettings()
+    nightly: NightlySettings = NightlySettings()
 
     @field_validator("data_dir")
     @classmethod

@@ -20,6 +20,9 @@ from rich.table import Table
 
 from sohoa import SOFTWARE
 from sohoa.cli_integrity import catalog_app, verify
+from sohoa.cli_nightly import nightly
+from sohoa.cli_register import register_app
+from sohoa.cli_report import report
 from sohoa.cli_review import review_app
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
@@ -320,6 +323,9 @@ def demo(
 app.add_typer(review_app, name="review")
 app.command("verify")(verify)
 app.add_typer(catalog_app, name="catalog")
+app.command("nightly")(nightly)
+app.add_typer(register_app, name="register")
+app.command("report")(report)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -112,6 +112,116 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Bản ghi {record} còn trường thiếu hoặc sai: {reasons}. Sửa bằng `sohoa review set` trước, hoặc chấp nhận nguyên trạng bằng --force --reason.",
         "en": "Record {record} still has missing or invalid fields: {reasons}. Fix them with `sohoa review set` first, or accept them as they are with --force --reason.",
     },
+    # --- report (issue 6) ---
+    "report_bad_date": {
+        "vi": "{option} {value}: không phải ngày (dd/mm/yyyy hoặc yyyy-mm-dd).",
+        "en": "{option} {value}: not a date (dd/mm/yyyy or yyyy-mm-dd).",
+    },
+    "report_period_order": {
+        "vi": "--from {start} sau --to {end}: ngày bắt đầu phải trước hoặc bằng ngày kết thúc.",
+        "en": "--from {start} is after --to {end}: the period must start on or before its end.",
+    },
+    "report_bad_by": {
+        "vi": "--by {value} không hợp lệ; chọn một trong: {known}.",
+        "en": "--by {value} is not valid; choose one of: {known}.",
+    },
+    "report_bad_format": {
+        "vi": "--format {value} không hợp lệ; chọn table, csv, json, xlsx hoặc html.",
+        "en": "--format {value} is not valid; choose table, csv, json, xlsx or html.",
+    },
+    "report_needs_output": {
+        "vi": "Định dạng {fmt} cần tên tệp: thêm -o TỆP.{fmt}",
+        "en": "The {fmt} format needs a file: add -o FILE.{fmt}",
+    },
+    "report_unknown_unit": {
+        "vi": "Không có đơn vị {unit} trong sổ theo dõi hồ sơ. Nhập sổ bằng `sohoa register import` hoặc kiểm tra mã đơn vị.",
+        "en": "Unit {unit} is not in the dossier register. Import it with `sohoa register import` or check the unit code.",
+    },
+    "report_write_failed": {
+        "vi": "Không ghi được báo cáo {path}: {reason}",
+        "en": "Could not write the report {path}: {reason}",
+    },
+    # --- register (issue 6) ---
+    "register_file_missing": {
+        "vi": "Không tìm thấy tệp {file}.",
+        "en": "File not found: {file}.",
+    },
+    "register_empty": {
+        "vi": "{file}: tệp rỗng, không có dòng nào. Hãy xuất lại sổ đăng ký từ hệ thống một cửa.",
+        "en": "{file}: the file is empty. Export the register from the one-stop-shop system again.",
+    },
+    "register_no_header": {
+        "vi": "{file}: không tìm thấy dòng tiêu đề (cần cột “Mã hồ sơ” và các cột như “Mã đơn vị”, “Trạng thái”). Kiểm tra tệp, hoặc chỉ tên cột bằng --mapping.",
+        "en": "{file}: no header row found (needs a “Mã hồ sơ” column and others such as “Mã đơn vị”, “Trạng thái”). Check the file, or name the columns with --mapping.",
+    },
+    "register_missing_columns": {
+        "vi": "{file}: thiếu cột bắt buộc: {columns}. Dùng --mapping nếu tệp đặt tên cột khác.",
+        "en": "{file}: required columns missing: {columns}. Use --mapping if the file names them differently.",
+    },
+    "register_mapping_column": {
+        "vi": "{file}: không có cột mà tệp ánh xạ chỉ ra: {columns}.",
+        "en": "{file}: columns named in the mapping file are missing: {columns}.",
+    },
+    "register_mapping_invalid": {
+        "vi": "Tệp ánh xạ {file} không hợp lệ: {reason}",
+        "en": "Invalid mapping file {file}: {reason}",
+    },
+    "register_mapping_field": {
+        "vi": "Tệp ánh xạ {file}: không có trường {field}. Các trường: {known}",
+        "en": "Mapping file {file}: no field {field}. Fields: {known}",
+    },
+    "register_not_table": {
+        "vi": "{file}: không phải bảng CSV hay Excel (tệp nhị phân?). Hãy xuất sổ đăng ký ra CSV hoặc .xlsx.",
+        "en": "{file}: not a CSV or Excel table (a binary file?). Export the register as CSV or .xlsx.",
+    },
+    "register_corrupt": {
+        "vi": "{file}: tệp bị hỏng hoặc không đọc được ({reason}). Hãy xuất lại; chưa nhập dòng nào.",
+        "en": "{file}: corrupt or unreadable file ({reason}). Export it again; no row was imported.",
+    },
+    "register_encrypted": {
+        "vi": "{file}: tệp Excel có mật khẩu. Hãy gỡ mật khẩu hoặc xuất lại không đặt mật khẩu.",
+        "en": "{file}: password-protected Excel file. Remove the password or export it again without one.",
+    },
+    "register_xls": {
+        "vi": "{file}: định dạng Excel cũ (.xls) không được hỗ trợ. Hãy lưu thành .xlsx hoặc CSV.",
+        "en": "{file}: the old Excel format (.xls) is not supported. Save it as .xlsx or CSV.",
+    },
+    "register_row_missing": {
+        "vi": "Thiếu {column}",
+        "en": "{column} is missing",
+    },
+    "register_row_bad_date": {
+        "vi": "{column} “{value}” không phải ngày hợp lệ (dd/mm/yyyy hoặc yyyy-mm-dd)",
+        "en": "{column} “{value}” is not a valid date (dd/mm/yyyy or yyyy-mm-dd)",
+    },
+    "register_row_bad_status": {
+        "vi": "{column} “{value}” không hợp lệ (mã 1–10)",
+        "en": "{column} “{value}” is not a valid status (code 1–10)",
+    },
+    "register_row_bad_channel": {
+        "vi": "{column} “{value}” không hợp lệ (1 trực tiếp, 2 trực tuyến, 3 bưu chính)",
+        "en": "{column} “{value}” is not a valid channel (1 in person, 2 online, 3 by post)",
+    },
+    "register_row_bad_level": {
+        "vi": "{column} “{value}” không rõ là cấp nào (tỉnh, sở, huyện, xã)",
+        "en": "{column} “{value}” is not a known level (tỉnh, sở, huyện, xã)",
+    },
+    "register_row_bad_paper_result": {
+        "vi": "{column} “{value}” phải là có hoặc không",
+        "en": "{column} “{value}” must be yes or no (có/không)",
+    },
+    "register_row_too_long": {
+        "vi": "{column} quá dài (“{value}”)",
+        "en": "{column} is too long (“{value}”)",
+    },
+    "register_row_duplicate": {
+        "vi": "Mã hồ sơ {value} đã có ở dòng {first}; giữ dòng {first}",
+        "en": "Dossier code {value} already on line {first}; line {first} kept",
+    },
+    "register_row_invalid": {
+        "vi": "Dòng không hợp lệ: {value}",
+        "en": "Invalid row: {value}",
+    },
 }
 
 REVIEW_REASONS: dict[str, tuple[str, str]] = {

@@ -139,6 +139,89 @@ TEXTS: dict[str, tuple[str, str]] = {
         'Danh mục: {catalog}. Thử: sohoa search "dang ky", sohoa review, sohoa verify --all',
         'Catalog: {catalog}. Try: sohoa search "dang ky", sohoa review, sohoa verify --all',
     ),
+    # --- report (issue 6) ---
+    "report_written": ("Đã ghi báo cáo ({fmt}): {path}", "Report written ({fmt}): {path}"),
+    "report_empty": (
+        "Không có hồ sơ nào tiếp nhận hoặc giải quyết trong kỳ. Sổ theo dõi đã được nhập chưa? (sohoa register import)",
+        "No dossier was received or solved in the period. Has the register been imported? (sohoa register import)",
+    ),
+    # --- register (issue 6) ---
+    "register_imported": (
+        "{file}: {inserted} hồ sơ mới, {updated} cập nhật, {unchanged} không đổi, {bad} dòng lỗi.",
+        "{file}: {inserted} new dossiers, {updated} updated, {unchanged} unchanged, {bad} bad rows.",
+    ),
+    "register_units": (
+        "Đơn vị: {units_inserted} mới, {units_updated} cập nhật.",
+        "Units: {units_inserted} new, {units_updated} updated.",
+    ),
+    "register_ignored": (
+        "Cột không dùng đến: {columns} (chỉ tên cột bằng --mapping nếu cần)",
+        "Columns not used: {columns} (name them with --mapping if needed)",
+    ),
+    "register_bad_title": ("{n} dòng không nhập được", "{n} rows not imported"),
+    "register_col_line": ("Dòng", "Line"),
+    "register_col_problem": ("Lý do", "Problem"),
+    "register_more_bad": (
+        "… và {n} lỗi khác (xem đủ bằng --json)",
+        "… and {n} more problems (see them all with --json)",
+    ),
+    "register_check_ok": (
+        "Mọi bản ghi số hóa đều có trong sổ đăng ký, đúng đơn vị.",
+        "Every digitised record is in the register, under the same unit.",
+    ),
+    "register_unregistered_title": (
+        "{n} bản ghi số hóa không có trong sổ đăng ký",
+        "{n} digitised records not in the register",
+    ),
+    "register_wrong_unit_title": (
+        "{n} hồ sơ có đơn vị khác với sổ đăng ký",
+        "{n} dossiers whose unit differs from the register",
+    ),
+    "register_col_register_unit": ("Đơn vị theo sổ", "Register unit"),
+    "register_col_record_unit": ("Đơn vị của bản ghi", "Record unit"),
+    # --- nightly (issue 6) ---
+    "nightly_bad_day": (
+        "--day {value}: không phải ngày (yyyy-mm-dd hoặc dd/mm/yyyy).",
+        "--day {value}: not a day (yyyy-mm-dd or dd/mm/yyyy).",
+    ),
+    "nightly_title": (
+        "Việc hằng đêm, báo cáo ngày {day} ({seconds} giây)",
+        "Nightly run, reporting {day} ({seconds} s)",
+    ),
+    "nightly_batches": (
+        (
+            "Lô đã xử lý: {processed} — {archived} đã lưu trữ ({review} có bản ghi cần xem lại), "
+            "{failed} lỗi, {quarantined} cách ly"
+        ),
+        (
+            "Batches processed: {processed} — {archived} archived ({review} with records to "
+            "review), {failed} failed, {quarantined} quarantined"
+        ),
+    ),
+    "nightly_retries": (
+        "Thử lại: {retried}; bỏ qua vì hết lượt thử: {skipped}; đang do tiến trình khác xử lý: {busy}",
+        "Retried: {retried}; skipped, attempts used up: {skipped}; held by another process: {busy}",
+    ),
+    "nightly_failed": ("Lỗi, bản gốc vẫn trong inbox", "Failed, originals kept in the inbox"),
+    "nightly_quarantined": ("Đã cách ly (tệp hỏng)", "Quarantined (bad input)"),
+    "nightly_skipped": ("Hết lượt thử, cần người xử lý", "Attempts used up, needs a person"),
+    "nightly_busy": ("Tiến trình khác đang xử lý", "Held by another process"),
+    "nightly_incomplete": ("Thư mục inbox chưa đầy đủ", "Incomplete inbox folder"),
+    "nightly_fixity": (
+        "Kiểm tra toàn vẹn (mẫu): {checked} bản ghi, {problems} vấn đề",
+        "Fixity sample: {checked} records checked, {problems} problem(s)",
+    ),
+    "nightly_reports": ("Đã ghi {n} báo cáo vào kho:", "{n} reports written to the store:"),
+    "nightly_reports_skipped": ("Không ghi báo cáo: {reason}", "No reports written: {reason}"),
+    "nightly_step_failed": (
+        "Bước {step} không chạy được ({error})",
+        "Step {step} could not run ({error})",
+    ),
+    "nightly_ok": ("Hoàn tất, không có lỗi.", "Done, nothing failed."),
+    "nightly_attention": (
+        "Cần kiểm tra: mã thoát {code} (xem sohoa nightly --help).",
+        "Needs attention: exit code {code} (see sohoa nightly --help).",
+    ),
 }
 
 

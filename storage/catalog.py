@@ -37,6 +37,7 @@ from sqlalchemy.pool import StaticPool
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError, StorageError
 from sohoa.textfold import Term, fold, fts_query, query_terms, snippet
+from storage import register_tables  # noqa: F401  (the register's tables, created with ours)
 from storage.catalog_tables import (
     Base,
     BatchRow,

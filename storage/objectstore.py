@@ -15,6 +15,7 @@ person with file-system access).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -323,7 +324,8 @@ class LocalObjectStore:
         except OSError as exc:
             raise StorageError(operation="put", reason=str(exc)) from exc
         finally:
-            staged.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # e.g. the key's parent is a file: keep the cause
+                staged.unlink(missing_ok=True)
         return self._write_meta(key, dest, content_type, meta)
 
     def _keep_version(self, key: str, current: Path) -> None:

@@ -15,6 +15,7 @@ it was. Run it while nothing else writes the catalog (no ingest, no review).
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import sqlite3
 import tempfile
@@ -28,13 +29,17 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 
 from schemas.models import Manifest
-from sohoa.errors import ConfigError, ExitCode, NotFoundError, VerificationError
+from sohoa.errors import ConfigError, ExitCode, NotFoundError, SohoaError, VerificationError
 from storage.archive import load_manifest
 from storage.catalog import Catalog, forget_catalog
 from storage.fixity import ARCHIVE_PREFIX, workers_for
 from storage.objectstore import ObjectStore
+from storage.register import copy_register
+
+log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIX = ".manifest.json"
 """How manifest keys end (see :func:`storage.keys.manifest_key`)."""
@@ -71,6 +76,9 @@ class RebuildReport:
     """Record ids found under two keys; the most recently changed manifest won."""
     replaced: bool = False
     """True when an existing catalog was replaced (False: there was none)."""
+    register_dossiers: int | None = None
+    """Dossier-register rows carried over from the old catalog; ``None`` when there was no old
+    catalog or it could not be read (then ``sohoa register import`` must be run again)."""
     seconds: float = 0.0
 
     @property
@@ -235,11 +243,35 @@ def build_catalog(path: Path, entries: Sequence[Entry]) -> tuple[int, int]:
             catalog.upsert_batch(batch_id, status="archived", **values)
     finally:
         catalog.close()
-    # One self-contained file to rename: fold the WAL back in and leave WAL mode.
+    return written, len(facts)
+
+
+def fold_wal(path: Path) -> None:
+    """Make ``path`` one self-contained file to rename: fold the WAL back in, leave WAL mode."""
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA journal_mode = DELETE")
     db.close()
-    return written, len(facts)
+
+
+def carry_register(old: Path, new: Path) -> int | None:
+    """Copy the dossier register from the old catalog file into the new one, if it can be read.
+
+    Why: the register (imported from the one-stop-shop system) is not in the archive,
+    so a rebuild would otherwise drop every rate report's denominator. A catalog too
+    damaged to read is the usual reason to rebuild; then the register is re-imported
+    instead, and the rebuild still goes ahead.
+    """
+    if not old.exists():
+        return None
+    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
+    try:
+        return copy_register(source, target)
+    except (SohoaError, sqlite3.Error, SQLAlchemyError) as exc:
+        log.warning("register not carried over from the old catalog: %s", type(exc).__name__)
+        return None
+    finally:
+        source.close()
+        target.close()
 
 
 def swap_in(new: Path, dest: Path, url: str) -> bool:
@@ -303,6 +335,8 @@ def rebuild_catalog(
     try:
         new.unlink()  # SQLite creates it; an empty file is a valid but odd database
         records, batches = build_catalog(new, entries)
+        register = carry_register(dest, new)
+        fold_wal(new)
         replaced = swap_in(new, dest, url)
     finally:
         for leftover in (new, Path(f"{new}-wal"), Path(f"{new}-shm"), Path(f"{new}-journal")):
@@ -316,5 +350,6 @@ def rebuild_catalog(
         skipped=tuple(skipped),
         duplicates=tuple(duplicates),
         replaced=replaced,
+        register_dossiers=register,
         seconds=round(time.monotonic() - started, 2),
     )

@@ -161,3 +161,32 @@ def test_rebuild_help_is_bilingual(tmp_path, prefect_api_url, lang):
     cli = make_cli(tmp_path / "data", prefect_api_url)
     done = cli("catalog", "rebuild", "--help", lang=lang)
     assert done.returncode == 0 and "Rebuild the catalog" in done.stdout
+
+
+def test_the_dossier_register_survives_a_rebuild(small_archive, tmp_path, prefect_api_url):
+    """The register is not in the archive: a rebuild carries it over from the old catalog."""
+    cli = make_cli(tmp_path / "data", prefect_api_url)
+    small_archive.copy(cli.data_dir)
+    export = tmp_path / "register.csv"
+    export.write_text(
+        "Mã hồ sơ,Mã đơn vị,Tên đơn vị,Trạng thái,Ngày tiếp nhận\n"
+        "000.00.06.H56-231027-0361,H56,UBND huyện Hải Lăng,10,27/10/2023\n"
+        "000.00.06.H56-231027-0362,H56,UBND huyện Hải Lăng,2,27/10/2023\n",
+        encoding="utf-8",
+    )
+    imported = cli("register", "import", str(export))
+    assert imported.returncode == 0, imported.stderr
+    db = cli.data_dir / "catalog.sqlite"
+
+    def register_rows() -> list:
+        with sqlite3.connect(db) as conn:
+            return conn.execute(
+                "select dossier_code, unit, status from register_entries order by 1"
+            ).fetchall()
+
+    before = register_rows()
+    assert len(before) == 2
+    done = cli("catalog", "rebuild", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["register_dossiers"] == 2
+    assert register_rows() == before

@@ -324,3 +324,12 @@ def test_open_store_applies_the_archive_lock_setting(tmp_path: Path) -> None:
     assert unlocked.put_bytes("archive/x/y.pdf", b"1").version_id is None
     unlocked.delete("archive/x/y.pdf")
     assert not unlocked.exists("archive/x/y.pdf")
+
+
+def test_a_key_under_a_file_is_a_storage_error_not_a_crash(tmp_path: Path) -> None:
+    """A file where the key's folder should be is a store failure the batch can report."""
+    store = LocalObjectStore(tmp_path / "objects")
+    store.put_bytes("derived/reports", b"a file, not a folder")
+    with pytest.raises(StorageError) as caught:
+        store.put_bytes("derived/reports/daily/2026-11-21.json", b"{}")
+    assert caught.value.exit_code == ExitCode.STORAGE_FAILED
