@@ -19,7 +19,12 @@ from datetime import date
 from itertools import pairwise
 
 from ocr.codes import is_separator, parse_code_payload
-from ocr.lexicon import repaired_email, respelled_name, respelled_place
+from ocr.lexicon import (
+    repaired_email,
+    respelled_document_number,
+    respelled_name,
+    respelled_place,
+)
 from ocr.rules import FieldRule, LabelHit, Line, Rules, find_label, find_labels, page_lines
 from ocr.validators import PATTERNS, VALIDATORS, Checked, check_id_number
 from schemas.fields import CodeHit, FieldValue, PageFacts
@@ -135,6 +140,7 @@ LEXICON_SPELLERS = {
     "applicant_name": respelled_name,
     "signer": respelled_name,
     "address": respelled_place,
+    "document_number": respelled_document_number,
 }
 """Fields checked against a lexicon of names or the gazetteer (:mod:`ocr.lexicon`)."""
 

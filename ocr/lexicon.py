@@ -34,7 +34,13 @@ from rapidfuzz.fuzz import ratio
 
 from sohoa.textfold import fold
 
-__all__ = ["repaired_email", "respelled_name", "respelled_place", "tone_key"]
+__all__ = [
+    "repaired_email",
+    "respelled_document_number",
+    "respelled_name",
+    "respelled_place",
+    "tone_key",
+]
 
 NAMES_PATH = Path(__file__).with_name("names.toml")
 _TONE_MARKS = frozenset("\u0300\u0301\u0303\u0309\u0323")
@@ -103,12 +109,14 @@ class _NameLexicon:
     surnames: frozenset[str]
     surname_by_key: dict[str, frozenset[str]]
     common_by_key: dict[str, frozenset[str]]
+    surname_by_fold: dict[str, frozenset[str]]
+    common_by_fold: dict[str, frozenset[str]]
 
 
-def _by_key(words: Iterable[str]) -> dict[str, frozenset[str]]:
+def _by_key(words: Iterable[str], key=None) -> dict[str, frozenset[str]]:
     index: dict[str, set[str]] = defaultdict(set)
     for word in words:
-        index[tone_key(word)].add(word)
+        index[(key or tone_key)(word)].add(word)
     return {key: frozenset(found) for key, found in index.items()}
 
 
@@ -121,16 +129,28 @@ def _names() -> _NameLexicon:
         map(spelling_key, common + [w.lower() for w in data.get("rare_syllables", ())])
     )
     surname_keys = frozenset(map(spelling_key, surnames))
-    return _NameLexicon(known, surname_keys, _by_key(surnames), _by_key(common))
+    return _NameLexicon(
+        known,
+        surname_keys,
+        _by_key(surnames),
+        _by_key(common),
+        _by_key(surnames, fold),
+        _by_key(common, fold),
+    )
 
 
 def respelled_name(name: str) -> str:
     """``name`` with each syllable that is no Vietnamese name restored to the one that is.
 
     The first syllable is checked against family names ("Nguyên" -> "Nguyễn"); the
-    others against all name syllables ("Vần" -> "Vân"). Syllables in the lexicon,
-    syllables with no or several same-letter entries, and non-letters stay as read.
+    others against all name syllables ("Vần" -> "Vân"). The one entry with the same
+    letters apart from the tone mark is taken; failing that, the one with the same
+    letters apart from every mark ("Đúc" -> "Đức"). Syllables in the lexicon,
+    syllables with no or several such entries, non-letters, and names written with no
+    diacritics at all stay as read.
     """
+    if fold(name) == name.lower():
+        return name  # written without diacritics on purpose (forms, foreign systems): keep so
     lexicon = _names()
     words = name.split(" ")
     out = []
@@ -139,8 +159,9 @@ def respelled_name(name: str) -> str:
         if not word.isalpha() or key in (lexicon.surnames if n == 0 else lexicon.known):
             out.append(word)
             continue
-        index = lexicon.surname_by_key if n == 0 else lexicon.common_by_key
-        options = index.get(tone_key(word), frozenset())
+        by_tone = lexicon.surname_by_key if n == 0 else lexicon.common_by_key
+        by_fold = lexicon.surname_by_fold if n == 0 else lexicon.common_by_fold
+        options = by_tone.get(tone_key(word)) or by_fold.get(fold(word), frozenset())
         out.append(_cased_like(next(iter(options)), word) if len(options) == 1 else word)
     return " ".join(out)
 
@@ -357,3 +378,72 @@ def repaired_email(text: str) -> str | None:
     nearest = min(distance.values())
     best = [p for p, d in distance.items() if d == nearest]
     return f"{local}@{best[0]}" if local and nearest <= 2 and len(best) == 1 else None
+
+
+# --------------------------------------------------------------------------- số, ký hiệu
+
+DOCUMENT_TYPES = frozenset(
+    [
+        "NQ",
+        "QĐ",
+        "CT",
+        "QC",
+        "QYĐ",
+        "TC",
+        "TB",
+        "HD",
+        "CTR",
+        "KH",
+        "PA",
+        "ĐA",
+        "DA",
+        "BC",
+        "BB",
+        "TTR",
+        "HĐ",
+        "CĐ",
+        "GN",
+        "TTH",
+        "GUQ",
+        "GM",
+        "GGT",
+        "GNP",
+        "PG",
+        "PC",
+        "PB",
+        "NĐ",
+        "TT",
+        "TTLT",
+        "L",
+        "PL",
+        "SL",
+        "LCT",
+        "VBHN",
+        "GCN",
+        "GXN",
+        "GP",
+        "TLKS",
+        "TLKH",
+        "TLKT",
+        "TLHN",
+    ]
+)
+"""Abbreviations of document types that open the ký hiệu after the number (Decree 30/2020/NĐ-CP,
+Appendix III; legal documents; civil-status extracts), upper-cased as the validator writes them."""
+_DOUBLED = re.compile(r"(.)\1")
+
+
+def respelled_document_number(value: str) -> str:
+    """A số, ký hiệu whose document type has one letter read twice, with it read once.
+
+    Tesseract sometimes reads a wide capital twice ("QĐĐ" for "QĐ", the second often as
+    the look-alike "Ð"). Only an unknown type that becomes a known one by dropping one
+    doubled letter is changed: "TT" (thông tư) and "TTLT" stay, being known.
+    """
+    number, slash, symbols = value.rpartition("/")
+    kind, dash, rest = symbols.partition("-")
+    if not slash or kind in DOCUMENT_TYPES:
+        return value
+    fixes = {kind[: m.start()] + kind[m.start() + 1 :] for m in _DOUBLED.finditer(kind)}
+    known = [fix for fix in fixes if fix in DOCUMENT_TYPES]
+    return f"{number}/{known[0]}{dash}{rest}" if len(known) == 1 else value

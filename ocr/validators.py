@@ -345,6 +345,10 @@ _SO_LABEL = re.compile(r"^so\s*[:.]?\s*(?=\d)")
 _DOC_NUMBER_SHAPE = re.compile(r"\d{1,5}(?:/\d{4})?/[A-ZĐ][A-ZĐ0-9]*(?:-[A-ZĐ][A-ZĐ0-9]*)*")
 
 
+_ETH_FOR_D = str.maketrans({"Ð": "Đ", "ð": "đ"})
+"""Icelandic eth, which Tesseract gives for Vietnamese đ; Vietnamese never uses it."""
+
+
 def check_document_number(text: str) -> Checked:
     """Validate the số, ký hiệu of an official document (Decree 30/2020/NĐ-CP).
 
@@ -359,7 +363,8 @@ def check_document_number(text: str) -> Checked:
     label = _SO_LABEL.match(fold(value))
     if label:
         value = value[label.end() :]
-    value = re.sub(r"\s*([/-])\s*", r"\1", value.translate(_DASHES)).rstrip(".,;").upper()
+    value = value.translate(_DASHES).translate(_ETH_FOR_D)
+    value = re.sub(r"\s*([/-])\s*", r"\1", value).rstrip(".,;").upper()
     if not _DOC_NUMBER_SHAPE.fullmatch(value):
         return _fail(text, "not_a_document_number")
     return Checked(value, None)

@@ -9,8 +9,15 @@ from __future__ import annotations
 import pytest
 
 from ocr.fields import extract_page
-from ocr.lexicon import repaired_email, respelled_name, respelled_place, tone_key
+from ocr.lexicon import (
+    repaired_email,
+    respelled_document_number,
+    respelled_name,
+    respelled_place,
+    tone_key,
+)
 from ocr.rules import load_rules
+from ocr.validators import check_document_number
 from tests.test_fields import RECEIPT, page
 
 
@@ -26,6 +33,9 @@ def test_tone_key_drops_tone_marks_only():
         ("Lê Thu Vần", "Lê Thu Vân"),  # "Vần" is no name; "Vân" is the one with its letters
         ("Nguyên Công Bá Phúc", "Nguyễn Công Bá Phúc"),  # no family name "Nguyên"
         ("NGUYÊN VĂN AN", "NGUYỄN VĂN AN"),  # capitals stay capitals
+        ("Vũ Đúc Long", "Vũ Đức Long"),  # a letter's own mark misread: the one name it folds to
+        ("Nguyen Van An", "Nguyen Van An"),  # no diacritics at all: written so on purpose
+        ("Trần Thanh Hoa", "Trần Thanh Hoa"),  # Thanh/Thành/Thạnh: real names are kept
         ("Trần Thị Thủy", "Trần Thị Thủy"),  # right names are never touched
         ("Nguyễn Văn Vấn", "Nguyễn Văn Vấn"),  # a rare but real name is kept as read
         ("Phạm Văn Lưỡng", "Phạm Văn Lưỡng"),
@@ -122,3 +132,21 @@ def test_extraction_restores_names_and_places_and_keeps_the_reading():
     assert address.value.endswith("huyện Hải Lăng, tỉnh Quảng Trị") and "Lắng" in address.raw
     assert email.value == "hongdao.nguyen@gmail.com" and email.problem is None
     assert "gmaiïl" in email.raw
+
+
+@pytest.mark.parametrize(
+    ("read", "expected"),
+    [
+        ("261/QĐĐ-STNMT", "261/QĐ-STNMT"),  # a wide capital read twice
+        ("7/QQĐ-UBND", "7/QĐ-UBND"),
+        ("05/2023/TT-BTC", "05/2023/TT-BTC"),  # "TT" is a type of its own (thông tư)
+        ("12/TTLT-BTC", "12/TTLT-BTC"),
+        ("9/ABC-UBND", "9/ABC-UBND"),  # unknown, and no doubled letter: left as read
+    ],
+)
+def test_respelled_document_number(read, expected):
+    assert respelled_document_number(read) == expected
+
+
+def test_eth_read_for_d_in_a_document_number_is_a_d():
+    assert check_document_number("Số: 12/QÐ-UBND").value == "12/QĐ-UBND"
