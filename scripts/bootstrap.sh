@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# unpaper and ghostscript serve OCRmyPDF, the alternative the OCR benchmark compares with.
+# unpaper and ghostscript serve OCRmyPDF, the alternative the OCR benchmark compares with;
+# chromium is the browser the web tests drive (Playwright with executable_path).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf
-              fonts-dejavu-core unpaper ghostscript pngquant softhsm2)
+              fonts-dejavu-core unpaper ghostscript pngquant softhsm2 chromium)
 UV_VERSION=0.13.8
 
 missing=()
