@@ -183,6 +183,7 @@ _LEVELS = {
     "phuong": ("ward",),
     "thi tran": ("ward",),
 }
+_WORD = re.compile(r"[^\W\d_]+")
 _Key = tuple[str, str]
 """``(level, code)``: unit codes are only unique within a level."""
 
@@ -334,13 +335,22 @@ def _chosen_name(part: _Part, candidates: list[_Unit]) -> str | None:
     return scores[0][1]
 
 
+def _one_case(word: str) -> str:
+    """``word`` with a capital OCR put after its first letter ("TrỊ") lowered; capitals kept."""
+    if word.isupper() or not any(c.isupper() for c in word[1:]):
+        return word
+    return word[0] + word[1:].lower()
+
+
 def respelled_place(text: str) -> str:
     """``text`` (an address, an agency) with misread commune, district and province names fixed.
 
-    A name found in the gazetteer at its level is kept. One that is not becomes the
+    A capital OCR put inside a word ("TrỊ") is lowered first. A name found in the
+    gazetteer at its level is then kept. One that is not becomes the
     one unit with the same letters, or the one unit the other recognised parts allow
     if it reads similar enough ("huyện Hướng Hóa, tỉnh Quảng Nai" -> "Quảng Trị").
     """
+    text = _WORD.sub(lambda m: _one_case(m[0]), text)
     parts = _parts(text)
     if not parts:
         return text

@@ -418,3 +418,13 @@ def test_a_coded_page_after_an_unreadable_receipt_stays_in_its_dossier(rules):
     segments = split_batch(found)
     assert [s.pages for s in segments] == [(0, 1, 2), (3,)]
     assert segments[0].dossier_code == "000.00.06.H56-231027-0361"
+
+
+@pytest.mark.parametrize(
+    "label", ["Chứng minh nhân dân số", "Số chứng minh nhân dân", "Căn cước công dân số"]
+)
+def test_id_number_after_a_spelled_out_label(rules, label):
+    """Forms spell the card out instead of "CMND"/"CCCD"; a 9-digit CMND has no other cue."""
+    lines = [("TỜ KHAI ĐĂNG KÝ KHAI SINH", 0.3, 0.1), (f"{label}: 012126896", 0.1, 0.3)]
+    found = extract_page(page(lines), (), rules, separator_codes=())
+    assert found.best("id_number").value == "012126896"

@@ -150,3 +150,10 @@ def test_respelled_document_number(read, expected):
 
 def test_eth_read_for_d_in_a_document_number_is_a_d():
     assert check_document_number("Số: 12/QÐ-UBND").value == "12/QĐ-UBND"
+
+
+def test_a_capital_read_inside_a_place_name_is_lowered():
+    read = "Số 164/8A Lê Duẩn, thị trấn Ái Tử, huyện Triệu Phong, tỉnh Quảng TrỊ"
+    assert respelled_place(read) == read.replace("TrỊ", "Trị")
+    shouted = "Số 5, đường Lê Lợi, phường 7, quận 3, TP. HỒ CHÍ MINH"
+    assert respelled_place(shouted) == shouted  # words in capitals stay in capitals
