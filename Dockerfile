@@ -16,6 +16,7 @@ COPY ocr ./ocr
 COPY storage ./storage
 COPY schemas ./schemas
 COPY reports ./reports
+COPY web ./web
 COPY prefect.yaml ./
 RUN python -m pip install -q --target /opt/uv uv==0.13.8 \
  && PYTHONPATH=/opt/uv /opt/uv/bin/uv sync --frozen --no-dev \

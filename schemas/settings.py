@@ -345,6 +345,7 @@ class Settings(BaseSettings):
     pdf: PdfSettings = PdfSettings()
     report: ReportSettings = ReportSettings()
     nightly: NightlySettings = NightlySettings()
+    web: WebSettings = Field(default_factory=lambda: WebSettings())
 
     @field_validator("data_dir")
     @classmethod
@@ -406,3 +407,36 @@ def read_secret(value: SecretStr | None, file: Path | None) -> str | None:
     if file is not None:
         return file.read_text(encoding="utf-8").strip()
     return None
+
+
+# --- web (issue 7) ---
+
+
+class WebSettings(_Frozen):
+    """The web app (``sohoa serve``): sessions, cookies, sign-in limits, uploads, proxies."""
+
+    session_hours: float = Field(default=8.0, gt=0, le=24 * 30)
+    """A session ends this long after sign-in, however active (a working day)."""
+    idle_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    """A session also ends after this long without a request."""
+    secure_cookies: Literal["auto", "always"] = "auto"
+    """``auto``: cookies are ``Secure`` when the request came over HTTPS (directly or, from a
+    trusted proxy, by ``X-Forwarded-Proto``); ``always``: every cookie is ``Secure`` (set it
+    behind a TLS proxy that is not listed in ``trusted_proxies``)."""
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    """Failed sign-ins allowed per account name within ``login_window_minutes``; then that name
+    is refused (429) until the oldest failure leaves the window."""
+    login_max_failures_per_ip: int = Field(default=20, ge=1, le=100000)
+    """Failed sign-ins allowed per client address within the window (many names, one source)."""
+    login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """Length of the sliding window the sign-in limits count over."""
+    min_password_length: int = Field(default=12, ge=8, le=128)
+    """Shortest password accepted when an account is created or its password reset."""
+    max_upload_mb: float | None = Field(default=None, gt=0)
+    """Largest request body in megabytes; ``None``: ``limits.max_file_mb``."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``) of reverse proxies whose
+    ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed; empty: none, the peer is the client."""
+
+
+Settings.model_rebuild()

@@ -24,6 +24,8 @@ from sohoa.cli_nightly import nightly
 from sohoa.cli_register import register_app
 from sohoa.cli_report import report
 from sohoa.cli_review import review_app
+from sohoa.cli_serve import serve
+from sohoa.cli_users import users_app
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
 from sohoa.texts import t
@@ -326,6 +328,8 @@ app.add_typer(catalog_app, name="catalog")
 app.command("nightly")(nightly)
 app.add_typer(register_app, name="register")
 app.command("report")(report)
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
 
 
 def main() -> None:  # pragma: no cover - console entry point

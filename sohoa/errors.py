@@ -128,3 +128,33 @@ class ExternalProgramError(SohoaError):
 
     exit_code = ExitCode.EXTERNAL_PROGRAM
     key = "external_program"
+
+
+# --- web (issue 7) ---
+
+
+class InvalidRequestError(SohoaError):
+    """A request the user can correct: a bad account name, role or password, an impossible change.
+
+    The CLI exits 2 (usage); the web app answers 400 and shows the form again.
+    """
+
+    exit_code = ExitCode.USAGE
+    key = "invalid_request"
+
+
+class ConflictError(InvalidRequestError):
+    """The request clashes with what exists (an account or token name already taken): HTTP 409."""
+
+    key = "conflict"
+
+
+class PermissionDeniedError(SohoaError):
+    """The user's role or unit does not allow this action: HTTP 403.
+
+    Raised by library code that enforces a unit scope (a clerk limited to their
+    unit), so the web pages and the API refuse the same things.
+    """
+
+    exit_code = ExitCode.USAGE
+    key = "permission_denied"

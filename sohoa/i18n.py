@@ -222,6 +222,95 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Dòng không hợp lệ: {value}",
         "en": "Invalid row: {value}",
     },
+    # --- web (issue 7) ---
+    "invalid_request": {
+        "vi": "Yêu cầu không hợp lệ.",
+        "en": "Invalid request.",
+    },
+    "conflict": {
+        "vi": "Đã có, không tạo lại được.",
+        "en": "Already exists.",
+    },
+    "permission_denied": {
+        "vi": "Bạn không có quyền làm việc này.",
+        "en": "You are not allowed to do this.",
+    },
+    "unit_denied": {
+        "vi": "Bản ghi thuộc đơn vị {unit}: bạn chỉ được xử lý hồ sơ của đơn vị mình.",
+        "en": "The record belongs to unit {unit}: you may only handle your own unit's records.",
+    },
+    "bad_user_name": {
+        "vi": "Tên đăng nhập “{name}” không hợp lệ: 2–64 ký tự a-z, 0-9, dấu chấm, gạch dưới, gạch ngang, không dấu.",
+        "en": "User name “{name}” is not valid: 2–64 of a-z, 0-9, dot, underscore, hyphen.",
+    },
+    "bad_role": {
+        "vi": "Vai trò “{role}” không hợp lệ; chọn một trong: {known}.",
+        "en": "Role “{role}” is not valid; choose one of: {known}.",
+    },
+    "bad_unit": {
+        "vi": "Mã đơn vị “{unit}” quá dài (tối đa 64 ký tự).",
+        "en": "Unit code “{unit}” is too long (at most 64 characters).",
+    },
+    "password_too_short": {
+        "vi": "Mật khẩu phải có ít nhất {min} ký tự.",
+        "en": "The password must have at least {min} characters.",
+    },
+    "password_too_long": {
+        "vi": "Mật khẩu dài quá {max} ký tự.",
+        "en": "The password is longer than {max} characters.",
+    },
+    "password_is_name": {
+        "vi": "Mật khẩu không được trùng tên đăng nhập.",
+        "en": "The password must not be the user name.",
+    },
+    "password_mismatch": {
+        "vi": "Hai lần nhập mật khẩu không khớp.",
+        "en": "The two passwords do not match.",
+    },
+    "password_file": {
+        "vi": "Không đọc được tệp mật khẩu {file}: {reason}",
+        "en": "Cannot read the password file {file}: {reason}",
+    },
+    "user_exists": {
+        "vi": "Đã có tài khoản {name} (tên tài khoản đã khóa cũng không dùng lại được).",
+        "en": "Account {name} already exists (names of disabled accounts are not reused either).",
+    },
+    "user_not_found": {
+        "vi": "Không có tài khoản {name}.",
+        "en": "No account {name}.",
+    },
+    "user_disabled": {
+        "vi": "Tài khoản {name} đang bị khóa.",
+        "en": "Account {name} is disabled.",
+    },
+    "last_admin": {
+        "vi": "Đây là tài khoản quản trị cuối cùng đang dùng: hãy tạo hoặc mở khóa một tài khoản quản trị khác trước.",
+        "en": "This is the last active administrator: create or enable another administrator first.",
+    },
+    "self_disable": {
+        "vi": "Không tự khóa tài khoản của mình được; nhờ một quản trị viên khác.",
+        "en": "You cannot disable your own account; ask another administrator.",
+    },
+    "bad_token_name": {
+        "vi": "Tên mã API “{name}” không hợp lệ: 2–64 ký tự a-z, 0-9, dấu chấm, gạch dưới, gạch ngang.",
+        "en": "Token name “{name}” is not valid: 2–64 of a-z, 0-9, dot, underscore, hyphen.",
+    },
+    "token_exists": {
+        "vi": "Tài khoản đã có mã API đang dùng tên “{name}”; thu hồi nó trước hoặc chọn tên khác.",
+        "en": "The account already has an active token named “{name}”; revoke it first or pick another name.",
+    },
+    "token_not_found": {
+        "vi": "Không có mã API đang dùng tên “{name}”.",
+        "en": "No active API token named “{name}”.",
+    },
+    "bad_day": {
+        "vi": "{option} “{value}”: không phải ngày (yyyy-mm-dd hoặc dd/mm/yyyy).",
+        "en": "{option} “{value}”: not a day (yyyy-mm-dd or dd/mm/yyyy).",
+    },
+    "bad_period": {
+        "vi": "Ngày bắt đầu {start} sau ngày kết thúc {end}.",
+        "en": "The start {start} is after the end {end}.",
+    },
 }
 
 REVIEW_REASONS: dict[str, tuple[str, str]] = {

@@ -38,6 +38,7 @@ from storage.catalog import Catalog, forget_catalog
 from storage.fixity import ARCHIVE_PREFIX, workers_for
 from storage.objectstore import ObjectStore
 from storage.register import copy_register
+from storage.users import carry_accounts
 
 log = logging.getLogger(__name__)
 
@@ -336,6 +337,7 @@ def rebuild_catalog(
         new.unlink()  # SQLite creates it; an empty file is a valid but odd database
         records, batches = build_catalog(new, entries)
         register = carry_register(dest, new)
+        carry_accounts(dest, new)  # web accounts, tokens, audit log: not in the archive
         fold_wal(new)
         replaced = swap_in(new, dest, url)
     finally:

@@ -1,0 +1,220 @@
+"""``create_app(settings)``: the web app, and the one place errors become HTTP responses.
+
+The app is a thin surface over the library (architecture.md): routes call the
+functions the CLI calls (:mod:`sohoa.commands`, :mod:`sohoa.commands_users`…) and
+render their results. Each area has its router module — ``routes_auth`` (sign in
+and out), ``routes_home`` (home page, health), ``routes_admin`` (users, audit log),
+``api`` (JSON under ``/api``) — included here with :data:`ROUTERS`.
+
+Domain errors (:mod:`sohoa.errors`) and HTTP-only ones (:mod:`web.errors`) are
+turned into statuses by :func:`http_status` and rendered by the handlers
+:func:`install_error_handlers` registers: JSON ``{"error", "message"}`` under
+``/api``, an HTML page elsewhere, an anonymous page request redirected to the
+login form.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import Depends, FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+from schemas.settings import Settings
+from sohoa import __version__
+from sohoa.errors import (
+    BadInputError,
+    ConfigError,
+    ConflictError,
+    InputTooLargeError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    SigningError,
+    SohoaError,
+    StorageError,
+    VerificationError,
+)
+from storage.audit import Action
+from storage.users import ensure_tables
+from web import api, routes_admin, routes_auth, routes_home
+from web.errors import AuthRequired, WebError
+from web.i18n import request_lang, text
+from web.security import (
+    BodyLimitMiddleware,
+    LoginLimiter,
+    SecurityHeadersMiddleware,
+    csrf_protect,
+)
+
+__all__ = ["ROUTERS", "create_app", "http_status", "install_error_handlers", "route_methods"]
+
+log = logging.getLogger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+ROUTERS = (routes_auth.router, routes_home.router, routes_admin.router, api.router)
+"""Every area's router; a new area adds its module here."""
+
+STATUS_BY_ERROR: tuple[tuple[type[SohoaError], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidRequestError, 400),
+    (PermissionDeniedError, 403),
+    (InputTooLargeError, 413),
+    (BadInputError, 422),
+    (VerificationError, 409),
+    (StorageError, 503),
+    (SigningError, 503),
+    (ConfigError, 500),
+    (SohoaError, 500),
+)
+"""Most specific first: the first class an error is an instance of gives its status."""
+
+
+def http_status(exc: SohoaError | WebError) -> int:
+    """The HTTP status for a domain or web error."""
+    if isinstance(exc, WebError):
+        return exc.status
+    return next(status for kind, status in STATUS_BY_ERROR if isinstance(exc, kind))
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith(("/api/", "/health"))
+
+
+def _error_response(
+    request: Request, status: int, key: str, message: str, headers: dict[str, str] | None = None
+) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": key, "message": message}, status, headers=headers)
+    from web.pages import render
+
+    return render(
+        request, "error.html", status=status, headers=headers, status_code=status, message=message
+    )
+
+
+async def _on_web_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WebError)
+    if isinstance(exc, AuthRequired) and not _wants_json(request):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    headers = dict(exc.headers)
+    if isinstance(exc, AuthRequired):
+        headers["WWW-Authenticate"] = 'Bearer realm="sohoa"'
+    message = text(exc.key, request_lang(request), **exc.params)
+    return _error_response(request, exc.status, exc.key, message, headers)
+
+
+async def _on_domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, SohoaError)
+    status = http_status(exc)
+    if isinstance(exc, PermissionDeniedError):
+        from web.audit import audit
+
+        await run_in_threadpool(
+            audit, request, Action.ACCESS_DENIED, target=request.url.path, reason=exc.key
+        )
+    if status >= 500:
+        log.warning("%s %s: %s (%s)", request.method, request.url.path, type(exc).__name__, exc)
+    return _error_response(request, status, exc.key, exc.render(request_lang(request)))
+
+
+async def _on_http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    key = f"web_http_{exc.status_code}"
+    lang = request_lang(request)
+    message = text(key, lang) if key in _HTTP_TEXTS else str(exc.detail)
+    return _error_response(request, exc.status_code, key, message, dict(exc.headers or {}))
+
+
+async def _on_invalid(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if _wants_json(request):
+        fields = [".".join(str(p) for p in e.get("loc", ())) for e in exc.errors()]
+        message = text("web_invalid_form", request_lang(request))
+        return JSONResponse({"error": "invalid", "message": message, "fields": fields}, 422)
+    return _error_response(request, 400, "invalid", text("web_invalid_form", request_lang(request)))
+
+
+_HTTP_TEXTS = {"web_http_404", "web_http_405", "web_http_413"}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a page or a JSON body."""
+    app.add_exception_handler(WebError, _on_web_error)
+    app.add_exception_handler(SohoaError, _on_domain_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(RequestValidationError, _on_invalid)
+
+
+def route_methods() -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) the routers in :data:`ROUTERS` serve.
+
+    Why: FastAPI 0.154 keeps included routers whole in ``app.routes``, so the routers
+    themselves are the public place to list paths (navigation links, the CSRF test).
+    """
+    return [
+        (route.path, frozenset(route.methods or ()))
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+    ]
+
+
+def upload_limit_bytes(settings: Settings) -> int:
+    """Largest request body: ``web.max_upload_mb``, else ``limits.max_file_mb``."""
+    megabytes = settings.web.max_upload_mb or settings.limits.max_file_mb
+    return int(megabytes * 1024 * 1024)
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """Build the web app.
+
+    Args:
+        settings: the configuration (default: read from ``SOHOA_*`` and the TOML file).
+        clock: returns the current aware UTC time; tests pass one to age sessions.
+
+    Raises:
+        StorageError: the catalog cannot be opened (the account tables are created here).
+    """
+    from storage.catalog import open_catalog
+
+    settings = settings or Settings()
+    app = FastAPI(
+        title="sohoa",
+        version=__version__,
+        description="Số hóa hồ sơ, kết quả giải quyết TTHC — JSON API",
+        docs_url=None,  # Swagger UI needs a CDN and inline script; /api/openapi.json instead
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(csrf_protect)],
+    )
+    app.state.settings = settings
+    app.state.clock = clock or (lambda: datetime.now(UTC))
+    app.state.login_limiter = LoginLimiter(settings.web)
+    ensure_tables(open_catalog(settings.resolved_catalog_url))
+    for router in ROUTERS:
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.state.route_methods = route_methods()
+    app.state.page_paths = {path for path, methods in app.state.route_methods if "GET" in methods}
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=upload_limit_bytes(settings))
+    app.add_middleware(SecurityHeadersMiddleware)
+    if settings.web.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.web.trusted_proxies))
+    return app

@@ -1,0 +1,127 @@
+"""Writing and reading the audit log from a request: the helper every route uses.
+
+One call records an action with who (the request's user), when (the app's clock),
+what (an :class:`storage.audit.Action` and a target id) and from where (client
+address, user agent)::
+
+    audit(request, Action.RECORD_VIEW, target=record.id)
+    audit(request, Action.RECORD_CORRECT, target=record.id, field="id_number")
+    audit(request, Action.SEARCH, hits=len(hits))       # counts, never the words searched
+
+Keyword arguments become the entry's detail: ids, field names, counts, reasons —
+never personal data values (:func:`storage.audit.clean_detail` masks what slips).
+A failed write raises, so an action whose trace cannot be kept does not happen.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.requests import Request
+
+from schemas.settings import Settings
+from sohoa.errors import InvalidRequestError
+from storage import audit as audit_log
+from storage.audit import Action, Actor, AuditFilter, AuditPage
+from web.deps import catalog_of, now_of, settings_of
+from web.security import client_ip
+
+__all__ = ["actor", "audit", "audit_filter", "parse_day", "read_log"]
+
+
+def actor(request: Request, *, who: str | None = None) -> Actor:
+    """The actor of ``request``: its signed-in user if known, else ``who`` (a typed login name)."""
+    principal = getattr(request.state, "principal", None)
+    ip, agent = client_ip(request), request.headers.get("user-agent")
+    if principal is not None:
+        return Actor(principal.name, principal.user_id, principal.role, ip, agent, principal.via)
+    via = "api" if request.url.path.startswith("/api/") else "web"
+    return Actor(who, None, None, ip, agent, via)
+
+
+def audit(
+    request: Request,
+    action: Action | str,
+    /,
+    *,
+    target: str | None = None,
+    who: str | None = None,
+    **detail: Any,
+) -> None:
+    """Append one entry for ``request`` (see the module docstring)."""
+    audit_log.record(
+        catalog_of(request),
+        actor(request, who=who),
+        action,
+        target=target,
+        detail=detail,
+        now=now_of(request),
+    )
+
+
+_DAY_FORMATS = (
+    (re.compile(r"\d{4}-\d{1,2}-\d{1,2}"), "%Y-%m-%d"),
+    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y"),
+)
+
+
+def parse_day(value: str | None, *, option: str) -> date | None:
+    """A day typed as ``yyyy-mm-dd`` (date inputs) or ``dd/mm/yyyy``; blank is ``None``.
+
+    Raises:
+        InvalidRequestError: anything else.
+    """
+    value = (value or "").strip()
+    if not value:
+        return None
+    for pattern, layout in _DAY_FORMATS:
+        if pattern.fullmatch(value):
+            try:
+                return datetime.strptime(value, layout).date()
+            except ValueError:
+                break
+    raise InvalidRequestError("bad_day", option=option, value=value[:32])
+
+
+def audit_filter(
+    settings: Settings,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    day_from: str | None = None,
+    day_to: str | None = None,
+) -> AuditFilter:
+    """The filter for a form's fields; days are whole days in the office's time zone."""
+    zone = ZoneInfo(settings.nightly.timezone)
+    start, end = parse_day(day_from, option="from"), parse_day(day_to, option="to")
+    if start and end and start > end:
+        raise InvalidRequestError("bad_period", start=str(start), end=str(end))
+    return AuditFilter(
+        user=(user or "").strip() or None,
+        action=(action or "").strip() or None,
+        since=start and datetime.combine(start, time(), zone),
+        until=end and datetime.combine(end + timedelta(days=1), time(), zone),
+    )
+
+
+def read_log(request: Request, flt: AuditFilter, *, page: int, per_page: int) -> AuditPage:
+    """One page of the log; reading it is itself logged (with the filter, not the results)."""
+    found = audit_log.query(catalog_of(request), flt, page=page, per_page=per_page)
+    audit(
+        request,
+        Action.AUDIT_VIEW,
+        user=flt.user,
+        action=flt.action,
+        since=flt.since and flt.since.isoformat(),
+        until=flt.until and flt.until.isoformat(),
+        page=found.page,
+    )
+    return found
+
+
+def office_zone(request: Request) -> ZoneInfo:
+    """The office's time zone, in which pages show times."""
+    return ZoneInfo(settings_of(request).nightly.timezone)

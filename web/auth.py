@@ -1,0 +1,203 @@
+"""Who is asking: browser sessions, API bearer tokens, and the ``require`` dependency.
+
+Sessions are server-side rows (:mod:`storage.users`): the cookie holds a random
+id whose SHA-256 is stored, so signing out, disabling a user or resetting a
+password ends a session at once — something a signed cookie (Starlette's
+``SessionMiddleware``) cannot do before it expires. Each request re-reads the
+account, so a role change applies to the next page.
+
+Under ``/api`` an ``Authorization: Bearer`` header is the only credential looked
+at (no cookie, hence no CSRF token needed); a wrong, revoked or disabled user's
+token gets 401 and an audit entry. Elsewhere only the session cookie counts.
+
+Routes declare what they need::
+
+    @router.get("/search")
+    def search(request: Request, who: Annotated[Principal, Depends(require(Permission.SEARCH))]):
+        ...
+
+``require()`` with no permission admits any signed-in user; with several, any
+one of them suffices. Anonymous page requests are redirected to ``/login``, API
+ones get 401; a signed-in user without the permission gets 403 (and an entry in
+the audit log).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import Request
+from starlette.responses import Response
+
+from sohoa.errors import PermissionDeniedError
+from storage import api_tokens, users
+from storage.audit import Action
+from web.deps import catalog_of, now_of, settings_of
+from web.errors import AuthRequired, Forbidden
+from web.roles import Permission, permissions_of
+from web.security import (
+    SESSION_COOKIE,
+    bearer_request,
+    client_ip,
+    delete_cookie,
+    set_cookie,
+)
+
+__all__ = [
+    "Principal",
+    "check_unit",
+    "current_principal",
+    "end_browser_session",
+    "optional_principal",
+    "require",
+    "start_browser_session",
+    "unit_scope",
+]
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `sohoa users token NAME --name LABEL`.",
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The signed-in user of one request."""
+
+    user_id: int
+    name: str
+    role: str
+    unit: str | None
+    """The unit the user is limited to, or ``None``."""
+    via: str
+    """``web`` (session cookie) or ``api`` (bearer token)."""
+    token_id: int | None = None
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        return permissions_of(self.role)
+
+    def can(self, *permissions: Permission) -> bool:
+        """Whether the user has any one of ``permissions``."""
+        return any(p in self.permissions for p in permissions)
+
+
+def _principal(user: users.User, via: str, token_id: int | None = None) -> Principal:
+    return Principal(user.id, user.name, user.role, user.unit, via, token_id)
+
+
+def _from_token(request: Request) -> Principal:
+    token = request.headers["authorization"].split(None, 1)[-1].strip()
+    found = api_tokens.token_user(catalog_of(request), token, now=now_of(request))
+    if found is None:
+        from web.audit import audit
+
+        audit(request, Action.TOKEN_REJECTED, target=request.url.path)
+        raise AuthRequired("web_token_invalid")
+    info, user = found
+    return _principal(user, "api", info.id)
+
+
+def current_principal(request: Request) -> Principal | None:
+    """The request's user, or ``None`` when anonymous (cached on the request).
+
+    Raises:
+        AuthRequired: an API request with a bearer token that is not valid.
+    """
+    if getattr(request.state, "principal_loaded", False):
+        return request.state.principal
+    principal = None
+    if bearer_request(request):
+        principal = _from_token(request)
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        idle = timedelta(minutes=settings_of(request).web.idle_minutes)
+        found = users.session_user(catalog_of(request), cookie, idle=idle, now=now_of(request))
+        principal = None if found is None else _principal(found[1], "web")
+    request.state.principal = principal
+    request.state.principal_loaded = True
+    return principal
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """Like :func:`current_principal`, but never raises (for error pages and layouts)."""
+    try:
+        return current_principal(request)
+    except Exception:  # noqa: BLE001 - an error page must render even if the catalog is down
+        return None
+
+
+def require(*permissions: Permission) -> Callable[..., Principal]:
+    """A dependency admitting signed-in users with any of ``permissions`` (any user if none).
+
+    Raises (from the dependency):
+        AuthRequired: nobody is signed in (pages redirect to the login form, API: 401).
+        Forbidden: the user's role has none of the permissions (403, audited).
+    """
+
+    def dependency(
+        request: Request,
+        _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)] = None,
+    ) -> Principal:
+        principal = current_principal(request)
+        if principal is None:
+            raise AuthRequired()
+        if permissions and not principal.can(*permissions):
+            from web.audit import audit
+
+            needed = [str(p) for p in permissions]
+            audit(request, Action.ACCESS_DENIED, target=request.url.path, needed=needed)
+            raise Forbidden()
+        return principal
+
+    dependency.__name__ = f"require_{'_'.join(permissions) or 'user'}"
+    return dependency
+
+
+def unit_scope(principal: Principal) -> str | None:
+    """The unit whose records the user may see or change, ``None`` for every unit.
+
+    Pass it as the ``unit`` filter of library calls (searches, queues, reports).
+    """
+    return principal.unit
+
+
+def check_unit(principal: Principal, unit: str | None) -> None:
+    """Refuse a record of another unit to a user limited to one.
+
+    Raises:
+        PermissionDeniedError: 403 in the web app, audited there.
+    """
+    if principal.unit is not None and unit != principal.unit:
+        raise PermissionDeniedError("unit_denied", unit=unit or "—")
+
+
+def start_browser_session(request: Request, response: Response, user: users.User) -> None:
+    """Sign ``user`` in: end any session this browser had, open a new one, set the cookie.
+
+    A new id at every sign-in means an id planted before login is worthless (session
+    fixation), and the CSRF token changes with it.
+    """
+    catalog, web = catalog_of(request), settings_of(request).web
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        users.end_session(catalog, old)
+    lifetime = timedelta(hours=web.session_hours)
+    token = users.start_session(
+        catalog, user, lifetime=lifetime, ip=client_ip(request), now=now_of(request)
+    )
+    set_cookie(response, request, SESSION_COOKIE, token, max_age=int(lifetime.total_seconds()))
+    request.state.principal = _principal(user, "web")
+    request.state.principal_loaded = True
+
+
+def end_browser_session(request: Request, response: Response) -> None:
+    """Sign this browser out: delete its session row and its cookie."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        users.end_session(catalog_of(request), cookie)
+    delete_cookie(response, request, SESSION_COOKIE)

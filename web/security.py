@@ -1,0 +1,342 @@
+"""Browser-facing defences: cookies, CSRF tokens, security headers, body size, sign-in limits.
+
+**CSRF.** Every state-changing request (POST, PUT, PATCH, DELETE) made with cookies
+must carry a token, in the form field ``csrf_token`` or the ``X-CSRF-Token`` header
+(for ``fetch``; pages put it in ``<meta name="csrf-token">``). The token is derived
+from the cookie that identifies the browser — the session cookie once signed in,
+before that a random ``sohoa_pre`` cookie — as SHA-256 of a fixed label and that
+value: another site can neither read the cookie nor compute the token, no server
+state is needed, and signing in (a new session id) changes the token. API calls
+with ``Authorization: Bearer`` are exempt: a browser never adds that header on
+its own, and such calls ignore cookies entirely (:mod:`web.auth`).
+
+**Cookies** are ``HttpOnly``, ``SameSite=Lax`` (links from other sites still open
+a signed-in page; their POSTs carry no cookie) and ``Secure`` when the request
+came over HTTPS or ``web.secure_cookies = "always"``.
+
+**Headers.** A strict Content-Security-Policy (scripts and styles only from
+``/static``, no inline code, no framing), ``nosniff``, no referrer, and
+``Cache-Control: no-store`` on everything but static files, since pages show
+personal data. A response that sets one of these itself keeps its own value
+(a PDF viewer page may need ``frame-src 'self'``).
+
+**Sign-in limits** (:class:`LoginLimiter`) count failures in a sliding window per
+account name and per client address, in this process's memory: a restart clears
+them, and several worker processes would each count apart (``sohoa serve`` runs
+one). The access log written here has no query strings, since searches carry
+citizens' names.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import secrets
+import threading
+from collections import OrderedDict, deque
+
+from fastapi import HTTPException
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from schemas.settings import WebSettings
+from web.errors import CsrfFailed
+
+__all__ = [
+    "CSP",
+    "CSRF_FIELD",
+    "CSRF_HEADER",
+    "PRE_COOKIE",
+    "SESSION_COOKIE",
+    "BodyLimitMiddleware",
+    "LoginLimiter",
+    "SecurityHeadersMiddleware",
+    "SlidingWindow",
+    "client_ip",
+    "csrf_protect",
+    "csrf_token",
+    "delete_cookie",
+    "issue_cookies",
+    "set_cookie",
+]
+
+access_log = logging.getLogger("sohoa.web.access")
+
+SESSION_COOKIE = "sohoa_session"
+PRE_COOKIE = "sohoa_pre"
+"""Identifies a browser before it signs in, so the login form has a CSRF token too."""
+PRE_COOKIE_SECONDS = 12 * 3600
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+CSP_DIRECTIVES = (
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+)
+"""No inline script or style, nothing from another origin: machines here are offline anyway."""
+CSP = "; ".join(CSP_DIRECTIVES)
+
+HEADERS: tuple[tuple[str, str], ...] = (
+    ("content-security-policy", CSP),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("referrer-policy", "no-referrer"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    ("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=()"),
+)
+
+
+# --- cookies -----------------------------------------------------------------------------------
+
+
+def secure_request(request: Request) -> bool:
+    """Whether cookies set in answer to ``request`` must be ``Secure``."""
+    web: WebSettings = request.app.state.settings.web
+    return web.secure_cookies == "always" or request.url.scheme == "https"
+
+
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, *, max_age: int | None
+) -> None:
+    """Set an HttpOnly, SameSite=Lax cookie for the whole site (Secure over HTTPS)."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=secure_request(request),
+        httponly=True,
+        samesite="lax",
+    )
+
+
+def delete_cookie(response: Response, request: Request, name: str) -> None:
+    """Remove a cookie set by :func:`set_cookie`."""
+    response.delete_cookie(
+        name, path="/", secure=secure_request(request), httponly=True, samesite="lax"
+    )
+
+
+# --- CSRF --------------------------------------------------------------------------------------
+
+
+def _binding(request: Request) -> str | None:
+    """The cookie value the CSRF token is derived from (session first, then pre-session)."""
+    return (
+        request.cookies.get(SESSION_COOKIE)
+        or getattr(request.state, "new_pre_cookie", None)
+        or request.cookies.get(PRE_COOKIE)
+    )
+
+
+def _derive(binding: str) -> str:
+    digest = hashlib.sha256(b"sohoa-csrf\x00" + binding.encode("utf-8")).digest()
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def csrf_token(request: Request) -> str:
+    """The token forms on this page must send back.
+
+    A browser with neither cookie gets a new pre-session cookie, which
+    :func:`issue_cookies` adds to the response.
+    """
+    binding = _binding(request)
+    if binding is None:
+        binding = request.state.new_pre_cookie = secrets.token_urlsafe(32)
+    return _derive(binding)
+
+
+def issue_cookies(request: Request, response: Response) -> None:
+    """Add the pre-session cookie :func:`csrf_token` created while rendering, if any."""
+    value = getattr(request.state, "new_pre_cookie", None)
+    if value:
+        set_cookie(response, request, PRE_COOKIE, value, max_age=PRE_COOKIE_SECONDS)
+
+
+def bearer_request(request: Request) -> bool:
+    """An API call authenticated by a bearer token (cookies are not looked at)."""
+    return request.url.path.startswith("/api/") and request.headers.get(
+        "authorization", ""
+    ).lower().startswith("bearer ")
+
+
+async def _sent_token(request: Request) -> str:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get(CSRF_FIELD)
+        return value if isinstance(value, str) else ""
+    return ""
+
+
+async def csrf_protect(request: Request) -> None:
+    """App-wide dependency: refuse a state-changing cookie request without the right token.
+
+    Raises:
+        CsrfFailed: the token is missing, wrong, or the browser has no identifying cookie.
+    """
+    if request.method in SAFE_METHODS or bearer_request(request):
+        return
+    binding = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_COOKIE)
+    sent = await _sent_token(request)
+    if binding and sent and hmac.compare_digest(sent.encode(), _derive(binding).encode()):
+        return
+    from storage.audit import Action
+    from web.audit import audit
+
+    await run_in_threadpool(
+        audit, request, Action.CSRF_REJECTED, target=request.url.path, token_sent=bool(sent)
+    )
+    raise CsrfFailed()
+
+
+# --- middleware --------------------------------------------------------------------------------
+
+
+class SecurityHeadersMiddleware:
+    """Add the security headers to every response and log one access line (no query string)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in HEADERS:
+                    headers.setdefault(name, value)
+                if not path.startswith("/static/"):
+                    headers.setdefault("cache-control", "no-store")
+                if https:
+                    headers.setdefault("strict-transport-security", "max-age=31536000")
+                access_log.info("%s %s %s", scope["method"], path[:200], message["status"])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class BodyLimitMiddleware:
+    """Answer 413 to a request body larger than ``max_bytes``, before it is all read.
+
+    ``Content-Length`` is checked first; a chunked body is counted as it streams and
+    stopped with an ``HTTPException(413)``, which FastAPI passes through its body
+    parsing untouched.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"0")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await Response(status_code=413, content="413 Request Entity Too Large")(
+                scope, receive, send
+            )
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise HTTPException(status_code=413)
+            return message
+
+        await self.app(scope, limited, send)
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address (a trusted proxy's ``X-Forwarded-For`` already applied)."""
+    return request.client.host if request.client else None
+
+
+# --- sign-in limits ----------------------------------------------------------------------------
+
+
+class SlidingWindow:
+    """At most ``limit`` events per key within ``window_s`` seconds (thread-safe, bounded memory)."""
+
+    def __init__(self, limit: int, window_s: float, *, max_keys: int = 10_000) -> None:
+        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def _live(self, key: str, now: float) -> deque[float]:
+        events = self._events.get(key)
+        if events is None:
+            return deque()
+        while events and events[0] <= now - self.window_s:
+            events.popleft()
+        return events
+
+    def retry_after(self, key: str, now: float) -> int | None:
+        """Seconds until ``key`` may act again, or ``None`` if it may now."""
+        with self._lock:
+            events = self._live(key, now)
+            if len(events) < self.limit:
+                return None
+            return max(1, int(events[-self.limit] + self.window_s - now + 0.999))
+
+    def add(self, key: str, now: float) -> None:
+        """Count one event for ``key``."""
+        with self._lock:
+            events = self._live(key, now)
+            events.append(now)
+            self._events[key] = events
+            self._events.move_to_end(key)
+            while len(self._events) > self.max_keys:
+                self._events.popitem(last=False)
+
+    def clear(self, key: str) -> None:
+        with self._lock:
+            self._events.pop(key, None)
+
+
+class LoginLimiter:
+    """Failed sign-ins per account name and per client address (see the module docstring)."""
+
+    def __init__(self, web: WebSettings) -> None:
+        window = web.login_window_minutes * 60.0
+        self.by_name = SlidingWindow(web.login_max_failures, window)
+        self.by_ip = SlidingWindow(web.login_max_failures_per_ip, window)
+
+    def retry_after(self, name: str, ip: str | None, now: float) -> int | None:
+        """Seconds to wait before this name may try from this address, or ``None``."""
+        waits = [self.by_name.retry_after(name, now), self.by_ip.retry_after(ip or "-", now)]
+        found = [w for w in waits if w is not None]
+        return max(found) if found else None
+
+    def failed(self, name: str, ip: str | None, now: float) -> None:
+        self.by_name.add(name, now)
+        self.by_ip.add(ip or "-", now)
+
+    def succeeded(self, name: str) -> None:
+        """A correct password clears the name's failures (not the address's)."""
+        self.by_name.clear(name)
