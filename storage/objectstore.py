@@ -16,6 +16,7 @@ person with file-system access).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import logging
@@ -28,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, runtime_checkable
 
 from sohoa.errors import NotFoundError, ObjectLockedError, StorageError
 from sohoa.logmask import mask_personal_data
@@ -265,6 +266,45 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _sidecar(path: Path) -> dict[str, Any]:
+    """A local object's info file, ``{}`` when there is none.
+
+    Raises:
+        StorageError: the file cannot be read or is not JSON (a disk fault or a torn
+            write): a finding for ``verify``, never a crash.
+    """
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError) as exc:
+        raise StorageError(operation="read info", reason=f"{path.name}: {exc}") from exc
+
+
+def _disk_errors(operation: str) -> Callable[[Callable[_P, _R]], Callable[_P, _R]]:
+    """Turn a disk fault during a local read into the store's own errors.
+
+    A file removed between the lookup and the read is ``NotFoundError``; any other
+    ``OSError`` (an I/O error, permissions) is ``StorageError``, as the S3 store reports.
+    """
+
+    def decorate(method: Callable[_P, _R]) -> Callable[_P, _R]:
+        @functools.wraps(method)
+        def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+            try:
+                return method(*args, **kwargs)
+            except FileNotFoundError as exc:
+                raise NotFoundError(what="object", name=str(args[1])) from exc
+            except OSError as exc:
+                raise StorageError(operation=operation, reason=str(exc)) from exc
+
+        return wrapper
+
+    return decorate
+
+
 class LocalObjectStore:
     """Objects as files under a root directory, one folder per area; metadata in a sidecar tree.
 
@@ -295,8 +335,7 @@ class LocalObjectStore:
         return self.retention is not None and area_of(key) == LOCKED_AREA
 
     def _read_meta(self, key: str) -> dict[str, Any]:
-        path = self._meta_path(key)
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return _sidecar(self._meta_path(key))
 
     # -- writes -----------------------------------------------------------
 
@@ -371,8 +410,7 @@ class LocalObjectStore:
         kept = self._versions(key) / version_id
         if not kept.is_file():
             raise NotFoundError(what="object", name=f"{key} (version {version_id})")
-        sidecar = kept.with_name(f"{version_id}.json")
-        return kept, json.loads(sidecar.read_text()) if sidecar.is_file() else {}
+        return kept, _sidecar(kept.with_name(f"{version_id}.json"))
 
     def _info(self, key: str, path: Path, meta: Mapping[str, Any]) -> ObjectInfo:
         size = path.stat().st_size
@@ -388,15 +426,18 @@ class LocalObjectStore:
             retain_until=datetime.fromisoformat(until) if until else None,
         )
 
+    @_disk_errors("get")
     def get_bytes(self, key: str, *, version_id: str | None = None) -> bytes:
         path, _ = self._locate(key, version_id)
         return path.read_bytes()
 
+    @_disk_errors("download")
     def download(self, key: str, dest: Path) -> ObjectInfo:
         path, meta = self._locate(key, None)
         atomic_copy(path, Path(dest))
         return self._info(key, path, meta)
 
+    @_disk_errors("stat")
     def stat(self, key: str, *, version_id: str | None = None) -> ObjectInfo:
         path, meta = self._locate(key, version_id)
         return self._info(key, path, meta)
@@ -418,7 +459,7 @@ class LocalObjectStore:
         metas = [self._read_meta(key)] if self._path(key).is_file() else []
         folder = self._versions(key)
         if folder.is_dir():
-            metas += [json.loads(p.read_text()) for p in folder.glob("*.json")]
+            metas += [_sidecar(p) for p in folder.glob("*.json")]
         ends = [datetime.fromisoformat(m["retain_until"]) for m in metas if m.get("retain_until")]
         latest = max(ends, default=None)
         return latest if latest and latest > datetime.now(UTC) else None

@@ -333,3 +333,29 @@ def test_a_key_under_a_file_is_a_storage_error_not_a_crash(tmp_path: Path) -> No
     with pytest.raises(StorageError) as caught:
         store.put_bytes("derived/reports/daily/2026-11-21.json", b"{}")
     assert caught.value.exit_code == ExitCode.STORAGE_FAILED
+
+
+def test_a_corrupt_info_file_is_a_storage_error_not_a_crash(tmp_path: Path) -> None:
+    """A torn write of a local object's info file must surface as a store finding."""
+    store = LocalObjectStore(tmp_path / "objects")
+    store.put_bytes("derived/x.json", b"{}")
+    sidecar = tmp_path / "objects" / LocalObjectStore.META_DIR / "derived" / "x.json.json"
+    assert sidecar.is_file()
+    sidecar.write_text('{"sha256": "half')
+    with pytest.raises(StorageError) as caught:
+        store.stat("derived/x.json")
+    assert caught.value.exit_code == ExitCode.STORAGE_FAILED
+
+
+def test_a_disk_error_while_reading_is_a_storage_error(tmp_path: Path, monkeypatch) -> None:
+    """An I/O error (injected) while reading an object is reported, not raised as OSError."""
+    store = LocalObjectStore(tmp_path / "objects")
+    store.put_bytes("derived/x.json", b"{}")
+
+    def failing_read(self: Path) -> bytes:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(Path, "read_bytes", failing_read)
+    with pytest.raises(StorageError) as caught:
+        store.get_bytes("derived/x.json")
+    assert "Input/output error" in str(caught.value)
