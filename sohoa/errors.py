@@ -96,6 +96,14 @@ class StorageError(SohoaError):
     key = "storage_failed"
 
 
+class ChecksumMismatchError(StorageError):
+    """The store returned an object whose bytes do not match the sha256 recorded for it.
+
+    Not an outage: the store answered, the content is wrong. ``verify`` reports it as a
+    changed object, while any other :class:`StorageError` while reading is "unreadable".
+    """
+
+
 class ObjectLockedError(StorageError):
     """An archived object version is under retention (object lock) and cannot be deleted yet."""
 

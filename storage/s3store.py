@@ -41,7 +41,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NoReturn
 
 import certifi
 import urllib3
@@ -51,7 +51,13 @@ from minio.helpers import ObjectWriteResult, get_part_info
 from minio.objectlockconfig import ObjectLockConfig
 
 from schemas.settings import StoreSettings, read_secret
-from sohoa.errors import ConfigError, NotFoundError, ObjectLockedError, StorageError
+from sohoa.errors import (
+    ChecksumMismatchError,
+    ConfigError,
+    NotFoundError,
+    ObjectLockedError,
+    StorageError,
+)
 from storage.objectstore import (
     AREAS,
     CHUNK,
@@ -475,7 +481,7 @@ class S3ObjectStore:
                 response.close()
                 response.release_conn()
         if expected and hashlib.sha256(data).hexdigest() != expected:
-            raise StorageError(operation="get", reason=f"{key} does not match its SHA-256")
+            _refuse(key, "get", len(data), headers=response.headers)
         return data
 
     def download(self, key: str, dest: Path) -> ObjectInfo:
@@ -487,7 +493,7 @@ class S3ObjectStore:
             try:
                 headers = response.headers
                 expected = decode_metadata(headers).get(SHA256_META)
-                size, sha256 = _atomic_stream(dest, response.stream(CHUNK), expected)
+                size, sha256 = _atomic_stream(dest, response.stream(CHUNK), expected, headers)
             finally:
                 response.close()
                 response.release_conn()
@@ -576,7 +582,20 @@ class S3ObjectStore:
         return f"s3://{self.buckets[area_of(key)]}@{self.endpoint}/{key}"
 
 
-def _atomic_stream(dest: Path, chunks: Iterable[bytes], expected: str | None) -> tuple[int, str]:
+def _refuse(name: str, operation: str, size: int, *, headers: Mapping[str, str]) -> NoReturn:
+    """Raise for bytes that fail their recorded SHA-256: a short transfer is an outage
+    (``StorageError``), whole bytes that differ are a changed object (``ChecksumMismatchError``)."""
+    length = headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) != size:
+        raise StorageError(
+            operation=operation, reason=f"{name}: transfer ended after {size} of {length} bytes"
+        )
+    raise ChecksumMismatchError(operation=operation, reason=f"{name} does not match its SHA-256")
+
+
+def _atomic_stream(
+    dest: Path, chunks: Iterable[bytes], expected: str | None, headers: Mapping[str, str]
+) -> tuple[int, str]:
     """Write chunks to ``dest`` via a temp file; refuse to publish bytes that fail their hash."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
@@ -590,9 +609,7 @@ def _atomic_stream(dest: Path, chunks: Iterable[bytes], expected: str | None) ->
             handle.flush()
             os.fsync(handle.fileno())
         if expected and digest.hexdigest() != expected:
-            raise StorageError(
-                operation="download", reason=f"{dest.name} does not match its SHA-256"
-            )
+            _refuse(dest.name, "download", size, headers=headers)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from schemas.settings import Settings
-from sohoa.errors import NotFoundError, StorageError
+from sohoa.errors import ChecksumMismatchError, NotFoundError, StorageError
 from storage.catalog_tables import RecordRow
 from storage.objectstore import ObjectStore, sha256_file
 from storage.signature_check import SignatureCheck
@@ -175,18 +175,14 @@ def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, st
 def _unreadable(
     store: ObjectStore, key: str, role: Literal["pdf", "manifest"], exc: StorageError
 ) -> ObjectCheck:
-    """Tell a store outage from an object whose bytes fail the store's own hash check.
+    """Tell an object whose bytes fail the store's own hash check from a failed read.
 
-    The S3 store refuses to return bytes that do not match the sha256 kept in the
-    object's metadata, with a :class:`StorageError` like any network failure. If the
-    object can still be stat'ed, the store is reachable and the object is there, so
-    the failure is the object's content: report it as ``changed``.
+    The S3 store refuses to return whole bytes that do not match the sha256 kept in
+    the object's metadata (:class:`ChecksumMismatchError`): the object changed. Any
+    other failure — the store unreachable, a transfer cut off mid-stream — says
+    nothing about the object, so it is ``unreadable`` and worth checking again.
     """
     reason = exc.render("en")
-    try:
-        store.stat(key)
-    except NotFoundError:
-        return ObjectCheck(key, role, "missing", (f"{role} missing from the archive: {key}",))
-    except StorageError:
-        return ObjectCheck(key, role, "unreadable", (reason,))
-    return ObjectCheck(key, role, "changed", (f"{role} unreadable intact: {reason}",))
+    if isinstance(exc, ChecksumMismatchError):
+        return ObjectCheck(key, role, "changed", (f"{role} unreadable intact: {reason}",))
+    return ObjectCheck(key, role, "unreadable", (reason,))

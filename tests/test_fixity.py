@@ -25,7 +25,7 @@ from conftest import make_cli
 from s3server import s3_server, s3_store  # noqa: F401
 
 from schemas.settings import Settings
-from sohoa.errors import ExitCode
+from sohoa.errors import ChecksumMismatchError, ExitCode, StorageError
 from storage import fixity
 from storage.catalog import Catalog
 from storage.objectstore import LocalObjectStore, open_store
@@ -268,3 +268,36 @@ def test_parse_sample_and_exit_codes():
     )
     assert with_orphan.exit_code == ExitCode.VERIFY_FAILED
     assert fixity.workers_for(10_000) == fixity.workers_for()
+
+
+class _CutOffStore:
+    """A store whose reads fail mid-transfer (fault injector): reachable, objects intact."""
+
+    def __init__(self, inner: LocalObjectStore, error: type[StorageError]) -> None:
+        self._inner, self._error = inner, error
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+    def download(self, key, dest):
+        raise self._error(operation="download", reason="connection reset by peer")
+
+    def get_bytes(self, key, *, version_id=None):
+        raise self._error(operation="get", reason="connection reset by peer")
+
+
+@pytest.mark.parametrize(
+    ("error", "status"), [(StorageError, "unreadable"), (ChecksumMismatchError, "changed")]
+)
+def test_a_transfer_cut_off_is_unreadable_not_changed(small_archive, tmp_path, error, status):
+    """Only the store's own hash refusal means changed bytes; a broken read says nothing."""
+    settings = small_archive.copy(tmp_path / "data")
+    store = _CutOffStore(open_store(settings), error)
+    catalog = Catalog(settings.resolved_catalog_url)
+    try:
+        [result] = fixity.check_records(
+            [catalog.get_record(small_archive.record_ids[0])], store, settings
+        )
+    finally:
+        catalog.close()
+    assert result.status == status, result.problems
