@@ -43,6 +43,8 @@ def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords()
         assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in env), name
     assert "--console-address" in services["minio"]["command"]
     assert services["worker"]["entrypoint"][:3] == ["prefect", "worker", "start"]
+    assert services["web"]["command"][0] == "serve" and "--host" in services["web"]["command"]
+    assert services["worker"]["entrypoint"][4] == "sohoa-process"  # the pool prefect.yaml uses
 
 
 def test_compose_prefect_database_settings_exist_in_prefect(monkeypatch):
