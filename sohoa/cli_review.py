@@ -2,6 +2,10 @@
 
 Kept apart from :mod:`sohoa.cli` so the main command module stays readable; it
 uses the same guard, consoles and library calls (:mod:`sohoa.commands`).
+
+``set`` and ``accept`` take ``--revision N`` (the ``revision`` that ``sohoa show
+--json`` or a previous ``--json`` result printed): the change is refused, exit 2,
+if anyone changed the record since. Without it the last writer wins, as before.
 """
 
 from __future__ import annotations
@@ -14,6 +18,13 @@ import typer
 from rich.table import Table
 
 from sohoa.texts import t
+
+REVISION = typer.Option(
+    "--revision",
+    min=0,
+    help="Phiên bản đã xem (sohoa show --json); khác thì từ chối, thoát 2 / "
+    "the revision you saw; refused (exit 2) if the record changed since",
+)
 
 review_app = typer.Typer(
     invoke_without_command=True,
@@ -73,6 +84,7 @@ def set_field(
     reason: Annotated[str, typer.Option("--reason", help="Lý do / why")] = "",
     by: Annotated[str | None, typer.Option("--by", help="Người sửa / who")] = None,
     force: Annotated[bool, typer.Option("--force", help="Lưu cả giá trị không hợp lệ")] = False,
+    revision: Annotated[int | None, REVISION] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sửa một trường (giữ lịch sử) / Correct a field (history kept)."""
@@ -81,7 +93,14 @@ def set_field(
 
     result = _guard(
         lambda: commands.review_set(
-            _settings(), record_id, field, value, by=_who(by), reason=reason, force=force
+            _settings(),
+            record_id,
+            field,
+            value,
+            by=_who(by),
+            reason=reason,
+            force=force,
+            revision=revision,
         )
     )
     _print_result(result, as_json)
@@ -95,6 +114,7 @@ def accept(
     force: Annotated[
         bool, typer.Option("--force", help="Chấp nhận cả trường thiếu/không hợp lệ (ghi lý do)")
     ] = False,
+    revision: Annotated[int | None, REVISION] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Xác nhận đã xem lại / Mark a record as reviewed."""
@@ -103,7 +123,7 @@ def accept(
 
     result = _guard(
         lambda: commands.review_accept(
-            _settings(), record_id, by=_who(by), reason=reason, force=force
+            _settings(), record_id, by=_who(by), reason=reason, force=force, revision=revision
         )
     )
     _print_result(result, as_json)
@@ -117,5 +137,6 @@ def _print_result(result: dict, as_json: bool) -> None:
         out.print_json(json.dumps(result, ensure_ascii=False))
         return
     out.print(t("review_saved", id=result["id"], status=t(f"status_{result['status']}")))
+    out.print(t("review_revision", n=result["revision"]), highlight=False)
     for code in result["review_reasons"]:
         out.print(f"  - {review_reason(code)}", highlight=False)

@@ -14,6 +14,7 @@ from sohoa.errors import VerificationError
 from sohoa.textfold import fold
 from storage.archive import load_manifest
 from storage.catalog import open_catalog
+from storage.catalog_tables import RecordRow
 from storage.objectstore import atomic_copy, open_store, sha256_file
 
 
@@ -31,6 +32,7 @@ def show_record(settings: Settings, record_id: str) -> dict:
         review_reasons=list(manifest.review_reasons),
         fields_detail=[f.model_dump(mode="json") for f in manifest.fields],
         corrections=[c.model_dump(mode="json") for c in manifest.corrections],
+        revision=len(manifest.corrections),
         pages_detail=[p.model_dump(mode="json", exclude={"words"}) for p in manifest.pages],
     )
     return view
@@ -43,13 +45,25 @@ def export_record(settings: Settings, record_id: str, output: Path) -> Path:
     output = Path(output)
     tmp = output.with_name(f".{output.name}.download")
     try:
-        open_store(settings).download(row.pdf_key, tmp)
-        if sha256_file(tmp) != row.pdf_sha256:
-            raise VerificationError(record=row.id, reason="sha256 mismatch; run sohoa verify")
+        download_checked(settings, row, tmp)
         atomic_copy(tmp, output)
     finally:
         tmp.unlink(missing_ok=True)
     return output
+
+
+def download_checked(settings: Settings, row: RecordRow, dest: Path) -> None:
+    """Download ``row``'s signed PDF to ``dest``; refuse it unless its sha256 is the catalog's.
+
+    Shared by ``sohoa export`` and the web app's PDF view and download.
+
+    Raises:
+        VerificationError: the bytes changed since archiving (``dest`` is removed).
+    """
+    open_store(settings).download(row.pdf_key, dest)
+    if sha256_file(dest) != row.pdf_sha256:
+        Path(dest).unlink(missing_ok=True)
+        raise VerificationError(record=row.id, reason="sha256 mismatch; run sohoa verify")
 
 
 def search_records(settings: Settings, query: str, *, limit: int = 20) -> list[dict]:
@@ -169,8 +183,14 @@ def review_set(
     by: str,
     reason: str = "",
     force: bool = False,
+    revision: int | None = None,
 ) -> dict:
-    """Correct one field of a record (history kept; the signed PDF is not touched)."""
+    """Correct one field of a record (history kept; the signed PDF is not touched).
+
+    ``revision`` is the record's revision the caller saw (``None``: last writer wins);
+    a different current one raises :class:`sohoa.errors.StaleRevisionError`.
+    """
+    from storage.nightly import locks_dir
     from storage.review import correct_field
 
     manifest = correct_field(
@@ -183,14 +203,23 @@ def review_set(
         by=by,
         reason=reason,
         force=force,
+        revision=revision,
+        locks_dir=locks_dir(settings),
     )
     return _review_result(manifest)
 
 
 def review_accept(
-    settings: Settings, record_id: str, *, by: str, reason: str = "", force: bool = False
+    settings: Settings,
+    record_id: str,
+    *,
+    by: str,
+    reason: str = "",
+    force: bool = False,
+    revision: int | None = None,
 ) -> dict:
     """Mark a record as reviewed (fields complete and valid, or accepted as they are)."""
+    from storage.nightly import locks_dir
     from storage.review import accept_record
 
     manifest = accept_record(
@@ -200,6 +229,8 @@ def review_accept(
         by=by,
         reason=reason,
         force=force,
+        revision=revision,
+        locks_dir=locks_dir(settings),
     )
     return _review_result(manifest)
 
@@ -208,6 +239,7 @@ def _review_result(manifest) -> dict:
     return {
         "id": manifest.record_id,
         "status": manifest.status,
+        "revision": len(manifest.corrections),
         "dossier_code": manifest.dossier_code,
         "review_reasons": list(manifest.review_reasons),
         "fields": {f.name: f.value for f in manifest.fields},

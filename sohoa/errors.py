@@ -166,3 +166,17 @@ class PermissionDeniedError(SohoaError):
 
     exit_code = ExitCode.USAGE
     key = "permission_denied"
+
+
+class StaleRevisionError(ConflictError):
+    """A correction made from a form older than the record (someone changed it since): HTTP 409.
+
+    Nothing was changed. ``manifest`` is the record as it is now, so the web page
+    can show the current values beside what the clerk typed.
+    """
+
+    key = "stale_revision"
+
+    def __init__(self, *, record: str, expected: int, current: int, manifest: Any = None) -> None:
+        super().__init__(record=record, expected=expected, current=current)
+        self.manifest = manifest

@@ -7,6 +7,9 @@ picks the language from ``SOHOA_LANG`` (``vi`` or ``en``) or ``--lang``.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 DEFAULT_LANG = "vi"
@@ -311,6 +314,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Ngày bắt đầu {start} sau ngày kết thúc {end}.",
         "en": "The start {start} is after the end {end}.",
     },
+    # --- web clerk (issue 7) ---
+    "stale_revision": {
+        "vi": "Bản ghi {record} vừa được người khác sửa (phiên bản {current}; biểu mẫu của bạn là phiên bản {expected}). Chưa lưu gì: xem giá trị hiện tại rồi lưu lại nếu vẫn cần.",
+        "en": "Record {record} was changed by someone else meanwhile (revision {current}; your form was revision {expected}). Nothing was saved: check the current values, then save again if still needed.",
+    },
+    "record_busy": {
+        "vi": "Bản ghi {record} đang được người khác sửa; thử lại sau ít giây.",
+        "en": "Record {record} is being changed by someone else; try again in a few seconds.",
+    },
+    "upload_no_files": {
+        "vi": "Chưa chọn tệp nào để tải lên.",
+        "en": "No files were chosen for upload.",
+    },
+    "upload_bad_kind": {
+        "vi": "Loại số hóa “{kind}” không hợp lệ; chọn thanh-phan hoặc ket-qua.",
+        "en": "Kind “{kind}” is not valid; choose thanh-phan or ket-qua.",
+    },
+    "upload_bad_unit": {
+        "vi": "Mã đơn vị “{unit}” không hợp lệ: 1–64 ký tự chữ, số, dấu chấm, gạch dưới, gạch ngang.",
+        "en": "Unit code “{unit}” is not valid: 1–64 letters, digits, dots, underscores, hyphens.",
+    },
+    "upload_bad_dossier": {
+        "vi": "Mã hồ sơ “{code}” không hợp lệ: tối đa 64 ký tự chữ, số, dấu chấm, gạch dưới, gạch ngang.",
+        "en": "Dossier code “{code}” is not valid: at most 64 letters, digits, dots, underscores, hyphens.",
+    },
+    "batch_not_retryable": {
+        "vi": "Lô {batch} đang ở trạng thái “{status}”: chỉ thử lại được lô bị lỗi hoặc đang chờ mà bản gốc còn trong hộp thư đến.",
+        "en": "Batch {batch} is “{status}”: only a failed or waiting batch whose originals are still in the inbox can be retried.",
+    },
+    "bad_crop_box": {
+        "vi": "Vùng cắt “{box}” không hợp lệ: cần trái,trên,rộng,cao (số nguyên, nằm trong trang).",
+        "en": "Crop box “{box}” is not valid: left,top,width,height (whole numbers, inside the page).",
+    },
 }
 
 REVIEW_REASONS: dict[str, tuple[str, str]] = {
@@ -343,10 +379,28 @@ def review_reason(code: str, lang: str | None = None) -> str:
     return templates[0 if lang == "vi" else 1].format(field=label, detail=detail)
 
 
+_CONTEXT_LANG: ContextVar[str | None] = ContextVar("sohoa_lang", default=None)
+"""The language of the current web request, when there is one (see :func:`use_lang`)."""
+
+
 def current_lang() -> str:
-    """The language chosen by ``SOHOA_LANG``, falling back to Vietnamese."""
-    lang = os.environ.get("SOHOA_LANG", DEFAULT_LANG).lower()[:2]
+    """The current request's language if set, else ``SOHOA_LANG``, falling back to Vietnamese.
+
+    Why a context variable: the web server answers people in both languages at once,
+    so a process-wide setting cannot say which language a library message is for.
+    """
+    lang = _CONTEXT_LANG.get() or os.environ.get("SOHOA_LANG", DEFAULT_LANG).lower()[:2]
     return lang if lang in ("vi", "en") else DEFAULT_LANG
+
+
+@contextmanager
+def use_lang(lang: str) -> Iterator[None]:
+    """Make :func:`current_lang` answer ``lang`` inside the block (this task/thread only)."""
+    token = _CONTEXT_LANG.set(lang)
+    try:
+        yield
+    finally:
+        _CONTEXT_LANG.reset(token)
 
 
 def message(key: str, lang: str | None = None, **params: Any) -> str:

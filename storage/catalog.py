@@ -3,13 +3,19 @@
 The object store holds the truth (PDFs and manifests); the catalog is an index
 that can be rebuilt from the manifests. It is SQLite in embedded mode: WAL so
 auditors can search while the pipeline writes, ``BEGIN IMMEDIATE`` for writes
-so concurrent writers queue on ``busy_timeout`` instead of failing, and an FTS5
-table ``records_fts`` holding the *folded* dossier code and OCR text (see
-:mod:`sohoa.textfold`) so "dang ky" finds "Đăng ký". The FTS row is written
-in the same transaction as its record row, so the two never disagree.
+so concurrent writers queue on ``busy_timeout`` instead of failing, and two FTS5
+tables holding *folded* text (see :mod:`sohoa.textfold`) so "dang ky" finds
+"Đăng ký": ``records_fts`` (dossier code and OCR text) and ``keys_fts`` (the key
+fields). Their rows are written in the same transaction as the record row, so
+they never disagree. How search uses them is in :mod:`storage.search`.
 
 Other databases (any SQLAlchemy URL) work without FTS5: search falls back to
 ``ILIKE`` on a folded copy of the text kept in ``records.folded``.
+
+Upgrading: a catalog made by an older sohoa gets the new columns when opened;
+the first search or write then fills them and rebuilds the FTS5 tables from the
+records table in one transaction (minutes per million records, once). ``sohoa
+catalog rebuild`` writes the current layout too.
 
 Every method opens a short session and returns frozen rows, never ORM objects,
 so one :class:`Catalog` can be shared by the pipeline's threads.
@@ -28,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ParamSpec, Self, TypeVar
 
-from sqlalchemy import Engine, and_, create_engine, delete, event, func, inspect, select, text
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,8 +42,12 @@ from sqlalchemy.pool import StaticPool
 
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError, StorageError
-from sohoa.textfold import Term, fold, fts_query, query_terms, snippet
-from storage import register_tables  # noqa: F401  (the register's tables, created with ours)
+from sohoa.textfold import fold, query_terms
+from storage import (
+    register_tables,  # noqa: F401  (the register's tables, created with ours)
+    search,
+    search_index,
+)
 from storage.catalog_tables import (
     Base,
     BatchRow,
@@ -49,8 +59,17 @@ from storage.catalog_tables import (
     batch_row,
     record_row,
 )
+from storage.search import RESULT_CAP, SearchFilters, SearchPage
 
-__all__ = ["BatchRow", "Catalog", "RecordRow", "SearchHit"]
+__all__ = [
+    "BatchRow",
+    "Catalog",
+    "RecordRow",
+    "SearchFilters",
+    "SearchHit",
+    "SearchPage",
+    "record_values",
+]
 
 MIN_PREFIX = 8
 """Shortest record-id prefix accepted by :meth:`Catalog.get_record` (like git)."""
@@ -58,12 +77,6 @@ MIN_PREFIX = 8
 BUSY_TIMEOUT_MS = 30_000
 """How long a writer waits for another writer before SQLite reports 'database is locked'."""
 
-FTS_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS records_fts USING fts5("
-    "record_id UNINDEXED, dossier_code, body, tokenize = 'unicode61 remove_diacritics 2')"
-)
-BM25 = "bm25(records_fts, 0.0, 10.0, 1.0)"
-"""Ranking: a hit in the dossier code weighs ten times a hit in the body text."""
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -122,6 +135,55 @@ def _sqlite_engine(url: str) -> Engine:
     return engine
 
 
+# --- record rows -----------------------------------------------------------------------------
+
+
+def record_values(
+    manifest: Manifest, manifest_key: str, manifest_sha256: str, *, fulltext: bool
+) -> dict[str, Any]:
+    """Column values of a record row; code and text are NFC so folding keeps offsets.
+
+    Field values not printed verbatim in the OCR text (a corrected name, a value
+    decoded from a QR code) are appended to the indexed text, so search finds them.
+    ``fts_rowid`` is the record's preferred search key; the catalog moves it up by
+    one in the rare case another record holds it. Public so the search benchmark
+    writes exactly these rows in bulk.
+    """
+    body = unicodedata.normalize("NFC", manifest.text)
+    extra = [f.value for f in manifest.fields if f.value and f.value not in body]
+    if extra:
+        body = body + "\n" + "\n".join(unicodedata.normalize("NFC", v) for v in extra)
+    code = unicodedata.normalize("NFC", manifest.dossier_code)
+    fields = {f.name: f.value for f in manifest.fields}
+    columns = search_index.search_columns(
+        dossier_code=code, fields=fields, created_at=manifest.created_at
+    )
+    return {
+        "id": manifest.record_id,
+        "batch_id": manifest.batch_id,
+        "dossier_code": code,
+        "kind": manifest.kind,
+        "unit": manifest.unit,
+        "status": manifest.status,
+        "page_count": len(manifest.pages),
+        "mean_confidence": manifest.mean_confidence,
+        "pdf_key": manifest.pdf.key,
+        "pdf_sha256": manifest.pdf.sha256,
+        "manifest_key": manifest_key,
+        "manifest_sha256": manifest_sha256,
+        "signer": manifest.signature.signer,
+        "created_at": manifest.created_at,
+        "fields_json": json.dumps(fields, ensure_ascii=False),
+        "review_json": json.dumps(list(manifest.review_reasons), ensure_ascii=False),
+        "text": body,
+        "folded": None if fulltext else f"{fold(code)}\n{fold(body)}",
+        **columns,
+        "fts_rowid": search_index.sort_key(
+            columns["received_on"], manifest.created_at, manifest.record_id
+        ),
+    }
+
+
 # --- the catalog ---------------------------------------------------------------------------
 
 
@@ -147,15 +209,22 @@ class Catalog:
         write_engine = self._engine.execution_options(sohoa_write=True)
         self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
+        self._search_ready = False
+        self._search_lock = threading.Lock()
         self._create_all()
 
     def _create_all(self) -> None:
-        """Create missing tables (and the FTS5 table on SQLite); existing data is kept."""
+        """Create missing tables, columns and indexes; existing data is kept.
+
+        The FTS5 tables and the search columns' values come later, from
+        :meth:`_prepare_search`, so opening a catalog never takes long.
+        """
         Base.metadata.create_all(self._engine)
         self._add_missing_columns()
-        if self._fts:
-            with self._engine.begin() as connection:
-                connection.exec_driver_sql(FTS_DDL)
+        with self._engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
 
     def _add_missing_columns(self) -> None:
         """Add columns a newer sohoa defines to a catalog an older one created (never drops)."""
@@ -172,6 +241,29 @@ class Catalog:
                     connection.exec_driver_sql(
                         f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{suffix}'
                     )
+
+    # --- the search index: created or upgraded on first use ---------------------------------
+
+    def _prepare_search(self) -> None:
+        """Make the search columns and FTS5 tables current, once per catalog object.
+
+        Checked in a read transaction first, so a catalog that is up to date (or a
+        read-only file) is never locked for writing; an old one is upgraded inside
+        one write transaction, re-checked there because another process may have
+        done it meanwhile.
+        """
+        if self._search_ready:
+            return
+        with self._search_lock:
+            if self._search_ready:
+                return
+            with self._read() as session:
+                stale = search_index.index_stale(session, fulltext=self._fts)
+            if stale:
+                with self._write() as session:
+                    if search_index.index_stale(session, fulltext=self._fts):
+                        search_index.reindex(session, fulltext=self._fts)
+            self._search_ready = True
 
     def close(self) -> None:
         """Close pooled connections (the catalog must not be used afterwards)."""
@@ -258,6 +350,7 @@ class Catalog:
         Idempotent: adding the same ``record_id`` again replaces the row and its
         search entry, so re-running a batch or rebuilding from manifests is safe.
         """
+        self._prepare_search()
         with self._write() as session:
             self._put_record(session, manifest, manifest_key, manifest_sha256)
 
@@ -267,22 +360,33 @@ class Catalog:
 
         The same rows as :meth:`add_record` one by one, in transactions of ``chunk``
         records: one commit per record would make rebuilding a large archive slow.
+        Each chunk is written in search-key order, the order FTS5 appends fastest.
         Returns how many records were written.
         """
+        self._prepare_search()
         written = 0
         pending = iter(entries)
         while batch := list(itertools.islice(pending, chunk)):
+            rows = [(record_values(m, k, h, fulltext=self._fts), m) for m, k, h in batch]
+            rows.sort(key=lambda row: row[0]["fts_rowid"])
             with self._write() as session:
-                for manifest, key, sha256 in batch:
-                    self._put_record(session, manifest, key, sha256)
+                for values, manifest in rows:
+                    self._put_record(session, manifest, values=values)
             written += len(batch)
         return written
 
     def _put_record(
-        self, session: Session, manifest: Manifest, manifest_key: str, manifest_sha256: str
+        self,
+        session: Session,
+        manifest: Manifest,
+        manifest_key: str = "",
+        manifest_sha256: str = "",
+        *,
+        values: dict[str, Any] | None = None,
     ) -> None:
-        """Insert or replace one record, its search entry and corrections, and touch its batch."""
-        values = self._record_values(manifest, manifest_key, manifest_sha256)
+        """Insert or replace one record, its search entries and corrections; touch its batch."""
+        if values is None:
+            values = record_values(manifest, manifest_key, manifest_sha256, fulltext=self._fts)
         facts = {
             "file_count": len(manifest.sources) or None,
             "unit": manifest.unit,
@@ -295,17 +399,21 @@ class Catalog:
         if not batch.page_count:  # the pipeline sets the whole scan's count; a later
             batch.page_count = len(manifest.pages)  # correction must not shrink it to one record's
         record = session.get(RecordTable, manifest.record_id)
+        if record is not None and self._fts and record.fts_rowid is not None:
+            search_index.delete_index(session, record.fts_rowid)
+        key = search_index.free_key(session, values["fts_rowid"], values["id"])  # before add()
+        values = {**values, "fts_rowid": key}
         if record is None:
             record = RecordTable(id=manifest.record_id)
             session.add(record)
-        elif self._fts:
-            self._delete_fts(session, record)
         for name, value in values.items():
             setattr(record, name, value)
-        if self._fts:
-            code, body = values["dossier_code"], values["text"]
-            record.fts_rowid = self._insert_fts(session, record.id, code, body)
         session.flush()
+        if self._fts:
+            fields = {f.name: f.value for f in manifest.fields}
+            search_index.write_index(
+                session, values["fts_rowid"], search_index.index_entry(values, fields)
+            )
         self._replace_corrections(session, manifest)
 
     @staticmethod
@@ -342,63 +450,6 @@ class Catalog:
                 {k: getattr(c, k) for k in ("field", "old", "new", "by", "at", "reason")}
                 for c in session.scalars(query)
             ]
-
-    def _record_values(
-        self, manifest: Manifest, manifest_key: str, manifest_sha256: str
-    ) -> dict[str, Any]:
-        """Column values of a record row; code and text are NFC so folding keeps offsets.
-
-        Field values not printed verbatim in the OCR text (a corrected name, a value
-        decoded from a QR code) are appended to the indexed text, so search finds them.
-        """
-        body = unicodedata.normalize("NFC", manifest.text)
-        extra = [f.value for f in manifest.fields if f.value and f.value not in body]
-        if extra:
-            body = body + "\n" + "\n".join(unicodedata.normalize("NFC", v) for v in extra)
-        code = unicodedata.normalize("NFC", manifest.dossier_code)
-        fields_json = json.dumps({f.name: f.value for f in manifest.fields}, ensure_ascii=False)
-        return {
-            "batch_id": manifest.batch_id,
-            "dossier_code": code,
-            "kind": manifest.kind,
-            "unit": manifest.unit,
-            "status": manifest.status,
-            "page_count": len(manifest.pages),
-            "mean_confidence": manifest.mean_confidence,
-            "pdf_key": manifest.pdf.key,
-            "pdf_sha256": manifest.pdf.sha256,
-            "manifest_key": manifest_key,
-            "manifest_sha256": manifest_sha256,
-            "signer": manifest.signature.signer,
-            "created_at": manifest.created_at,
-            "fields_json": fields_json,
-            "review_json": json.dumps(list(manifest.review_reasons), ensure_ascii=False),
-            "text": body,
-            "folded": None if self._fts else f"{fold(code)}\n{fold(body)}",
-        }
-
-    @staticmethod
-    def _insert_fts(session: Session, record_id: str, code: str, body: str) -> int:
-        """Index the folded code and text; return the FTS rowid kept on the record."""
-        result = session.execute(
-            text(
-                "INSERT INTO records_fts (record_id, dossier_code, body) VALUES (:id, :code, :body)"
-            ),
-            {"id": record_id, "code": fold(code), "body": fold(body)},
-        )
-        return int(result.lastrowid)  # type: ignore[attr-defined]
-
-    @staticmethod
-    def _delete_fts(session: Session, record: RecordTable) -> None:
-        """Remove the record's FTS row (by rowid when known, else by a scan on record_id)."""
-        if record.fts_rowid is not None:
-            session.execute(
-                text("DELETE FROM records_fts WHERE rowid = :r"), {"r": record.fts_rowid}
-            )
-        else:
-            session.execute(
-                text("DELETE FROM records_fts WHERE record_id = :id"), {"id": record.id}
-            )
 
     @_storage_errors
     def get_record(self, record_id: str) -> RecordRow:
@@ -465,12 +516,13 @@ class Catalog:
         Raises:
             NotFoundError: no record has that id.
         """
+        self._prepare_search()
         with self._write() as session:
             record = session.get(RecordTable, record_id)
             if record is None:
                 raise NotFoundError(what="record", name=record_id)
-            if self._fts:
-                self._delete_fts(session, record)
+            if self._fts and record.fts_rowid is not None:
+                search_index.delete_index(session, record.fts_rowid)
             session.execute(delete(CorrectionTable).where(CorrectionTable.record_id == record_id))
             session.delete(record)
 
@@ -490,80 +542,41 @@ class Catalog:
     # --- search ----------------------------------------------------------------------------
 
     @_storage_errors
-    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
-        """Search dossier codes and OCR text, ignoring case and diacritics.
+    def find(
+        self,
+        query: str = "",
+        *,
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        cap: int = RESULT_CAP,
+    ) -> SearchPage:
+        """Search words, names, ID numbers and dossier codes, with or without diacritics.
 
-        A record whose dossier code equals the query comes first; the rest are
-        ranked by bm25 (code hits weigh more than text hits). Free input is
-        made safe by :func:`sohoa.textfold.fts_query`, so it never raises on
-        FTS5 syntax.
+        Exact code, ID or name first, then key-field matches, then text matches,
+        newest first within each; an empty query lists the filtered records.
+        Free input never raises on FTS5 syntax. Rules: :mod:`storage.search`.
 
         Returns:
-            Up to ``limit`` hits after skipping ``offset``; ``[]`` for no match or
-            a query without letters or digits.
+            The page, with the total (a lower bound "``cap``+" when more match).
         """
-        terms = query_terms(query)
-        if not terms or limit <= 0:
-            return []
-        exact = fold(unicodedata.normalize("NFC", query.strip()))
-        if self._fts:
-            ranked = self._rank_fts(query, exact, limit, max(offset, 0))
-        else:
-            ranked = self._rank_like(terms, exact, limit, max(offset, 0))
-        return self._hits(ranked, terms)
-
-    def _rank_fts(self, query: str, exact: str, limit: int, offset: int) -> list[tuple[str, float]]:
-        """Return (record id, bm25) of one page of FTS5 matches, best first."""
-        sql = text(
-            f"SELECT record_id, {BM25} AS score FROM records_fts WHERE records_fts MATCH :q "
-            "ORDER BY (dossier_code = :exact) DESC, score, record_id LIMIT :limit OFFSET :offset"
-        )
-        params = {"q": fts_query(query), "exact": exact, "limit": limit, "offset": offset}
+        self._prepare_search()
         with self._read() as session:
-            return [(row[0], float(row[1])) for row in session.execute(sql, params)]
-
-    def _rank_like(
-        self, terms: list[Term], exact: str, limit: int, offset: int
-    ) -> list[tuple[str, float]]:
-        """Portable fallback: every term's parts must appear, in order, in the folded text."""
-        patterns = ["%" + "%".join(term.parts) + "%" for term in terms]
-        is_exact = func.lower(RecordTable.dossier_code) == exact
-        query = (
-            select(RecordTable.id)
-            .where(and_(*(RecordTable.folded.ilike(p) for p in patterns)))
-            .order_by(is_exact.desc(), RecordTable.created_at.desc(), RecordTable.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        with self._read() as session:
-            return [(record_id, 0.0) for record_id in session.scalars(query)]
-
-    def _hits(self, ranked: list[tuple[str, float]], terms: list[Term]) -> list[SearchHit]:
-        """Load the ranked records and cut a snippet of the original text around each match."""
-        if not ranked:
-            return []
-        ids = [record_id for record_id, _ in ranked]
-        with self._read() as session:
-            records = {
-                r.id: r for r in session.scalars(select(RecordTable).where(RecordTable.id.in_(ids)))
-            }
-        hits = []
-        for record_id, score in ranked:
-            record = records.get(record_id)
-            if record is None:  # deleted between the two queries
-                continue
-            hits.append(
-                SearchHit(
-                    record_id=record.id,
-                    dossier_code=record.dossier_code,
-                    unit=record.unit,
-                    kind=record.kind,
-                    status=record.status,
-                    score=score,
-                    snippet=snippet(record.text, terms),
-                )
+            return search.find(
+                session,
+                query,
+                filters or SearchFilters(),
+                limit=limit,
+                offset=offset,
+                cap=cap,
+                fulltext=self._fts,
             )
-        return hits
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Hits of :meth:`find` without filters; ``[]`` for a query without letters or digits."""
+        if not query_terms(query) or limit <= 0:
+            return []
+        return list(self.find(query, limit=limit, offset=offset).hits)
 
 
 MAX_OPEN = 8

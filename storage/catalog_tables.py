@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, String, Text, TypeDecorator
+from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from schemas.models import RecordView
@@ -70,15 +70,29 @@ class BatchTable(Base):
 
 
 class RecordTable(Base):
-    """One archived record; rebuildable from its manifest in the object store."""
+    """One archived record; rebuildable from its manifest in the object store.
+
+    The search columns (``code_key`` to ``received_on``) are derived from the
+    manifest by :func:`storage.search_index.search_columns`; each filter column has a
+    composite index ending in ``fts_rowid`` so a filtered list comes out newest
+    first straight from the index.
+    """
 
     __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_unit_key", "unit", "fts_rowid"),
+        Index("ix_records_kind_key", "kind", "fts_rowid"),
+        Index("ix_records_status_key", "status", "fts_rowid"),
+        Index("ix_records_procedure_key", "procedure_code", "fts_rowid"),
+        Index("ix_records_sector_key", "sector", "fts_rowid"),
+        Index("ux_records_fts_rowid", "fts_rowid", unique=True),
+    )
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
     batch_id: Mapped[str] = mapped_column(ForeignKey("batches.id"), index=True)
     dossier_code: Mapped[str] = mapped_column(String(255), index=True)
     kind: Mapped[str] = mapped_column(String(32))
-    unit: Mapped[str] = mapped_column(String(64), index=True)
+    unit: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(32))
     page_count: Mapped[int]
     mean_confidence: Mapped[float]
@@ -91,11 +105,26 @@ class RecordTable(Base):
     fields_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     text: Mapped[str] = mapped_column(Text, default="")
     fts_rowid: Mapped[int | None] = mapped_column(default=None)
-    """rowid of this record's ``records_fts`` row, so replacing it needs no table scan."""
+    """The record's search key: rowid of its ``records_fts``/``keys_fts`` rows and the order
+    of results. It encodes ``received_on`` (see :func:`storage.search_index.sort_key`), so "newest
+    first" and a date range are rowid order and a rowid range, in SQL and in FTS5 alike."""
     folded: Mapped[str | None] = mapped_column(Text, default=None)
     """Folded code and text for the ``ILIKE`` fallback; NULL when FTS5 is used."""
     review_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
     """The manifest's review reasons (JSON list of codes such as ``missing:applicant_name``)."""
+    code_key: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    """Folded dossier code with every separator removed: ``0000006h562310270361``."""
+    id_number: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    """The applicant's CCCD/CMND/passport number, folded, letters and digits only."""
+    name_key: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    """The applicant's name folded, one space between words: ``dang van duc``."""
+    procedure_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Mã TTHC as read (``1.004616.000.00.00.H56``); filters match it or its first 2+ groups."""
+    sector: Mapped[str | None] = mapped_column(String(255), default=None)
+    """Lĩnh vực folded to its words (``ho tich``), so a filter matches with or without marks."""
+    received_on: Mapped[date | None] = mapped_column(Date, default=None)
+    """Ngày tiếp nhận: the received-date field, else the date in the dossier code, else the
+    day the record was archived (Asia/Ho_Chi_Minh). Date filters and result order use it."""
 
 
 class CorrectionTable(Base):
@@ -175,8 +204,10 @@ class RecordRow:
 class SearchHit:
     """One search result.
 
-    ``score`` is SQLite's bm25 value: lower (more negative) is a better match;
-    it is 0.0 on the non-SQLite fallback, which does not rank.
+    ``score`` is the relevance tier, lower is better (see :mod:`storage.search`):
+    0.0 a dossier code, ID number or applicant name equal to the query, 1.0 every
+    word found in the key fields, 2.0 every word found in the text. Within a tier
+    hits come newest first (by ``received_on``).
     """
 
     record_id: str
@@ -186,6 +217,10 @@ class SearchHit:
     status: str
     score: float
     snippet: str
+    received_on: date | None = None
+    """Ngày tiếp nhận as the catalog knows it (see :attr:`RecordTable.received_on`)."""
+    applicant_name: str = ""
+    """Người nộp, for a result list; empty when it was not read."""
 
 
 def batch_row(batch: BatchTable) -> BatchRow:

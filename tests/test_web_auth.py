@@ -765,3 +765,17 @@ def test_sohoa_serve_answers_over_http_without_query_strings_in_its_log(settings
         server.terminate()
         output = server.communicate(timeout=60)[0].decode()
     assert "GET /login 200" in output and "nguyen-thi-hoa" not in output
+
+
+def test_library_text_follows_the_request_language_not_the_process(app, monkeypatch):
+    """Two people, two languages, one server: library code asks ``current_lang()``."""
+    from sohoa.i18n import current_lang
+
+    monkeypatch.setenv("SOHOA_LANG", "vi")
+    app.add_api_route("/lang-probe", lambda: {"lang": current_lang()})
+    with client(app) as browser:
+        assert browser.get("/lang-probe?lang=en").json() == {"lang": "en"}
+        english = {"Accept-Language": "en-GB,en;q=0.9"}
+        assert browser.get("/lang-probe", headers=english).json() == {"lang": "en"}
+        assert browser.get("/lang-probe").json() == {"lang": "vi"}
+    assert current_lang() == "vi"  # nothing leaked into the process

@@ -46,9 +46,23 @@ from sohoa.errors import (
     StorageError,
     VerificationError,
 )
+from sohoa.i18n import use_lang
 from storage.audit import Action
 from storage.users import ensure_tables
-from web import api, routes_admin, routes_auth, routes_home
+from web import (
+    api,
+    api_auditor,
+    api_clerk,
+    routes_admin,
+    routes_auth,
+    routes_batches,
+    routes_home,
+    routes_records,
+    routes_reports,
+    routes_review,
+    routes_search,
+    routes_upload,
+)
 from web.errors import AuthRequired, WebError
 from web.i18n import request_lang, text
 from web.security import (
@@ -63,7 +77,20 @@ __all__ = ["ROUTERS", "create_app", "http_status", "install_error_handlers", "ro
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-ROUTERS = (routes_auth.router, routes_home.router, routes_admin.router, api.router)
+ROUTERS = (
+    routes_auth.router,
+    routes_home.router,
+    routes_admin.router,
+    api.router,
+    routes_search.router,
+    routes_records.router,
+    routes_reports.router,
+    api_auditor.router,
+    routes_upload.router,
+    routes_batches.router,
+    routes_review.router,
+    api_clerk.router,
+)
 """Every area's router; a new area adds its module here."""
 
 STATUS_BY_ERROR: tuple[tuple[type[SohoaError], int], ...] = (
@@ -179,6 +206,25 @@ def upload_limit_bytes(settings: Settings) -> int:
     return int(megabytes * 1024 * 1024)
 
 
+class _RequestLanguage:
+    """Let library code that builds its own text (review reasons, errors) answer in the
+    request's language rather than the process's (:func:`sohoa.i18n.use_lang`).
+
+    Plain ASGI, not ``BaseHTTPMiddleware``: that one runs the app in another task and
+    would change how a streamed body over the size limit is refused.
+    """
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with use_lang(request_lang(Request(scope))):
+            await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None, *, clock: Callable[[], datetime] | None = None
 ) -> FastAPI:
@@ -213,6 +259,7 @@ def create_app(
     app.state.route_methods = route_methods()
     app.state.page_paths = {path for path, methods in app.state.route_methods if "GET" in methods}
     install_error_handlers(app)
+    app.add_middleware(_RequestLanguage)
     app.add_middleware(BodyLimitMiddleware, max_bytes=upload_limit_bytes(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.web.trusted_proxies:

@@ -1,0 +1,188 @@
+"""The clerk's review pages: the queue (``/review``), one record (``/review/{id}``), its crops.
+
+Each field is shown with its value, confidence, how it was found, its problem and
+the crop of the page around where it was read
+(``/records/{id}/pages/{n}/crop?box=l,t,w,h``), beside a form to correct it (value
+and reason). Every form carries the record's revision: a form older than the
+record gets 409 and the page again, with the current values and what the clerk
+typed still in the form, so they decide knowing the other change — nothing is
+lost. An invalid value gets 422 and the same treatment, unless "keep anyway" was
+ticked. Successful changes redirect (so a reload does not post twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from sohoa.errors import BadInputError, StaleRevisionError
+from web import review
+from web.auth import Principal, require
+from web.crops import parse_box
+from web.i18n import error_text, request_lang
+from web.pages import render
+from web.roles import Permission
+
+router = APIRouter(include_in_schema=False)
+
+Reviewer = Annotated[Principal, Depends(require(Permission.REVIEW))]
+Corrector = Annotated[Principal, Depends(require(Permission.CORRECT))]
+Viewer = Annotated[Principal, Depends(require(Permission.REVIEW, Permission.VIEW))]
+DONE = frozenset({"saved", "accepted"})
+Value = Annotated[str, Form(max_length=2000)]
+Reason = Annotated[str, Form(max_length=500)]
+Revision = Annotated[int, Form(ge=0, le=1_000_000)]
+
+
+@router.get("/review")
+def queue_page(request: Request, principal: Reviewer, done: str | None = None) -> Response:
+    """Records to check, oldest first, with why."""
+    items = review.queue(request, principal)
+    return render(request, "review_queue.html", items=items, done=done if done in DONE else None)
+
+
+def record_page(
+    request: Request,
+    principal: Principal,
+    record_id: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    typed: dict[str, dict[str, str]] | None = None,
+    stale: bool = False,
+    done: str | None = None,
+) -> Response:
+    """The record's review page; ``typed`` keeps what the clerk entered, per form."""
+    detail = review.review_detail(request, principal, record_id)
+    typed = typed or {}
+    others = {name for name, _ in detail.others}
+    other = next(({"field": k, **v} for k, v in typed.items() if k in others), None)
+    return render(
+        request,
+        "review_record.html",
+        status=status,
+        record=detail,
+        error=error,
+        typed=typed,
+        other=other,
+        stale=stale,
+        done=done if done in DONE else None,
+        label=lambda name: review.field_label(name, request_lang(request)),
+    )
+
+
+@router.get("/review/{record_id}")
+def record_get(
+    request: Request, principal: Reviewer, record_id: str, done: str | None = None
+) -> Response:
+    """One record's fields beside their crops, with a form per field."""
+    return record_page(request, principal, record_id, done=done)
+
+
+def _change(
+    request: Request,
+    principal: Principal,
+    record_id: str,
+    form: str,
+    typed: dict[str, str],
+    change: Callable[[], Response],
+) -> Response:
+    """Run a change: on to the record, or the page again with the reason and the typed values."""
+    from web.app import http_status
+
+    try:
+        result = change()
+    except (StaleRevisionError, BadInputError) as exc:
+        message = error_text(exc, request_lang(request))
+        stale = isinstance(exc, StaleRevisionError)
+        return record_page(
+            request,
+            principal,
+            record_id,
+            status=http_status(exc),
+            error=message,
+            typed={form: typed},
+            stale=stale,
+        )
+    return result
+
+
+@router.post("/review/{record_id}/fields/{field}")
+def field_post(
+    request: Request,
+    principal: Corrector,
+    record_id: str,
+    field: str,
+    revision: Revision,
+    value: Value = "",
+    reason: Reason = "",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    """Correct one field from its form."""
+
+    def change() -> Response:
+        review.correct(
+            request,
+            principal,
+            record_id,
+            field,
+            value=value,
+            reason=reason,
+            revision=revision,
+            force=force,
+        )
+        return RedirectResponse(f"/review/{record_id}?done=saved#field-{field}", status_code=303)
+
+    typed = {"value": value, "reason": reason}
+    return _change(request, principal, record_id, field, typed, change)
+
+
+@router.post("/review/{record_id}/fields")
+def other_field_post(
+    request: Request,
+    principal: Corrector,
+    record_id: str,
+    revision: Revision,
+    field: Annotated[str, Form(max_length=64)],
+    value: Value = "",
+    reason: Reason = "",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    """Add a field that was not found (the form with a choice of field)."""
+    return field_post(request, principal, record_id, field, revision, value, reason, force)
+
+
+@router.post("/review/{record_id}/accept")
+def accept_post(
+    request: Request,
+    principal: Corrector,
+    record_id: str,
+    revision: Revision,
+    reason: Reason = "",
+    force: Annotated[bool, Form()] = False,
+) -> Response:
+    """Mark the record reviewed; back to the queue."""
+
+    def change() -> Response:
+        review.accept(request, principal, record_id, reason=reason, revision=revision, force=force)
+        return RedirectResponse("/review?done=accepted", status_code=303)
+
+    typed = {"reason": reason}
+    return _change(request, principal, record_id, "*accept", typed, change)
+
+
+@router.get("/records/{record_id}/pages/{page}/crop")
+def crop_get(
+    request: Request,
+    principal: Viewer,
+    record_id: str,
+    page: int,
+    box: Annotated[str, Query(max_length=80)],
+) -> Response:
+    """PNG of the page of the signed PDF around ``box`` (scan pixels: left,top,width,height)."""
+    png = review.crop(request, principal, record_id, page, parse_box(box))
+    return Response(png, media_type="image/png")  # no-store, like every page: personal data

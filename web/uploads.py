@@ -1,0 +1,227 @@
+"""Receiving an upload: check every file, then hand the batch to the inbox and the job runner.
+
+Order matters (issue 7: "size and type checked before anything is stored"):
+
+1. The form: kind, unit (a clerk limited to a unit uploads only into it), dossier code.
+2. Room in the job runner's queue — a full queue refuses the upload (503) before
+   any byte is kept.
+3. Each file is copied in 1 MB chunks from the request's spooled temporary file
+   into a private staging folder under ``work_dir/uploads/``, hashed on the way,
+   and stopped as soon as it exceeds ``limits.max_file_mb`` (413). Its first bytes
+   must be a PDF, TIFF, JPEG or PNG (:func:`ocr.pages.detect_format`, the pipeline's
+   own check; 422 otherwise). A file is never held in memory whole: Starlette
+   spools each part to disk past 1 MB, and the whole body is capped by
+   ``web.max_upload_mb`` before it is read (:class:`web.security.BodyLimitMiddleware`).
+4. Only then :func:`storage.inbox.receive` copies the batch into the inbox
+   (the same call ``sohoa ingest`` makes, so the same files and options give the
+   same batch id), the catalog gets a ``waiting`` row, and the runner is given the
+   batch. The staging folder is removed whatever happens.
+
+A batch already archived, or queued or running here, is not received again: the
+caller gets its id and status (uploading twice is harmless, as ``ingest`` is).
+Damage the first bytes cannot show (a truncated or encrypted PDF) is found by the
+pipeline, which quarantines the batch with its reason; the batch list shows it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+
+from ocr.pages import detect_format
+from schemas.settings import Settings
+from sohoa.errors import InputTooLargeError, InvalidRequestError
+from storage import inbox
+from storage.audit import Action
+from storage.catalog import Catalog
+from web.audit import audit
+from web.auth import Principal, check_unit
+from web.deps import catalog_of, settings_of
+from web.errors import WebError
+from web.jobs import QueueFull, runner_of
+
+__all__ = ["KINDS", "UploadBusy", "UploadForm", "accept_upload", "upload_form"]
+
+KINDS = ("thanh-phan", "ket-qua")
+CHUNK = 1024 * 1024
+_UNIT = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_DOSSIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class UploadBusy(WebError):
+    """The job runner's queue is full: nothing was stored, try again later (503)."""
+
+    status = 503
+    key = "web_upload_busy"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": "60"}
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """The options of one upload, checked; they are part of the batch's identity."""
+
+    kind: str
+    unit: str
+    dossier_code: str | None
+
+
+@dataclass(frozen=True)
+class Staged:
+    """One uploaded file, checked and staged under the name the user gave it."""
+
+    path: Path
+    sha256: str
+    size: int
+    format: str
+
+
+def upload_form(
+    principal: Principal, settings: Settings, *, kind: str, unit: str, dossier_code: str
+) -> UploadForm:
+    """Check the form's fields.
+
+    A clerk limited to a unit may leave the unit empty (theirs is used) but not name
+    another; a clerk of every unit may name any, or get ``default_unit``.
+
+    Raises:
+        InvalidRequestError: a bad kind, unit or dossier code (400).
+        PermissionDeniedError: another unit than the clerk's own (403).
+    """
+    kind, unit, code = kind.strip(), unit.strip(), dossier_code.strip()
+    if kind not in KINDS:
+        raise InvalidRequestError("upload_bad_kind", kind=kind[:40])
+    unit = unit or principal.unit or settings.default_unit
+    check_unit(principal, unit)
+    if not _UNIT.fullmatch(unit):
+        raise InvalidRequestError("upload_bad_unit", unit=unit[:70])
+    if code and not _DOSSIER.fullmatch(code):
+        raise InvalidRequestError("upload_bad_dossier", code=code[:70])
+    return UploadForm(kind, unit, code or None)
+
+
+def _plain_name(name: str | None, number: int) -> str:
+    """The file's own name (no folders, no control characters), else ``file-NNN``."""
+    leaf = _CONTROL.sub("", (name or "").replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    if leaf in ("", ".", "..") or len(leaf.encode()) > 200:
+        return f"file-{number:03d}"
+    return leaf
+
+
+def _copy(source: BinaryIO, dest: Path, *, limit: int, name: str) -> tuple[str, int]:
+    """Copy in chunks, hashing; stop at the first byte past ``limit`` (413)."""
+    digest, size = hashlib.sha256(), 0
+    source.seek(0)
+    with dest.open("wb") as out:
+        while chunk := source.read(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise InputTooLargeError(file=name, reason=f"> {limit / 1024 / 1024:g} MB")
+            digest.update(chunk)
+            out.write(chunk)
+    return digest.hexdigest(), size
+
+
+def stage_files(files: list[UploadFile], folder: Path, settings: Settings) -> list[Staged]:
+    """Copy, hash and check every file (module docstring, step 3).
+
+    Raises:
+        InputTooLargeError: a file over ``limits.max_file_mb`` (413).
+        BadInputError: an empty file, or one that is not a PDF, TIFF, JPEG or PNG (422).
+    """
+    limit = int(settings.limits.max_file_mb * 1024 * 1024)
+    staged = []
+    for number, upload in enumerate(files):
+        name = _plain_name(upload.filename, number)
+        dest = folder / f"{number:03d}" / name
+        dest.parent.mkdir(parents=True)
+        digest, size = _copy(upload.file, dest, limit=limit, name=name)
+        fmt = detect_format(dest, limits=settings.limits)
+        staged.append(Staged(dest, digest, size, fmt))
+    return staged
+
+
+def _done_already(catalog: Catalog, batch_id: str) -> bool:
+    """Whether the batch is archived with its records (a repeated upload of it)."""
+    row = catalog.get_batch(batch_id)
+    return (
+        row is not None
+        and row.status == "archived"
+        and bool(catalog.find_records_for_batch(batch_id))
+    )
+
+
+def accept_upload(
+    request: Request, principal: Principal, files: list[UploadFile], form: UploadForm
+) -> str:
+    """Check, receive and queue one batch (module docstring); return its batch id.
+
+    Raises:
+        InvalidRequestError: no files (400).
+        UploadBusy: the queue is full (503).
+        InputTooLargeError, BadInputError: a file is refused (413, 422).
+    """
+    settings, catalog = settings_of(request), catalog_of(request)
+    files = [f for f in files if f.filename or (f.size or 0) > 0]
+    if not files:
+        raise InvalidRequestError("upload_no_files")
+    runner = runner_of(request)
+    if not runner.has_room():
+        raise UploadBusy(queued=runner.max_queued)
+    folder = settings.work_dir / "uploads" / secrets.token_hex(8)
+    try:
+        staged = stage_files(files, folder, settings)
+        hashes = [s.sha256 for s in staged]
+        batch_id = inbox.batch_id_for(
+            hashes, kind=form.kind, unit=form.unit, dossier_code=form.dossier_code
+        )
+        again = batch_id in runner.active() or _done_already(catalog, batch_id)
+        if not again:
+            batch_id = _receive(request, [s.path for s in staged], form)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    audit(
+        request,
+        Action.BATCH_UPLOAD,
+        target=batch_id,
+        unit=form.unit,
+        kind=form.kind,
+        files=len(staged),
+        bytes=sum(s.size for s in staged),
+        formats=sorted({s.format for s in staged}),
+        repeated=again,
+    )
+    return batch_id
+
+
+def _receive(request: Request, paths: list[Path], form: UploadForm) -> str:
+    """Into the inbox, a ``waiting`` row, then the queue (a full queue: the nightly run)."""
+    settings = settings_of(request)
+    batch = inbox.receive(
+        paths, settings, kind=form.kind, unit=form.unit, dossier_code=form.dossier_code
+    )
+    batch_id = batch.batch_id
+    catalog_of(request).upsert_batch(
+        batch_id,
+        status="waiting",
+        file_count=len(paths),
+        unit=form.unit,
+        kind=form.kind,
+        dossier_code=form.dossier_code,
+    )
+    try:
+        runner_of(request).submit(batch_id, unit=form.unit)
+    except QueueFull:  # filled up since the check: the batch waits for a retry or the night
+        pass
+    return batch_id
