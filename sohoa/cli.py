@@ -268,21 +268,34 @@ def export(
 def search(
     query: Annotated[
         str, typer.Argument(help="Từ khóa, có hoặc không dấu / words, with or without diacritics")
-    ],
+    ] = "",
     as_json: Annotated[bool, typer.Option("--json")] = False,
     limit: Annotated[int, typer.Option("--limit")] = 20,
+    page: Annotated[int, typer.Option("--page", min=1)] = 1,
+    unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị / unit code")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="thanh-phan | ket-qua")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="archived | needs_review")] = None,
+    procedure: Annotated[str | None, typer.Option("--procedure", help="Mã TTHC")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="Lĩnh vực")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Ngày tiếp nhận từ / from")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Ngày tiếp nhận đến / to")] = None,
 ) -> None:
-    """Tìm hồ sơ / Search records."""
+    """Tìm hồ sơ, có lọc / Search records, with filters (no words: newest first)."""
     from sohoa import commands
 
-    hits = _guard(lambda: commands.search_records(_settings(), query, limit=limit))
-    if as_json:
+    filters = {"unit": unit, "kind": kind, "status": status, "procedure": procedure}
+    filters |= {"sector": sector, "date_from": start, "date_to": end}
+    found = _guard(
+        lambda: commands.search_records(_settings(), query, limit=limit, page=page, **filters)
+    )
+    hits = found["hits"]
+    if as_json:  # the hits, as before filters came; the total is in the table's caption
         out.print_json(json.dumps(hits, ensure_ascii=False, default=str))
         return
     if not hits:
         console.print(t("no_results"))
         raise typer.Exit(0)
-    table = Table(title=t("search_title", query=query))
+    table = Table(title=t("search_title", query=query), caption=found["total_text"])
     for col in ("id", "dossier", "unit", "status", "snippet"):
         table.add_column(t(f"col_{col}"))
     for hit in hits:
@@ -316,7 +329,7 @@ def demo(
     if views:
         word = commands.sample_query(settings, views[0].id)
         if word:
-            hits = commands.search_records(settings, word, limit=5)
+            hits = commands.search_records(settings, word, limit=5)["hits"]
             console.print(t("demo_search", word=word, n=len(hits)))
     console.print(t("demo_next", catalog=settings.resolved_catalog_url))
     raise typer.Exit(code)

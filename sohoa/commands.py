@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 from schemas.settings import Settings
-from sohoa.errors import VerificationError
+from sohoa.errors import InvalidRequestError, VerificationError
 from sohoa.textfold import fold
 from storage.archive import load_manifest
 from storage.catalog import open_catalog
@@ -66,10 +66,41 @@ def download_checked(settings: Settings, row: RecordRow, dest: Path) -> None:
         raise VerificationError(record=row.id, reason="sha256 mismatch; run sohoa verify")
 
 
-def search_records(settings: Settings, query: str, *, limit: int = 20) -> list[dict]:
-    """Ranked hits for words or a dossier code, with or without diacritics."""
-    catalog = open_catalog(settings.resolved_catalog_url)
-    return [hit.__dict__.copy() for hit in catalog.search(query, limit=limit)]
+def search_records(
+    settings: Settings,
+    query: str,
+    *,
+    limit: int = 20,
+    page: int = 1,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    **filters: str | None,
+) -> dict:
+    """A page of ranked hits for words, a name, an ID or a dossier code, with the web's filters.
+
+    The same function the auditor's search page calls (:func:`sohoa.commands_web.search`),
+    so the CLI and the web find the same records in the same order.
+    """
+    from reports.rates import parse_day
+    from sohoa.commands_web import RecordQuery, search
+
+    days = {}
+    for option, value in (("--from", date_from), ("--to", date_to)):
+        try:
+            days[option] = parse_day(value) if value else None
+        except ValueError:
+            raise InvalidRequestError("bad_day", option=option, value=value) from None
+    start, end = days["--from"], days["--to"]
+    asked = RecordQuery(text=query, date_from=start, date_to=end, **filters)
+    found = search(settings, asked, page=page, per_page=limit)
+    total = f"{found.total}" if found.total_is_exact else f"{found.total}+"
+    return {
+        "hits": [hit.__dict__.copy() for hit in found.hits],
+        "total": found.total,
+        "total_exact": found.total_is_exact,
+        "total_text": total,
+        "page": page,
+    }
 
 
 def verify_records(settings: Settings, record_id: str | None) -> list[dict]:

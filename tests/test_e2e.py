@@ -165,3 +165,14 @@ def test_verify_passes_then_fails_after_one_byte_flips(ingested):
         cli("export", record["id"], "-o", str(cli.data_dir / "x.pdf")).returncode
         == ExitCode.VERIFY_FAILED
     )
+
+
+def test_search_filters_from_the_command_line(ingested):
+    """The CLI takes the web's filters: unit, kind, period; no words lists the newest."""
+    cli, record = ingested
+    unit = record["unit"]
+    assert [h["record_id"] for h in cli.json("search", "--unit", unit)] == [record["id"]]
+    assert cli.json("search", "--unit", "NO.SUCH.UNIT") == []
+    assert cli.json("search", "--kind", "ket-qua", "--unit", unit) == []  # all are thành phần
+    wrong = cli("search", "--from", "31/02/2024")
+    assert wrong.returncode == 2 and "--from" in wrong.stderr
