@@ -95,10 +95,35 @@ def receive(
 
 def _received_at(folder: Path) -> datetime:
     """Keep the first receipt time across retries, so object keys stay stable."""
-    meta = folder / BATCH_FILE
-    if meta.is_file():
-        return datetime.fromisoformat(json.loads(meta.read_text())["received_at"])
+    if (folder / BATCH_FILE).is_file():
+        return read_batch_file(folder).received_at
     return datetime.now(UTC)
+
+
+def read_batch_file(folder: Path) -> ReceivedBatch:
+    """The batch ``folder`` holds, as :func:`_write_batch_file` recorded it (the one reader).
+
+    Raises:
+        OSError, ValueError, KeyError, TypeError: the file is missing or not a batch record.
+    """
+    record = json.loads((folder / BATCH_FILE).read_text(encoding="utf-8"))
+    return ReceivedBatch(
+        batch_id=str(record["batch_id"]),
+        folder=folder,
+        files=tuple(folder / plain_name(name) for name in record["files"]),
+        sources=tuple(SourceFile.model_validate(source) for source in record["sources"]),
+        kind=record["kind"],
+        unit=str(record["unit"]),
+        dossier_code=record.get("dossier_code"),
+        received_at=datetime.fromisoformat(record["received_at"]),
+    )
+
+
+def plain_name(name: str) -> str:
+    """A recorded file name that stays inside its folder (a tampered record cannot escape)."""
+    if Path(name).name != name or name in ("", ".", ".."):
+        raise ValueError(f"not a plain file name: {name!r}")
+    return name
 
 
 def _write_batch_file(batch: ReceivedBatch) -> None:

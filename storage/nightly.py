@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from schemas.settings import Kind, Settings
 from storage import claims
-from storage.inbox import BATCH_FILE
+from storage.inbox import plain_name, read_batch_file
 from storage.objectstore import atomic_copy, atomic_write_bytes
 
 ATTEMPTS_FILE = "nightly.json"
@@ -125,31 +125,23 @@ def scan_inbox(settings: Settings) -> tuple[list[WaitingBatch], list[str]]:
 def read_waiting(folder: Path) -> WaitingBatch | None:
     """The batch in ``folder``, or ``None`` when the folder is gone or incomplete."""
     try:
-        record = json.loads((folder / BATCH_FILE).read_text(encoding="utf-8"))
-        files = tuple(folder / _plain(name) for name in record["files"])
-        names = tuple(str(source["name"]) for source in record["sources"])
+        received = read_batch_file(folder)
         batch = WaitingBatch(
-            batch_id=str(record["batch_id"]),
+            batch_id=received.batch_id,
             folder=folder,
-            files=files,
-            names=names,
-            kind=record["kind"],
-            unit=str(record["unit"]),
-            dossier_code=record.get("dossier_code"),
-            received_at=datetime.fromisoformat(record["received_at"]),
+            files=received.files,
+            names=tuple(source.name for source in received.sources),
+            kind=received.kind,
+            unit=received.unit,
+            dossier_code=received.dossier_code,
+            received_at=received.received_at,
             **_read_attempts(folder),
         )
     except (OSError, ValueError, KeyError, TypeError):  # JSONDecodeError is a ValueError
         return None
+    files, names = batch.files, batch.names
     complete = len(files) == len(names) > 0 and all(f.is_file() for f in files)
     return batch if complete and batch.batch_id == folder.name else None
-
-
-def _plain(name: str) -> str:
-    """A file name that stays inside its folder."""
-    if Path(name).name != name or name in ("", ".", ".."):
-        raise ValueError(f"not a plain file name: {name!r}")
-    return name
 
 
 def _read_attempts(folder: Path) -> dict[str, Any]:
@@ -228,6 +220,6 @@ def staged_files(batch: WaitingBatch, settings: Settings) -> Iterator[list[str]]
 
 def _safe_leaf(name: str, number: int) -> str:
     try:
-        return _plain(name)
+        return plain_name(name)
     except ValueError:
         return f"file-{number:03d}"
