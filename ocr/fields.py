@@ -226,8 +226,8 @@ def _checked_value(rule: FieldRule, raw: str) -> Checked:
     checked = VALIDATORS[rule.validator](raw)
     if not checked.ok and rule.validator == "email":
         repaired = repaired_email(raw)
-        if repaired is not None and VALIDATORS["email"](repaired).ok:
-            return VALIDATORS["email"](repaired)
+        again = VALIDATORS["email"](repaired) if repaired is not None else checked
+        return again if again.ok else checked
     return checked
 
 
