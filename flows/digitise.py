@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from schemas.settings import Kind, OcrSettings, Settings
 from sohoa import logmask
 from sohoa.errors import (
     BadInputError,
+    BatchBusyError,
     ConfigError,
     NotFoundError,
     OcrError,
@@ -41,9 +44,11 @@ from sohoa.errors import (
     SohoaError,
     StorageError,
 )
-from storage import archive, inbox
+from storage import archive, claims, inbox
 from storage.catalog import open_catalog
-from storage.objectstore import open_store
+from storage.claims import Claim
+from storage.nightly import locks_dir
+from storage.objectstore import open_store, sha256_file
 from storage.pdf import build_archival_pdf
 from storage.signing import sign_pdf
 
@@ -186,24 +191,68 @@ def digitise_batch(
     dossier_code: str | None = None,
     settings: Settings | None = None,
     progress: Any = None,
+    claim: Any = None,
 ) -> list[Manifest]:
     """Digitise one batch (files in order) into signed, archived, catalogued records.
 
+    The batch's claim (:mod:`storage.claims`) is taken here, for every caller
+    (``sohoa ingest``, the nightly run, the web job runner, a deployment), before
+    the inbox or the work folder is touched: the batch id comes from the files'
+    bytes and the options, so two runs given the same scans would otherwise share
+    ``inbox/<batch_id>`` and ``work_dir/<batch_id>``.
+
+    Args:
+        claim: the batch's :class:`storage.claims.Claim` when the caller already holds
+            it (typed loosely: Prefect builds a schema); ``None``: taken here.
+
     Raises:
+        BatchBusyError: another live run holds the batch; nothing was done.
         BadInputError, OcrError: the batch was quarantined with the reason.
         StorageError, SigningError: the batch stays in the inbox for a later run.
     """
     logmask.install()
     settings = settings or Settings()
     progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
+    paths = [Path(f) for f in files]
+    options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
+    with _batch_claim(settings, _batch_id_of(paths, **options), claim) as held:
+        batch = inbox.receive(paths, settings, **options)
+        with _batch_claim(settings, batch.batch_id, held):  # the same, unless a file changed
+            return _digitise_received(batch, settings, progress)
+
+
+def _batch_id_of(paths: list[Path], *, kind: Kind, unit: str, dossier_code: str | None) -> str:
+    """The id :func:`storage.inbox.receive` will give these files, before anything is copied.
+
+    Why the files are read twice (here and in ``receive``): the claim must be held
+    before ``receive`` writes into the batch's inbox folder; hashing costs little
+    beside OCR.
+    """
+    missing = [p for p in paths if not p.is_file()]
+    if missing:
+        raise NotFoundError(what="file", name=str(missing[0]))
+    hashes = [sha256_file(p) for p in paths]
+    return inbox.batch_id_for(hashes, kind=kind, unit=unit, dossier_code=dossier_code)
+
+
+@contextmanager
+def _batch_claim(settings: Settings, batch_id: str, held: Claim | None) -> Iterator[Claim]:
+    """Hold the batch's claim for the block (reusing ``held`` when it is that claim).
+
+    Raises:
+        BatchBusyError: another live run holds it.
+    """
+    with claims.hold_or_reuse(locks_dir(settings), batch_id, held) as claim:
+        if claim is None:
+            raise BatchBusyError(batch=batch_id)
+        yield claim
+
+
+def _digitise_received(
+    batch: inbox.ReceivedBatch, settings: Settings, progress: ProgressSink
+) -> list[Manifest]:
+    """The flow's work once the batch is claimed and its originals are in the inbox."""
     log = get_run_logger()
-    batch = inbox.receive(
-        [Path(f) for f in files],
-        settings,
-        kind=kind,
-        unit=unit or settings.default_unit,
-        dossier_code=dossier_code,
-    )
     progress.batch_started(batch.batch_id, len(batch.files))
     try:
         committed = committed_task.with_options(**_retrying(settings))(batch.batch_id, settings)
@@ -211,7 +260,7 @@ def digitise_batch(
             log.info("batch %s already archived; nothing to do", batch.batch_id)
             inbox.release(batch)
             return done
-        manifests = _process(batch, dossier_code, settings, progress, committed)
+        manifests = _process(batch, batch.dossier_code, settings, progress, committed)
     except (StorageError, SigningError, ConfigError) as exc:
         _failed(batch, exc, settings)
         raise

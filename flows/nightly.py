@@ -13,7 +13,10 @@ and the catalog hold every record, reusing records an interrupted run already
 committed. A second run finds nothing to do; a run killed mid-batch leaves the
 folder (and its claim is dropped by the kernel), so the next run completes the
 batch without storing anything twice. Claims keep two runs at once off the same
-batch. Reports are written under keys named by their day, so a re-run overwrites.
+batch: this run claims a batch to read it again and count the attempt, then hands
+that claim to ``digitise_batch``, which claims every batch it digitises (so an
+``ingest`` of the same scans meanwhile is refused). Reports are written under keys
+named by their day, so a re-run overwrites.
 """
 
 from __future__ import annotations
@@ -32,9 +35,17 @@ from schemas.models import Manifest
 from schemas.nightly import BatchOutcome, NightlySummary, StepError
 from schemas.settings import Settings
 from sohoa import logmask
-from sohoa.errors import BadInputError, ExitCode, OcrError, SohoaError, StorageError
+from sohoa.errors import (
+    BadInputError,
+    BatchBusyError,
+    ExitCode,
+    OcrError,
+    SohoaError,
+    StorageError,
+)
 from storage import nightly as waiting
 from storage.catalog import open_catalog
+from storage.claims import Claim
 from storage.objectstore import open_store
 
 
@@ -158,13 +169,13 @@ def _one_batch(listed: waiting.WaitingBatch, settings: Settings) -> BatchOutcome
             return BatchOutcome(
                 batch_id=batch.batch_id, result="failed", error=error, exit_code=code
             )
-        return _digitise(batch, settings, attempt=attempt, retried=retried)
+        return _digitise(batch, settings, held, attempt=attempt, retried=retried)
 
 
 def _digitise(
-    batch: waiting.WaitingBatch, settings: Settings, *, attempt: int, retried: bool
+    batch: waiting.WaitingBatch, settings: Settings, held: Claim, *, attempt: int, retried: bool
 ) -> BatchOutcome:
-    """Run ``digitise_batch`` on the batch's originals and say how it ended."""
+    """Run ``digitise_batch`` on the batch's originals, under our claim, and say how it ended."""
     common = {"batch_id": batch.batch_id, "attempt": attempt, "retried": retried}
     try:
         with waiting.staged_files(batch, settings) as files:
@@ -174,7 +185,10 @@ def _digitise(
                 kind=batch.kind,
                 unit=batch.unit,
                 dossier_code=batch.dossier_code,
+                claim=held,
             )
+    except BatchBusyError:  # not ours after all (its files hash to another batch's id)
+        return BatchOutcome(result="busy", **common)
     except (BadInputError, OcrError) as exc:  # digitise_batch moved it to quarantine
         code = int(exc.exit_code)
         return BatchOutcome(

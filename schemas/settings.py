@@ -35,7 +35,8 @@ def default_data_dir() -> Path:
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Attribute docstrings become field descriptions: the admin's settings page shows them.
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
 
 class OcrSettings(_Frozen):
@@ -329,6 +330,7 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         frozen=True,
         extra="forbid",
+        use_attribute_docstrings=True,
     )
 
     data_dir: Path = Field(default_factory=default_data_dir)
@@ -437,6 +439,15 @@ class WebSettings(_Frozen):
     trusted_proxies: tuple[str, ...] = ()
     """Addresses or networks (``10.0.0.5``, ``10.0.0.0/24``) of reverse proxies whose
     ``X-Forwarded-For``/``X-Forwarded-Proto`` are believed; empty: none, the peer is the client."""
+    job_workers: int = Field(default=1, ge=1, le=64)
+    """Uploaded batches digitised at once by the in-process job runner (``web/jobs.py``).
+    One is enough on most machines: each batch already OCRs its pages in parallel, one
+    Tesseract per core (``ocr.workers``); more only helps when batches are small and the
+    cores idle between them."""
+    job_queue: int = Field(default=20, ge=1, le=10000)
+    """Uploaded batches allowed to wait for a worker; beyond that an upload is refused (503,
+    try later) before anything is stored, so a burst cannot fill the inbox faster than it
+    is digitised."""
 
 
 Settings.model_rebuild()

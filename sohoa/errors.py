@@ -180,3 +180,14 @@ class StaleRevisionError(ConflictError):
     def __init__(self, *, record: str, expected: int, current: int, manifest: Any = None) -> None:
         super().__init__(record=record, expected=expected, current=current)
         self.manifest = manifest
+
+
+class BatchBusyError(ConflictError):
+    """Another live run (the nightly run, the web job runner, another ``ingest``) holds the
+    batch's claim: HTTP 409, CLI exit 2 like the other conflicts.
+
+    Nothing was done: the caller's files and the batch's inbox copies are untouched, and
+    the holder finishes the batch, so trying again later is always safe.
+    """
+
+    key = "batch_busy"

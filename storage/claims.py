@@ -13,6 +13,12 @@ locked is still the one at the path (same device and inode): a file removed in
 between is given up and the new one is locked instead, so two processes never
 both hold a claim.
 
+Holding a claim and handing it on: ``flock`` belongs to an open file, so a second
+:func:`hold` of the same name in the *same* process is refused like any other
+(a test or a thread cannot slip past a claim its process holds elsewhere). Code
+that holds a claim and calls code that claims the same name passes its
+:class:`Claim` down; :func:`hold_or_reuse` takes it instead of locking again.
+
 Limits: a local file system (``flock`` over NFS is not dependable) and POSIX.
 """
 
@@ -40,23 +46,73 @@ def lock_path(locks_dir: Path, name: str) -> Path:
     return locks_dir / f"{name}.lock"
 
 
+class Claim:
+    """A claim held by this process, valid until the :func:`hold` block that made it ends.
+
+    A plain class with slots, not a dataclass: it travels as a Prefect flow
+    parameter, and Prefect's parameter encoder must not read or copy the open lock
+    file (it gives up on an object it cannot turn into a dict, as wanted here).
+    """
+
+    __slots__ = ("_handle", "name", "path")
+
+    def __init__(self, name: str, path: Path, handle: BinaryIO) -> None:
+        self.name, self.path, self._handle = name, path, handle
+
+    @property
+    def held(self) -> bool:
+        """False once the block that took the claim has let it go."""
+        return not self._handle.closed
+
+    def __repr__(self) -> str:
+        return f"Claim({self.name!r}, held={self.held})"
+
+
+@contextmanager
+def hold(locks_dir: Path, name: str) -> Iterator[Claim | None]:
+    """Hold claim ``name`` for the ``with`` block, without waiting.
+
+    Yields:
+        The :class:`Claim` while this process holds it; ``None`` (holding nothing)
+        when another holder (another process, or another open of the same claim in
+        this one) has it.
+    """
+    path = lock_path(locks_dir, name)
+    handle = _acquire(path)
+    if handle is None:
+        yield None
+        return
+    try:
+        yield Claim(name, path, handle)
+    finally:
+        _release(path, handle)
+
+
 @contextmanager
 def claim(locks_dir: Path, name: str) -> Iterator[bool]:
-    """Hold claim ``name`` for the ``with`` block, without waiting.
+    """Like :func:`hold`, for callers that only need to know whether they hold it.
 
     Yields:
         True while this process holds the claim; False (holding nothing) when
         another live process holds it.
     """
-    path = lock_path(locks_dir, name)
-    handle = _acquire(path)
-    if handle is None:
-        yield False
+    with hold(locks_dir, name) as held:
+        yield held is not None
+
+
+@contextmanager
+def hold_or_reuse(locks_dir: Path, name: str, held: Claim | None) -> Iterator[Claim | None]:
+    """``held`` when it is claim ``name`` and still held, else a new :func:`hold`.
+
+    Why: a caller that must do work under the claim before calling on (the nightly
+    run reads ``batch.json`` again and counts its attempt) passes its claim down;
+    locking again from the same process would be refused by ``flock`` itself.
+    """
+    if held is not None and held.held and held.path == lock_path(locks_dir, name):
+        yield held
         return
-    try:
-        yield True
-    finally:
-        _release(path, handle)
+    with hold(locks_dir, name) as fresh:
+        yield fresh
 
 
 def _acquire(path: Path) -> BinaryIO | None:

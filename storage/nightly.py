@@ -179,15 +179,20 @@ def _now() -> str:
 
 
 @contextmanager
-def claimed(settings: Settings, batch: WaitingBatch) -> Iterator[tuple[bool, WaitingBatch | None]]:
+def claimed(
+    settings: Settings, batch: WaitingBatch
+) -> Iterator[tuple[claims.Claim | None, WaitingBatch | None]]:
     """Claim the batch for the ``with`` block and read it again under the claim.
 
+    Hand the claim to ``digitise_batch`` (its ``claim`` argument): the flow takes the
+    batch's claim itself, and would find this one in its way otherwise.
+
     Yields:
-        ``(held, batch)``: ``held`` is False when another live process holds the
+        ``(held, batch)``: ``held`` is ``None`` when another live process holds the
         claim; ``batch`` is ``None`` when the folder is gone (archived by another run
         between listing and claiming) or no longer complete.
     """
-    with claims.claim(locks_dir(settings), batch.batch_id) as held:
+    with claims.hold(locks_dir(settings), batch.batch_id) as held:
         yield held, (read_waiting(batch.folder) if held else None)
 
 

@@ -6,14 +6,14 @@ the same (:func:`flows.digitise.run_digitise`), so a production set-up loses
 nothing but can still hand batches to the nightly deployment.
 
 **Design.** :class:`JobRunner` owns a FIFO queue (bounded: :meth:`JobRunner.submit`
-refuses beyond ``max_queued`` waiting batches, before the upload is stored) and
-``workers`` daemon threads (one by default: the flow already OCRs a batch's pages
-in parallel, one Tesseract per core). Each job is a batch already in the inbox;
+refuses beyond ``web.job_queue`` waiting batches, before the upload is stored) and
+``web.job_workers`` daemon threads (one by default: the flow already OCRs a batch's
+pages in parallel, one Tesseract per core). Each job is a batch already in the inbox;
 the worker takes it exactly as the nightly run does — :func:`storage.nightly.claimed`
-(so ``sohoa nightly`` in another process never takes the same batch) and
-:func:`storage.nightly.staged_files` — and runs the flow with a progress sink
-that updates the job's :class:`Job` (pages found, pages done, stage). Pages poll
-``GET /api/batches/{id}``, which reads :meth:`JobRunner.view`.
+(so ``sohoa nightly`` or ``sohoa ingest`` in another process never takes the same
+batch) and :func:`storage.nightly.staged_files` — and runs the flow, handing it the
+claim, with a progress sink that updates the job's :class:`Job` (pages found, pages
+done, stage). Pages poll ``GET /api/batches/{id}``, which reads :meth:`JobRunner.view`.
 
 What lives where: *running* and the page counts of a batch being processed are
 in this process's memory only (a restart forgets them, and a batch left in the
@@ -44,16 +44,15 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from schemas.settings import Settings
-from sohoa.errors import BadInputError, OcrError, SohoaError
+from sohoa.errors import BadInputError, BatchBusyError, OcrError, SohoaError
 from storage import nightly as waiting
 from storage.catalog import open_catalog
+from storage.claims import Claim
 
 __all__ = ["Job", "JobRunner", "JobView", "QueueFull", "lifespan", "runner_of"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKERS = 1
-DEFAULT_MAX_QUEUED = 20
 DEFAULT_KEEP = 500
 ACTIVE = frozenset({"queued", "running"})
 
@@ -122,7 +121,7 @@ class _Progress:
 
 
 Digitise = Callable[..., list[Any]]
-"""``run_digitise(files, *, settings, progress, kind, unit, dossier_code) -> manifests``."""
+"""``run_digitise(files, *, settings, progress, kind, unit, dossier_code, claim) -> manifests``."""
 
 
 def _real_digitise(files: list[str], **options: Any) -> list[Any]:
@@ -140,8 +139,9 @@ class JobRunner:
 
     Args:
         settings: the app's settings.
-        workers: threads digitising at once.
-        max_queued: most batches waiting for a thread; more are refused (:class:`QueueFull`).
+        workers: threads digitising at once; default ``settings.web.job_workers``.
+        max_queued: most batches waiting for a thread; more are refused (:class:`QueueFull`);
+            default ``settings.web.job_queue``.
         keep: finished jobs remembered, oldest forgotten first.
         digitise: the flow runner (tests may pass a stand-in); default the real flow.
     """
@@ -150,13 +150,15 @@ class JobRunner:
         self,
         settings: Settings,
         *,
-        workers: int = DEFAULT_WORKERS,
-        max_queued: int = DEFAULT_MAX_QUEUED,
+        workers: int | None = None,
+        max_queued: int | None = None,
         keep: int = DEFAULT_KEEP,
         digitise: Digitise | None = None,
     ) -> None:
         self.settings = settings
-        self.workers, self.max_queued, self.keep = max(1, workers), max_queued, keep
+        self.workers = max(1, settings.web.job_workers if workers is None else workers)
+        self.max_queued = settings.web.job_queue if max_queued is None else max_queued
+        self.keep = keep
         self._digitise = digitise or _real_digitise
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._jobs: OrderedDict[str, Job] = OrderedDict()
@@ -284,9 +286,10 @@ class JobRunner:
                 self._finish(batch_id, "gone")
             else:
                 self._update(batch_id, state="running", started_at=_now())
-                self._digitise_claimed(batch)
+                self._digitise_claimed(batch, held)
 
-    def _digitise_claimed(self, batch: waiting.WaitingBatch) -> None:
+    def _digitise_claimed(self, batch: waiting.WaitingBatch, held: Claim) -> None:
+        """Run the flow under ``held`` (the flow reuses it: claiming again would refuse)."""
         progress = _Progress(self, batch.batch_id)
         try:
             with waiting.staged_files(batch, self.settings) as files:
@@ -297,7 +300,11 @@ class JobRunner:
                     kind=batch.kind,
                     unit=batch.unit,
                     dossier_code=batch.dossier_code,
+                    claim=held,
                 )
+        except BatchBusyError:  # the files hash to another batch, which another run holds
+            self._finish(batch.batch_id, "busy")
+            return
         except (BadInputError, OcrError) as exc:  # the flow moved it to quarantine
             self._record(batch, "quarantined", exc.render("en"))
             self._finish(batch.batch_id, "quarantined", error=exc)
