@@ -38,6 +38,7 @@ from fractions import Fraction
 from schemas.register import ONLINE_CHANNEL, RegisterEntry, Unit
 from schemas.report import GROUP_BY, Counts, GroupBy, Indicator, Period, Report, ReportRow
 from schemas.settings import ReportSettings
+from schemas.unit_tree import UnitTree
 
 COUNT_FIELDS: tuple[str, ...] = tuple(Counts.model_fields)
 """Order of the integer vectors the tallies use internally (one slot per :class:`Counts` field)."""
@@ -48,10 +49,6 @@ _I = {name: i for i, name in enumerate(COUNT_FIELDS)}
 
 _DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-class UnknownUnitError(LookupError):
-    """The unit asked for is neither in the unit list nor in any register entry."""
 
 
 def parse_day(text: str) -> date:
@@ -187,67 +184,6 @@ def contributions(
 
 def _add(a: Vector, b: Vector) -> Vector:
     return tuple(x + y for x, y in zip(a, b, strict=True))
-
-
-class UnitTree:
-    """The unit hierarchy from ``Unit.parent``, robust to what exports get wrong.
-
-    A unit whose parent is missing from the list, or itself, is a root; a unit caught
-    in a parent cycle becomes a root where the cycle is first met; a unit code that
-    only appears in the register gets a unit named by its code, so its dossiers are
-    never dropped from the unit rows.
-    """
-
-    def __init__(self, units: Iterable[Unit], extra_codes: Iterable[str] = ()) -> None:
-        self.units: dict[str, Unit] = {u.code: u for u in units}
-        for code in extra_codes:
-            self.units.setdefault(code, Unit(code=code, name=code))
-        self.children: dict[str, list[str]] = {code: [] for code in self.units}
-        roots = []
-        for code in sorted(self.units):
-            parent = self.units[code].parent
-            if parent is None or parent == code or parent not in self.units:
-                roots.append(code)
-            else:
-                self.children[parent].append(code)
-        self.order: list[tuple[str, int]] = []
-        self.placed_parent: dict[str, str | None] = {}
-        """Parent of each unit as placed in the tree (``None`` for roots, cycles broken)."""
-        for code in roots + sorted(self.units):  # the second pass picks up cycles
-            if code not in self.placed_parent:
-                self._walk(code, self.order, record=True)
-        self.children = {  # keep only the links the walk used: a broken cycle stays broken
-            code: [c for c in kids if self.placed_parent[c] == code]
-            for code, kids in self.children.items()
-        }
-
-    def _walk(self, root: str, out: list[tuple[str, int]], *, record: bool = False) -> None:
-        """Depth-first from ``root``, children in code order, each unit once."""
-        seen: set[str] = set()
-        stack: list[tuple[str, int, str | None]] = [(root, 0, None)]
-        while stack:
-            code, depth, parent = stack.pop()
-            if code in seen or (record and code in self.placed_parent):
-                continue
-            seen.add(code)
-            if record:
-                self.placed_parent[code] = parent
-            out.append((code, depth))
-            stack.extend((child, depth + 1, code) for child in reversed(self.children[code]))
-
-    def subtree(self, root: str | None) -> list[tuple[str, int]]:
-        """``(code, depth)`` in display order (parents first); the whole forest for ``None``.
-
-        Raises:
-            UnknownUnitError: ``root`` is not a known unit.
-        """
-        if root is None:
-            return list(self.order)
-        if root not in self.units:
-            raise UnknownUnitError(root)
-        out: list[tuple[str, int]] = []
-        self._walk(root, out)
-        return out
 
 
 def sort_key(text: str) -> str:

@@ -25,6 +25,8 @@ from sohoa.cli_register import register_app
 from sohoa.cli_report import report
 from sohoa.cli_review import review_app
 from sohoa.cli_serve import serve
+from sohoa.cli_settings import show_settings
+from sohoa.cli_units import units_app
 from sohoa.cli_users import users_app
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.i18n import current_lang
@@ -343,6 +345,8 @@ app.add_typer(register_app, name="register")
 app.command("report")(report)
 app.add_typer(users_app, name="users")
 app.command("serve")(serve)
+app.add_typer(units_app, name="units")
+app.command("settings")(show_settings)
 
 
 def main() -> None:  # pragma: no cover - console entry point

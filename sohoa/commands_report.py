@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 
-from reports.rates import UnitTree, UnknownUnitError, build_report
+from reports.rates import build_report
 from reports.render import FORMATS, render
 from schemas.register import RegisterEntry, Unit
 from schemas.report import Period, Report
 from schemas.settings import Settings
+from schemas.unit_tree import UnitTree, UnknownUnitError
 from sohoa.errors import NotFoundError, StorageError
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}

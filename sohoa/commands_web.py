@@ -22,9 +22,11 @@ from schemas.models import SignatureSummary
 from schemas.report import GROUP_BY, Report
 from schemas.settings import Settings
 from sohoa.errors import InvalidRequestError, PermissionDeniedError, SohoaError
+from storage import units
 from storage.catalog import open_catalog
 from storage.catalog_tables import RecordRow, SearchHit
 from storage.search import RESULT_CAP, SearchFilters
+from storage.units import UnitScope
 from storage.verify import VerifyResult
 
 __all__ = [
@@ -98,17 +100,42 @@ class ResultPage:
         return self.page < self.pages
 
 
-def _scoped(unit: str | None, scope: str | None) -> str | None:
-    """The unit filter a user limited to ``scope`` may use: their own unit only.
+def _scope(settings: Settings, scope: str | None) -> UnitScope | None:
+    """The units a caller limited to ``scope`` may see: that unit and every unit under it."""
+    return units.scope_of(open_catalog(settings.resolved_catalog_url), scope)
+
+
+def _scoped(settings: Settings, unit: str | None, scope: str | None) -> str | None:
+    """The unit a report is for: the one asked if the caller may see it, else their own.
 
     Raises:
-        PermissionDeniedError: a unit-limited user asked for another unit.
+        PermissionDeniedError: a unit-limited user asked for a unit outside their scope.
     """
     if scope is None:
         return unit or None
-    if unit and unit != scope:
+    if unit and not _allowed(settings, scope, unit):
         raise PermissionDeniedError("unit_denied", unit=unit)
-    return scope
+    return unit or scope
+
+
+def _allowed(settings: Settings, scope: str, unit: str) -> bool:
+    allowed = _scope(settings, scope)
+    return allowed is None or allowed.allows(unit)
+
+
+def _search_units(settings: Settings, unit: str | None, scope: str | None) -> tuple[str, ...]:
+    """Units a search is limited to: the one asked and those under it, within the scope.
+
+    Why the units under: an auditor filtering on a district expects its communes'
+    records too, as its report counts them.
+
+    Raises:
+        PermissionDeniedError: a unit-limited user filtered on a unit outside their scope.
+    """
+    root = _scoped(settings, unit, scope)
+    if root is None:
+        return ()
+    return units.units_under(open_catalog(settings.resolved_catalog_url), root)
 
 
 def search(
@@ -122,7 +149,7 @@ def search(
     """One page of records matching ``query``, ranked (see :meth:`storage.catalog.Catalog.find`).
 
     Args:
-        scope: the caller's unit; results are limited to it.
+        scope: the caller's unit; results are limited to it and the units under it.
         page: 1-based page number.
         per_page: hits per page (at most 100).
 
@@ -135,7 +162,7 @@ def search(
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
     page = min(max(page, 1), math.ceil(RESULT_CAP / per_page))
     filters = SearchFilters(
-        unit=_scoped(query.unit, scope),
+        unit=_search_units(settings, query.unit, scope),
         kind=query.kind or None,
         status=query.status or None,
         procedure_code=query.procedure or None,
@@ -156,10 +183,11 @@ def record_row(settings: Settings, record_id: str, *, scope: str | None = None) 
 
     Raises:
         NotFoundError: no such record (or an ambiguous id prefix).
-        PermissionDeniedError: the record belongs to another unit than ``scope``.
+        PermissionDeniedError: the record belongs to a unit outside ``scope`` (the caller's
+            unit and the units under it).
     """
     row = open_catalog(settings.resolved_catalog_url).get_record(record_id)
-    if scope is not None and row.unit != scope:
+    if scope is not None and not _allowed(settings, scope, row.unit):
         raise PermissionDeniedError("unit_denied", unit=row.unit)
     return row
 
@@ -294,7 +322,7 @@ def report(
         raise InvalidRequestError("bad_period", start=str(start), end=str(end))
     if by not in GROUP_BY:
         raise InvalidRequestError("report_bad_by", value=by[:32], known=", ".join(GROUP_BY))
-    unit = _scoped(unit, scope)
+    unit = _scoped(settings, unit, scope)
     return compute_report(settings, start=start, end=end, unit=unit, by=by)
 
 

@@ -254,6 +254,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "vi": "Mã đơn vị “{unit}” quá dài (tối đa 64 ký tự).",
         "en": "Unit code “{unit}” is too long (at most 64 characters).",
     },
+    "unit_bad_name": {
+        "vi": "Tên đơn vị phải có từ 1 đến {limit} ký tự.",
+        "en": "The unit's name must be 1 to {limit} characters.",
+    },
+    "unit_bad_level": {
+        "vi": "Cấp “{level}” không hợp lệ; chọn một trong: {levels}.",
+        "en": "Level “{level}” is not valid; choose one of: {levels}.",
+    },
+    "unit_parent_unknown": {
+        "vi": "Đơn vị cấp trên “{parent}” chưa có trong danh sách đơn vị; thêm đơn vị đó trước.",
+        "en": "Parent unit “{parent}” is not in the unit list; add it first.",
+    },
+    "unit_parent_cycle": {
+        "vi": "Không thể đặt “{parent}” làm cấp trên của “{unit}”: “{parent}” là chính nó hoặc nằm dưới nó.",
+        "en": "“{parent}” cannot be the parent of “{unit}”: it is the unit itself or lies under it.",
+    },
+    "unit_not_found": {
+        "vi": "Không có đơn vị “{unit}” trong danh sách đơn vị.",
+        "en": "There is no unit “{unit}” in the unit list.",
+    },
+    "unit_in_use": {
+        "vi": "Đơn vị “{unit}” còn {count} hồ sơ, bản ghi, tài khoản hoặc đơn vị cấp dưới; không thể xóa.",
+        "en": "Unit “{unit}” is still used by {count} dossiers, records, accounts or child units; it cannot be removed.",
+    },
     "password_too_short": {
         "vi": "Mật khẩu phải có ít nhất {min} ký tự.",
         "en": "The password must have at least {min} characters.",
@@ -322,6 +346,10 @@ MESSAGES: dict[str, dict[str, str]] = {
     "record_busy": {
         "vi": "Bản ghi {record} đang được người khác sửa; thử lại sau ít giây.",
         "en": "Record {record} is being changed by someone else; try again in a few seconds.",
+    },
+    "batch_busy": {
+        "vi": "Lô {batch} đang được một lượt xử lý khác (chạy đêm, trang web hoặc một lệnh ingest khác) số hóa. Chưa làm gì, bản gốc vẫn còn nguyên: hãy thử lại sau.",
+        "en": "Batch {batch} is being digitised by another run (the nightly run, the web app or another ingest). Nothing was done and the originals are untouched: try again later.",
     },
     "upload_no_files": {
         "vi": "Chưa chọn tệp nào để tải lên.",

@@ -59,6 +59,8 @@ class Action(StrEnum):
     USER_ENABLE = "user.enable"
     USER_PASSWORD = "user.password"
     USER_ROLE = "user.role"
+    UNIT_SAVE = "unit.save"
+    UNIT_DELETE = "unit.delete"
     TOKEN_CREATE = "token.create"
     TOKEN_REVOKE = "token.revoke"
     TOKEN_REJECTED = "token.rejected"
@@ -74,6 +76,8 @@ class Action(StrEnum):
     RECORD_VERIFY = "record.verify"
     SEARCH = "search"
     REPORT_VIEW = "report.view"
+    FIXITY_START = "fixity.start"
+    """A fixity check of the archive started from ``/verify`` or ``POST /api/fixity``."""
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,7 @@ class BatchPage:
 def _filtered(
     query: Select,
     *,
-    unit: str | None,
+    unit: str | Collection[str] | None,
     statuses: Collection[str] | None,
     in_review: bool | None,
     only: Collection[str] | None,
@@ -74,7 +74,7 @@ def _filtered(
     review_count: Any,
 ) -> Select:
     if unit is not None:
-        query = query.where(BatchTable.unit == unit)
+        query = query.where(BatchTable.unit.in_([unit] if isinstance(unit, str) else list(unit)))
     if statuses is not None:
         query = query.where(BatchTable.status.in_(list(statuses)))
     if in_review is not None:
@@ -90,7 +90,7 @@ def _filtered(
 def list_batches(
     catalog: Catalog,
     *,
-    unit: str | None = None,
+    unit: str | Collection[str] | None = None,
     statuses: Collection[str] | None = None,
     in_review: bool | None = None,
     only: Collection[str] | None = None,
@@ -101,7 +101,8 @@ def list_batches(
     """Batches matching every filter given, newest first.
 
     Args:
-        unit: only this unit's batches (a clerk limited to a unit).
+        unit: only this unit's batches, or these units' (a clerk limited to a unit and
+            the units under it).
         statuses: stored statuses to keep.
         in_review: ``True`` only batches with a record in review, ``False`` only those
             without, ``None`` both.

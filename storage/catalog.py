@@ -28,7 +28,7 @@ import itertools
 import json
 import threading
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -428,12 +428,16 @@ class Catalog:
         )
 
     @_storage_errors
-    def list_for_review(self, *, unit: str | None = None) -> list[RecordRow]:
-        """Records whose status is ``needs_review``, oldest first (the clerk's work queue)."""
+    def list_for_review(self, *, unit: str | Collection[str] | None = None) -> list[RecordRow]:
+        """Records whose status is ``needs_review``, oldest first (the clerk's work queue).
+
+        ``unit``: one unit code, or several (a unit and those under it); ``None``: all.
+        """
         with self._read() as session:
             query = select(RecordTable).where(RecordTable.status == "needs_review")
-            if unit:
-                query = query.where(RecordTable.unit == unit)
+            if unit is not None and unit != "":
+                codes = [unit] if isinstance(unit, str) else list(unit)
+                query = query.where(RecordTable.unit.in_(codes))
             query = query.order_by(RecordTable.created_at, RecordTable.id)
             return [record_row(r) for r in session.scalars(query)]
 

@@ -40,11 +40,12 @@ import pytest
 from openpyxl import load_workbook
 
 from reports.layout import fmt_rate
-from reports.rates import UnknownUnitError, build_report, parse_day, percent, score
+from reports.rates import build_report, parse_day, percent, score
 from reports.render import render, table_text
 from schemas.register import RegisterEntry, Unit
 from schemas.report import Period, Report
 from schemas.settings import ReportSettings
+from schemas.unit_tree import UnknownUnitError
 
 D = Decimal
 PERIOD = Period(start=date(2024, 3, 1), end=date(2024, 4, 30))

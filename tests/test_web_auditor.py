@@ -50,6 +50,7 @@ MARKUP = '<img src=x onerror="alert(1)"> xyzzy'
 PEOPLE = {
     "auditor": ("binh.audit", "auditor", None),
     "scoped": ("cuc.audit", "auditor", "H56.01"),
+    "district": ("dung.audit", "auditor", "H56"),
     "clerk": ("chi.clerk", "clerk", "H56.01"),
     "admin": ("an.admin", "admin", None),
 }
@@ -509,7 +510,8 @@ def test_the_auditor_is_read_only(app, world):
     assert not auditor_powers & {Permission.UPLOAD, Permission.REVIEW, Permission.CORRECT}
     browser = signed_in(app, "auditor")
     token = csrf_of(browser.get("/").text)
-    mine = {"/login", "/logout", "/records/{record_id}/verify", "/api/records/{record_id}/verify"}
+    mine = {"/login", "/logout", "/records/{record_id}/verify", "/api/records/{record_id}/verify",
+            "/verify", "/api/fixity"}  # fmt: skip
     posts = [p for p, methods in app.state.route_methods if "POST" in methods and p not in mine]
     assert "/admin/users" in posts
     for path in posts:  # every other change the app offers (the clerk's and admin's, as they exist)
@@ -542,6 +544,31 @@ def test_a_unit_limited_auditor_reports_on_their_unit_only(app, world, register)
     assert browser.get("/reports", params={**PERIOD, "unit": "H56"}).status_code == 403
     body = browser.get("/api/reports", params=PERIOD).json()
     assert body["unit"] == "H56.01" and body["totals"]["counts"]["received"] == 2
+
+
+def test_a_district_auditor_sees_the_communes_under_it(app, world, register):
+    """The register puts H56.01 and H56.02 under the district H56: its auditor sees both."""
+    browser = signed_in(app, "district")
+    every = {world.receipt, world.corrected, world.accepted, world.other}
+    assert set(api_ids(browser.get("/api/search", params={"q": ""}))) == every
+    assert api_ids(browser.get("/api/search", params={"q": OTHER_ID_NUMBER})) == [world.other]
+    narrowed = browser.get("/api/search", params={"q": "", "unit": OTHER_UNIT})
+    assert set(api_ids(narrowed)) == {world.other}
+    assert browser.get(f"/records/{world.other}").status_code == 200
+    body = browser.get("/api/reports", params=PERIOD).json()
+    assert body["unit"] == "H56" and body["totals"]["counts"]["received"] == 3
+    assert browser.get("/api/search", params={"unit": "H57"}).status_code == 403
+
+
+def test_a_commune_auditor_still_cannot_see_its_sibling(app, world, register):
+    browser = signed_in(app, "scoped")
+    assert browser.get(f"/api/records/{world.other}").status_code == 403
+    assert browser.get("/api/search", params={"unit": "H56"}).status_code == 403
+
+
+def test_an_unlimited_auditor_filtering_on_a_district_gets_its_communes(auditor, world, register):
+    found = set(api_ids(auditor.get("/api/search", params={"q": "", "unit": "H56"})))
+    assert found == {world.receipt, world.corrected, world.accepted, world.other}
 
 
 def test_the_openapi_description_lists_the_auditor_api(app, world):

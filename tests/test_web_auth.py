@@ -21,11 +21,12 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher, profiles
+from starlette.requests import Request
 
 from schemas.settings import Settings
 from sohoa import commands_users
-from sohoa.errors import NotFoundError, PermissionDeniedError
-from storage import api_tokens, users
+from sohoa.errors import NotFoundError
+from storage import api_tokens, units, users
 from storage import audit as audit_log
 from storage.audit import Action, Actor, AuditFilter
 from storage.catalog import Catalog, open_catalog
@@ -384,24 +385,49 @@ def test_the_home_page_lists_what_the_role_can_do(app, people):
     assert "Upload scans" not in admin
 
 
-def test_unit_scope_and_domain_errors_map_to_http_statuses(app, people):
-    clerk = Principal(1, "chi.clerk", "clerk", "H56.01", "web")
-    check_unit(clerk, "H56.01")
-    with pytest.raises(PermissionDeniedError):
-        check_unit(clerk, "H56.02")
-    check_unit(Principal(2, "binh.audit", "auditor", None, "web"), "H56.02")
+def test_unit_scope_and_domain_errors_map_to_http_statuses(app, people, settings):
+    units.save_unit(open_catalog(settings.resolved_catalog_url), "H56", name="Huyện Gio Linh")
+    units.save_unit(
+        open_catalog(settings.resolved_catalog_url), "H56.01", name="Xã Gio Mỹ", parent="H56"
+    )
+    commune = Principal(1, "chi.clerk", "clerk", "H56.01", "web")
+    district = Principal(1, "chi.clerk", "clerk", "H56", "web")
+    everyone = Principal(2, "binh.audit", "auditor", None, "web")
+
+    @app.get("/api/probe/{who}/{unit}")
+    def probe(request: Request, who: str, unit: str) -> dict:
+        check_unit(request, {"commune": commune, "district": district, "all": everyone}[who], unit)
+        return {"ok": True}
 
     @app.get("/api/probe/{what}")
-    def probe(what: str) -> dict:
-        if what == "unit":
-            check_unit(clerk, "H56.02")
+    def missing(what: str) -> dict:
         raise NotFoundError(what="record", name=what)
 
     browser = client(app)
-    assert browser.get("/api/probe/unit").status_code == 403
-    missing = browser.get("/api/probe/abc", headers={"accept-language": "en"})
-    assert missing.status_code == 404
-    assert missing.json() == {"error": "not_found", "message": "Not found: record abc"}
+    allowed = {
+        ("commune", "H56.01"): 200, ("commune", "H56.02"): 403, ("commune", "H56"): 403,
+        ("district", "H56"): 200, ("district", "H56.01"): 200, ("district", "H57"): 403,
+        ("all", "H57"): 200,
+    }  # fmt: skip
+    for (who, unit), status in allowed.items():
+        assert browser.get(f"/api/probe/{who}/{unit}").status_code == status, (who, unit)
+    missing_page = browser.get("/api/probe/abc", headers={"accept-language": "en"})
+    assert missing_page.status_code == 404
+    assert missing_page.json() == {"error": "not_found", "message": "Not found: record abc"}
+
+
+def test_every_page_the_navigation_offers_is_served(app, people, settings):
+    """No entry of web/roles.NAV is left as "coming": each links to a page that answers."""
+    from web.roles import NAV, permissions_of
+
+    for role, name in people.items():
+        browser = signed_in(app, name)
+        home = browser.get("/").text
+        assert "sắp có" not in home, role
+        for item in NAV:
+            if item.permission in permissions_of(role):
+                assert f'href="{item.path}"' in home, (role, item.path)
+                assert browser.get(item.path).status_code == 200, (role, item.path)
 
 
 # --- API tokens --------------------------------------------------------------------------------

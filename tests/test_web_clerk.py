@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
+from test_ingest_claim import holder  # noqa: F401  (fixture)
 
 from schemas.settings import Settings
 from sohoa import commands, commands_users
@@ -297,6 +298,36 @@ def test_bad_options_and_a_full_queue_store_nothing(tmp_path, stop_runners):
     assert [e.target for e in entries(settings, Action.ACCESS_DENIED)] == ["/api/uploads"]
 
 
+def test_scans_another_run_is_digitising_are_refused_until_it_ends(
+    tmp_path,
+    stop_runners,
+    holder,  # noqa: F811
+):
+    """The inbox folder of a batch belongs to the run holding its claim (ingest, nightly)."""
+    from storage.inbox import batch_id_for
+    from storage.nightly import locks_dir
+    from storage.objectstore import sha256_file
+
+    settings = make_settings(tmp_path / "data")
+    add_people(settings)
+    app = new_app(settings, stop_runners)
+    scan = receipt_png(tmp_path / "scans")
+    batch_id = batch_id_for(
+        [sha256_file(scan)], kind="thanh-phan", unit="H56.01", dossier_code=None
+    )
+    running = holder(locks_dir(settings), batch_id)
+    clerk = signed_in(app, "chi.clerk")
+    refused = upload_api(clerk, scan)
+    assert refused.status_code == 409 and refused.json()["error"] == "batch_busy", refused.text
+    assert inbox_folders(settings) == []
+    assert not list(settings.work_dir.joinpath("uploads").glob("*"))  # the staging is gone
+    running.kill()
+    running.wait()
+    accepted = upload_api(clerk, scan)
+    assert accepted.status_code == 202 and accepted.json()["id"] == batch_id
+    wait_for(app, batch_id)
+
+
 # --- progress, quarantine, retry ---------------------------------------------------------------
 
 
@@ -306,8 +337,9 @@ def test_progress_is_visible_while_the_batch_runs(tmp_path, stop_runners):
     app = new_app(settings, stop_runners)
     midway, finish = threading.Event(), threading.Event()
 
-    def digitise(files, *, settings, progress, kind, unit, dossier_code):
+    def digitise(files, *, settings, progress, kind, unit, dossier_code, claim):
         batch_id = Path(files[0]).parents[1].name.removeprefix("nightly-")
+        assert claim.held and claim.name == batch_id  # the runner hands its claim on
         progress.batch_started(batch_id, len(files))
         progress.pages_found(batch_id, 3)
         progress.page_done(batch_id, 0)

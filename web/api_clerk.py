@@ -26,7 +26,6 @@ from sohoa.errors import StaleRevisionError
 from web import review
 from web.auth import Principal, require
 from web.batches import STATUSES, BatchInfo, batch_info, list_batches, retry_batch
-from web.deps import settings_of
 from web.i18n import request_lang, text
 from web.roles import Permission
 from web.uploads import accept_upload, upload_form
@@ -137,9 +136,7 @@ def upload(
     queue it. The same files with the same options give the same batch (200 when it is
     already archived or queued). 413: a file too large; 422: not a PDF/TIFF/JPEG/PNG or
     empty; 503: too many batches queued (nothing stored)."""
-    form = upload_form(
-        principal, settings_of(request), kind=kind, unit=unit, dossier_code=dossier_code
-    )
+    form = upload_form(request, principal, kind=kind, unit=unit, dossier_code=dossier_code)
     batch_id = accept_upload(request, principal, files, form)
     info = batch_info(request, principal, batch_id)
     status = 202 if info.status in ("waiting", "running") else 200

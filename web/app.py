@@ -61,6 +61,8 @@ from web import (
     routes_reports,
     routes_review,
     routes_search,
+    routes_settings,
+    routes_units,
     routes_upload,
 )
 from web.errors import AuthRequired, WebError
@@ -90,6 +92,8 @@ ROUTERS = (
     routes_batches.router,
     routes_review.router,
     api_clerk.router,
+    routes_units.router,
+    routes_settings.router,
 )
 """Every area's router; a new area adds its module here."""
 

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sohoa.errors import PermissionDeniedError
-from storage import api_tokens, users
+from storage import api_tokens, units, users
 from storage.audit import Action
 from web.deps import catalog_of, now_of, settings_of
 from web.errors import AuthRequired, Forbidden
@@ -55,6 +55,7 @@ __all__ = [
     "end_browser_session",
     "optional_principal",
     "require",
+    "scope_units",
     "start_browser_session",
     "unit_scope",
 ]
@@ -161,18 +162,29 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
 def unit_scope(principal: Principal) -> str | None:
     """The unit whose records the user may see or change, ``None`` for every unit.
 
-    Pass it as the ``unit`` filter of library calls (searches, queues, reports).
+    Pass it as the ``scope`` of :mod:`sohoa.commands_web` calls, which widen it to the
+    units under it (a district's auditor sees its communes).
     """
     return principal.unit
 
 
-def check_unit(principal: Principal, unit: str | None) -> None:
-    """Refuse a record of another unit to a user limited to one.
+def scope_units(request: Request, principal: Principal) -> tuple[str, ...] | None:
+    """The user's unit and every unit under it, ``None`` for every unit.
+
+    Pass it as the ``unit`` filter of catalog listings (review queue, batches).
+    """
+    scope = units.scope_of(catalog_of(request), principal.unit)
+    return None if scope is None else tuple(sorted(scope.codes))
+
+
+def check_unit(request: Request, principal: Principal, unit: str | None) -> None:
+    """Refuse a record or batch outside the user's unit and the units under it.
 
     Raises:
         PermissionDeniedError: 403 in the web app, audited there.
     """
-    if principal.unit is not None and unit != principal.unit:
+    scope = units.scope_of(catalog_of(request), principal.unit)
+    if scope is not None and not scope.allows(unit):
         raise PermissionDeniedError("unit_denied", unit=unit or "—")
 
 

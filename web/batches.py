@@ -33,7 +33,7 @@ from storage import nightly as waiting
 from storage.catalog_tables import BatchRow, RecordRow
 from storage.inbox import REASON_FILE
 from web.audit import audit
-from web.auth import Principal, check_unit, unit_scope
+from web.auth import Principal, check_unit, scope_units
 from web.deps import catalog_of, settings_of
 from web.i18n import request_lang, text
 from web.jobs import JobView, QueueFull, runner_of
@@ -192,7 +192,7 @@ def batch_info(request: Request, principal: Principal, batch_id: str) -> BatchIn
     row = catalog.get_batch(batch_id)
     if row is None and job is None:
         raise NotFoundError(what="batch", name=batch_id[:40])
-    check_unit(principal, row.unit if row is not None else job.unit)  # type: ignore[union-attr]
+    check_unit(request, principal, row.unit if row is not None else job.unit)  # type: ignore[union-attr]
     records = tuple(_brief(r) for r in catalog.find_records_for_batch(batch_id))
     in_review = sum(r.status == "needs_review" for r in records)
     settings, lang = settings_of(request), request_lang(request)
@@ -231,7 +231,11 @@ def list_batches(
         "quarantined": {"statuses": ["quarantined"]},
     }[status]
     found = batch_list.list_batches(
-        catalog_of(request), unit=unit_scope(principal), page=page, per_page=per_page, **filters
+        catalog_of(request),
+        unit=scope_units(request, principal),
+        page=page,
+        per_page=per_page,
+        **filters,
     )
     settings, lang = settings_of(request), request_lang(request)
     infos = tuple(

@@ -32,7 +32,7 @@ from storage.audit import Action
 from storage.catalog_tables import RecordRow
 from storage.objectstore import open_store
 from web.audit import audit
-from web.auth import Principal, check_unit, unit_scope
+from web.auth import Principal, check_unit, scope_units
 from web.crops import CropCache
 from web.deps import catalog_of, settings_of
 from web.i18n import request_lang
@@ -163,7 +163,7 @@ def detail_of(row: RecordRow, manifest: Manifest, lang: str) -> ReviewDetail:
 def queue(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """Records needing review that the clerk may handle, oldest first, reasons in their language."""
     lang = request_lang(request)
-    items = commands.review_queue(settings_of(request), unit=unit_scope(principal))
+    items = commands.review_queue(settings_of(request), unit=scope_units(request, principal))
     for item in items:
         item["reasons_text"] = [review_reason(c, lang) for c in item["reasons"]]
     return items
@@ -172,7 +172,7 @@ def queue(request: Request, principal: Principal) -> list[dict[str, Any]]:
 def _record(request: Request, principal: Principal, record_id: str) -> RecordRow:
     """The record's row, refused when it belongs to another unit than the clerk's."""
     row = catalog_of(request).get_record(record_id)
-    check_unit(principal, row.unit)
+    check_unit(request, principal, row.unit)
     return row
 
 

@@ -66,6 +66,7 @@ class NavItem:
 
 NAV: tuple[NavItem, ...] = (
     NavItem(Permission.UPLOAD, "/upload", "web_nav_upload", "web_can_upload"),
+    NavItem(Permission.UPLOAD, "/batches", "web_nav_batches", "web_can_batches"),
     NavItem(Permission.REVIEW, "/review", "web_nav_review", "web_can_review"),
     NavItem(Permission.SEARCH, "/search", "web_nav_search", "web_can_search"),
     NavItem(Permission.VERIFY, "/verify", "web_nav_verify", "web_can_verify"),

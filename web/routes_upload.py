@@ -82,9 +82,7 @@ def upload_post(
     from web.app import http_status  # the one status mapping; imported late (app imports us)
 
     try:
-        form = upload_form(
-            principal, settings_of(request), kind=kind, unit=unit, dossier_code=dossier_code
-        )
+        form = upload_form(request, principal, kind=kind, unit=unit, dossier_code=dossier_code)
         batch_id = accept_upload(request, principal, files or [], form)
     except (InvalidRequestError, BadInputError) as exc:
         values = {"kind": kind, "unit": unit, "dossier_code": dossier_code}

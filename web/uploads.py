@@ -38,8 +38,9 @@ from starlette.requests import Request
 
 from ocr.pages import detect_format
 from schemas.settings import Settings
-from sohoa.errors import InputTooLargeError, InvalidRequestError
-from storage import inbox
+from sohoa.errors import BatchBusyError, InputTooLargeError, InvalidRequestError
+from storage import claims, inbox
+from storage import nightly as waiting
 from storage.audit import Action
 from storage.catalog import Catalog
 from web.audit import audit
@@ -88,12 +89,12 @@ class Staged:
 
 
 def upload_form(
-    principal: Principal, settings: Settings, *, kind: str, unit: str, dossier_code: str
+    request: Request, principal: Principal, *, kind: str, unit: str, dossier_code: str
 ) -> UploadForm:
     """Check the form's fields.
 
-    A clerk limited to a unit may leave the unit empty (theirs is used) but not name
-    another; a clerk of every unit may name any, or get ``default_unit``.
+    A clerk limited to a unit may leave the unit empty (theirs is used) or name one
+    under it, but not another; a clerk of every unit may name any, or get ``default_unit``.
 
     Raises:
         InvalidRequestError: a bad kind, unit or dossier code (400).
@@ -102,8 +103,8 @@ def upload_form(
     kind, unit, code = kind.strip(), unit.strip(), dossier_code.strip()
     if kind not in KINDS:
         raise InvalidRequestError("upload_bad_kind", kind=kind[:40])
-    unit = unit or principal.unit or settings.default_unit
-    check_unit(principal, unit)
+    unit = unit or principal.unit or settings_of(request).default_unit
+    check_unit(request, principal, unit)
     if not _UNIT.fullmatch(unit):
         raise InvalidRequestError("upload_bad_unit", unit=unit[:70])
     if code and not _DOSSIER.fullmatch(code):
@@ -170,6 +171,7 @@ def accept_upload(
     Raises:
         InvalidRequestError: no files (400).
         UploadBusy: the queue is full (503).
+        BatchBusyError: another run is digitising these very scans now (409).
         InputTooLargeError, BadInputError: a file is refused (413, 422).
     """
     settings, catalog = settings_of(request), catalog_of(request)
@@ -188,7 +190,7 @@ def accept_upload(
         )
         again = batch_id in runner.active() or _done_already(catalog, batch_id)
         if not again:
-            batch_id = _receive(request, [s.path for s in staged], form)
+            _receive(request, batch_id, [s.path for s in staged], form)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     audit(
@@ -205,23 +207,33 @@ def accept_upload(
     return batch_id
 
 
-def _receive(request: Request, paths: list[Path], form: UploadForm) -> str:
-    """Into the inbox, a ``waiting`` row, then the queue (a full queue: the nightly run)."""
+def _receive(request: Request, batch_id: str, paths: list[Path], form: UploadForm) -> None:
+    """Into the inbox, a ``waiting`` row, then the queue (a full queue: the nightly run).
+
+    The inbox folder is written under the batch's claim, as every digitising run
+    takes it: the same scans being ingested or digitised by the nightly run at this
+    moment own ``inbox/<id>``, so the upload is refused (409, try again later; the
+    clerk still has the files). The claim is released before the job runner takes it.
+
+    Raises:
+        BatchBusyError: another run holds the batch.
+    """
     settings = settings_of(request)
-    batch = inbox.receive(
-        paths, settings, kind=form.kind, unit=form.unit, dossier_code=form.dossier_code
-    )
-    batch_id = batch.batch_id
-    catalog_of(request).upsert_batch(
-        batch_id,
-        status="waiting",
-        file_count=len(paths),
-        unit=form.unit,
-        kind=form.kind,
-        dossier_code=form.dossier_code,
-    )
+    with claims.claim(waiting.locks_dir(settings), batch_id) as held:
+        if not held:
+            raise BatchBusyError(batch=batch_id)
+        batch = inbox.receive(
+            paths, settings, kind=form.kind, unit=form.unit, dossier_code=form.dossier_code
+        )
+        catalog_of(request).upsert_batch(
+            batch.batch_id,
+            status="waiting",
+            file_count=len(paths),
+            unit=form.unit,
+            kind=form.kind,
+            dossier_code=form.dossier_code,
+        )
     try:
-        runner_of(request).submit(batch_id, unit=form.unit)
+        runner_of(request).submit(batch.batch_id, unit=form.unit)
     except QueueFull:  # filled up since the check: the batch waits for a retry or the night
         pass
-    return batch_id

@@ -1,0 +1,79 @@
+"""The unit hierarchy (province ⊃ department/district ⊃ commune) built from ``Unit.parent``.
+
+Reports roll figures up it, and a user limited to a unit sees that unit and every
+unit under it (:mod:`storage.units`), so both read the same tree, including its
+tolerance of what exports get wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from schemas.register import Unit
+
+__all__ = ["UnitTree", "UnknownUnitError"]
+
+
+class UnknownUnitError(LookupError):
+    """The unit asked for is neither in the unit list nor in any register entry."""
+
+
+class UnitTree:
+    """The unit hierarchy from ``Unit.parent``, robust to what exports get wrong.
+
+    A unit whose parent is missing from the list, or itself, is a root; a unit caught
+    in a parent cycle becomes a root where the cycle is first met; a unit code that
+    only appears in the register gets a unit named by its code, so its dossiers are
+    never dropped from the unit rows.
+    """
+
+    def __init__(self, units: Iterable[Unit], extra_codes: Iterable[str] = ()) -> None:
+        self.units: dict[str, Unit] = {u.code: u for u in units}
+        for code in extra_codes:
+            self.units.setdefault(code, Unit(code=code, name=code))
+        self.children: dict[str, list[str]] = {code: [] for code in self.units}
+        roots = []
+        for code in sorted(self.units):
+            parent = self.units[code].parent
+            if parent is None or parent == code or parent not in self.units:
+                roots.append(code)
+            else:
+                self.children[parent].append(code)
+        self.order: list[tuple[str, int]] = []
+        self.placed_parent: dict[str, str | None] = {}
+        """Parent of each unit as placed in the tree (``None`` for roots, cycles broken)."""
+        for code in roots + sorted(self.units):  # the second pass picks up cycles
+            if code not in self.placed_parent:
+                self._walk(code, self.order, record=True)
+        self.children = {  # keep only the links the walk used: a broken cycle stays broken
+            code: [c for c in kids if self.placed_parent[c] == code]
+            for code, kids in self.children.items()
+        }
+
+    def _walk(self, root: str, out: list[tuple[str, int]], *, record: bool = False) -> None:
+        """Depth-first from ``root``, children in code order, each unit once."""
+        seen: set[str] = set()
+        stack: list[tuple[str, int, str | None]] = [(root, 0, None)]
+        while stack:
+            code, depth, parent = stack.pop()
+            if code in seen or (record and code in self.placed_parent):
+                continue
+            seen.add(code)
+            if record:
+                self.placed_parent[code] = parent
+            out.append((code, depth))
+            stack.extend((child, depth + 1, code) for child in reversed(self.children[code]))
+
+    def subtree(self, root: str | None) -> list[tuple[str, int]]:
+        """``(code, depth)`` in display order (parents first); the whole forest for ``None``.
+
+        Raises:
+            UnknownUnitError: ``root`` is not a known unit.
+        """
+        if root is None:
+            return list(self.order)
+        if root not in self.units:
+            raise UnknownUnitError(root)
+        out: list[tuple[str, int]] = []
+        self._walk(root, out)
+        return out
