@@ -8,6 +8,11 @@ counts and record ids only (no names, no OCR text, no signer).
 Chunks rather than one task per record: each task run costs Prefect API calls,
 which would dominate on a large archive; a chunk is still small enough for the
 progress sink to move steadily.
+
+Every run is written to the fixity history (:mod:`storage.fixity_runs`) with who
+started it — ``weekly flow`` when the deployment runs the flow itself, ``nightly``
+through :func:`run_fixity_check` — so the auditor's ``/verify`` page lists it. A
+catalog that cannot be written is logged and the check goes on.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from schemas.settings import Settings
 from sohoa import logmask
-from storage import fixity
+from storage import fixity, fixity_runs, units
 from storage.catalog import open_catalog
 from storage.catalog_tables import RecordRow
 from storage.objectstore import open_store
@@ -35,10 +40,18 @@ MAX_CHUNK = 25
 
 @task(name="plan-fixity", cache_policy=NO_CACHE)
 def plan_task(
-    settings: Settings, sample: float | None, seed: int | None
+    settings: Settings, sample: float | None, seed: int | None, unit: str | None = None
 ) -> tuple[int, list[RecordRow]]:
-    """Read the catalog and pick the records to check (all or a random sample)."""
-    everything = open_catalog(settings.resolved_catalog_url).list_records()
+    """Read the catalog and pick the records to check (all or a random sample).
+
+    With ``unit``, only the records of that unit and the units under it (as the web
+    check and the reports count a district with its communes).
+    """
+    catalog = open_catalog(settings.resolved_catalog_url)
+    everything = catalog.list_records()
+    if unit is not None:
+        covered = set(units.units_under(catalog, unit))
+        everything = [r for r in everything if r.unit in covered]
     return len(everything), fixity.select_rows(everything, sample, seed=seed)
 
 
@@ -69,19 +82,48 @@ def fixity_check(
     settings: Settings | None = None,
     progress: Any = None,
     workers: int = 1,
+    unit: str | None = None,
+    started_by: str = "weekly flow",
 ) -> fixity.FixityReport:
-    """Check every archived record (or a sample) and list orphans; return the report.
+    """Check every archived record (or a sample, or one unit's) and list orphans; return the report.
 
     ``progress`` is a :class:`storage.fixity.FixityProgress` (typed loosely: Prefect
     builds a parameter schema). The flow run completes even when damage is found:
-    the report says so, and callers decide (the CLI exits non-zero).
+    the report says so, and callers decide (the CLI exits non-zero). The run goes
+    into the fixity history under ``started_by`` (the deployment's default: the
+    weekly schedule).
     """
     logmask.install()
     settings = settings or Settings()
-    progress = progress or fixity.NullFixityProgress()
+    report = fixity_runs.recorded(
+        settings,
+        lambda: _check(settings, sample, seed, orphans, progress, workers, unit),
+        started_by=started_by,
+        sample=sample,
+        unit=unit,
+    )
     log = get_run_logger()
+    log.log(logging.INFO if report.ok else logging.WARNING, fixity.summary_line(report))
+    for failure in report.failures():
+        log.warning(
+            "fixity: %s %s %s", failure["status"], failure["role"] or "object", failure["key"]
+        )
+    return report
+
+
+def _check(
+    settings: Settings,
+    sample: float | None,
+    seed: int | None,
+    orphans: bool,
+    progress: Any,
+    workers: int,
+    unit: str | None,
+) -> fixity.FixityReport:
+    """The flow's body: plan, map the checks over chunks, look for orphans, assemble."""
+    progress = progress or fixity.NullFixityProgress()
     started = time.monotonic()
-    total, rows = plan_task(settings, sample, seed)
+    total, rows = plan_task(settings, sample, seed, unit)
     progress.started(len(rows))
     lost = orphans_task.submit(settings) if orphans else None
     futures = check_task.map(chunks(rows, workers), unmapped(settings))
@@ -90,7 +132,7 @@ def fixity_check(
         for result in future.result():
             progress.checked(result)
             results.append(result)
-    report = fixity.make_report(
+    return fixity.make_report(
         catalog_records=total,
         results=results,
         orphans=lost.result() if lost is not None else None,
@@ -98,12 +140,6 @@ def fixity_check(
         workers=workers,
         seconds=time.monotonic() - started,
     )
-    log.log(logging.INFO if report.ok else logging.WARNING, fixity.summary_line(report))
-    for failure in report.failures():
-        log.warning(
-            "fixity: %s %s %s", failure["status"], failure["role"] or "object", failure["key"]
-        )
-    return report
 
 
 def run_fixity_check(
@@ -114,8 +150,14 @@ def run_fixity_check(
     orphans: bool = True,
     workers: int | None = None,
     progress: fixity.FixityProgress | None = None,
+    unit: str | None = None,
+    started_by: str = "nightly",
 ) -> fixity.FixityReport:
-    """Run the flow on a thread pool bounded to the cores this process may use."""
+    """Run the flow on a thread pool bounded to the cores this process may use.
+
+    ``started_by`` names the run in the fixity history; the default is the one
+    caller in the code base, the nightly flow's sample.
+    """
     pool = fixity.workers_for(workers)
     return fixity_check.with_options(task_runner=ThreadPoolTaskRunner(max_workers=pool))(
         sample=sample,
@@ -124,4 +166,6 @@ def run_fixity_check(
         settings=settings,
         progress=progress,
         workers=pool,
+        unit=unit,
+        started_by=started_by,
     )

@@ -42,18 +42,18 @@ def verify(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Kiểm tra toàn vẹn và chữ ký / Check integrity and signatures."""
-    from sohoa import commands
     from sohoa.cli import _guard, _settings, console
 
     if not record_id and not all_records and sample is None:
         console.print(t("verify_usage"))
         raise typer.Exit(int(ExitCode.USAGE))
     chosen = _parse_sample(sample)
+    whole = all_records or chosen is not None
     with CountBar(console, t("progress_verify"), enabled=not as_json) as bar:
         report = _guard(
-            lambda: commands.check_archive(
+            lambda: _check(
                 _settings(),
-                record_id=None if (all_records or chosen is not None) else record_id,
+                record_id=None if whole else record_id,
                 sample=chosen,
                 seed=seed,
                 workers=workers,
@@ -62,6 +62,25 @@ def verify(
         )
     _print_report(report, as_json)
     raise typer.Exit(int(report.exit_code))
+
+
+def _check(settings, *, record_id: str | None, **options):
+    """One record, or the archive (all or a sample) recorded in the fixity history as ``cli``.
+
+    Why only the archive-wide checks are recorded: the history answers "when was the
+    archive last read back"; one record's check is a look at that record.
+    """
+    from sohoa import commands
+    from storage import fixity_runs
+
+    if record_id is not None:
+        return commands.check_archive(settings, record_id=record_id, **options)
+    return fixity_runs.recorded(
+        settings,
+        lambda: commands.check_archive(settings, **options),
+        started_by="cli",
+        sample=options.get("sample"),
+    )
 
 
 def _parse_sample(sample: str | None) -> float | None:

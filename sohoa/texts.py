@@ -282,6 +282,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "web_coming": ("sắp có", "coming"),
     "web_nav_upload": ("Tải bản quét", "Upload scans"),
+    "web_nav_batches": ("Lô đã tải", "Batches"),
     "web_nav_review": ("Xem lại", "Review"),
     "web_nav_search": ("Tra cứu", "Search"),
     "web_nav_verify": ("Kiểm tra toàn vẹn", "Verify"),
@@ -314,8 +315,18 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Tạo tài khoản, gán vai trò và đơn vị, đặt lại mật khẩu, khóa tài khoản.",
         "Create accounts, set roles and units, reset passwords, disable accounts.",
     ),
-    "web_can_units": ("Quản lý danh sách đơn vị.", "Manage the list of units."),
-    "web_can_settings": ("Xem cấu hình hệ thống.", "See the system's settings."),
+    "web_can_batches": (
+        "Theo dõi từng lô: đang chờ, đang xử lý, đã lưu trữ, cần xem lại, lỗi; chạy lại lô lỗi.",
+        "Follow each batch: waiting, running, archived, needs review, failed; retry failed ones.",
+    ),
+    "web_can_units": (
+        "Quản lý danh sách đơn vị và cây đơn vị cấp trên, cấp dưới.",
+        "Manage the list of units and their parent–child tree.",
+    ),
+    "web_can_settings": (
+        "Xem cấu hình đang dùng và tình trạng máy (OCR, chứng thư ký số, kho lưu trữ, đĩa).",
+        "See the settings in use and the machine's status (OCR, signing certificate, store, disk).",
+    ),
     "web_can_audit": (
         "Xem và lọc nhật ký: ai xem, tải, sửa, kiểm tra gì, khi nào, từ đâu.",
         "Read and filter the log of who viewed, downloaded, corrected or verified what, when and from where.",
@@ -641,6 +652,200 @@ TEXTS: dict[str, tuple[str, str]] = {
     "web_review_old": ("Giá trị cũ", "Old"),
     "web_review_new": ("Giá trị mới", "New"),
     "web_review_no_history": ("Chưa sửa lần nào.", "No changes yet."),
+    # --- web integrity overview /verify (issue 7) ---
+    "web_verify_title": ("Kiểm tra toàn vẹn kho lưu trữ", "Archive integrity"),
+    "web_verify_intro": (
+        (
+            "Mỗi lần kiểm tra đọc lại bản PDF đã ký và manifest của các bản ghi, so sánh mã băm "
+            "SHA-256 và xác thực chữ ký số. Lịch sử gồm các lần chạy đêm, hằng tuần, bằng dòng "
+            "lệnh và từ trang này."
+        ),
+        (
+            "Each check reads archived records' signed PDFs and manifests back, compares their "
+            "SHA-256 and validates the signature. The history lists nightly, weekly, "
+            "command-line and web checks."
+        ),
+    ),
+    "web_verify_latest": ("Lần kiểm tra gần nhất", "Latest check"),
+    "web_verify_latest_facts": (
+        "Xong lúc {at}: đã kiểm tra {checked}/{total} bản ghi, {problems} vấn đề",
+        "Finished {at}: {checked}/{total} records checked, {problems} problem(s)",
+    ),
+    "web_verify_none": ("Chưa có lần kiểm tra nào.", "No check has been run yet."),
+    "web_verify_details": ("Chi tiết", "Details"),
+    "web_verify_verdict_ok": (
+        "Đạt: mọi bản ghi được kiểm tra đều nguyên vẹn",
+        "Passed: every record checked is intact",
+    ),
+    "web_verify_verdict_problems": (
+        "Có vấn đề: {problems} bản ghi hoặc đối tượng không nguyên vẹn",
+        "Problems: {problems} record(s) or object(s) not intact",
+    ),
+    "web_verify_verdict_empty": ("Không có bản ghi nào để kiểm tra", "There was nothing to check"),
+    "web_verify_verdict_running": ("Đang kiểm tra…", "Running…"),
+    "web_verify_verdict_error": (
+        "Không chạy hết được ({error})",
+        "Could not complete ({error})",
+    ),
+    "web_verify_start_title": ("Kiểm tra ngay", "Run a check now"),
+    "web_verify_sample": (
+        "Số bản ghi (chọn ngẫu nhiên, tối đa {max})",
+        "Records (chosen at random, at most {max})",
+    ),
+    "web_verify_unit_all": ("mọi đơn vị", "every unit"),
+    "web_verify_unit_fixed": (
+        "Chỉ đơn vị của bạn và các đơn vị trực thuộc",
+        "Your unit and the units under it only",
+    ),
+    "web_verify_start": ("Bắt đầu kiểm tra", "Start the check"),
+    "web_verify_busy": (
+        "Đang có một lần kiểm tra chạy (lần {run}); hãy chờ lần đó xong rồi bắt đầu lần mới.",
+        "A check is already running (no. {run}); wait for it to finish before starting another.",
+    ),
+    "web_verify_bad_sample": (
+        "Số bản ghi phải là số nguyên từ 1 đến {max}.",
+        "The number of records must be a whole number from 1 to {max}.",
+    ),
+    "web_verify_bad_unit": (
+        "Mã đơn vị không hợp lệ (chữ, số, dấu chấm, gạch ngang, gạch dưới; tối đa 64 ký tự).",
+        "Not a unit code (letters, digits, dots, hyphens, underscores; at most 64 characters).",
+    ),
+    "web_verify_run_title": ("Lần kiểm tra số {id}", "Check no. {id}"),
+    "web_verify_progress": ("Đang kiểm tra… {done}/{total}", "Checking… {done}/{total}"),
+    "web_verify_failures": ("Bản ghi có vấn đề", "Records with problems"),
+    "web_verify_no_failures": ("Không có bản ghi nào có vấn đề.", "No record has a problem."),
+    "web_verify_hidden": (
+        "{n} vấn đề thuộc đơn vị khác (hoặc đối tượng mồ côi) không hiển thị.",
+        "{n} problem(s) in other units (or orphan objects) are not shown.",
+    ),
+    "web_verify_history": ("Lịch sử kiểm tra", "History of checks"),
+    "web_verify_history_count": (
+        "{total} lần kiểm tra · trang {page}/{pages}",
+        "{total} check(s) · page {page} of {pages}",
+    ),
+    "web_verify_col_started": ("Bắt đầu", "Started"),
+    "web_verify_col_finished": ("Kết thúc", "Finished"),
+    "web_verify_col_by": ("Người/tiến trình chạy", "Started by"),
+    "web_verify_col_asked": ("Phạm vi", "Scope"),
+    "web_verify_col_checked": ("Đã kiểm tra", "Checked"),
+    "web_verify_col_problems": ("Vấn đề", "Problems"),
+    "web_verify_col_orphans": ("Đối tượng mồ côi", "Orphan objects"),
+    "web_verify_col_verdict": ("Kết quả", "Verdict"),
+    "web_verify_col_duration": ("Thời gian chạy", "Duration"),
+    "web_verify_col_record": ("Bản ghi", "Record"),
+    "web_verify_col_status": ("Tình trạng", "Status"),
+    "web_verify_col_objects": ("Đối tượng hỏng", "Damaged objects"),
+    "web_verify_not_checked": ("không kiểm tra", "not checked"),
+    "web_verify_asked_all": ("mọi bản ghi", "every record"),
+    "web_verify_asked_sample": ("mẫu {sample} bản ghi", "sample of {sample} records"),
+    "web_verify_asked_unit": ("đơn vị {unit}", "unit {unit}"),
+    "web_verify_by_nightly": ("Chạy đêm tự động", "Nightly run"),
+    "web_verify_by_weekly": ("Lịch kiểm tra hằng tuần", "Weekly schedule"),
+    "web_verify_by_cli": ("Dòng lệnh (sohoa verify)", "Command line (sohoa verify)"),
+    "web_verify_by_person": ("{name} ({via})", "{name} ({via})"),
+    "web_verify_status_missing": ("Mất", "Missing"),
+    "web_verify_status_changed": ("Bị thay đổi", "Changed"),
+    "web_verify_status_invalid": ("Chữ ký không hợp lệ", "Invalid signature"),
+    "web_verify_status_unreadable": ("Không đọc được", "Unreadable"),
+    "web_verify_status_orphan": (
+        "Đối tượng mồ côi (không bản ghi nào trỏ tới)",
+        "Orphan object (no record points at it)",
+    ),
+    # --- web admin units and settings (issue 7) ---
+    "web_units_title": ("Đơn vị", "Units"),
+    "web_units_intro": (
+        (
+            "Tài khoản giới hạn ở một đơn vị thấy hồ sơ của đơn vị đó và mọi đơn vị cấp dưới; "
+            "báo cáo cộng dồn theo cùng cây đơn vị."
+        ),
+        (
+            "An account limited to a unit sees that unit's records and those of every unit "
+            "under it; reports roll up the same tree."
+        ),
+    ),
+    "web_units_new": ("Thêm hoặc sửa đơn vị", "Add or change a unit"),
+    "web_units_code": ("Mã đơn vị", "Unit code"),
+    "web_units_name": ("Tên đơn vị", "Name"),
+    "web_units_level": ("Cấp", "Level"),
+    "web_units_parent": ("Đơn vị cấp trên", "Parent unit"),
+    "web_units_top": ("(cấp cao nhất)", "(top level)"),
+    "web_units_import_hint": (
+        (
+            "Lần nhập sổ theo dõi hồ sơ sau (sohoa register import) sẽ ghi đè tên, cấp và "
+            "đơn vị cấp trên mà tệp có ghi."
+        ),
+        (
+            "The next register import (sohoa register import) overwrites the name, level and "
+            "parent its file states."
+        ),
+    ),
+    "web_units_list": ("Danh sách đơn vị ({n})", "Units ({n})"),
+    "web_units_none": (
+        "Chưa có đơn vị nào. Thêm ở trên hoặc nhập sổ theo dõi hồ sơ.",
+        "No units yet. Add one above or import the dossier register.",
+    ),
+    "web_units_dossiers": ("Hồ sơ trong sổ", "Register dossiers"),
+    "web_units_records": ("Bản ghi số hóa", "Digitised records"),
+    "web_units_users": ("Tài khoản", "Accounts"),
+    "web_units_unlisted": ("chưa có trong danh sách", "not in the list"),
+    "web_units_add_listed": ("Thêm vào danh sách", "Add to the list"),
+    "web_units_remove": ("Xóa", "Remove"),
+    "web_units_confirm_remove": ("Xóa đơn vị {code}?", "Remove unit {code}?"),
+    "web_done_unit_saved": ("Đã lưu đơn vị.", "Unit saved."),
+    "web_done_unit_removed": ("Đã xóa đơn vị.", "Unit removed."),
+    "web_level_tinh": ("Tỉnh", "Province"),
+    "web_level_so": ("Sở, ngành", "Department"),
+    "web_level_huyen": ("Huyện", "District"),
+    "web_level_xa": ("Xã", "Commune"),
+    "web_settings_title": ("Cấu hình và tình trạng máy", "Settings and system status"),
+    "web_settings_checks": ("Kiểm tra máy", "System checks"),
+    "web_settings_check": ("Thành phần", "Component"),
+    "web_settings_status": ("Tình trạng", "Status"),
+    "web_settings_detail": ("Chi tiết", "Detail"),
+    "web_check_tesseract": ("Tesseract (OCR tiếng Việt)", "Tesseract (Vietnamese OCR)"),
+    "web_check_poppler": ("Poppler (pdfsig)", "Poppler (pdfsig)"),
+    "web_check_signer": ("Chứng thư ký số", "Signing certificate"),
+    "web_check_store": ("Kho lưu trữ", "Object store"),
+    "web_check_catalog": ("Cơ sở dữ liệu danh mục", "Catalog database"),
+    "web_check_disk": ("Dung lượng đĩa", "Disk space"),
+    "web_check_status_ok": ("Tốt", "OK"),
+    "web_check_status_warn": ("Cần chú ý", "Warning"),
+    "web_check_status_fail": ("Lỗi", "Failed"),
+    "web_settings_current": ("Cấu hình đang dùng", "Current settings"),
+    "web_settings_how": (
+        (
+            "Chỉ xem: cấu hình được đọc khi khởi động, từ biến môi trường (ưu tiên) hoặc tệp "
+            "TOML. Sửa ở đó rồi khởi động lại sohoa. Mật khẩu và khóa không bao giờ hiển thị."
+        ),
+        (
+            "Read-only: settings are read at start-up from environment variables (first) or "
+            "the TOML file. Change them there and restart sohoa. Passwords and keys are never "
+            "shown."
+        ),
+    ),
+    "web_settings_file": ("Tệp cấu hình: {path}", "Configuration file: {path}"),
+    "web_settings_file_found": ("(đang dùng)", "(in use)"),
+    "web_settings_file_missing": ("(không có; dùng giá trị mặc định)", "(absent; defaults apply)"),
+    "web_settings_key": ("Tên", "Setting"),
+    "web_settings_value": ("Giá trị", "Value"),
+    "web_settings_default": ("Mặc định", "Default"),
+    "web_settings_source": ("Nguồn", "Source"),
+    "web_settings_from_env": ("biến môi trường", "environment"),
+    "web_settings_from_file": ("tệp cấu hình", "configuration file"),
+    "web_settings_from_program": ("do chương trình đặt", "set by the program"),
+    "web_settings_from_default": ("mặc định", "default"),
+    "web_settings_secret_set": ("đã đặt (ẩn)", "set (hidden)"),
+    "web_settings_secret_not_set": ("chưa đặt", "not set"),
+    "web_settings_section_general": ("Chung", "General"),
+    "web_settings_section_ocr": ("Làm sạch ảnh và OCR", "Image cleaning and OCR"),
+    "web_settings_section_limits": ("Giới hạn tệp", "File limits"),
+    "web_settings_section_store": ("Kho lưu trữ (MinIO/S3)", "Object store (MinIO/S3)"),
+    "web_settings_section_signing": ("Ký số", "Signing"),
+    "web_settings_section_fields": ("Trích xuất trường", "Field extraction"),
+    "web_settings_section_pdf": ("Tệp PDF lưu trữ", "Archival PDF"),
+    "web_settings_section_report": ("Báo cáo tỷ lệ số hóa", "Digitisation reports"),
+    "web_settings_section_nightly": ("Chạy hằng đêm", "Nightly run"),
+    "web_settings_section_web": ("Ứng dụng web", "Web app"),
 }
 
 

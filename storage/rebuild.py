@@ -36,6 +36,7 @@ from sohoa.errors import ConfigError, ExitCode, NotFoundError, SohoaError, Verif
 from storage.archive import load_manifest
 from storage.catalog import Catalog, forget_catalog
 from storage.fixity import ARCHIVE_PREFIX, workers_for
+from storage.fixity_runs import carry_runs
 from storage.objectstore import ObjectStore
 from storage.register import copy_register
 from storage.users import carry_accounts
@@ -80,6 +81,9 @@ class RebuildReport:
     register_dossiers: int | None = None
     """Dossier-register rows carried over from the old catalog; ``None`` when there was no old
     catalog or it could not be read (then ``sohoa register import`` must be run again)."""
+    fixity_runs: int | None = None
+    """Fixity checks of the history carried over; ``None`` when there was no old catalog or it
+    could not be read (the history then starts again with the next check)."""
     seconds: float = 0.0
 
     @property
@@ -338,6 +342,7 @@ def rebuild_catalog(
         records, batches = build_catalog(new, entries)
         register = carry_register(dest, new)
         carry_accounts(dest, new)  # web accounts, tokens, audit log: not in the archive
+        runs = carry_runs(dest, new)  # the fixity history: not in the archive either
         fold_wal(new)
         replaced = swap_in(new, dest, url)
     finally:
@@ -353,5 +358,6 @@ def rebuild_catalog(
         duplicates=tuple(duplicates),
         replaced=replaced,
         register_dossiers=register,
+        fixity_runs=runs,
         seconds=round(time.monotonic() - started, 2),
     )

@@ -53,6 +53,7 @@ from web import (
     api,
     api_auditor,
     api_clerk,
+    api_verify,
     routes_admin,
     routes_auth,
     routes_batches,
@@ -64,6 +65,7 @@ from web import (
     routes_settings,
     routes_units,
     routes_upload,
+    routes_verify,
 )
 from web.errors import AuthRequired, WebError
 from web.i18n import request_lang, text
@@ -92,6 +94,8 @@ ROUTERS = (
     routes_batches.router,
     routes_review.router,
     api_clerk.router,
+    routes_verify.router,
+    api_verify.router,
     routes_units.router,
     routes_settings.router,
 )
