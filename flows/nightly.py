@@ -188,6 +188,7 @@ def _digitise(
                 claim=held,
             )
     except BatchBusyError:  # not ours after all (its files hash to another batch's id)
+        waiting.forget_attempt(batch, attempt)
         return BatchOutcome(result="busy", **common)
     except (BadInputError, OcrError) as exc:  # digitise_batch moved it to quarantine
         code = int(exc.exit_code)

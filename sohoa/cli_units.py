@@ -33,13 +33,13 @@ def list_units(as_json: AsJson = False) -> None:
         console.print(t("web_units_none"))
         return
     table = Table(title=t("web_units_list", n=sum(u["listed"] for u in found)))
-    for key in ("code", "name", "level", "dossiers", "records", "users"):
+    for key in ("code", "name", "level", "dossiers", "records", "batches", "users"):
         table.add_column(t(f"web_units_{key}"), justify="right" if key[-1] == "s" else "left")
     for unit in found:
         code = "  " * unit["depth"] + unit["code"]
         name = unit["name"] if unit["listed"] else f"({t('web_units_unlisted')})"
         level = t(f"web_level_{unit['level']}") if unit["level"] else "—"
-        counts = (str(unit[k]) for k in ("dossiers", "records", "users"))
+        counts = (str(unit[k]) for k in ("dossiers", "records", "batches", "users"))
         table.add_row(code, name, level, *counts)
     out.print(table)
 

@@ -275,8 +275,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "There is no unit “{unit}” in the unit list.",
     },
     "unit_in_use": {
-        "vi": "Đơn vị “{unit}” còn {count} hồ sơ, bản ghi, tài khoản hoặc đơn vị cấp dưới; không thể xóa.",
-        "en": "Unit “{unit}” is still used by {count} dossiers, records, accounts or child units; it cannot be removed.",
+        "vi": "Đơn vị “{unit}” còn {count} hồ sơ, bản ghi, lô tải lên, tài khoản hoặc đơn vị cấp dưới; không thể xóa.",
+        "en": "Unit “{unit}” is still used by {count} dossiers, records, uploaded batches, accounts or child units; it cannot be removed.",
     },
     "password_too_short": {
         "vi": "Mật khẩu phải có ít nhất {min} ký tự.",

@@ -28,9 +28,8 @@ from schemas.settings import Settings
 __all__ = ["SettingRow", "config_file", "setting_rows"]
 
 ENV_PREFIX = "SOHOA_"
-_URL_PASSWORD = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]+@", re.IGNORECASE
-)
+_SCHEME = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+_SECRET_PARAM = re.compile(r"pass|pwd|token|secret|key|auth|sig", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -68,7 +67,31 @@ def shown(value: Any) -> str:
         return ", ".join(shown(v) for v in value) or "—"
     if isinstance(value, dict):
         return ", ".join(f"{k}={shown(v)}" for k, v in value.items()) or "—"
-    return _URL_PASSWORD.sub(r"\g<scheme>\g<user>:***@", str(value))
+    return masked_url(str(value))
+
+
+def masked_url(text: str) -> str:
+    """``text`` with a URL's password and secret-looking query values replaced by ``***``.
+
+    Why not a regular expression over the whole URL: SQLAlchemy and HTTP clients
+    accept passwords holding ``/`` or spaces, which a pattern stopping there would
+    print. The user part ends at the last ``@`` before the query.
+    """
+    scheme = _SCHEME.match(text)
+    if scheme is None:
+        return text
+    rest = text[scheme.end() :]
+    place, mark, query = rest.partition("?")
+    userinfo, at, host = place.rpartition("@")
+    if at and ":" in userinfo:
+        place = f"{userinfo.split(':', 1)[0]}:***@{host}"
+    if mark:
+        pairs = [pair.partition("=") for pair in query.split("&")]
+        query = "&".join(
+            f"{name}{eq}{'***' if eq and _SECRET_PARAM.search(name) else value}"
+            for name, eq, value in pairs
+        )
+    return f"{scheme.group(0)}{place}{mark}{query}"
 
 
 def _secret_state(value: Any) -> str:

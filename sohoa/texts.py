@@ -787,6 +787,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "web_units_dossiers": ("Hồ sơ trong sổ", "Register dossiers"),
     "web_units_records": ("Bản ghi số hóa", "Digitised records"),
     "web_units_users": ("Tài khoản", "Accounts"),
+    "web_units_batches": ("Lô tải lên", "Uploaded batches"),
     "web_units_unlisted": ("chưa có trong danh sách", "not in the list"),
     "web_units_add_listed": ("Thêm vào danh sách", "Add to the list"),
     "web_units_remove": ("Xóa", "Remove"),

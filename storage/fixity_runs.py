@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
+import socket
 import time
 import weakref
 from collections.abc import Callable, Collection, Iterable
@@ -89,7 +91,8 @@ class FixityRunTable(Base):
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     started_by: Mapped[str] = mapped_column(String(80))
-    """``nightly``, ``weekly flow``, ``cli``, ``web:<account>`` or ``api:<account>``."""
+    """``nightly``, ``weekly flow``, ``cli``, ``web:<account>`` or ``api:<account>`` (staff
+    account names, as the audit log keeps them; never a citizen's data)."""
     sample: Mapped[str | None] = mapped_column(String(16), default=None)
     """Asked sample: a count (``50``) or a share (``10%``); ``None``: every record."""
     unit: Mapped[str | None] = mapped_column(String(64), default=None)
@@ -105,6 +108,9 @@ class FixityRunTable(Base):
     """Orphan objects found; ``None`` when not looked for."""
     error: Mapped[str | None] = mapped_column(String(120), default=None)
     """Why the check could not run: the error's type and code, never its text."""
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    """``host:pid`` of the process running it, so a run left ``running`` by a process
+    that died (a restart mid-check) can be closed as ``interrupted``."""
 
 
 class FixityFailureTable(Base):
@@ -273,6 +279,7 @@ def start_run(
         sample=sample_text(sample),
         unit=unit,
         state="running",
+        owner=_this_process(),
     )
     with catalog._write() as session:
         session.add(row)
@@ -434,6 +441,49 @@ def recorded(
 # --- reading -----------------------------------------------------------------------------------
 
 
+def _this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _gone(owner: str | None) -> bool:
+    """Whether ``owner`` (``host:pid``) is a process of this host that no longer exists."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run (or an old row): only it can say
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+@_on_catalog
+def close_abandoned(catalog: Catalog, *, now: datetime | None = None) -> int:
+    """Mark ``error (interrupted)`` the runs left ``running`` by a dead process of this host.
+
+    Why: a restart mid-check leaves its row ``running`` forever, and the page would
+    poll it for as long as it is open. Returns how many rows were closed.
+    """
+    with catalog._read() as session:
+        rows = session.execute(
+            select(FixityRunTable.id, FixityRunTable.owner).where(FixityRunTable.state == "running")
+        ).all()
+    dead = [run_id for run_id, owner in rows if _gone(owner)]
+    if dead:
+        with catalog._write() as session:
+            for row in session.scalars(
+                select(FixityRunTable).where(
+                    FixityRunTable.id.in_(dead), FixityRunTable.state == "running"
+                )
+            ):
+                row.state, row.error = "error", "interrupted"
+                row.finished_at = now or datetime.now(UTC)
+        log.warning("fixity history: %d run(s) of a stopped process marked interrupted", len(dead))
+    return len(dead)
+
+
 @_on_catalog
 def list_runs(catalog: Catalog, *, page: int = 1, per_page: int = 20) -> RunPage:
     """One page (from 1) of runs, newest first, without their failures."""
@@ -453,14 +503,21 @@ def list_runs(catalog: Catalog, *, page: int = 1, per_page: int = 20) -> RunPage
 
 @_on_catalog
 def latest_finished(catalog: Catalog) -> FixityRun | None:
-    """The newest run that completed (``done``): the archive's current verdict."""
+    """The archive's current verdict: the newest completed run over every unit.
+
+    Why not simply the newest run: a commune's clean check of 50 of its records must
+    not replace the nightly finding of damage elsewhere. Only when no whole-archive
+    run exists yet is the newest of any scope shown.
+    """
+    done = (
+        select(FixityRunTable)
+        .where(FixityRunTable.state == "done")
+        .order_by(FixityRunTable.finished_at.desc(), FixityRunTable.id.desc())
+        .limit(1)
+    )
     with catalog._read() as session:
-        row = session.scalars(
-            select(FixityRunTable)
-            .where(FixityRunTable.state == "done")
-            .order_by(FixityRunTable.finished_at.desc(), FixityRunTable.id.desc())
-            .limit(1)
-        ).first()
+        row = session.scalars(done.where(FixityRunTable.unit.is_(None))).first()
+        row = row or session.scalars(done).first()
         return None if row is None else _run(row)
 
 

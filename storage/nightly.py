@@ -159,6 +159,20 @@ def record_attempt(batch: WaitingBatch) -> int:
     return attempt
 
 
+def forget_attempt(batch: WaitingBatch, attempt: int) -> None:
+    """Take back attempt ``attempt``: it never started (another run held the batch).
+
+    Why: bounded retries count work that failed; a batch met busy again and again
+    would otherwise end "skipped" without ever having failed.
+    """
+    try:
+        state = _read_attempts(batch.folder)
+    except (OSError, ValueError):
+        return
+    if state.get("attempts") == attempt:
+        _write_attempts(batch, {**state, "attempts": attempt - 1})
+
+
 def record_failure(batch: WaitingBatch, attempt: int, error: str) -> None:
     """Note how attempt ``attempt`` failed, if the batch is still in the inbox."""
     _write_attempts(

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import get_args
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from schemas.register import Unit, UnitLevel
 from schemas.unit_tree import UnitTree
@@ -114,30 +115,32 @@ class UnitOverview:
     dossiers: int
     records: int
     users: int
+    batches: int
+    """Uploaded batches naming it, still waiting or long archived (their records count too)."""
 
     @property
     def in_use(self) -> bool:
-        return bool(self.dossiers or self.records or self.users)
+        return bool(self.dossiers or self.records or self.users or self.batches)
 
 
-def _counts(catalog: Catalog) -> tuple[Counter[str], Counter[str], Counter[str]]:
-    """Register dossiers, records and accounts per unit code, one grouped query each."""
-    with catalog._read() as session:
-        grouped = [
-            Counter(
-                {
-                    code: n
-                    for code, n in session.execute(select(column, func.count()).group_by(column))
-                    if code
-                }
-            )
-            for column in (RegisterEntryTable.unit, RecordTable.unit, UserTable.unit)
-        ]
-        batches = {u for (u,) in session.execute(select(BatchTable.unit).distinct()) if u}
-    dossiers, records, users = grouped
-    for unit in batches:  # a batch still in work names a unit too; show it
-        records.setdefault(unit, 0)
-    return dossiers, records, users
+def _counts(session: Session) -> dict[str, Counter[str]]:
+    """Register dossiers, records, accounts and batches per unit code, one query each."""
+    columns = {
+        "dossiers": RegisterEntryTable.unit,
+        "records": RecordTable.unit,
+        "users": UserTable.unit,
+        "batches": BatchTable.unit,
+    }
+    return {
+        name: Counter(
+            {
+                code: n
+                for code, n in session.execute(select(col, func.count()).group_by(col))
+                if code
+            }
+        )
+        for name, col in columns.items()
+    }
 
 
 @_storage_errors
@@ -145,8 +148,9 @@ def overview(catalog: Catalog) -> list[UnitOverview]:
     """Every unit in hierarchy order (parents first), then codes used but never listed."""
     tree = _tree(catalog)
     listed = set(tree.units)
-    dossiers, records, users = _counts(catalog)
-    unlisted = sorted((set(dossiers) | set(records) | set(users)) - listed)
+    with catalog._read() as session:
+        counts = _counts(session)
+    unlisted = sorted(set().union(*counts.values()) - listed)
     order = [*tree.subtree(None), *((code, 0) for code in unlisted)]
     rows = []
     for code, depth in order:
@@ -159,9 +163,7 @@ def overview(catalog: Catalog) -> list[UnitOverview]:
                 parent=unit.parent if unit else None,
                 depth=depth,
                 listed=unit is not None,
-                dossiers=dossiers[code],
-                records=records[code],
-                users=users[code],
+                **{name: counted[code] for name, counted in counts.items()},
             )
         )
     return rows
@@ -236,15 +238,14 @@ def delete_unit(catalog: Catalog, code: str) -> None:
 
     Raises:
         NotFoundError: no such unit in the list.
-        ConflictError: a register dossier, record, account or child unit still names it;
+        ConflictError: a register dossier, record, batch, account or child unit still names it;
             removing it would drop them from reports and scopes.
     """
-    dossiers, records, users = _counts(catalog)
-    with catalog._write() as session:
+    with catalog._write() as session:  # counted inside the transaction that deletes
         if session.get(RegisterUnitTable, code) is None:
             raise NotFoundError("unit_not_found", unit=code[:70])
         children = session.scalar(select(func.count()).where(RegisterUnitTable.parent == code))
-        used = dossiers[code] + records[code] + users[code] + (children or 0)
+        used = sum(counted[code] for counted in _counts(session).values()) + (children or 0)
         if used:
             raise ConflictError("unit_in_use", unit=code, count=used)
         session.execute(delete(RegisterUnitTable).where(RegisterUnitTable.code == code))

@@ -334,3 +334,21 @@ def test_prefect_yaml_defines_the_three_deployments_on_the_process_pool():
     [weekly] = deployments["fixity"]["schedules"]
     CronSchedule(cron=weekly["cron"], timezone=weekly["timezone"])  # a valid cron and zone
     assert weekly["cron"].split()[2:] == ["*", "*", "0"]  # once a week
+
+
+def test_an_attempt_that_never_started_is_taken_back(tmp_path):
+    """A batch met busy (another run held it) keeps its attempts for real failures."""
+    settings = Settings(data_dir=tmp_path / "data")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.7\n% not parsed here\n")
+    received = inbox.receive([scan], settings, kind="thanh-phan", unit="H56", dossier_code=None)
+    batch = waiting.read_waiting(received.folder)
+    first = waiting.record_attempt(batch)
+    waiting.record_failure(batch, first, "StorageError")
+    second = waiting.record_attempt(waiting.read_waiting(received.folder))
+    assert (first, second) == (1, 2)
+    waiting.forget_attempt(batch, second)
+    again = waiting.read_waiting(received.folder)
+    assert again.attempts == 1
+    waiting.forget_attempt(again, 5)  # not the latest: nothing changes
+    assert waiting.read_waiting(received.folder).attempts == 1

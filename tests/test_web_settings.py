@@ -130,3 +130,22 @@ def test_the_api_twin_gives_the_same_rows(app):
         "catalog",
         "disk",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:ab/cd@host/db", "postgresql://u:***@host/db"),
+        ("postgresql://u:p w@host/db", "postgresql://u:***@host/db"),
+        ("https://user:pa@ss@host:443/x", "https://user:***@host:443/x"),
+        ("postgresql://host/db?password=hunter2&sslmode=require",
+         "postgresql://host/db?password=***&sslmode=require"),
+        ("http://tsa.example/ts?token=abc&x=1", "http://tsa.example/ts?token=***&x=1"),
+        ("postgresql://u@host/db", "postgresql://u@host/db"),
+        ("http://host/a@b/c", "http://host/a@b/c"),
+    ],
+)  # fmt: skip
+def test_passwords_and_tokens_in_urls_are_masked_however_they_are_written(url, shown):
+    from sohoa.settings_view import masked_url
+
+    assert masked_url(url) == shown

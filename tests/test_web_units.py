@@ -240,3 +240,13 @@ def test_sohoa_settings_exits_1_when_a_check_fails(settings):
     broken = _sohoa(settings, "settings", "--changed", SOHOA_OCR__LANGUAGE="vie+xyz")
     printed = " ".join(broken.stdout.split())
     assert broken.returncode == 1 and "xyz" in printed and "ocr.language" in printed
+
+
+def test_a_unit_named_only_by_a_waiting_batch_is_kept(settings):
+    db = catalog(settings)
+    units.save_unit(db, "H56.07", name="Xã Gio Hải")
+    db.upsert_batch("b" * 64, status="waiting", unit="H56.07", kind="thanh-phan")
+    (row,) = [r for r in units.overview(db) if r.code == "H56.07"]
+    assert row.batches == 1 and row.in_use
+    with pytest.raises(ConflictError):
+        units.delete_unit(db, "H56.07")

@@ -450,3 +450,37 @@ def test_the_flow_records_its_runs_and_survives_an_unwritable_history(
     assert [r.record_id for r in report.results] == [world.other] and report.ok
     assert "cannot record the start of a run: StorageError" in caplog.text
     assert len(runs_of(settings)) == 1
+
+
+def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
+    fixity_runs.ensure_tables(catalog)
+    mine = fixity_runs.start_run(catalog, started_by="cli", sample=5, unit=None)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    lost = fixity_runs.start_run(catalog, started_by="nightly", sample=5, unit=None)
+    with sqlite3.connect(catalog._engine.url.database) as db:
+        db.execute(
+            "UPDATE fixity_runs SET owner = ? WHERE id = ?",
+            (f"{socket.gethostname()}:{dead.stdout.strip()}", lost),
+        )
+    assert fixity_runs.close_abandoned(catalog) == 1
+    assert fixity_runs.get_run(catalog, lost).state == "error"
+    assert fixity_runs.get_run(catalog, lost).error == "interrupted"
+    assert fixity_runs.get_run(catalog, mine).state == "running"  # this process is alive
+
+
+def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path):
+    from storage.fixity import FixityReport
+
+    catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
+    fixity_runs.ensure_tables(catalog)
+    whole = fixity_runs.start_run(catalog, started_by="nightly", sample=200, unit=None)
+    fixity_runs.finish_run(catalog, whole, FixityReport(catalog_records=0, results=()))
+    commune = fixity_runs.start_run(catalog, started_by="web:cuc", sample=50, unit="H56.01")
+    fixity_runs.finish_run(catalog, commune, FixityReport(catalog_records=0, results=()))
+    assert fixity_runs.latest_finished(catalog).id == whole

@@ -292,6 +292,8 @@ def run_view(request: Request, principal: Principal, run_id: int) -> RunView:
     """
     catalog = catalog_of(request)
     run = fixity_runs.get_run(catalog, run_id)
+    if run.state == "running" and fixity_runs.close_abandoned(catalog):
+        run = fixity_runs.get_run(catalog, run_id)  # its process died: now "interrupted"
     scope = units.scope_of(catalog, principal.unit)
     shown = tuple(f for f in run.failures if scope is None or scope.allows(f.unit))
     progress = jobs_of(request).progress(run.id) if run.state == "running" else None
@@ -307,6 +309,7 @@ def overview(
     latest completed one.
     """
     catalog = catalog_of(request)
+    fixity_runs.close_abandoned(catalog)  # a restart mid-check left its row running
     latest = fixity_runs.latest_finished(catalog)
     running = jobs_of(request).running()
     chosen = run_id or running or (latest.id if latest else None)

@@ -122,6 +122,7 @@ class UnitOut(BaseModel):
     dossiers: int
     records: int
     users: int
+    batches: int
     in_use: bool
 
 

@@ -116,7 +116,7 @@ def verify_get(
     request: Request,
     principal: Verifier,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
-    run: Annotated[int | None, Query(ge=1)] = None,
+    run: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     """The latest verdict, the history of checks, and one run's failures."""
     return verify_page(request, principal, page=page, run=run)

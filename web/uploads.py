@@ -190,7 +190,12 @@ def accept_upload(
         )
         again = batch_id in runner.active() or _done_already(catalog, batch_id)
         if not again:
-            _receive(request, batch_id, [s.path for s in staged], form)
+            try:
+                _receive(request, batch_id, [s.path for s in staged], form)
+            except BatchBusyError:  # a double click: the first request is queueing it
+                again = batch_id in runner.active() or _done_already(catalog, batch_id)
+                if not again:
+                    raise
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     audit(
