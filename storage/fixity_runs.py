@@ -21,17 +21,14 @@ catalog rebuild carries them over (:func:`carry_runs`).
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import socket
 import time
-import weakref
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import ForeignKey, String, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,9 +37,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from schemas.settings import Settings
 from sohoa.errors import NotFoundError, SohoaError
 from storage import fixity
-from storage.catalog import Catalog, _storage_errors, open_catalog
+from storage.catalog import Catalog, open_catalog
 from storage.catalog_tables import Base, RecordTable, UtcDateTime
 from storage.fixity import FixityProgress, FixityReport
+from storage.module_tables import ModuleTables
 from storage.objectstore import ObjectStore
 
 __all__ = [
@@ -74,9 +72,6 @@ log = logging.getLogger(__name__)
 MAX_FAILURES_KEPT = 10_000
 """Failures stored per run; the run's counts stay exact beyond that."""
 MAX_PER_PAGE = 200
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
 # --- tables ------------------------------------------------------------------------------------
@@ -132,33 +127,12 @@ class FixityFailureTable(Base):
     """The object key of an orphan."""
 
 
-_TABLES = [FixityRunTable.__table__, FixityFailureTable.__table__]
-_READY: weakref.WeakSet[Catalog] = weakref.WeakSet()
+_TABLES = ModuleTables([FixityRunTable.__table__, FixityFailureTable.__table__])
 
 
-def ensure_tables(catalog: Catalog) -> None:
-    """Create the history tables in a catalog opened before this module was imported.
-
-    Why: :class:`Catalog` creates the tables its ``Base`` knows when it opens; a shared
-    catalog opened earlier in the process would otherwise miss them.
-    """
-    if catalog in _READY:
-        return
-    Base.metadata.create_all(catalog._engine, tables=_TABLES)
-    _READY.add(catalog)
-
-
-def _on_catalog(
-    function: Callable[Concatenate[Catalog, _P], _R],
-) -> Callable[Concatenate[Catalog, _P], _R]:
-    """Make sure the tables exist, and turn database failures into :class:`StorageError`."""
-
-    @functools.wraps(function)
-    def wrapper(catalog: Catalog, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        ensure_tables(catalog)
-        return function(catalog, *args, **kwargs)
-
-    return _storage_errors(wrapper)
+ensure_tables = _TABLES.ensure
+"""Create this module's tables in a catalog opened before it was imported."""
+_on_catalog = _TABLES.on_catalog
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -388,31 +362,28 @@ def safe_start(
 
 def safe_finish(settings: Settings, run_id: int | None, report: FixityReport) -> None:
     """:func:`finish_run` that logs instead of raising."""
+    _safely(finish_run, settings, run_id, report)
+
+
+def safe_fail(settings: Settings, run_id: int | None, exc: BaseException) -> None:
+    """:func:`fail_run` that logs instead of raising."""
+    _safely(fail_run, settings, run_id, exc)
+
+
+def _safely(
+    write: Callable[..., None], settings: Settings, run_id: int | None, what: object
+) -> None:
+    """Record the end of run ``run_id`` (if it was recorded at all); never raise."""
     if run_id is None:
         return
     try:
-        finish_run(open_catalog(settings.resolved_catalog_url), run_id, report)
-    except Exception as exc:  # recording must never fail the check
+        write(open_catalog(settings.resolved_catalog_url), run_id, what)
+    except Exception as exc:
         log.warning(
             "fixity history: cannot record run %s: %s",
             run_id,
             error_code(exc),
             exc_info=_is_bug(exc),
-        )
-
-
-def safe_fail(settings: Settings, run_id: int | None, exc: BaseException) -> None:
-    """:func:`fail_run` that logs instead of raising."""
-    if run_id is None:
-        return
-    try:
-        fail_run(open_catalog(settings.resolved_catalog_url), run_id, exc)
-    except Exception as failed:  # recording must never fail the check
-        log.warning(
-            "fixity history: cannot record run %s: %s",
-            run_id,
-            error_code(failed),
-            exc_info=_is_bug(failed),
         )
 
 

@@ -117,10 +117,12 @@ class UnitOverview:
     users: int
     batches: int
     """Uploaded batches naming it, still waiting or long archived (their records count too)."""
+    children: int = 0
+    """Units listed under it."""
 
     @property
     def in_use(self) -> bool:
-        return bool(self.dossiers or self.records or self.users or self.batches)
+        return bool(self.dossiers or self.records or self.users or self.batches or self.children)
 
 
 def _counts(session: Session) -> dict[str, Counter[str]]:
@@ -164,6 +166,7 @@ def overview(catalog: Catalog) -> list[UnitOverview]:
                 depth=depth,
                 listed=unit is not None,
                 **{name: counted[code] for name, counted in counts.items()},
+                children=len(tree.children.get(code, ())),
             )
         )
     return rows

@@ -23,12 +23,9 @@ import hashlib
 import logging
 import re
 import secrets
-import weakref
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -37,8 +34,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError, SohoaError
-from storage.catalog import Catalog, _storage_errors
-from storage.catalog_tables import Base
+from storage.catalog import Catalog
+from storage.module_tables import ModuleTables
 from storage.user_tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 
 __all__ = [
@@ -80,11 +77,9 @@ HASHER = PasswordHasher()
 
 log = logging.getLogger(__name__)
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-_TABLES = [UserTable.__table__, SessionTable.__table__, ApiTokenTable.__table__]
-_TABLES.append(AuditTable.__table__)
-_READY: weakref.WeakSet[Catalog] = weakref.WeakSet()
+_TABLES = ModuleTables(
+    [UserTable.__table__, SessionTable.__table__, ApiTokenTable.__table__, AuditTable.__table__]
+)
 
 
 # --- returned rows -----------------------------------------------------------------------------
@@ -158,30 +153,9 @@ def _token(row: ApiTokenTable) -> TokenInfo:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def ensure_tables(catalog: Catalog) -> None:
-    """Create the account tables in a catalog opened before this module was imported.
-
-    Why: :class:`Catalog` creates the tables its ``Base`` knows when it opens; a
-    process that opened the catalog before importing this module (a shared
-    :func:`storage.catalog.open_catalog`) would otherwise miss them.
-    """
-    if catalog in _READY:
-        return
-    Base.metadata.create_all(catalog._engine, tables=_TABLES)
-    _READY.add(catalog)
-
-
-def _on_catalog(
-    function: Callable[Concatenate[Catalog, _P], _R],
-) -> Callable[Concatenate[Catalog, _P], _R]:
-    """Make sure the tables exist, and turn database failures into :class:`StorageError`."""
-
-    @functools.wraps(function)
-    def wrapper(catalog: Catalog, *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        ensure_tables(catalog)
-        return function(catalog, *args, **kwargs)
-
-    return _storage_errors(wrapper)
+ensure_tables = _TABLES.ensure
+"""Create this module's tables in a catalog opened before it was imported."""
+_on_catalog = _TABLES.on_catalog
 
 
 def _now(now: datetime | None) -> datetime:

@@ -171,3 +171,40 @@ def test_upload_find_open_correct_and_roles(server, browser, scan_pdf):
     assert answer is not None and answer.status == 403
     assert auditor.locator("[data-testid=upload-form]").count() == 0
     _shot(auditor, "07-auditor-cannot-upload")
+
+
+def test_verify_overview_and_admin_pages(server, browser):
+    """After the first test's upload: a check started from /verify ends on the same page
+    (static/verify.js), and an administrator builds the unit tree and reads the settings."""
+    auditor = _signed_in(browser, server, "thanh.tra")
+    auditor.goto(f"{server}/verify")
+    auditor.fill("[data-testid=fixity-sample]", "5")
+    auditor.click("[data-testid=fixity-submit]")
+    auditor.wait_for_selector("[data-testid=fixity-run][data-verdict=ok]", timeout=120_000)
+    assert auditor.locator("[data-testid=fixity-checked]").inner_text().startswith("1")
+    assert auditor.locator("[data-testid=fixity-problems]").inner_text() == "0"
+    assert auditor.locator("[data-testid=fixity-history-row]").count() >= 1
+    _shot(auditor, "08-auditor-verify")
+
+    admin = _signed_in(browser, server, "quan.tri")
+    admin.goto(f"{server}/admin/units")
+    form = admin.locator("#unit-new")
+    form.locator("input[name=code]").fill("H56")
+    form.locator("input[name=name]").fill("Huyện Gio Linh")
+    form.locator("select[name=level]").select_option("huyen")
+    form.locator("button[type=submit]").click()
+    admin.wait_for_url("**/admin/units?done=unit_saved")
+    unlisted = admin.locator("tr[data-code='H56.01']")  # named by the upload, not yet listed
+    assert "chưa có trong danh sách" in unlisted.inner_text()
+    unlisted.locator("input[name=name]").fill("Xã Gio Mỹ")
+    unlisted.locator("input[name=parent]").fill("H56")
+    unlisted.locator("button[type=submit]").click()
+    admin.wait_for_url("**/admin/units?done=unit_saved")
+    child = admin.locator("tr[data-code='H56.01']")
+    assert "depth-1" in (child.get_attribute("class") or "")
+    _shot(admin, "09-admin-units")
+    admin.goto(f"{server}/admin/settings")
+    tesseract = admin.locator("tr[data-check=tesseract] td.verdict")
+    assert tesseract.inner_text() == "Tốt"
+    assert admin.locator("tr[data-key='web.session_hours']").count() == 1
+    _shot(admin, "10-admin-settings")

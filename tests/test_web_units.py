@@ -153,6 +153,7 @@ def test_a_unit_in_use_is_kept_and_an_unused_one_removed(app, settings, tmp_path
     browser = signed_in(app, "an.admin")
     page = browser.get("/admin/units").text
     assert 'action="/admin/units/TYPO/remove"' in page
+    assert 'action="/admin/units/H56/remove"' not in page  # a unit is listed under it
     assert 'action="/admin/units/H56.01/remove"' not in page  # one register dossier
     token = csrf_of(page)
     for code in ("H56", "H56.01"):  # a child unit; a dossier

@@ -9,7 +9,6 @@ Secrets never leave the process: they read "set" or "not set".
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from itertools import groupby
 from typing import Annotated
 
@@ -19,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sohoa.settings_view import config_file, setting_rows
-from sohoa.system_check import run_checks
+from sohoa.settings_view import SettingRow, config_file, setting_rows
+from sohoa.system_check import Check, run_checks
 from web.auth import Principal, require
 from web.deps import settings_of
 from web.pages import render
@@ -48,31 +47,13 @@ async def settings_page(request: Request, _: AdminSettings) -> Response:
     )
 
 
-class CheckOut(BaseModel):
-    name: str
-    status: str
-    detail: str
-
-
-class SettingOut(BaseModel):
-    key: str
-    section: str
-    value: str
-    default: str
-    changed: bool
-    source: str
-    env_var: str
-    description: str
-    secret: bool
-
-
 class SettingsOut(BaseModel):
     """The effective settings (secrets as "set"/"not set") and the machine checks."""
 
     config_file: str
     config_file_exists: bool
-    checks: list[CheckOut]
-    settings: list[SettingOut]
+    checks: list[Check]
+    settings: list[SettingRow]
 
 
 @router.get("/api/settings", tags=["admin"], response_model=SettingsOut)
@@ -84,6 +65,6 @@ async def api_settings(request: Request, _: AdminSettings) -> SettingsOut:
     return SettingsOut(
         config_file=str(path),
         config_file_exists=exists,
-        checks=[CheckOut(**asdict(c)) for c in checks],
-        settings=[SettingOut(**asdict(r)) for r in setting_rows(settings)],
+        checks=checks,
+        settings=setting_rows(settings),
     )

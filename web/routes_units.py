@@ -123,6 +123,7 @@ class UnitOut(BaseModel):
     records: int
     users: int
     batches: int
+    children: int
     in_use: bool
 
 
