@@ -336,6 +336,14 @@ def _misread(text: str, known: set[str], rng: random.Random) -> str | None:
     return rng.choice(words) if words else None
 
 
+def _province(unit: str, size: int = 13) -> tuple[str, ...]:
+    """A unit-limited account's scope: the province code, its 12 units, then made-up codes
+    up to ``size`` (a province with hundreds of communes; unknown codes cost a lookup each)."""
+    province = unit.split(".")[0]
+    known = [province, *(f"{province}.{i:02d}" for i in range(1, 13))]
+    return tuple(known + [f"{province}.{i:03d}" for i in range(100, 100 + size - len(known))])
+
+
 def query_sets(corpus: Corpus, count: int, *, below: int, seed: int = 11) -> dict[str, list[Query]]:
     """``count`` queries per class, taken from random records with index < ``below``."""
     rng = random.Random(seed)
@@ -367,6 +375,12 @@ def query_sets(corpus: Corpus, count: int, *, below: int, seed: int = 11) -> dic
                 None,
             ),
             "browse: unit + kind": ("", SearchFilters(unit=m.unit, kind=m.kind), None),
+            "word + province scope (13 units)": (
+                common[rng.randrange(20)], SearchFilters(unit=_province(m.unit)), None
+            ),
+            "word + 300-unit scope": (
+                common[rng.randrange(20)], SearchFilters(unit=_province(m.unit, 300)), None
+            ),
             "browse: lĩnh vực + 3 months": (
                 "",
                 SearchFilters(sector=fields["sector"], date_from=months[0], date_to=months[1]),
@@ -391,6 +405,8 @@ CLASSES = (
     "word + unit + kind + 3 months",
     "browse: unit + kind",
     "browse: lĩnh vực + 3 months",
+    "word + province scope (13 units)",
+    "word + 300-unit scope",
 )
 TARGETED = ("name", "surname + given", "ID, 12 digits", "ID in groups of 4", "dossier code")
 TEXT_ONLY = CLASSES[:8]
