@@ -96,6 +96,11 @@ class ResultPage:
         return max(1, math.ceil(self.total / self.per_page))
 
     @property
+    def capped(self) -> bool:
+        """The search stopped at its cap: later pages do not exist, filters narrow it."""
+        return self.total >= RESULT_CAP
+
+    @property
     def has_next(self) -> bool:
         return self.page < self.pages
 

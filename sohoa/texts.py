@@ -432,6 +432,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Hơn {total} hồ sơ (chỉ hiện {total} hồ sơ khớp nhất; hãy thu hẹp bằng bộ lọc) · trang {page}/{pages}",
         "Over {total} records (the best {total} are shown; narrow with filters) · page {page} of {pages}",
     ),
+    "web_search_total_at_least": (
+        "Ít nhất {total} hồ sơ (chưa đếm hết; trang sau đọc tiếp) · trang {page}",
+        "At least {total} records (not all counted; the next page reads on) · page {page}",
+    ),
     "web_search_none": ("Không tìm thấy hồ sơ nào.", "No record found."),
     "web_sector_example": ("vd. hộ tịch", "e.g. ho tich"),
     "web_field_kind": ("Loại số hóa", "Kind"),

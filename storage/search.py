@@ -21,7 +21,16 @@ records:
   ``tags`` column of both FTS5 tables, so FTS5 intersects posting lists instead
   of checking each match against the records table.
 * A search ranks at most ``cap`` (:data:`RESULT_CAP`) records: ``total`` is
-  exact below it and reads "1000+" from it on, and pages stop there. An empty
+  exact below it and reads "1000+" from it on, and pages stop there.
+* Tiers 1 and 2 are counted within a time budget each
+  (:data:`TEXT_COUNT_BUDGET_S`): once the page asked for is full and the budget
+  is spent, SQLite is interrupted between rows and ``total`` becomes a lower
+  bound ("at least 425"); the next page reads further. Why: a full name's
+  syllables ("huynh", "ngoc", "trong") are each in most texts and many names,
+  and counting the few hundred records that hold all four meant walking their
+  whole posting lists — the slowest search class at a million records
+  (``bench/search.py``). A small catalog is counted to the end, as before;
+  exact matches (tier 0) always are. An empty
   query lists the filtered records newest first, every page reachable, through
   the same ``tags`` (or the key index alone for dates), counted up to ``cap``.
 
@@ -36,6 +45,8 @@ Without FTS5 (another database, or ``fulltext=False``) tiers 1 and 2 become one
 from __future__ import annotations
 
 import json
+import sqlite3
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -52,6 +63,12 @@ __all__ = ["RESULT_CAP", "SearchFilters", "SearchPage", "find"]
 
 RESULT_CAP = 1000
 """Most records one text search ranks and counts; more reads as "1000+"."""
+
+TEXT_COUNT_BUDGET_S = 0.005
+"""How long tiers 1 and 2 may each go on counting once the page asked for is full."""
+
+_PROGRESS_STEPS = 1000
+"""SQLite virtual-machine steps between two looks at the clock while counting."""
 
 
 # --- what a search returns ------------------------------------------------------------------
@@ -193,6 +210,19 @@ def _tags(group: list[str]) -> str:
     return "tags : (" + " OR ".join(_quote(t) for t in group) + ")"
 
 
+def _newest_first(table: str, expression: str, filters: SearchFilters) -> tuple[str, list[Any]]:
+    """The SQL of the keys matching ``expression`` in the filters' dates, newest first
+    (its last parameter, the ``LIMIT``, left to the caller)."""
+    sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ?"
+    params: list[Any] = [expression]
+    low, high = day_range(filters.date_from, filters.date_to)
+    if low is not None:
+        sql, params = sql + " AND rowid >= ?", [*params, low]
+    if high is not None:
+        sql, params = sql + " AND rowid < ?", [*params, high]
+    return sql + " ORDER BY rowid DESC LIMIT ?", params
+
+
 def _fts_keys(
     session: Session,
     table: str,
@@ -208,14 +238,8 @@ def _fts_keys(
     Read through the DB-API cursor: up to ``cap`` bare integers per tier, where
     SQLAlchemy's per-row result processing cost more than SQLite's own work.
     """
-    sql = f"SELECT rowid FROM {table} WHERE {table} MATCH ?"
-    params: list[Any] = [expression]
-    low, high = day_range(filters.date_from, filters.date_to)
-    if low is not None:
-        sql, params = sql + " AND rowid >= ?", [*params, low]
-    if high is not None:
-        sql, params = sql + " AND rowid < ?", [*params, high]
-    sql += " ORDER BY rowid DESC LIMIT ? OFFSET ?"
+    sql, params = _newest_first(table, expression, filters)
+    sql += " OFFSET ?"
     if count:
         sql = f"SELECT count(*) FROM ({sql})"
     cursor = session.connection().connection.cursor()
@@ -224,6 +248,44 @@ def _fts_keys(
         return [row[0] for row in cursor.fetchall()]
     finally:
         cursor.close()
+
+
+def _fts_keys_within(
+    session: Session,
+    table: str,
+    expression: str,
+    filters: SearchFilters,
+    cap: int,
+    *,
+    needed: int,
+    budget_s: float | None = None,
+) -> tuple[list[int], bool]:
+    """:func:`_fts_keys`, interrupted once ``needed`` keys are read and the budget is spent.
+
+    Returns the keys read (newest first) and whether they are all there are (up to
+    ``cap``). SQLite checks the progress handler between rows, so the keys read
+    before the interruption are kept.
+    """
+    budget = TEXT_COUNT_BUDGET_S if budget_s is None else budget_s
+    deadline = time.perf_counter() + budget
+    keys: list[int] = []
+    sql, params = _newest_first(table, expression, filters)
+    raw = session.connection().connection.driver_connection
+    raw.set_progress_handler(
+        lambda: len(keys) > needed and time.perf_counter() > deadline, _PROGRESS_STEPS
+    )
+    cursor = raw.cursor()
+    try:
+        for (key,) in cursor.execute(sql, [*params, cap]):
+            keys.append(key)
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        return keys, False
+    finally:
+        cursor.close()
+        raw.set_progress_handler(None, 0)
+    return keys, len(keys) < cap
 
 
 def _is_key_word(session: Session, word: str) -> bool:
@@ -282,13 +344,21 @@ def _like_tier(session: Session, parsed: _Parsed, filters: SearchFilters, cap: i
 
 
 def _ranked(
-    session: Session, parsed: _Parsed, filters: SearchFilters, *, cap: int, fulltext: bool
+    session: Session,
+    parsed: _Parsed,
+    filters: SearchFilters,
+    *,
+    cap: int,
+    fulltext: bool,
+    needed: int,
 ) -> tuple[dict[int, int], bool, list[Term]]:
     """Every matching key (at most ``cap``) mapped to its tier, in result order.
 
-    Returns the ordered mapping, whether it is complete (no tier hit the cap) and
+    Returns the ordered mapping, whether it is complete (no tier hit its limit) and
     the terms as matched (the last one a prefix or not), for the snippets. A tier
     is skipped once the ones before it hold ``cap`` keys: nothing after is shown.
+    ``needed`` is the offset plus the page size: past that many keys, tiers 1 and
+    2 stop counting when their time budget is spent.
     """
     ranked: dict[int, int] = {}
     complete = True
@@ -304,15 +374,17 @@ def _ranked(
     if fulltext:
         tags = filters.tag_groups()
         matched = _key_terms(session, parsed)
-        if len(ranked) < cap:  # a full first tier already fills every page there is
-            add(
-                1,
-                _fts_keys(session, "keys_fts", _match("keys", matched, parsed, tags), filters, cap),
+        searches = [("keys_fts", _match("keys", matched, parsed, tags))]
+        whole = [Term(t.parts) for t in parsed.terms]  # words of the text are never completed
+        searches.append(("records_fts", _match("{dossier_code body}", whole, parsed, tags)))
+        for tier, (table, expression) in enumerate(searches, start=1):
+            if len(ranked) >= cap:  # the tiers before already fill every page there is
+                break
+            keys, counted = _fts_keys_within(
+                session, table, expression, filters, cap, needed=needed
             )
-        if len(ranked) < cap:
-            whole = [Term(t.parts) for t in parsed.terms]  # words of the text are never completed
-            texted = _match("{dossier_code body}", whole, parsed, tags)
-            add(2, _fts_keys(session, "records_fts", texted, filters, cap))
+            add(tier, keys)
+            complete = complete and counted
     elif len(ranked) < cap:
         add(2, _like_tier(session, parsed, filters, cap))
     return ranked, complete, matched
@@ -379,7 +451,9 @@ def find(
         )
         tiers = dict.fromkeys(keys, 0)
     else:
-        ranked, complete, matched = _ranked(session, parsed, filters, cap=cap, fulltext=fulltext)
+        ranked, complete, matched = _ranked(
+            session, parsed, filters, cap=cap, fulltext=fulltext, needed=offset + limit
+        )
         keys = list(ranked)[:cap][offset : offset + limit]
         tiers = {key: ranked[key] for key in keys}
         total, exact = min(len(ranked), cap), complete and len(ranked) < cap

@@ -272,6 +272,26 @@ def test_totals_are_exact_below_the_cap(catalog: Catalog) -> None:
     assert (nothing.total, nothing.total_is_exact, nothing.hits) == (0, True, ())
 
 
+def test_a_text_count_out_of_time_is_a_lower_bound_and_the_page_is_still_full(
+    catalog: Catalog, monkeypatch
+) -> None:
+    """With no time left, tier 2 stops once the page is full: "N+" and a next page."""
+    from storage import search
+
+    exact = catalog.find("ky", limit=50)  # "đăng ký" is in the OCR text only: tier 2
+    assert exact.total_is_exact and exact.total >= 3
+    monkeypatch.setattr(search, "TEXT_COUNT_BUDGET_S", 0.0)
+    monkeypatch.setattr(search, "_PROGRESS_STEPS", 1)  # look at the clock at every step
+    first = catalog.find("ky", limit=1)
+    assert not first.total_is_exact and first.has_more
+    assert 1 <= len(first.hits) and first.total < exact.total
+    assert ids(first) == ids(exact)[:1]  # the same first record, read sooner
+    pages = [ids(catalog.find("ky", limit=1, offset=o)) for o in range(exact.total)]
+    assert [i for page in pages for i in page] == ids(exact)  # later pages read further
+    monkeypatch.setattr(search, "TEXT_COUNT_BUDGET_S", 10.0)
+    assert catalog.find("ky", limit=1).total_is_exact  # time enough: counted to the end
+
+
 def test_totals_and_pages_stop_at_the_cap(catalog: Catalog) -> None:
     page = catalog.find("dang", cap=3, limit=10)
     assert (page.total, page.total_is_exact, len(page.hits)) == (3, False, 3)

@@ -229,6 +229,23 @@ def test_results_come_in_pages_with_a_total(auditor, world, monkeypatch):
     assert 'data-testid="page-next"' not in page_two.text
 
 
+def test_a_count_cut_short_reads_at_least_and_the_next_page_reads_on(auditor, monkeypatch):
+    from storage import search
+
+    counted = auditor.get("/api/search", params={"q": "so"}).json()
+    assert counted["total_is_exact"] and counted["total"] >= 3  # "số" in three texts
+    monkeypatch.setattr(search, "TEXT_COUNT_BUDGET_S", 0.0)
+    monkeypatch.setattr(search, "_PROGRESS_STEPS", 1)
+    monkeypatch.setattr(commands_web, "PER_PAGE", 1)
+    first = auditor.get("/search", params={"q": "so"})
+    assert "Ít nhất" in first.text and len(result_ids(first.text)) == 1
+    link = re.search(r'href="([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
+    second = result_ids(auditor.get(link).text)
+    assert len(second) == 1 and second != result_ids(first.text)
+    api = auditor.get("/api/search", params={"q": "so", "per_page": 1}).json()
+    assert api["total_is_exact"] is False and api["total"] < counted["total"] + 1
+
+
 def test_snippets_are_escaped_and_only_the_match_is_marked(auditor, world):
     page = auditor.get("/search", params={"q": "xyzzy"})
     assert result_ids(page.text) == [world.receipt]
