@@ -17,7 +17,6 @@ import random
 import re
 import shutil
 import sqlite3
-import warnings
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import pytest
 from archive_fixture import small_archive  # noqa: F401
 from openpyxl import load_workbook
+from webclient import TestClient, csrf_of
 
 from schemas.settings import Settings
 from sohoa import commands, commands_users, commands_web
@@ -34,10 +34,6 @@ from storage.catalog import open_catalog
 from storage.register import import_register
 from web.app import create_app
 from web.roles import ROLE_PERMISSIONS, Permission
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")
@@ -122,12 +118,6 @@ def app(world):
 
 def client(app) -> TestClient:
     return TestClient(app, follow_redirects=False)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "page has no CSRF field"
-    return found.group(1)
 
 
 def signed_in(app, who: str) -> TestClient:

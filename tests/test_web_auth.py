@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher, profiles
 from starlette.requests import Request
+from webclient import TestClient, csrf_of
 
 from schemas.settings import Settings
 from sohoa import commands_users
@@ -32,10 +32,6 @@ from storage.audit import Action, Actor, AuditFilter
 from storage.catalog import Catalog, open_catalog
 from web.app import create_app
 from web.auth import Principal, check_unit
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")
@@ -90,12 +86,6 @@ def people(settings) -> dict[str, str]:
 
 def client(app, **kw) -> TestClient:
     return TestClient(app, follow_redirects=False, **kw)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "page has no CSRF field"
-    return found.group(1)
 
 
 def login(browser: TestClient, name: str, password: str = PASSWORD, **extra) -> httpx.Response:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import shutil
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from PIL import Image
 from test_ingest_claim import holder  # noqa: F401  (fixture)
+from webclient import TestClient, csrf_of
 
 from schemas.settings import Settings
 from sohoa import commands, commands_users
@@ -31,10 +30,6 @@ from storage.audit import Action, Actor, AuditFilter
 from storage.catalog import open_catalog
 from web.app import create_app
 from web.jobs import JobRunner
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")
@@ -80,12 +75,6 @@ def add_people(settings: Settings) -> None:
 
 def client(app) -> TestClient:
     return TestClient(app, follow_redirects=False)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "page has no CSRF field"
-    return found.group(1)
 
 
 def signed_in(app, name: str) -> TestClient:

@@ -7,9 +7,9 @@ pdfsig and signer loading, and an S3 endpoint where nothing listens.
 from __future__ import annotations
 
 import re
-import warnings
 
 import pytest
+from webclient import TestClient
 
 from schemas.settings import Settings
 from sohoa import commands_users
@@ -17,10 +17,6 @@ from sohoa.settings_view import setting_rows
 from sohoa.system_check import run_checks
 from storage.audit import Actor
 from web.app import create_app
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")

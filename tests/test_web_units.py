@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import csv
 import re
-import warnings
 
 import pytest
+from webclient import TestClient, csrf_of
 
 from schemas.settings import Settings
 from sohoa import commands_users
@@ -22,10 +22,6 @@ from storage.catalog import open_catalog
 from storage.register import import_register
 from storage.register import units as register_units
 from web.app import create_app
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")
@@ -47,12 +43,6 @@ def app(settings):
 
 def catalog(settings: Settings):
     return open_catalog(settings.resolved_catalog_url)
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "page has no CSRF field"
-    return found.group(1)
 
 
 def signed_in(app, name: str) -> TestClient:

@@ -16,13 +16,13 @@ import re
 import shutil
 import sqlite3
 import threading
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from archive_fixture import DPI, RECEIPT, small_archive  # noqa: F401
 from conftest import make_cli
+from webclient import TestClient, csrf_of
 
 from schemas.settings import Settings
 from sohoa import commands_users
@@ -35,10 +35,6 @@ from storage.objectstore import open_store
 from storage.rebuild import rebuild_catalog
 from web.app import create_app
 from web.fixity_jobs import MAX_SAMPLE, FixityJobs, _real_check
-
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here
-    from fastapi.testclient import TestClient
 
 PASSWORD = "mat-khau-du-dai-1"
 CLI = Actor("root", via="cli")
@@ -120,12 +116,6 @@ def tamper(settings: Settings, record_id: str) -> None:
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found, "page has no CSRF field"
-    return found.group(1)
 
 
 def signed_in(app, who: str) -> TestClient:
