@@ -21,7 +21,7 @@ layer included, unsigned); OCRmyPDF's output is split into one-page files with `
 per-file overhead; the amortised size (whole file / pages) is shown too.
 Fidelity: every archived page is rasterised with ``pdftoppm`` at the scan's dpi and read
 again by sohoa's OCR (``ocr.engine.ocr_page``, Tesseract ``vie``) and by raw ``tesseract
--l vie``; CER is against the corpus truth (:func:`sohoa.synth.cer`). On red-seal pages the
+-l vie``; CER is against the corpus truth (:func:`samples.synth.cer`). On red-seal pages the
 share of the scan's red pixels (R > 150, R-G > 60, R-B > 60) still red in the archived
 page is counted. PDF/A-2b is checked with PyPI ``page-validation`` when it is installed.
 No thresholds are asserted; the targets table states what was measured. Output: printed
@@ -53,9 +53,9 @@ from PIL import Image
 
 from bench.ocr_corpus import KINDS, CorpusPage, make_corpus, write_batch_pdf
 from bench.pipeline import git, load, measure, table, tesseract_env, write_report
+from samples.synth import cer
 from schemas.models import PageImage, PageOcr
 from schemas.settings import OcrSettings, PdfSettings
-from sohoa.synth import cer
 
 OUT_MD = ROOT / "bench" / "out" / "archive.md"
 CORES = os.cpu_count() or 1
@@ -98,7 +98,7 @@ def parallel(fn, items: Sequence) -> list:
 
 def build_sohoa(pages, readings, mode: str, out_dir: Path) -> dict:
     """One single-page archival PDF per page, built one after the other and timed each."""
-    from storage.pdf import build_archival_pdf
+    from pdf.assemble import build_archival_pdf
 
     out_dir.mkdir(parents=True, exist_ok=True)
     settings, files, seconds = PdfSettings(image_mode=mode), [], []
@@ -201,7 +201,7 @@ def pdfa_verdicts(files: Sequence[Path]) -> str:
 
 def child_build(listing: Path, out: Path) -> None:
     """Hidden mode: build one MRC archival PDF of the listed pages; print peak memory as JSON."""
-    from storage.pdf import build_archival_pdf
+    from pdf.assemble import build_archival_pdf
 
     pages = [PageImage.model_validate(p) for p in json.loads(listing.read_text())]
     t0 = time.perf_counter()

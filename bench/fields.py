@@ -5,10 +5,10 @@ Run: ``.venv/bin/python bench/fields.py [--per-type N] [--dossiers D]`` (default
 
 Why: a digitised dossier is found and counted by its fields (mã hồ sơ, the owner's name and
 ID number), so each field's precision and recall is what matters to an auditor, not the OCR's
-character error rate. The documents come from :mod:`sohoa.docgen` (receipts with a QR code
+character error rate. The documents come from :mod:`samples.docgen` (receipts with a QR code
 and a barcode, application forms, decisions, civil-status extracts, ID-card copies) with
 random but realistic values; each is read twice, as rendered (clean) and after
-:func:`sohoa.docgen.degrade_page` (skew, noise, JPEG q40–85, blur, red seals, borders).
+:func:`samples.docgen.degrade_page` (skew, noise, JPEG q40–85, blur, red seals, borders).
 
 Every page goes through exactly what the pipeline runs: written as an image file,
 ``ocr.pages.iter_pages``, ``ocr.reading.read_page`` (cleaning, Tesseract, QR/barcode
@@ -52,10 +52,10 @@ from ocr.pages import detect_format, iter_pages
 from ocr.reading import read_page
 from ocr.rules import load_rules
 from ocr.split import split_batch
+from samples import docgen
 from schemas.fields import FIELD_NAMES
 from schemas.models import PageReading, SourceFile
 from schemas.settings import FieldSettings, LimitSettings, OcrSettings
-from sohoa import docgen
 from storage.objectstore import atomic_write_bytes, sha256_file
 
 OUT_MD = ROOT / "bench" / "out" / "fields.md"

@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/fixity.py [--records 40] [--rounds 2]``
 Method: one real record is made by the ``digitise_batch`` flow (a 2-page A4 300-dpi scan,
 signed with the demo certificate, local object store); it is then cloned under new record
 ids (same signed PDF bytes, a new manifest and catalog row each) until the archive holds
-``--records`` records. :func:`storage.fixity.run_fixity` then checks the whole archive
+``--records`` records. :func:`records.fixity.run_fixity` then checks the whole archive
 (download, sha256 of PDF and manifest, pyHanko + pdfsig validation, orphan listing) with
 1 worker and with one worker per core, alternating, ``--rounds`` times; the best time of
 each is kept, since other processes on a shared machine only ever make a run slower.
@@ -33,11 +33,11 @@ def make_archive(data_dir: Path, records: int):
     os.environ.setdefault("PREFECT_HOME", str(data_dir.parent / "prefect"))
     Path(os.environ["PREFECT_HOME"]).mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    from catalog.database import open_catalog
     from flows.digitise import run_digitise
+    from records.commit import put_manifest
+    from samples.synth import render_page, sample_lines, write_pdf
     from schemas.settings import Settings
-    from sohoa.synth import render_page, sample_lines, write_pdf
-    from storage.archive import put_manifest
-    from storage.catalog import open_catalog
     from storage.objectstore import open_store
 
     settings = Settings(data_dir=data_dir)
@@ -62,8 +62,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    from storage import fixity
-    from storage.catalog import open_catalog
+    from catalog.database import open_catalog
+    from records import fixity
     from storage.objectstore import open_store
 
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-fixity-") as tmp:

@@ -20,7 +20,7 @@ So three systems read the *same* pages on the *same* cores in one run:
 The pages come from :mod:`bench.ocr_corpus` (nine kinds of damage x N pages; fonts, sizes and
 200/300 dpi varied; truth = the text as laid out). CER = character edit distance / truth
 characters, WER = word edit distance / truth words, both on NFC text with whitespace
-collapsed (:func:`sohoa.synth.cer`, :func:`sohoa.synth.wer`); means are over pages.
+collapsed (:func:`samples.synth.cer`, :func:`samples.synth.wer`); means are over pages.
 Memory: a sampler sums RSS and PSS over each system's process tree every 0.2 s; besides,
 ``/usr/bin/time -f %M`` gives the largest single process (for sohoa: the child's VmHWM and
 the largest Tesseract, as in ``bench/pipeline.py``). No thresholds are asserted: the target
@@ -70,8 +70,8 @@ from bench.pipeline import (
     vm_hwm_kib,
     write_report,
 )
+from samples.synth import cer, wer
 from schemas.settings import LimitSettings, OcrSettings
-from sohoa.synth import cer, wer
 
 OUT_MD = ROOT / "bench" / "out" / "ocr.md"
 CORES = os.cpu_count() or 1

@@ -4,7 +4,7 @@ Run alone to look at the pages: ``.venv/bin/python bench/ocr_corpus.py OUT_DIR [
 writes every page as ``OUT_DIR/NN-kind-k.jpg`` with ``.txt`` truth beside it and a
 ``batch.pdf`` holding them all.
 
-Each page is a full A4 page of administrative sentences (:data:`sohoa.synth.VIETNAMESE_LINES`)
+Each page is a full A4 page of administrative sentences (:data:`samples.synth.VIETNAMESE_LINES`)
 set in one of four fonts that carry every Vietnamese glyph (DejaVu Sans/Serif, Noto
 Sans/Serif), 10-14 pt, at 300 or 200 dpi, then damaged in one of :data:`KINDS` ways and
 stored as a scanner JPEG (quality 85 unless the damage is the JPEG quality itself). Within a
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-from sohoa import synth
+from samples import synth
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
 FONTS: dict[str, Path] = {

@@ -1,7 +1,7 @@
 """Benchmark sohoa's pipeline choices against the obvious alternatives, on one synthetic batch.
 
 Run: ``.venv/bin/python bench/pipeline.py [--pages N]`` (default 8). It renders N labelled
-A4 300-dpi Vietnamese pages (``sohoa.synth``: skew within ±2°, noise 0.05-0.1, fixed seeds),
+A4 300-dpi Vietnamese pages (``samples.synth``: skew within ±2°, noise 0.05-0.1, fixed seeds),
 stores them as JPEG q=70 in one image-only scanner PDF, and measures on that same input:
 
 1. Page extraction: ``ocr.pages.iter_pages`` copies each page's embedded JPEG byte for byte;
@@ -74,7 +74,7 @@ def log(message: str) -> None:
 
 def make_scan(path: Path, count: int, seed: int) -> list[str]:
     """Write ``count`` degraded pages as a scanner-style PDF; return each page's truth."""
-    from sohoa import synth
+    from samples import synth
 
     images, truths = [], []
     for i in range(count):
@@ -283,7 +283,7 @@ def raw_ocr(images: Sequence[Path], workers: int, omp_limit: int | None) -> list
 
 
 def mean_cer(truths: Sequence[str], texts: Sequence[str]) -> float:
-    from sohoa.synth import cer
+    from samples.synth import cer
 
     texts = [t if isinstance(t, str) else t.text for t in texts]
     return float(np.mean([cer(t, h) for t, h in zip(truths, texts, strict=True)]))
@@ -454,8 +454,8 @@ def bench_memory(pdfs: dict[int, Path]) -> str:
 
 
 def sohoa_pdf(pages, results, work: Path, settings) -> tuple[float, float, Path]:
-    from storage.pdf import build_archival_pdf
-    from storage.signing import sign_pdf
+    from pdf.assemble import build_archival_pdf
+    from pdf.sign.signer import sign_pdf
 
     t0 = time.perf_counter()
     unsigned = build_archival_pdf(
@@ -496,8 +496,8 @@ def same_images(pdf: Path, originals: Sequence[bytes]) -> str:
 
 
 def bench_pdf(pdf: Path, pages: Sequence[PageImage], sohoa_run: Run, work: Path) -> str:
+    from pdf.keys.signing_key import load_signer
     from schemas.settings import Settings
-    from storage.signing import load_signer
 
     n = len(pages)
     settings = Settings(data_dir=work / "data")

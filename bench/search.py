@@ -10,14 +10,14 @@ a district alone files 34,000-60,000 dossiers a year (domain.md). The target is
 p95 under 50 ms for names, ID numbers and words on SQLite at a million records.
 
 The catalog: N synthetic records with fictitious people, procedures, places and
-dossier codes from :mod:`sohoa.docgen`/:mod:`sohoa.docdata`, 12-digit CCCD numbers
+dossier codes from :mod:`samples.docgen`/:mod:`samples.data`, 12-digit CCCD numbers
 (sometimes printed in groups of three), ~72 units, both kinds, 10 % needing review,
 ngày tiếp nhận spread over 2021-2024, and 150-300 words of OCR-like text per record
 drawn (Zipf) from ~6,000 Vietnamese syllables with ~1 % of words misread. Rows are
-computed by the catalog's own :func:`storage.catalog.record_values` and
-:func:`storage.search_index.index_entry` in two worker processes and inserted with
+computed by the catalog's own :func:`catalog.database.record_values` and
+:func:`catalog.search_index.index_entry` in two worker processes and inserted with
 ``executemany``, 2,000 records per transaction, into a file whose schema
-:class:`~storage.catalog.Catalog` created; a self-check writes a few records through
+:class:`~catalog.database.Catalog` created; a self-check writes a few records through
 ``Catalog.add_record`` and compares every row. No ANALYZE and no FTS5 'optimize':
 the file is what the pipeline would have written.
 
@@ -58,13 +58,13 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from bench.pipeline import git, load, measure, table
+from catalog.database import Catalog, SearchFilters, record_values
+from catalog.search_index import index_entry
+from samples import data
+from samples.docgen import random_dossier_code, random_person, random_procedure
 from schemas.fields import FieldValue
 from schemas.models import Manifest, PageSummary, SignatureSummary, SourceFile, StoredObject
-from sohoa import docdata
-from sohoa.docgen import random_dossier_code, random_person, random_procedure
 from sohoa.textfold import fold, fts_query, query_terms, snippet
-from storage.catalog import Catalog, SearchFilters, record_values
-from storage.search_index import index_entry
 
 OUT = ROOT / "bench" / "out"
 OUT_MD = OUT / "search.md"
@@ -96,8 +96,8 @@ def _toned(rhyme: str, tone: str) -> str:
 
 def vocabulary(rng: random.Random) -> list[str]:
     """~6,000 syllables: the documents' own wording first (most frequent), then made ones."""
-    texts = [*docdata.LABELS.values(), *docdata.SUMMARIES, *docdata.BASES]
-    texts += [*docdata.COMPONENTS.values(), *(p[3] for p in docdata.PROCS)]
+    texts = [*data.LABELS.values(), *data.SUMMARIES, *data.BASES]
+    texts += [*data.COMPONENTS.values(), *(p[3] for p in data.PROCS)]
     words = dict.fromkeys(
         w.lower() for t in texts for w in re.findall(r"[^\W\d_]+", t) if len(w) > 1
     )
@@ -139,7 +139,7 @@ class Corpus:
     def manifest(self, index: int) -> Manifest:
         """One archived record as its manifest would describe it."""
         rng = random.Random(self.seed * 1_000_003 + index)
-        person, locality = random_person(rng), docdata.random_locality(rng)
+        person, locality = random_person(rng), data.random_locality(rng)
         hcode = locality[0].hcode
         procedure = random_procedure(rng, hcode=hcode)
         received = FIRST_DAY + timedelta(days=index * SPAN_DAYS // self.n)
@@ -160,7 +160,7 @@ class Corpus:
             f"Địa chỉ: {person.address}\nNội dung yêu cầu: {procedure.name}\n"
             f"Lĩnh vực: {procedure.sector}\nMã TTHC: {procedure.code}\n"
             f"Ngày tiếp nhận: {received:%d/%m/%Y}\n{self.words(rng, rng.randint(150, 300))}\n"
-            f"Người ký: {docdata.random_name(rng, rng.choice(docdata.SEXES))}"
+            f"Người ký: {data.random_name(rng, rng.choice(data.SEXES))}"
         )
         values = {
             "dossier_code": code,
@@ -241,7 +241,7 @@ def _insert(catalog: Catalog, rows: list[tuple[dict, dict | None, dict]], used: 
     """One transaction: batches, records and both FTS5 tables, in search-key order."""
     from sqlalchemy import insert, text
 
-    from storage.catalog_tables import BatchTable, RecordTable
+    from catalog.tables import BatchTable, RecordTable
 
     rows.sort(key=lambda row: row[0]["fts_rowid"])
     for values, entry, _ in rows:
@@ -508,8 +508,8 @@ def _size(path: Path) -> str:
 
 def _layout() -> str:
     """Changes when the catalog's tables change, so a cached catalog is built again."""
-    from storage import search_index
-    from storage.catalog_tables import RecordTable
+    from catalog import search_index
+    from catalog.tables import RecordTable
 
     columns = ",".join(c.name for c in RecordTable.__table__.columns)
     return f"{columns}|{search_index.fts_ddl()}|{CHUNK}|{SEED}"

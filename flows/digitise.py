@@ -21,9 +21,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from catalog.database import open_catalog
 from flows.progress import NullProgress, ProgressSink
 from ocr.pages import iter_pages
 from ocr.reading import draft_records, read_page
+from pdf.assemble import build_archival_pdf
+from pdf.sign.signer import sign_pdf
+from records import commit as archive
 from schemas.models import (
     Manifest,
     PageImage,
@@ -44,13 +48,10 @@ from sohoa.errors import (
     SohoaError,
     StorageError,
 )
-from storage import archive, claims, inbox
-from storage.catalog import open_catalog
+from storage import claims, inbox
 from storage.claims import Claim
-from storage.nightly import locks_dir
 from storage.objectstore import open_store, sha256_file
-from storage.pdf import build_archival_pdf
-from storage.signing import sign_pdf
+from storage.waiting import locks_dir
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)

@@ -1,6 +1,6 @@
 """The ``fixity_check`` flow: read the archive back and prove it is intact (nightly job).
 
-Thin wiring over :mod:`storage.fixity`: one task plans the run, ``check-records``
+Thin wiring over :mod:`records.fixity`: one task plans the run, ``check-records``
 tasks are mapped over chunks of records on a thread pool bounded to the core
 count, one task lists orphans, and the flow returns and logs a summary with
 counts and record ids only (no names, no OCR text, no signer).
@@ -9,7 +9,7 @@ Chunks rather than one task per record: each task run costs Prefect API calls,
 which would dominate on a large archive; a chunk is still small enough for the
 progress sink to move steadily.
 
-Every run is written to the fixity history (:mod:`storage.fixity_runs`) with who
+Every run is written to the fixity history (:mod:`catalog.fixity_runs`) with who
 started it — ``weekly flow`` when the deployment runs the flow itself, ``nightly``
 through :func:`run_fixity_check` — so the auditor's ``/verify`` page lists it. A
 catalog that cannot be written is logged and the check goes on.
@@ -26,13 +26,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from catalog import fixity_runs, units
+from catalog.database import open_catalog
+from catalog.tables import RecordRow
+from records import fixity
+from records.verify import VerifyResult
 from schemas.settings import Settings
 from sohoa import logmask
-from storage import fixity, fixity_runs, units
-from storage.catalog import open_catalog
-from storage.catalog_tables import RecordRow
 from storage.objectstore import open_store
-from storage.verify import VerifyResult
 
 MAX_CHUNK = 25
 """Most records per ``check-records`` task."""
@@ -87,7 +88,7 @@ def fixity_check(
 ) -> fixity.FixityReport:
     """Check every archived record (or a sample, or one unit's) and list orphans; return the report.
 
-    ``progress`` is a :class:`storage.fixity.FixityProgress` (typed loosely: Prefect
+    ``progress`` is a :class:`records.fixity.FixityProgress` (typed loosely: Prefect
     builds a parameter schema). The flow run completes even when damage is found:
     the report says so, and callers decide (the CLI exits non-zero). The run goes
     into the fixity history under ``started_by`` (the deployment's default: the

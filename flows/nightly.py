@@ -1,7 +1,7 @@
 """The ``nightly`` flow: every waiting batch, bounded retries, a fixity sample, the reports.
 
 Thin wiring. Which batches wait, their claims and their attempt counts are plain
-functions in :mod:`storage.nightly`; each batch runs the ``digitise_batch`` flow as
+functions in :mod:`storage.waiting`; each batch runs the ``digitise_batch`` flow as
 a subflow (the very code ``sohoa ingest`` runs); the fixity sample is the
 ``fixity_check`` flow; the reports come from :mod:`reports.publish`. A failing
 batch or step never stops the others: the returned :class:`NightlySummary` says
@@ -29,6 +29,7 @@ from typing import Any
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
+from catalog.database import open_catalog
 from flows.digitise import run_digitise, worth_retrying
 from flows.fixity import run_fixity_check
 from schemas.models import Manifest
@@ -43,8 +44,7 @@ from sohoa.errors import (
     SohoaError,
     StorageError,
 )
-from storage import nightly as waiting
-from storage.catalog import open_catalog
+from storage import waiting
 from storage.claims import Claim
 from storage.objectstore import open_store
 
@@ -260,7 +260,7 @@ def _reports(settings: Settings, day: date) -> tuple[list[str], str | None, Step
         return [], "no report formats configured (nightly.report_formats)", None
     try:
         import reports.publish  # noqa: F401
-        import sohoa.commands_report  # noqa: F401
+        import services.reports  # noqa: F401
     except ImportError as exc:
         reason = f"the report code cannot be imported ({exc.name or exc})"
         log.warning("nightly: reports skipped: %s", reason)

@@ -1,7 +1,7 @@
 """Clean a page image for OCR only; the archived page keeps the original colour scan.
 
 Why a separate, pure module: cleaning is the part of OCR quality we control,
-so it is measured in isolation on synthetic scans (see :mod:`sohoa.synth`)
+so it is measured in isolation on synthetic scans (see :mod:`samples.synth`)
 and kept free of Prefect and storage concerns.
 
 Steps, in order, each switched by its :class:`~schemas.settings.OcrSettings`

@@ -10,7 +10,7 @@ derived/reports/monthly/{yyyy-mm}.{fmt}      the 1st of that month up to the rep
 Keys depend on the day only, so a re-run overwrites the same objects instead of
 adding copies, and the month's file grows night by night until, on the 1st of the
 next month, it covers the whole month. The figures are those of ``sohoa report``
-for the same period (the same :func:`sohoa.commands_report.compute_report`: the
+for the same period (the same :func:`services.reports.compute_report`: the
 dossier register for the denominators, the catalog for what was digitised).
 
 Plain functions, no Prefect: :mod:`flows.nightly` wires them.
@@ -65,7 +65,7 @@ def write_reports(settings: Settings, catalog, store, *, day: date) -> list[str]
         ImportError: the report code is not installed.
     """
     from reports.render import render
-    from sohoa.commands_report import compute_report
+    from services.reports import compute_report
 
     options = settings.nightly
     rendered: list[tuple[str, bytes, str]] = []

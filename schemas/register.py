@@ -3,7 +3,7 @@
 Offices report "dossiers digitised / dossiers received", and the register (an
 export of the one-stop-shop system, see ``../shared/domain.md``) is the only
 source of the dossiers that were never scanned. These frozen types are what
-:mod:`storage.register` stores and what :mod:`reports` computes from; no I/O.
+:mod:`catalog.register` stores and what :mod:`reports` computes from; no I/O.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The unit hierarchy (province ⊃ department/district ⊃ commune) built from ``Unit.parent``.
 
 Reports roll figures up it, and a user limited to a unit sees that unit and every
-unit under it (:mod:`storage.units`), so both read the same tree, including its
+unit under it (:mod:`catalog.units`), so both read the same tree, including its
 tolerance of what exports get wrong.
 """
 

@@ -5,7 +5,7 @@ and not a PID file or a "running" row with a timeout: the kernel drops the lock
 when the owning process ends in any way (``kill -9``, out of memory), so a claim
 can never go stale and block the next night, and a slow but live owner is never
 mistaken for a dead one. ``filelock`` would do the same through the same call;
-the standard library is enough here (as in :mod:`storage.signing_keys`).
+the standard library is enough here (as in :mod:`pdf.keys.signing_key`).
 
 The holder removes the lock file when it lets go, so ``locks/`` does not fill up.
 That is safe because a claimer checks, once it holds the lock, that the file it

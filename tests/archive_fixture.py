@@ -49,8 +49,8 @@ class Archive:
 
 def make_scans(folder: Path) -> tuple[Path, Path]:
     """A one-page receipt (PNG) and a request, separator sheet and form (one PDF)."""
-    from sohoa import docgen
-    from sohoa.synth import render_page, write_pdf, write_png
+    from samples import docgen
+    from samples.synth import render_page, write_pdf, write_png
 
     folder.mkdir(parents=True, exist_ok=True)
     receipt = folder / "bien-nhan.png"
@@ -68,7 +68,7 @@ def make_scans(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def small_archive(tmp_path_factory, prefect_api_url) -> Archive:
     from flows.digitise import run_digitise
-    from sohoa import commands
+    from services import records as commands
 
     root = tmp_path_factory.mktemp("small-archive")
     settings = Settings(data_dir=root / "data")

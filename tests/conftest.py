@@ -114,7 +114,7 @@ PAGE_TEXTS = [
 @pytest.fixture(scope="session")
 def scan_pdf(tmp_path_factory) -> Path:
     """A 3-page image-only scanner PDF: skewed, blurred, noisy, JPEG-compressed."""
-    from sohoa.synth import degrade, render_page, write_pdf
+    from samples.synth import degrade, render_page, write_pdf
 
     pages = [
         degrade(

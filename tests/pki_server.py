@@ -137,9 +137,9 @@ def pki_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalPki]:
 
 def make_archival_pdf(folder: Path, pages: int = 2) -> Path:
     """A real archival PDF from the project's own builder: A4 colour JPEG scans at 200 dpi."""
+    from pdf.assemble import build_archival_pdf
+    from samples.synth import render_page
     from schemas.models import PageImage
-    from sohoa.synth import render_page
-    from storage.pdf import build_archival_pdf
 
     images = []
     for number in range(pages):
@@ -179,7 +179,7 @@ def qpdf_check(path: Path) -> str:
 
 
 def hanko_status(path: Path, pki: LocalPki):
-    """pyHanko's own verdict on the newest signature (independent of storage.signing)."""
+    """pyHanko's own verdict on the newest signature (independent of pdf.sign.signer)."""
     roots = list(load_certs_from_pemder([pki.root_pem]))
 
     async def check():

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from catalog.database import Catalog
 from schemas.fields import FieldValue
 from schemas.models import (
     Manifest,
@@ -27,7 +28,6 @@ from schemas.models import (
 )
 from sohoa.errors import NotFoundError, StorageError
 from sohoa.textfold import fold, fts_query, query_terms, snippet
-from storage.catalog import Catalog
 
 BIRTH_TEXT = (
     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"

@@ -13,8 +13,8 @@ from PIL import Image
 
 from ocr.clean import clean_for_ocr, is_blank, suppress_colour
 from ocr.orient import turn_matrix
+from samples import synth
 from schemas.settings import OcrSettings
-from sohoa import synth
 
 ALL_OFF = OcrSettings(
     orient=False,

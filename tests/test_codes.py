@@ -24,9 +24,9 @@ from PIL import Image
 from ppf.datamatrix import DataMatrix
 
 from ocr.codes import decode_codes, is_separator, parse_code_payload
+from samples.synth import degrade, render_page, sample_lines, turn_page
 from schemas.fields import FIELD_NAMES, Box, CodeHit
 from sohoa.errors import BadInputError
-from sohoa.synth import degrade, render_page, sample_lines, turn_page
 
 DOSSIER = "000.00.06.H56-231027-0361"
 SEPARATOR = "TACH-HO-SO-0001"

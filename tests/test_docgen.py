@@ -1,4 +1,4 @@
-"""Labelled synthetic documents (sohoa.docgen): determinism, valid identifiers, decodable codes,
+"""Labelled synthetic documents (samples.docgen): determinism, valid identifiers, decodable codes,
 text that fits the page, and truth that matches what is printed. Fast: no Tesseract."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import pytest
 import segno
 import zxingcpp
 
+from samples import docgen
 from schemas.fields import DOC_TYPES, FIELD_NAMES
-from sohoa import docgen
 from sohoa.textfold import fold
 
 MAKERS = ("receipt", "application", "decision", "certificate", "id_card")

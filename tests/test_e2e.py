@@ -102,7 +102,7 @@ def test_pdfsig_validates_whole_document(ingested, tmp_path):
 
 
 def test_xmp_metadata_identifies_the_record(ingested):
-    from storage.pdf import read_sohoa_metadata
+    from pdf.assemble import read_sohoa_metadata
 
     cli, record = ingested
     meta = read_sohoa_metadata(cli.data_dir / "objects" / record["pdf"])

@@ -24,12 +24,12 @@ from archive_fixture import small_archive  # noqa: F401
 from conftest import make_cli
 from s3server import s3_server, s3_store  # noqa: F401
 
+from catalog.database import Catalog
+from records import fixity
+from records.verify import ObjectCheck, VerifyResult
 from schemas.settings import Settings
 from sohoa.errors import ChecksumMismatchError, ExitCode, StorageError
-from storage import fixity
-from storage.catalog import Catalog
 from storage.objectstore import LocalObjectStore, open_store
-from storage.verify import ObjectCheck, VerifyResult
 
 
 def resave(store, key: str, folder) -> str:

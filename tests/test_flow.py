@@ -44,7 +44,7 @@ def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pd
 
 
 def test_record_without_dossier_code_says_what_to_recheck(prefect_api_url, tmp_path):
-    from sohoa.synth import render_page, write_png
+    from samples.synth import render_page, write_png
 
     scan = tmp_path / "don.png"
     write_png(scan, render_page(["ĐƠN ĐỀ NGHỊ", "Kính gửi: Ủy ban nhân dân xã"], font_size_pt=16))

@@ -25,8 +25,8 @@ from schemas.settings import Settings, WebSettings
 from sohoa.errors import BatchBusyError, ExitCode
 from sohoa.i18n import message
 from storage import claims, inbox
-from storage.nightly import locks_dir
 from storage.objectstore import sha256_file
+from storage.waiting import locks_dir
 from web.app import create_app
 from web.jobs import JobRunner, QueueFull
 
@@ -49,7 +49,7 @@ with claims.claim(Path(sys.argv[1]), sys.argv[2]) as held:
 
 def receipt(folder: Path) -> Path:
     """A one-page generated receipt (OCR'd only by the test that lets the ingest through)."""
-    from sohoa.synth import render_page, write_png
+    from samples.synth import render_page, write_png
 
     lines = [
         "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",

@@ -6,7 +6,7 @@ import subprocess
 
 import pikepdf
 
-from sohoa.synth import degrade, render_page, write_jpeg, write_png, write_tiff
+from samples.synth import degrade, render_page, write_jpeg, write_png, write_tiff
 
 
 def _text(path) -> str:

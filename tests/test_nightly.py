@@ -26,8 +26,7 @@ import pytest
 from conftest import CLI_TIMEOUT_S, SOHOA, make_cli
 
 from schemas.settings import NightlySettings, Settings, StoreSettings
-from storage import claims, inbox, keys
-from storage import nightly as waiting
+from storage import claims, inbox, keys, waiting
 from storage.objectstore import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +43,7 @@ with claims.claim(Path(sys.argv[1]), sys.argv[2]) as held:
 
 def scan(folder: Path, number: int) -> Path:
     """A one-page receipt of its own (so every batch has its own id and dossier code)."""
-    from sohoa.synth import render_page, write_png
+    from samples.synth import render_page, write_png
 
     lines = [
         "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
@@ -100,8 +99,8 @@ def test_report_day_is_yesterday_in_the_office_time_zone():
 
 
 def test_exit_code_names_the_worst_problem_first():
+    from cli.nightly import exit_code
     from schemas.nightly import BatchOutcome, NightlySummary, StepError
-    from sohoa.cli_nightly import exit_code
     from sohoa.errors import ExitCode
 
     def night(*batches: tuple[str, int | None], fixity: int = 0, steps=()) -> NightlySummary:
@@ -178,8 +177,8 @@ def test_cli_runs_each_batch_once_publishes_reports_and_exits_9_on_damage(
 
 
 def test_failed_batch_is_retried_until_it_works_or_its_attempts_run_out(tmp_path, prefect_api_url):
+    from cli.nightly import exit_code
     from flows.nightly import run_nightly
-    from sohoa.cli_nightly import exit_code
     from sohoa.errors import ExitCode
 
     settings = Settings(

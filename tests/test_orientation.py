@@ -11,8 +11,8 @@ import pytest
 from PIL import Image
 
 from flows.digitise import run_digitise
+from samples.synth import render_page, write_pdf
 from schemas.settings import PdfSettings, Settings
-from sohoa.synth import render_page, write_pdf
 
 LINES = [
     "ỦY BAN NHÂN DÂN HUYỆN GIO LINH",

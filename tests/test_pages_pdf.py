@@ -13,12 +13,12 @@ from PIL import Image, ImageDraw
 
 from ocr.engine import ocr_page
 from ocr.pages import detect_format, iter_pages
+from pdf.assemble import build_archival_pdf
+from samples.synth import _load_font, degrade, render_page, write_pdf
 from schemas.models import SourceFile
 from schemas.settings import LimitSettings, OcrSettings, PdfSettings
 from sohoa.errors import BadInputError
-from sohoa.synth import _load_font, degrade, render_page, write_pdf
 from storage.objectstore import sha256_file
-from storage.pdf import build_archival_pdf
 
 LIMITS = LimitSettings()
 

@@ -1,6 +1,6 @@
 """The archival PDF is PDF/A-2b, small MRC pages stay colour, and the signed file still validates.
 
-Real pages: Vietnamese text rendered by :mod:`sohoa.synth` with a red seal, stored as
+Real pages: Vietnamese text rendered by :mod:`samples.synth` with a red seal, stored as
 scanner JPEGs at 300 and 200 dpi, read by Tesseract, built by ``build_archival_pdf``.
 Every PDF/A-2b requirement sohoa implements is checked here with pikepdf, plus two
 independent validators when they are installed: ``page`` (PyPI ``page-validation``, a
@@ -23,13 +23,14 @@ import pytest
 from PIL import Image, ImageCms
 
 from ocr.engine import ocr_page
+from pdf import pdfa
+from pdf.assemble import build_archival_pdf, read_sohoa_metadata
+from pdf.sign.signer import sign_pdf
+from pdf.sign.validation import validate_signature
+from samples import synth
 from schemas.models import PageImage
 from schemas.settings import OcrSettings, PdfSettings, Settings
-from sohoa import synth
 from sohoa.proc import run_program
-from storage import pdfa
-from storage.pdf import build_archival_pdf, read_sohoa_metadata
-from storage.signing import sign_pdf, validate_signature
 
 LINES_1 = [
     "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",

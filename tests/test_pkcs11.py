@@ -24,10 +24,12 @@ from pki_server import (  # noqa: F401 - pki_fixture provides the pki fixture
 )
 from pydantic import SecretStr
 
+from pdf.keys import signing_key
+from pdf.sign import signer as signing
+from pdf.sign import validation
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, SigningError
 from sohoa.proc import run_program
-from storage import signing
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 TOKEN = "sohoa-token"
@@ -103,7 +105,7 @@ def test_token_signs_an_archival_pdf_at_b_lt(token: str, pki: LocalPki, tmp_path
     assert "- Total document signed" in report
     assert "Signer Certificate Common Name: UBND xã Thử Nghiệm" in report
     assert "No syntax or stream encoding errors" in qpdf_check(signed)
-    check = signing.validate_signature(signed, settings)
+    check = validation.validate_signature(signed, settings)
     assert check.ok, check.problems
     assert check.level == "B-LT" and check.signer == "UBND xã Thử Nghiệm"
     assert not (tmp_path / "data" / "demo-signer").exists()  # no demo key was made
@@ -114,12 +116,12 @@ def test_token_session_is_reused_and_pin_file_works(
 ) -> None:
     (tmp_path / "pin").write_text(PIN + "\n")
     settings = token_settings(pki, tmp_path, pin=None, pin_file=tmp_path / "pin")
-    signer, info = signing.load_signer(settings)
+    signer, info = signing_key.load_signer(settings)
     assert info.source == "pkcs11" and info.signer == "UBND xã Thử Nghiệm"
-    assert signing.load_signer(settings)[0] is signer  # no second login
+    assert signing_key.load_signer(settings)[0] is signer  # no second login
     signing.sign_pdf(make_archival_pdf(tmp_path, 1), tmp_path / "a.pdf", settings)
     signing.sign_pdf(make_archival_pdf(tmp_path, 1), tmp_path / "b.pdf", settings)
-    assert signing.validate_signature(tmp_path / "b.pdf", settings).ok
+    assert validation.validate_signature(tmp_path / "b.pdf", settings).ok
 
 
 def test_wrong_pin_is_named_but_not_shown(
@@ -127,7 +129,7 @@ def test_wrong_pin_is_named_but_not_shown(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     # A correct login first: the token must still check the wrong PIN afterwards.
-    signing.load_signer(token_settings(pki, tmp_path))
+    signing_key.load_signer(token_settings(pki, tmp_path))
     wrong = "999999"
     settings = token_settings(pki, tmp_path, pin=SecretStr(wrong))
     with pytest.raises(SigningError) as caught:
@@ -142,7 +144,7 @@ def test_wrong_pin_is_named_but_not_shown(
         signing.sign_pdf(make_archival_pdf(tmp_path, 1), tmp_path / "out.pdf", settings)
     assert wrong not in str(again.value)
     # The right PIN works again afterwards.
-    assert signing.load_signer(token_settings(pki, tmp_path))[1].source == "pkcs11"
+    assert signing_key.load_signer(token_settings(pki, tmp_path))[1].source == "pkcs11"
     assert caplog.records  # pyHanko and sohoa did log at DEBUG ...
     assert wrong not in caplog.text and PIN not in caplog.text  # ... but never a PIN
 
@@ -151,19 +153,19 @@ def test_missing_key_or_token_is_a_clear_signing_error(
     token: str, pki: LocalPki, tmp_path: Path
 ) -> None:
     with pytest.raises(SigningError, match="nhan-sai"):
-        signing.load_signer(token_settings(pki, tmp_path, key_label="nhan-sai"))
+        signing_key.load_signer(token_settings(pki, tmp_path, key_label="nhan-sai"))
     with pytest.raises(SigningError, match="(?i)token"):
-        signing.load_signer(token_settings(pki, tmp_path, token_label="khong-co"))
+        signing_key.load_signer(token_settings(pki, tmp_path, token_label="khong-co"))
 
 
 def test_incomplete_token_settings_are_config_errors(token: str, pki: LocalPki, tmp_path) -> None:
     with pytest.raises(ConfigError, match="pin"):
-        signing.load_signer(token_settings(pki, tmp_path, pin=None))
+        signing_key.load_signer(token_settings(pki, tmp_path, pin=None))
     with pytest.raises(ConfigError, match="key_label"):
-        signing.load_signer(token_settings(pki, tmp_path, key_label=None))
+        signing_key.load_signer(token_settings(pki, tmp_path, key_label=None))
     both = token_settings(pki, tmp_path, pkcs12_path=tmp_path / "x.p12")
     with pytest.raises(ConfigError, match="either"):
-        signing.load_signer(both)
+        signing_key.load_signer(both)
     missing = token_settings(pki, tmp_path, pkcs11_module=tmp_path / "no.so")
     with pytest.raises(ConfigError, match=r"no\.so"):
-        signing.load_signer(missing)
+        signing_key.load_signer(missing)

@@ -2,7 +2,7 @@
 
 Exports differ between systems (headers with or without diacritics, ``;`` or tabs,
 Windows-1258 or UTF-16 text, title rows, Excel date cells), so each variant is a
-file on disk read through the same :func:`storage.register.import_register`.
+file on disk read through the same :func:`catalog.register.import_register`.
 """
 
 from __future__ import annotations
@@ -21,11 +21,9 @@ from conftest import SOHOA, Cli
 from openpyxl import Workbook
 from test_catalog import _add, make_manifest
 
-from schemas.register import RegisterEntry, Unit
-from sohoa.errors import BadInputError, ConfigError, EncryptedInputError, ExitCode, NotFoundError
-from storage import register
-from storage.catalog import Catalog
-from storage.register import (
+from catalog import register
+from catalog.database import Catalog
+from catalog.register import (
     copy_register,
     digitised_index,
     entries,
@@ -33,8 +31,10 @@ from storage.register import (
     mismatches,
     units,
 )
-from storage.register_file import FIELDS, normalise
-from storage.register_rows import parse_date
+from schemas.register import RegisterEntry, Unit
+from services.register_file import FIELDS, normalise
+from services.register_rows import parse_date
+from sohoa.errors import BadInputError, ConfigError, EncryptedInputError, ExitCode, NotFoundError
 
 HEADERS_VI = [
     "STT",
@@ -653,7 +653,7 @@ def test_dates(text, expected):
 
 @pytest.mark.parametrize("text", ["31/02/2024", "2024-13-01", "15/03/24", "hôm qua", "03/15/2024"])
 def test_bad_dates_are_refused(text):
-    from storage.register_rows import _Bad
+    from services.register_rows import _Bad
 
     with pytest.raises(_Bad):
         parse_date(text)

@@ -424,9 +424,9 @@ def register_db(tmp_path, monkeypatch):
     """The register above imported into a fresh catalog, with one record per digitised kind."""
     from test_catalog import make_manifest
 
+    from catalog.database import forget_catalog, open_catalog
+    from catalog.register import import_register
     from schemas.settings import Settings
-    from storage.catalog import forget_catalog, open_catalog
-    from storage.register import import_register
 
     monkeypatch.setenv("SOHOA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SOHOA_LANG", "vi")
@@ -458,7 +458,7 @@ def register_db(tmp_path, monkeypatch):
 def _cli(*args: str):
     from typer.testing import CliRunner
 
-    from sohoa.cli import app
+    from cli.app import app
 
     return CliRunner().invoke(app, list(args))
 

@@ -16,8 +16,8 @@ import pytest
 from PIL import ImageDraw
 
 from ocr.reread import doubtful_words, lost_lines, reread_page
+from samples.synth import render_page
 from schemas.settings import OcrSettings
-from sohoa.synth import render_page
 
 LINES = [
     "ỦY BAN NHÂN DÂN TỈNH QUẢNG TRỊ",

@@ -18,7 +18,7 @@ def flagged(tmp_path_factory, prefect_api_url):
     """Ingest a one-page receipt whose printed CCCD fails validation; return (cli, record)."""
     from conftest import make_cli
 
-    from sohoa.synth import degrade, render_page, write_pdf
+    from samples.synth import degrade, render_page, write_pdf
 
     lines = [
         "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",

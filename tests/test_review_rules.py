@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 from test_catalog import make_manifest
 
+from catalog.database import Catalog
+from records.commit import load_manifest, put_manifest
+from records.review import accept_record, correct_field
 from schemas.fields import FieldValue
 from schemas.settings import FieldSettings
 from sohoa.errors import BadInputError
-from storage.archive import load_manifest, put_manifest
-from storage.catalog import Catalog
 from storage.objectstore import LocalObjectStore
-from storage.review import accept_record, correct_field
 
 KEY = "archive/H56/2024/05/x/r1.manifest.json"
 

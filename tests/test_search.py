@@ -1,4 +1,4 @@
-"""Search with filters, totals and pages, on real SQLite files (storage.search, storage.catalog).
+"""Search with filters, totals and pages, on real SQLite files (catalog.search, catalog.database).
 
 Auditors type names, ID numbers and dossier codes without diacritics and narrow
 by unit, kind, status, procedure, lĩnh vực and ngày tiếp nhận; every test here
@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 from test_catalog import make_manifest
 
+from catalog import search_index
+from catalog.database import Catalog, SearchFilters, SearchPage
+from records.rebuild import build_catalog
 from schemas.fields import FieldValue
 from schemas.models import Manifest
-from storage import search_index
-from storage.catalog import Catalog, SearchFilters, SearchPage
-from storage.rebuild import build_catalog
 
 
 def _sha(value: str) -> str:
@@ -276,7 +276,7 @@ def test_a_text_count_out_of_time_is_a_lower_bound_and_the_page_is_still_full(
     catalog: Catalog, monkeypatch
 ) -> None:
     """With no time left, tier 2 stops once the page is full: "N+" and a next page."""
-    from storage import search
+    from catalog import search
 
     exact = catalog.find("ky", limit=50)  # "đăng ký" is in the OCR text only: tier 2
     assert exact.total_is_exact and exact.total >= 3
@@ -428,8 +428,8 @@ CREATE VIRTUAL TABLE records_fts USING fts5(record_id UNINDEXED, dossier_code, b
 
 def _old_catalog(path: Path) -> None:
     """Write RECORDS the way the previous sohoa did: FTS rowids 1, 2, ... kept on the row."""
+    from catalog.database import record_values
     from sohoa.textfold import fold
-    from storage.catalog import record_values
 
     definition = OLD_SCHEMA.split("CREATE TABLE records (")[1].split("PRIMARY KEY")[0]
     old_columns = [c.split()[0] for c in definition.split(",") if c.strip()]

@@ -25,10 +25,12 @@ from cryptography.x509.oid import NameOID
 from PIL import Image
 from pydantic import SecretStr
 
+from pdf.keys import signing_key
+from pdf.sign import signer as signing
+from pdf.sign import validation
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, NotFoundError, SigningError
 from sohoa.proc import run_program
-from storage import signing
 
 # ---------------------------------------------------------------- helpers
 
@@ -173,16 +175,16 @@ def signed_pdf(demo_settings: Settings, tmp_path_factory: pytest.TempPathFactory
 
 def test_demo_certificate_is_generated_once_and_reused(tmp_path: Path) -> None:
     key_dir = tmp_path / "demo-signer"
-    p12 = signing.ensure_demo_certificate(key_dir)
-    password = (key_dir / signing.DEMO_PASS).read_text().strip().encode()
+    p12 = signing_key.ensure_demo_certificate(key_dir)
+    password = (key_dir / signing_key.DEMO_PASS).read_text().strip().encode()
     first = fingerprint(p12, password)
     mtime = p12.stat().st_mtime_ns
-    assert signing.ensure_demo_certificate(key_dir) == p12
+    assert signing_key.ensure_demo_certificate(key_dir) == p12
     assert fingerprint(p12, password) == first
     assert p12.stat().st_mtime_ns == mtime
-    assert stat.S_IMODE((key_dir / signing.DEMO_PASS).stat().st_mode) == 0o600
+    assert stat.S_IMODE((key_dir / signing_key.DEMO_PASS).stat().st_mode) == 0o600
     assert stat.S_IMODE(p12.stat().st_mode) == 0o600
-    ca = x509.load_pem_x509_certificate((key_dir / signing.DEMO_CA_PEM).read_bytes())
+    ca = x509.load_pem_x509_certificate((key_dir / signing_key.DEMO_CA_PEM).read_bytes())
     assert "DEMO" in ca.subject.rfc4514_string()
     _key, cert, _extra = pkcs12.load_key_and_certificates(p12.read_bytes(), password)
     assert cert is not None and cert.issuer == ca.subject
@@ -193,9 +195,9 @@ def test_concurrent_demo_generation_yields_one_certificate(tmp_path: Path) -> No
     key_dir = tmp_path / "demo-signer"
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(max_workers=3, mp_context=context) as pool:
-        paths = list(pool.map(signing.ensure_demo_certificate, [key_dir] * 3))
+        paths = list(pool.map(signing_key.ensure_demo_certificate, [key_dir] * 3))
     assert len(set(paths)) == 1
-    password = (key_dir / signing.DEMO_PASS).read_text().strip().encode()
+    password = (key_dir / signing_key.DEMO_PASS).read_text().strip().encode()
     fingerprint(paths[0], password)  # the password on disk opens the PKCS#12 on disk
     assert not [p for p in key_dir.iterdir() if p.name.endswith(".tmp")]
 
@@ -211,10 +213,10 @@ def test_signed_pdf_is_valid_for_pdfsig_and_pyhanko(
     assert "Signature is Valid." in blocks[0]
     assert "- Total document signed" in blocks[0]
     assert "ETSI.CAdES.detached" in blocks[0]
-    check = signing.validate_signature(signed_pdf, demo_settings)
+    check = validation.validate_signature(signed_pdf, demo_settings)
     assert check.ok, check.problems
     assert check.signature_count == 1 and check.trusted and check.demo
-    assert check.signer == signing.DEMO_SIGNER_CN
+    assert check.signer == signing_key.DEMO_SIGNER_CN
     assert check.problems == ()
     with pikepdf.open(signed_pdf) as pdf:
         assert len(pdf.pages) == 2
@@ -229,8 +231,8 @@ def test_sign_returns_summary_and_keeps_source(demo_settings: Settings, tmp_path
     assert src.read_bytes() == before
     signed = (tmp_path / "out" / "signed.pdf").read_bytes()
     assert signed.startswith(before)  # incremental update: original bytes untouched
-    assert summary.demo and summary.signer == signing.DEMO_SIGNER_CN
-    assert summary.issuer == signing.DEMO_CA_CN
+    assert summary.demo and summary.signer == signing_key.DEMO_SIGNER_CN
+    assert summary.issuer == signing_key.DEMO_CA_CN
     assert summary.subfilter == "ETSI.CAdES.detached"
     int(summary.serial, 16)
     assert abs(datetime.now(UTC) - summary.signed_at) < timedelta(minutes=2)
@@ -249,7 +251,7 @@ def test_flipped_byte_in_image_breaks_signature(
     data[jpeg + 300] ^= 0x01
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(bytes(data))
-    check = signing.validate_signature(tampered, demo_settings)
+    check = validation.validate_signature(tampered, demo_settings)
     assert not check.ok
     assert not check.intact
     assert not check.pdfsig_valid
@@ -266,7 +268,7 @@ def test_incremental_update_after_signing_is_detected(
     append_incremental_update(changed)
     with pikepdf.open(changed) as pdf:  # the update is a real, readable revision
         assert b"Da bi sua" in pdf.pages[0].obj.Contents.read_bytes()
-    check = signing.validate_signature(changed, demo_settings)
+    check = validation.validate_signature(changed, demo_settings)
     assert check.intact and check.valid
     assert not check.coverage_entire_file
     assert not check.pdfsig_total_document_signed
@@ -281,7 +283,7 @@ def _sign_again(path: Path, settings: Settings) -> None:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    from storage.signing_keys import load_signer_keyed
+    from pdf.keys.signing_key import load_signer_keyed
 
     _, signer, _ = load_signer_keyed(settings)
     data = path.read_bytes()
@@ -303,7 +305,7 @@ def test_a_change_covered_by_a_later_signature_is_detected(
     _sign_again(forged, demo_settings)
     with pikepdf.open(forged) as pdf:
         assert b"Da bi sua" in pdf.pages[0].obj.Contents.read_bytes()
-    check = signing.validate_signature(forged, demo_settings)
+    check = validation.validate_signature(forged, demo_settings)
     assert check.signature_count == 2
     assert not check.ok
     assert any("changed after it was signed" in p for p in check.problems), check.problems
@@ -316,7 +318,7 @@ def test_a_second_signature_alone_is_not_a_change(
     countersigned = tmp_path / "countersigned.pdf"
     countersigned.write_bytes(signed_pdf.read_bytes())
     _sign_again(countersigned, demo_settings)
-    check = signing.validate_signature(countersigned, demo_settings)
+    check = validation.validate_signature(countersigned, demo_settings)
     assert check.signature_count == 2
     assert not any("changed after it was signed" in p for p in check.problems), check.problems
 
@@ -326,7 +328,7 @@ def test_appended_garbage_is_not_entire_coverage(
 ) -> None:
     changed = tmp_path / "garbage.pdf"
     changed.write_bytes(signed_pdf.read_bytes() + b"\n% appended after signing\n")
-    check = signing.validate_signature(changed, demo_settings)
+    check = validation.validate_signature(changed, demo_settings)
     assert not check.ok and not check.coverage_entire_file
 
 
@@ -343,7 +345,7 @@ def test_user_pkcs12_signs_and_validates(tmp_path: Path) -> None:
     summary = signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", settings)
     assert not summary.demo
     assert summary.signer == "Nguyen Van A" and summary.issuer == "Test Root CA"
-    check = signing.validate_signature(tmp_path / "out.pdf", settings)
+    check = validation.validate_signature(tmp_path / "out.pdf", settings)
     assert check.ok, check.problems
     assert not check.demo and check.signer == "Nguyen Van A"
     assert not (tmp_path / "data" / "demo-signer").exists()  # no demo key was made
@@ -351,7 +353,7 @@ def test_user_pkcs12_signs_and_validates(tmp_path: Path) -> None:
     untrusted = Settings(
         data_dir=tmp_path / "data", signing=settings.signing.model_copy(update={"trust_roots": ()})
     )
-    check = signing.validate_signature(tmp_path / "out.pdf", untrusted)
+    check = validation.validate_signature(tmp_path / "out.pdf", untrusted)
     assert check.intact and check.valid and not check.trusted and not check.ok
 
 
@@ -361,7 +363,7 @@ def test_demo_signatures_stop_being_trusted_once_a_real_key_is_set(tmp_path: Pat
     data = tmp_path / "data"
     demo = Settings(data_dir=data)
     signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "demo.pdf", demo)
-    assert signing.validate_signature(tmp_path / "demo.pdf", demo).ok
+    assert validation.validate_signature(tmp_path / "demo.pdf", demo).ok
     p12, ca_pem = make_user_p12(tmp_path, "mat-khau-Rat-Bi-Mat-42")
     real = Settings(
         data_dir=data,
@@ -371,7 +373,7 @@ def test_demo_signatures_stop_being_trusted_once_a_real_key_is_set(tmp_path: Pat
             trust_roots=(ca_pem,),
         ),
     )
-    check = signing.validate_signature(tmp_path / "demo.pdf", real)
+    check = validation.validate_signature(tmp_path / "demo.pdf", real)
     assert check.intact and check.valid and check.demo
     assert not check.trusted and not check.ok
 
@@ -385,9 +387,9 @@ def test_password_file_is_supported(tmp_path: Path) -> None:
             pkcs12_path=p12, pkcs12_password_file=tmp_path / "p12.pass", trust_roots=(ca_pem,)
         ),
     )
-    signer, info = signing.load_signer(settings)
+    signer, info = signing_key.load_signer(settings)
     assert info.signer == "Nguyen Van A" and not info.demo
-    assert signing.load_signer(settings)[0] is signer  # cached per (path, mtime)
+    assert signing_key.load_signer(settings)[0] is signer  # cached per (path, mtime)
 
 
 def test_wrong_password_raises_without_leaking_it(tmp_path: Path) -> None:
@@ -409,22 +411,22 @@ def test_wrong_password_raises_without_leaking_it(tmp_path: Path) -> None:
 def test_missing_or_invalid_pkcs12_raises_signing_error(tmp_path: Path) -> None:
     missing = Settings(data_dir=tmp_path, signing=SigningSettings(pkcs12_path=tmp_path / "no.p12"))
     with pytest.raises(SigningError):
-        signing.load_signer(missing)
+        signing_key.load_signer(missing)
     (tmp_path / "junk.p12").write_bytes(b"not a pkcs12")
     junk = Settings(data_dir=tmp_path, signing=SigningSettings(pkcs12_path=tmp_path / "junk.p12"))
     with pytest.raises(SigningError, match="PKCS#12"):
-        signing.load_signer(junk)
+        signing_key.load_signer(junk)
 
 
 def test_unsigned_and_unparseable_pdfs_are_not_ok(demo_settings: Settings, tmp_path: Path) -> None:
-    unsigned = signing.validate_signature(make_pdf(tmp_path / "plain.pdf"), demo_settings)
+    unsigned = validation.validate_signature(make_pdf(tmp_path / "plain.pdf"), demo_settings)
     assert not unsigned.ok and unsigned.signature_count == 0
     assert any("no signature" in p for p in unsigned.problems)
     (tmp_path / "junk.pdf").write_bytes(b"%PDF-1.7\nthis is not really a pdf\n")
-    junk = signing.validate_signature(tmp_path / "junk.pdf", demo_settings)
+    junk = validation.validate_signature(tmp_path / "junk.pdf", demo_settings)
     assert not junk.ok and junk.problems
     with pytest.raises(NotFoundError):
-        signing.validate_signature(tmp_path / "absent.pdf", demo_settings)
+        validation.validate_signature(tmp_path / "absent.pdf", demo_settings)
 
 
 def test_parse_pdfsig_splits_blocks() -> None:
@@ -434,7 +436,7 @@ def test_parse_pdfsig_splits_blocks() -> None:
         "Signature #2:\n  - Not total document signed\n"
         "  - Signature Validation: Digest Mismatch.\n"
     )
-    blocks = signing.parse_pdfsig(text)
+    blocks = validation.parse_pdfsig(text)
     assert blocks[0]["Signature Validation"] == "Signature is Valid."
     assert "Total document signed" in blocks[0]
     assert "Total document signed" not in blocks[1]
@@ -448,7 +450,7 @@ def test_expired_certificate_is_refused(tmp_path: Path) -> None:
         signing=SigningSettings(pkcs12_path=p12, pkcs12_password=SecretStr("het-han")),
     )
     with pytest.raises(SigningError, match="valid only"):
-        signing.load_signer(settings)
+        signing_key.load_signer(settings)
 
 
 def test_works_inside_a_running_event_loop(demo_settings: Settings, tmp_path: Path) -> None:
@@ -456,7 +458,7 @@ def test_works_inside_a_running_event_loop(demo_settings: Settings, tmp_path: Pa
 
     async def main() -> bool:
         signing.sign_pdf(make_pdf(tmp_path / "in.pdf"), tmp_path / "out.pdf", demo_settings)
-        return signing.validate_signature(tmp_path / "out.pdf", demo_settings).ok
+        return validation.validate_signature(tmp_path / "out.pdf", demo_settings).ok
 
     assert asyncio.run(main())
 
@@ -480,7 +482,7 @@ def test_visible_stamps_render_vietnamese_with_an_embedded_font(
     src = make_pdf(tmp_path / "in.pdf", pages=2)  # 400 x 340 pt pages
     signed = tmp_path / "stamped.pdf"
     signing.sign_pdf(src, signed, settings, signer_name="Lê Thị Ánh Tuyết")
-    check = signing.validate_signature(signed, settings)
+    check = validation.validate_signature(signed, settings)
     assert check.ok, check.problems
     assert check.coverage_entire_file and check.pdfsig_total_document_signed
     assert (

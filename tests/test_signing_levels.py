@@ -31,10 +31,11 @@ from pyhanko.sign.validation import (
 )
 from pyhanko_certvalidator import ValidationContext
 
+from pdf.sign import signer as signing
+from pdf.sign import validation
+from pdf.sign.timestamps import effective_level
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, SigningError
-from storage import signing
-from storage.timestamps import effective_level
 
 P12_PASSWORD = "mat-khau-PKI-thu-nghiem"
 
@@ -141,7 +142,7 @@ def test_signing_keeps_the_pdfa_metadata_untouched(signed_bt, tmp_path: Path) ->
 
 def test_verify_reports_b_t(signed_bt) -> None:
     path, settings, summary = signed_bt
-    check = signing.validate_signature(path, settings)
+    check = validation.validate_signature(path, settings)
     assert check.ok, check.problems
     assert check.level == "B-T" and not check.validation_data_embedded
     assert check.signer == "Nguyễn Thị Hồng Đào" and check.issuer == "sohoa Test Issuing CA"
@@ -171,7 +172,7 @@ def test_b_lt_embeds_validation_data_in_the_signed_revision(signed_blt, pki) -> 
 
 def test_verify_reports_b_lt(signed_blt) -> None:
     path, settings, _summary = signed_blt
-    check = signing.validate_signature(path, settings)
+    check = validation.validate_signature(path, settings)
     assert check.ok, check.problems
     assert check.level == "B-LT" and check.validation_data_embedded
     assert check.coverage_entire_file and check.pdfsig_total_document_signed
@@ -195,14 +196,14 @@ def test_validation_data_added_after_signing_is_not_a_change(
                 await vc.aclose()
 
     asyncio.run(add_dss())
-    check = signing.validate_signature(upgraded, settings)
+    check = validation.validate_signature(upgraded, settings)
     assert check.level == "B-LT" and check.modification == "validation-data"
     assert not check.coverage_entire_file and not check.pdfsig_total_document_signed
     assert not check.modified_after_signing and check.ok, check.problems
     # Anything else appended afterwards is a change, whatever came before it.
     tampered = tmp_path / "tampered.pdf"
     tampered.write_bytes(upgraded.read_bytes() + b"\n% edited after signing\n")
-    bad = signing.validate_signature(tampered, settings)
+    bad = validation.validate_signature(tampered, settings)
     assert bad.modified_after_signing and not bad.ok
     assert any("added after signing" in p for p in bad.problems)
 
@@ -286,7 +287,7 @@ def test_b_b_is_reported_as_b_b(pki: LocalPki, tmp_path: Path) -> None:
     settings = pki_settings(pki, tmp_path / "data")
     summary = signing.sign_pdf(make_archival_pdf(tmp_path, 1), tmp_path / "out.pdf", settings)
     assert summary.level == "B-B" and summary.timestamped_at is None
-    check = signing.validate_signature(tmp_path / "out.pdf", settings)
+    check = validation.validate_signature(tmp_path / "out.pdf", settings)
     assert check.ok and check.level == "B-B" and check.timestamped_at is None
     assert not check.validation_data_embedded
 
@@ -297,7 +298,7 @@ def test_untrusted_tsa_does_not_count_as_b_t(signed_bt, tmp_path: Path) -> None:
     untrusted = Settings(
         data_dir=tmp_path, signing=settings.signing.model_copy(update={"trust_roots": ()})
     )
-    check = signing.validate_signature(path, untrusted)
+    check = validation.validate_signature(path, untrusted)
     assert check.intact and check.valid and not check.trusted and not check.ok
     assert check.level == "B-B" and check.timestamped_at is None
     assert any("time-stamp" in p for p in check.problems)
@@ -325,7 +326,7 @@ def test_timestamp_keeps_an_expired_certificate_valid(pki: LocalPki, tmp_path: P
         with src.open("rb") as inp, (tmp_path / f"{name}.pdf").open("wb") as out:
             writer = IncrementalPdfFileWriter(inp)
             signers.sign_pdf(writer, meta, signer, timestamper=timestamper, output=out)
-        results[name] = signing.validate_signature(tmp_path / f"{name}.pdf", settings)
+        results[name] = validation.validate_signature(tmp_path / f"{name}.pdf", settings)
     kept = results["with-tsa"]
     assert kept.ok and kept.trusted, kept.problems
     assert kept.level == "B-T" and kept.timestamped_at == signed_then

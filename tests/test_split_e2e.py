@@ -13,14 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from sohoa.synth import write_pdf
+from samples.synth import write_pdf
 from sohoa.textfold import fold
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory) -> tuple[Path, list]:
     """Two dossiers (receipt + form, receipt + ID-card copy) with a separator sheet between."""
-    from sohoa import docgen
+    from samples import docgen
 
     rng = random.Random(7)
     pages = []

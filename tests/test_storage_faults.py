@@ -17,9 +17,9 @@ import s3server
 from archive_fixture import make_scans
 from s3server import s3_server, s3_store  # noqa: F401
 
+from catalog.database import Catalog
 from schemas.settings import Settings
 from sohoa.errors import StorageError
-from storage.catalog import Catalog
 
 
 class StopServer:

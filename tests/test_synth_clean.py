@@ -1,4 +1,4 @@
-"""Synthetic scans (sohoa.synth) and OCR cleaning (ocr.clean), measured against known truth."""
+"""Synthetic scans (samples.synth) and OCR cleaning (ocr.clean), measured against known truth."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 from ocr.clean import CleanResult, clean_for_ocr, estimate_skew, speck_fraction
+from samples import synth
 from schemas.settings import OcrSettings
-from sohoa import synth
 
 
 def _gray(img: Image.Image) -> np.ndarray:

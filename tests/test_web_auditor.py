@@ -26,12 +26,14 @@ from archive_fixture import small_archive  # noqa: F401
 from openpyxl import load_workbook
 from webclient import TestClient, csrf_of
 
+from catalog import audit
+from catalog.audit import Actor, AuditFilter
+from catalog.database import open_catalog
+from catalog.register import import_register
 from schemas.settings import Settings
-from sohoa import commands, commands_users, commands_web
-from storage import audit as audit_log
-from storage.audit import Actor, AuditFilter
-from storage.catalog import open_catalog
-from storage.register import import_register
+from services import auditor as commands_web
+from services import records as commands
+from services import users as commands_users
 from web.app import create_app
 from web.roles import ROLE_PERMISSIONS, Permission
 
@@ -68,8 +70,8 @@ class World:
 
 def _other_receipt(folder: Path) -> Path:
     """A receipt whose QR code (JSON) carries the dossier code, procedure and ID number."""
-    from sohoa import docgen
-    from sohoa.synth import write_png
+    from samples import docgen
+    from samples.synth import write_png
 
     person = docgen.Person(
         full_name="Đặng Văn Đức",
@@ -134,9 +136,9 @@ def auditor(app) -> TestClient:
     return signed_in(app, "auditor")
 
 
-def entries(settings: Settings, action: str) -> list[audit_log.AuditEntry]:
+def entries(settings: Settings, action: str) -> list[audit.AuditEntry]:
     catalog = open_catalog(settings.resolved_catalog_url)
-    return list(audit_log.query(catalog, AuditFilter(action=action), per_page=500).entries)
+    return list(audit.query(catalog, AuditFilter(action=action), per_page=500).entries)
 
 
 def result_ids(html: str) -> list[str]:
@@ -220,7 +222,7 @@ def test_results_come_in_pages_with_a_total(auditor, world, monkeypatch):
 
 
 def test_a_count_cut_short_reads_at_least_and_the_next_page_reads_on(auditor, monkeypatch):
-    from storage import search
+    from catalog import search
 
     counted = auditor.get("/api/search", params={"q": "so"}).json()
     assert counted["total_is_exact"] and counted["total"] >= 3  # "số" in three texts

@@ -23,13 +23,15 @@ from argon2 import PasswordHasher, profiles
 from starlette.requests import Request
 from webclient import TestClient, csrf_of
 
+from catalog import accounts as users
+from catalog import audit as audit_log
+from catalog import tokens as api_tokens
+from catalog import units
+from catalog.audit import Action, Actor, AuditFilter
+from catalog.database import Catalog, open_catalog
 from schemas.settings import Settings
-from sohoa import commands_users
+from services import users as commands_users
 from sohoa.errors import NotFoundError
-from storage import api_tokens, units, users
-from storage import audit as audit_log
-from storage.audit import Action, Actor, AuditFilter
-from storage.catalog import Catalog, open_catalog
 from web.app import create_app
 from web.auth import Principal, check_unit
 
@@ -597,7 +599,7 @@ def test_admin_pages_reset_passwords_change_roles_and_refuse_mistakes(app, peopl
 
 
 def test_accounts_and_the_audit_log_survive_a_catalog_rebuild(settings, people, app):
-    from sohoa.commands import rebuild_catalog
+    from services.records import rebuild_catalog
 
     browser = signed_in(app, "an.admin")
     report = rebuild_catalog(settings)
@@ -661,7 +663,7 @@ def test_a_body_over_the_upload_limit_gets_413(settings, clock, people):
 def _cli(settings, *args: str, input: str | None = None):
     from typer.testing import CliRunner
 
-    from sohoa.cli import app as cli_app
+    from cli.app import app as cli_app
 
     env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_LANG": "en"}
     return CliRunner().invoke(cli_app, list(args), input=input, env=env)

@@ -46,7 +46,7 @@ def _free_port() -> int:
 
 def _sohoa(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "sohoa.cli", *args],
+        [sys.executable, "-m", "cli.app", *args],
         env=env,
         input=stdin,
         capture_output=True,
@@ -68,7 +68,7 @@ def server(tmp_path_factory, prefect_api_url) -> Iterator[str]:
     port = _free_port()
     log = (data / "serve.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "sohoa.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "cli.app", "serve", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

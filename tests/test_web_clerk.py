@@ -22,12 +22,13 @@ from PIL import Image
 from test_ingest_claim import holder  # noqa: F401  (fixture)
 from webclient import TestClient, csrf_of
 
+from catalog import audit
+from catalog.audit import Action, Actor, AuditFilter
+from catalog.database import open_catalog
 from schemas.settings import Settings
-from sohoa import commands, commands_users
+from services import records as commands
+from services import users as commands_users
 from sohoa.errors import StaleRevisionError
-from storage import audit as audit_log
-from storage.audit import Action, Actor, AuditFilter
-from storage.catalog import open_catalog
 from web.app import create_app
 from web.jobs import JobRunner
 
@@ -54,7 +55,7 @@ def make_settings(data_dir: Path, **extra) -> Settings:
 
 
 def receipt_png(folder: Path, name: str = "bien-nhan.png", seed: int = 0) -> Path:
-    from sohoa.synth import render_page, write_png
+    from samples.synth import render_page, write_png
 
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
@@ -94,9 +95,9 @@ def bearer(settings: Settings, name: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {made['token']}"}
 
 
-def entries(settings: Settings, action: str | None = None) -> list[audit_log.AuditEntry]:
+def entries(settings: Settings, action: str | None = None) -> list[audit.AuditEntry]:
     catalog = open_catalog(settings.resolved_catalog_url)
-    return list(audit_log.query(catalog, AuditFilter(action=action), per_page=500).entries)
+    return list(audit.query(catalog, AuditFilter(action=action), per_page=500).entries)
 
 
 def inbox_folders(settings: Settings) -> list[str]:
@@ -294,8 +295,8 @@ def test_scans_another_run_is_digitising_are_refused_until_it_ends(
 ):
     """The inbox folder of a batch belongs to the run holding its claim (ingest, nightly)."""
     from storage.inbox import batch_id_for
-    from storage.nightly import locks_dir
     from storage.objectstore import sha256_file
+    from storage.waiting import locks_dir
 
     settings = make_settings(tmp_path / "data")
     add_people(settings)
@@ -693,7 +694,7 @@ def test_accept_needs_open_fields_fixed_and_leaves_the_queue(archive, tmp_path, 
 def test_cli_review_set_checks_a_revision_when_given(archive, tmp_path, stop_runners):
     from typer.testing import CliRunner
 
-    from sohoa.cli import app as cli_app
+    from cli.app import app as cli_app
 
     settings, _ = archive.copy(tmp_path / "data", stop_runners)
     env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_LANG": "en"}

@@ -11,11 +11,11 @@ import re
 import pytest
 from webclient import TestClient
 
+from catalog.audit import Actor
 from schemas.settings import Settings
-from sohoa import commands_users
-from sohoa.settings_view import setting_rows
-from sohoa.system_check import run_checks
-from storage.audit import Actor
+from services import users
+from services.settings_view import setting_rows
+from services.system_check import run_checks
 from web.app import create_app
 
 PASSWORD = "mat-khau-du-dai-1"
@@ -25,9 +25,9 @@ DB_PASSWORD = "mat-khau-csdl-rat-kin"
 
 
 def people(settings: Settings) -> None:
-    commands_users.add_user(settings, "an.admin", PASSWORD, role="admin", actor=CLI)
-    commands_users.add_user(settings, "binh.audit", PASSWORD, role="auditor", actor=CLI)
-    commands_users.add_user(settings, "chi.clerk", PASSWORD, role="clerk", actor=CLI)
+    users.add_user(settings, "an.admin", PASSWORD, role="admin", actor=CLI)
+    users.add_user(settings, "binh.audit", PASSWORD, role="auditor", actor=CLI)
+    users.add_user(settings, "chi.clerk", PASSWORD, role="clerk", actor=CLI)
 
 
 def signed_in(app, name: str) -> TestClient:
@@ -110,7 +110,7 @@ def test_broken_parts_of_the_machine_are_named_with_the_reason(tmp_path):
 
 
 def test_the_api_twin_gives_the_same_rows(app):
-    made = commands_users.create_token(app.state.settings, "an.admin", "monitor", actor=CLI)
+    made = users.create_token(app.state.settings, "an.admin", "monitor", actor=CLI)
     api = TestClient(app, headers={"Authorization": f"Bearer {made['token']}"})
     body = api.get("/api/settings").json()
     assert SECRET not in str(body)
@@ -142,6 +142,6 @@ def test_the_api_twin_gives_the_same_rows(app):
     ],
 )  # fmt: skip
 def test_passwords_and_tokens_in_urls_are_masked_however_they_are_written(url, shown):
-    from sohoa.settings_view import masked_url
+    from services.settings_view import masked_url
 
     assert masked_url(url) == shown

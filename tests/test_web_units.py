@@ -12,15 +12,14 @@ import re
 import pytest
 from webclient import TestClient, csrf_of
 
+from catalog import audit, units
+from catalog.audit import Actor, AuditFilter
+from catalog.database import open_catalog
+from catalog.register import import_register
+from catalog.register import units as register_units
 from schemas.settings import Settings
-from sohoa import commands_users
+from services import users as commands_users
 from sohoa.errors import ConflictError, InvalidRequestError
-from storage import audit as audit_log
-from storage import units
-from storage.audit import Actor, AuditFilter
-from storage.catalog import open_catalog
-from storage.register import import_register
-from storage.register import units as register_units
 from web.app import create_app
 
 PASSWORD = "mat-khau-du-dai-1"
@@ -91,7 +90,7 @@ def test_an_admin_builds_the_tree_and_every_change_is_audited(app, settings):
     assert {u.code: u.name for u in register_units(catalog(settings))}[
         "H56.01"
     ] == "Xã Gio Mỹ (mới)"
-    logged = audit_log.query(catalog(settings), AuditFilter(action="unit.*"), per_page=50).entries
+    logged = audit.query(catalog(settings), AuditFilter(action="unit.*"), per_page=50).entries
     assert [(e.target, e.username) for e in logged].count(("H56.01", "an.admin")) == 2
     assert {e.target for e in logged} == {"H56", "H56.01"}
 
@@ -216,7 +215,7 @@ def test_the_cli_twins_obey_the_same_rules(settings):
     assert loop.returncode == 2 and "cannot be the parent" in " ".join(loop.stderr.split())
     listed = json.loads(_sohoa(settings, "units", "list", "--json").stdout)
     assert [(u["code"], u["depth"]) for u in listed if u["listed"]] == [("H56", 0), ("H56.01", 1)]
-    logged = audit_log.query(catalog(settings), AuditFilter(action="unit.save"), per_page=9)
+    logged = audit.query(catalog(settings), AuditFilter(action="unit.save"), per_page=9)
     assert {e.target for e in logged.entries} == {"H56", "H56.01"}
     assert _sohoa(settings, "units", "remove", "H56").returncode == 2  # it has a child
 

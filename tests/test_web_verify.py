@@ -24,15 +24,14 @@ from archive_fixture import DPI, RECEIPT, small_archive  # noqa: F401
 from conftest import make_cli
 from webclient import TestClient, csrf_of
 
+from catalog import audit, fixity_runs
+from catalog.audit import Actor, AuditFilter
+from catalog.database import forget_catalog, open_catalog
+from records.rebuild import rebuild_catalog
 from schemas.settings import Settings
-from sohoa import commands_users
+from services import users
 from sohoa.errors import StorageError
-from storage import audit as audit_log
-from storage import fixity_runs
-from storage.audit import Actor, AuditFilter
-from storage.catalog import forget_catalog, open_catalog
 from storage.objectstore import open_store
-from storage.rebuild import rebuild_catalog
 from web.app import create_app
 from web.fixity_jobs import MAX_SAMPLE, FixityJobs, _real_check
 
@@ -66,7 +65,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(small_archive, tmp_path_factory) -> World:
     from flows.digitise import run_digitise
-    from sohoa.synth import render_page, write_png
+    from samples.synth import render_page, write_png
 
     root = tmp_path_factory.mktemp("verify")
     settings = small_archive.copy(root / "data")
@@ -75,7 +74,7 @@ def world(small_archive, tmp_path_factory) -> World:
     write_png(scan, render_page(lines, dpi=DPI, paper="A5", font_size_pt=12, seed=5), dpi=DPI)
     (made,) = run_digitise([str(scan)], settings=settings, unit=OTHER_UNIT)
     for name, role, unit in PEOPLE.values():
-        commands_users.add_user(settings, name, PASSWORD, role=role, unit=unit or "", actor=CLI)
+        users.add_user(settings, name, PASSWORD, role=role, unit=unit or "", actor=CLI)
     ids = small_archive.record_ids
     forget_catalog(settings.resolved_catalog_url)  # fold the WAL: tests copy the file
     return World(settings.data_dir, ids[0], ids, made.record_id)
@@ -142,9 +141,9 @@ def failure_rows(html: str) -> list[tuple[str, str]]:
     )
 
 
-def entries(settings: Settings, action: str) -> list[audit_log.AuditEntry]:
+def entries(settings: Settings, action: str) -> list[audit.AuditEntry]:
     catalog = open_catalog(settings.resolved_catalog_url)
-    return list(audit_log.query(catalog, AuditFilter(action=action), per_page=500).entries)
+    return list(audit.query(catalog, AuditFilter(action=action), per_page=500).entries)
 
 
 def runs_of(settings: Settings) -> list[fixity_runs.FixityRun]:
@@ -279,7 +278,7 @@ REGISTER = [
 def test_a_district_auditor_checks_and_sees_the_communes_under_it(site, world, tmp_path):
     import csv
 
-    from storage.register import import_register
+    from catalog.register import import_register
 
     path = tmp_path / "so-theo-doi.csv"
     with path.open("w", encoding="utf-8", newline="") as handle:
@@ -342,7 +341,7 @@ def test_a_second_start_while_one_runs_gets_409(site, world):
 
 
 def test_the_api_twins_give_the_same_data_as_the_page(site, world):
-    made = commands_users.create_token(site.settings, "binh.audit", "script", actor=CLI)
+    made = users.create_token(site.settings, "binh.audit", "script", actor=CLI)
     api = TestClient(site.app, follow_redirects=False)
     bearer = {"Authorization": f"Bearer {made['token']}"}
     answer = api.post("/api/fixity", json={"sample": 2}, headers=bearer)
@@ -435,7 +434,7 @@ def test_the_flow_records_its_runs_and_survives_an_unwritable_history(
         raise StorageError(operation="catalog", reason="disk full")
 
     monkeypatch.setattr(fixity_runs, "start_run", unwritable)
-    with caplog.at_level("WARNING", logger="storage.fixity_runs"):
+    with caplog.at_level("WARNING", logger="catalog.fixity_runs"):
         report = run_fixity_check(settings, sample=1, orphans=False, workers=1, unit=OTHER_UNIT)
     assert [r.record_id for r in report.results] == [world.other] and report.ok
     assert "cannot record the start of a run: StorageError" in caplog.text
@@ -465,7 +464,7 @@ def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(tmp_path)
 
 
 def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path):
-    from storage.fixity import FixityReport
+    from records.fixity import FixityReport
 
     catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
     fixity_runs.ensure_tables(catalog)

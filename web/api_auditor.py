@@ -1,7 +1,7 @@
 """The auditor's JSON API under ``/api``: search, record, PDF, verification, report.
 
 Each endpoint is the twin of a page and calls the same functions
-(:mod:`sohoa.commands_web` through the helpers of ``routes_search``,
+(:mod:`services.auditor` through the helpers of ``routes_search``,
 ``routes_records`` and ``routes_reports``), so limits, unit scope and audit
 entries are the same. Authentication as for all of ``/api`` (:mod:`web.api`):
 a bearer token, or a browser session with ``X-CSRF-Token`` on POST; anonymous
@@ -21,9 +21,9 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from records.verify import VerifyResult
 from schemas.report import Report
-from sohoa import commands_web
-from storage.verify import VerifyResult
+from services import auditor as commands_web
 from web.auth import Principal, require, unit_scope
 from web.deps import settings_of
 from web.i18n import request_lang
@@ -137,7 +137,7 @@ class VerifyOut(BaseModel):
 
 
 def verify_out(result: VerifyResult) -> VerifyOut:
-    """The API's view of a :class:`storage.verify.VerifyResult`."""
+    """The API's view of a :class:`records.verify.VerifyResult`."""
     return VerifyOut(
         record_id=result.record_id,
         ok=result.ok,
@@ -214,7 +214,7 @@ def api_search(
 @router.get("/records/{record_id}", response_model=RecordOut, summary="One record (auditor)")
 def api_record(request: Request, principal: Viewer, record_id: RecordId) -> RecordOut:
     """The record's facts, fields with their evidence and its review history (audited)."""
-    from storage.audit import Action
+    from catalog.audit import Action
     from web.audit import audit
 
     detail = commands_web.record_detail(

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from storage import fixity_runs
-from storage.fixity_runs import FixityFailure
+from catalog import fixity_runs
+from catalog.fixity_runs import FixityFailure
 from web.auth import Principal, require
 from web.deps import catalog_of
 from web.fixity_jobs import DEFAULT_SAMPLE, MAX_SAMPLE, PER_PAGE, RunView, run_view, start_check

@@ -1,7 +1,7 @@
 """``create_app(settings)``: the web app, and the one place errors become HTTP responses.
 
 The app is a thin surface over the library (architecture.md): routes call the
-functions the CLI calls (:mod:`sohoa.commands`, :mod:`sohoa.commands_users`…) and
+functions the CLI calls (:mod:`services.records`, :mod:`services.users`…) and
 render their results. Each area has its router module — ``routes_auth`` (sign in
 and out), ``routes_home`` (home page, health), ``routes_admin`` (users, audit log),
 ``api`` (JSON under ``/api``) — included here with :data:`ROUTERS`.
@@ -31,6 +31,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from catalog.accounts import ensure_tables
+from catalog.audit import Action
 from schemas.settings import Settings
 from sohoa import __version__
 from sohoa.errors import (
@@ -47,8 +49,6 @@ from sohoa.errors import (
     VerificationError,
 )
 from sohoa.i18n import use_lang
-from storage.audit import Action
-from storage.users import ensure_tables
 from web import (
     api,
     api_auditor,
@@ -245,7 +245,7 @@ def create_app(
     Raises:
         StorageError: the catalog cannot be opened (the account tables are created here).
     """
-    from storage.catalog import open_catalog
+    from catalog.database import open_catalog
 
     settings = settings or Settings()
     app = FastAPI(

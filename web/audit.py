@@ -1,7 +1,7 @@
 """Writing and reading the audit log from a request: the helper every route uses.
 
 One call records an action with who (the request's user), when (the app's clock),
-what (an :class:`storage.audit.Action` and a target id) and from where (client
+what (an :class:`catalog.audit.Action` and a target id) and from where (client
 address, user agent)::
 
     audit(request, Action.RECORD_VIEW, target=record.id)
@@ -9,7 +9,7 @@ address, user agent)::
     audit(request, Action.SEARCH, hits=len(hits))       # counts, never the words searched
 
 Keyword arguments become the entry's detail: ids, field names, counts, reasons —
-never personal data values (:func:`storage.audit.clean_detail` masks what slips).
+never personal data values (:func:`catalog.audit.clean_detail` masks what slips).
 A failed write raises, so an action whose trace cannot be kept does not happen.
 """
 
@@ -22,10 +22,10 @@ from zoneinfo import ZoneInfo
 
 from starlette.requests import Request
 
+from catalog import audit as audit_log
+from catalog.audit import Action, Actor, AuditFilter, AuditPage
 from schemas.settings import Settings
 from sohoa.errors import InvalidRequestError
-from storage import audit as audit_log
-from storage.audit import Action, Actor, AuditFilter, AuditPage
 from web.deps import catalog_of, now_of, settings_of
 from web.security import client_ip
 

@@ -1,6 +1,6 @@
 """Who is asking: browser sessions, API bearer tokens, and the ``require`` dependency.
 
-Sessions are server-side rows (:mod:`storage.users`): the cookie holds a random
+Sessions are server-side rows (:mod:`catalog.accounts`): the cookie holds a random
 id whose SHA-256 is stored, so signing out, disabling a user or resetting a
 password ends a session at once — something a signed cookie (Starlette's
 ``SessionMiddleware``) cannot do before it expires. Each request re-reads the
@@ -34,9 +34,11 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from catalog import accounts as users
+from catalog import tokens as api_tokens
+from catalog import units
+from catalog.audit import Action
 from sohoa.errors import PermissionDeniedError
-from storage import api_tokens, units, users
-from storage.audit import Action
 from web.deps import catalog_of, now_of, settings_of
 from web.errors import AuthRequired, Forbidden
 from web.roles import Permission, permissions_of
@@ -162,7 +164,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
 def unit_scope(principal: Principal) -> str | None:
     """The unit whose records the user may see or change, ``None`` for every unit.
 
-    Pass it as the ``scope`` of :mod:`sohoa.commands_web` calls, which widen it to the
+    Pass it as the ``scope`` of :mod:`services.auditor` calls, which widen it to the
     units under it (a district's auditor sees its communes).
     """
     return principal.unit

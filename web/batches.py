@@ -26,11 +26,11 @@ from datetime import datetime
 
 from starlette.requests import Request
 
+from catalog import batches as batch_list
+from catalog.tables import BatchRow, RecordRow
 from schemas.settings import Settings
 from sohoa.errors import ConflictError, NotFoundError
-from storage import batch_list
-from storage import nightly as waiting
-from storage.catalog_tables import BatchRow, RecordRow
+from storage import waiting
 from storage.inbox import REASON_FILE
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
@@ -43,7 +43,7 @@ __all__ = ["BATCH_RETRY", "STATUSES", "BatchInfo", "RecordBrief", "batch_info", 
 
 STATUSES = ("waiting", "running", "archived", "needs_review", "failed", "quarantined")
 BATCH_RETRY = "batch.retry"
-"""Audit action of a retry (the foundation's :class:`storage.audit.Action` has no member)."""
+"""Audit action of a retry (the foundation's :class:`catalog.audit.Action` has no member)."""
 
 
 @dataclass(frozen=True)

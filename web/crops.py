@@ -32,6 +32,7 @@ from typing import Generic, TypeVar
 
 from PIL import Image
 
+from catalog.tables import RecordRow
 from schemas.models import PageSummary
 from sohoa.errors import (
     ExternalProgramError,
@@ -39,7 +40,6 @@ from sohoa.errors import (
     NotFoundError,
     VerificationError,
 )
-from storage.catalog_tables import RecordRow
 from storage.objectstore import ObjectStore
 
 __all__ = ["CropCache", "parse_box"]

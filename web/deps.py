@@ -11,8 +11,8 @@ from datetime import datetime
 
 from starlette.requests import Request
 
+from catalog.database import Catalog, open_catalog
 from schemas.settings import Settings
-from storage.catalog import Catalog, open_catalog
 
 __all__ = ["catalog_of", "now_of", "settings_of"]
 

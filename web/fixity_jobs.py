@@ -10,7 +10,7 @@ validates its signature: CPU and disk work the pages share. :class:`FixityJobs`
 runs it in one background thread (the request returns at once) and refuses a
 second start while one runs (:class:`CheckRunning`, 409). Progress (records done
 out of chosen) lives in this process's memory; the outcome goes to the fixity
-history (:mod:`storage.fixity_runs`) like the nightly and CLI runs, so a restart
+history (:mod:`catalog.fixity_runs`) like the nightly and CLI runs, so a restart
 loses only the live counter. A run left ``running`` by a process that died stays
 so in the history (its start time says how old it is).
 
@@ -31,15 +31,16 @@ from typing import Any
 
 from starlette.requests import Request
 
+from catalog import fixity_runs, units
+from catalog.audit import Action
+from catalog.database import open_catalog
+from catalog.fixity_runs import FixityFailure, FixityRun, RunPage
+from records import fixity
+from records.fixity import FixityReport
+from records.verify import VerifyResult
 from schemas.settings import Settings
 from sohoa.errors import PermissionDeniedError
-from storage import fixity, fixity_runs, units
-from storage.audit import Action
-from storage.catalog import open_catalog
-from storage.fixity import FixityReport
-from storage.fixity_runs import FixityFailure, FixityRun, RunPage
 from storage.objectstore import open_store
-from storage.verify import VerifyResult
 from web.audit import audit
 from web.auth import Principal
 from web.deps import catalog_of, now_of, settings_of
@@ -232,7 +233,7 @@ class FixityJobs:
 
 
 class _Sink:
-    """The :class:`storage.fixity.FixityProgress` of one web check."""
+    """The :class:`records.fixity.FixityProgress` of one web check."""
 
     def __init__(self, jobs: FixityJobs, live: _Live) -> None:
         self._jobs, self._live = jobs, live

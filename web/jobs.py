@@ -9,9 +9,9 @@ nothing but can still hand batches to the nightly deployment.
 refuses beyond ``web.job_queue`` waiting batches, before the upload is stored) and
 ``web.job_workers`` daemon threads (one by default: the flow already OCRs a batch's
 pages in parallel, one Tesseract per core). Each job is a batch already in the inbox;
-the worker takes it exactly as the nightly run does — :func:`storage.nightly.claimed`
+the worker takes it exactly as the nightly run does — :func:`storage.waiting.claimed`
 (so ``sohoa nightly`` or ``sohoa ingest`` in another process never takes the same
-batch) and :func:`storage.nightly.staged_files` — and runs the flow, handing it the
+batch) and :func:`storage.waiting.staged_files` — and runs the flow, handing it the
 claim, with a progress sink that updates the job's :class:`Job` (pages found, pages
 done, stage). Pages poll ``GET /api/batches/{id}``, which reads :meth:`JobRunner.view`.
 
@@ -43,10 +43,10 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.requests import Request
 
+from catalog.database import open_catalog
 from schemas.settings import Settings
 from sohoa.errors import BadInputError, BatchBusyError, OcrError, SohoaError
-from storage import nightly as waiting
-from storage.catalog import open_catalog
+from storage import waiting
 from storage.claims import Claim
 
 __all__ = ["Job", "JobRunner", "JobView", "QueueFull", "lifespan", "runner_of"]
@@ -126,9 +126,9 @@ Digitise = Callable[..., list[Any]]
 
 def _real_digitise(files: list[str], **options: Any) -> list[Any]:
     """The real flow, imported on first use (Prefect is slow to import and start)."""
-    from sohoa.cli import _prepare_prefect
+    from flows.runtime import prepare_prefect
 
-    _prepare_prefect(options["settings"])
+    prepare_prefect(options["settings"])
     from flows.digitise import run_digitise
 
     return run_digitise(files, **options)

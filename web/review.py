@@ -2,9 +2,9 @@
 
 The pages (:mod:`web.routes_review`) and the API (:mod:`web.api_clerk`) call these
 functions; they call the library the CLI's ``sohoa review`` calls
-(:func:`sohoa.commands.review_queue`, :func:`~sohoa.commands.review_set`,
-:func:`~sohoa.commands.review_accept`), with the signed-in user as ``by`` and the
-revision the form carried (see :mod:`storage.review`: a stale one is refused with
+(:func:`services.records.review_queue`, :func:`~services.records.review_set`,
+:func:`~services.records.review_accept`), with the signed-in user as ``by`` and the
+revision the form carried (see :mod:`records.review`: a stale one is refused with
 409 and nothing is lost). Every view, crop, correction and acceptance is audited
 with the record id and field names only.
 
@@ -23,13 +23,13 @@ from typing import Any
 
 from starlette.requests import Request
 
+from catalog.audit import Action
+from catalog.tables import RecordRow
+from records.commit import load_manifest
 from schemas.fields import FIELD_LABELS_VI, FIELD_NAMES, FieldValue
 from schemas.models import Manifest
-from sohoa import commands
+from services import records as commands
 from sohoa.i18n import review_reason
-from storage.archive import load_manifest
-from storage.audit import Action
-from storage.catalog_tables import RecordRow
 from storage.objectstore import open_store
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
@@ -84,7 +84,7 @@ class ReviewDetail:
     pages: int
     created_at: datetime
     revision: int
-    """What the forms send back (:func:`storage.review.revision_of`)."""
+    """What the forms send back (:func:`records.review.revision_of`)."""
     reasons: tuple[str, ...]
     reason_codes: tuple[str, ...]
     fields: tuple[FieldRow, ...]

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from storage.users import ROLES
+from catalog.accounts import ROLES
 
 __all__ = ["NAV", "ROLES", "ROLE_PERMISSIONS", "NavItem", "Permission", "permissions_of"]
 

@@ -1,6 +1,6 @@
 """Administrator pages: users (``/admin/users…``) and the audit log (``/admin/audit``).
 
-Every change goes through :mod:`sohoa.commands_users` — the functions behind
+Every change goes through :mod:`services.users` — the functions behind
 ``sohoa users`` — with the signed-in administrator as the audit actor. Forms post,
 then redirect back (``?done=…``) so a reload does not post again; a refused change
 shows the page again with the reason and the matching status (400, 404, 409).
@@ -15,10 +15,10 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sohoa import commands_users
+from catalog import audit as audit_log
+from catalog.register import units as register_units
+from services import users as commands_users
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
-from storage import audit as audit_log
-from storage.register import units as register_units
 from web.audit import actor, audit_filter, read_log
 from web.auth import Principal, require
 from web.deps import catalog_of, settings_of

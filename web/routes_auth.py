@@ -14,8 +14,8 @@ from fastapi import APIRouter, Form
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from storage import users
-from storage.audit import Action
+from catalog import accounts
+from catalog.audit import Action
 from web.audit import audit
 from web.auth import current_principal, end_browser_session, start_browser_session
 from web.deps import catalog_of, now_of
@@ -93,7 +93,7 @@ def login(
             status=refusal.status,
             headers=refusal.headers,
         )
-    user, reason = users.authenticate(catalog_of(request), name, password)
+    user, reason = accounts.authenticate(catalog_of(request), name, password)
     if user is None:
         limiter.failed(key, ip, stamp)
         audit(request, Action.LOGIN_FAILED, who=key, reason=reason)

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from catalog import accounts
 from sohoa import __version__
 from sohoa.errors import SohoaError
-from storage import users
 from web.auth import Principal, require
 from web.deps import catalog_of
 from web.pages import render
@@ -28,7 +28,7 @@ def home(request: Request, principal: Annotated[Principal, Depends(require())]) 
 def health(request: Request) -> JSONResponse:
     """``{"status": "ok"}`` when the catalog answers, 503 otherwise; says nothing else."""
     try:
-        users.count_admins(catalog_of(request))
+        accounts.count_admins(catalog_of(request))
     except SohoaError:
         return JSONResponse({"status": "unavailable", "version": __version__}, status_code=503)
     return JSONResponse({"status": "ok", "version": __version__})

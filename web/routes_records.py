@@ -8,7 +8,7 @@ is opened and again on request (the button posts, is audited ``record.verify``).
 The signed PDF is shown in an ``<iframe>`` of ``GET /records/{id}/pdf`` (inline)
 and downloaded with ``?download=1`` (attachment, audited ``record.download``).
 Either way its bytes are hashed first and refused if they are not the archived
-ones (:func:`sohoa.commands_web.checked_pdf`, the check ``sohoa export`` makes):
+ones (:func:`services.auditor.checked_pdf`, the check ``sohoa export`` makes):
 an auditor must never be handed a changed file as the record.
 
 A user limited to a unit gets 403 for another unit's record, audited as
@@ -34,12 +34,12 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from catalog.audit import Action
+from records.verify import VerifyResult
 from schemas.fields import FIELD_LABELS_VI
-from sohoa import commands_web
+from services import auditor as commands_web
 from sohoa.errors import ChecksumMismatchError, VerificationError
 from sohoa.i18n import review_reason
-from storage.audit import Action
-from storage.verify import VerifyResult
 from web.audit import audit
 from web.auth import Principal, require, unit_scope
 from web.deps import now_of, settings_of

@@ -1,7 +1,7 @@
 """Digitisation rates for the auditor: ``GET /reports`` and its XLSX export.
 
-The numbers are ``sohoa report``'s (:func:`sohoa.commands_web.report` calls
-:func:`sohoa.commands_report.compute_report`), the table cells, labels and both
+The numbers are ``sohoa report``'s (:func:`services.auditor.report` calls
+:func:`services.reports.compute_report`), the table cells, labels and both
 SVG charts are the HTML report's pieces (:func:`reports.html.page_parts`,
 :func:`reports.html.chart_svgs`), laid out in this app's template because the
 report's own page carries inline styles this app's CSP refuses. The export is
@@ -22,13 +22,13 @@ from fastapi import APIRouter, Depends, Query
 from starlette.requests import Request
 from starlette.responses import Response
 
+from catalog.audit import Action
+from catalog.register import units as register_units
 from reports.html import chart_svgs, page_parts
 from reports.layout import label
 from schemas.report import GROUP_BY, Counts, Report
-from sohoa import commands_web
+from services import auditor as commands_web
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
-from storage.audit import Action
-from storage.register import units as register_units
 from web.audit import audit, office_zone, parse_day
 from web.auth import Principal, require, unit_scope
 from web.deps import catalog_of, now_of, settings_of

@@ -2,7 +2,7 @@
 
 The box takes words, a name, an ID number or a dossier code, with or without
 diacritics; the filters narrow by unit, kind, status, procedure, lĩnh vực and
-ngày tiếp nhận. Words and filters go to :func:`sohoa.commands_web.search` — the
+ngày tiếp nhận. Words and filters go to :func:`services.auditor.search` — the
 same call ``GET /api/search`` makes — limited to the user's unit when they have
 one. Empty words with filters (or a submitted empty form) list the newest records.
 
@@ -23,11 +23,11 @@ from markupsafe import Markup, escape
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sohoa import commands_web
-from sohoa.commands_web import RecordQuery, ResultPage
+from catalog.audit import Action
+from catalog.register import units as register_units
+from services import auditor as commands_web
+from services.auditor import RecordQuery, ResultPage
 from sohoa.errors import InvalidRequestError, SohoaError
-from storage.audit import Action
-from storage.register import units as register_units
 from web.audit import audit, parse_day
 from web.auth import Principal, require, unit_scope
 from web.deps import catalog_of, settings_of

@@ -1,8 +1,8 @@
 """The administrator's settings page (``/admin/settings``) and its twin ``/api/settings``.
 
-Read-only by design (see :mod:`sohoa.settings_view`): each setting with its value,
+Read-only by design (see :mod:`services.settings_view`): each setting with its value,
 default, source and the environment variable or file key that changes it, plus the
-machine checks of :mod:`sohoa.system_check` (Tesseract and its Vietnamese data,
+machine checks of :mod:`services.system_check` (Tesseract and its Vietnamese data,
 poppler, the signing certificate's expiry, the store, the catalog, free disk).
 Secrets never leave the process: they read "set" or "not set".
 """
@@ -18,8 +18,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from sohoa.settings_view import SettingRow, config_file, setting_rows
-from sohoa.system_check import Check, run_checks
+from services.settings_view import SettingRow, config_file, setting_rows
+from services.system_check import Check, run_checks
 from web.auth import Principal, require
 from web.deps import settings_of
 from web.pages import render

@@ -3,7 +3,7 @@
 Units decide what a limited account sees (its unit and the units under it) and how
 reports roll up, so an office needs them before its first register import, and
 needs to correct what an export left blank. Every change goes through
-:mod:`sohoa.commands_units` — the functions behind ``sohoa units`` — with the
+:mod:`services.units` — the functions behind ``sohoa units`` — with the
 signed-in administrator as the audit actor. Forms post, then redirect back
 (``?done=…``); a refused change shows the page again with the reason and its status.
 """
@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sohoa import commands_units
+from catalog.units import LEVELS
+from services import units as commands_units
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
-from storage.units import LEVELS
 from web.audit import actor
 from web.auth import Principal, require
 from web.deps import settings_of

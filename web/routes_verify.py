@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from storage.fixity_runs import FixityRun
+from catalog.fixity_runs import FixityRun
 from web.audit import office_zone
 from web.auth import Principal, require
 from web.errors import WebError

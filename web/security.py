@@ -197,7 +197,7 @@ async def csrf_protect(request: Request) -> None:
     sent = await _sent_token(request)
     if binding and sent and hmac.compare_digest(sent.encode(), _derive(binding).encode()):
         return
-    from storage.audit import Action
+    from catalog.audit import Action
     from web.audit import audit
 
     await run_in_threadpool(

@@ -36,13 +36,12 @@ from typing import BinaryIO
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
+from catalog.audit import Action
+from catalog.database import Catalog
 from ocr.pages import detect_format
 from schemas.settings import Settings
 from sohoa.errors import BatchBusyError, InputTooLargeError, InvalidRequestError
-from storage import claims, inbox
-from storage import nightly as waiting
-from storage.audit import Action
-from storage.catalog import Catalog
+from storage import claims, inbox, waiting
 from web.audit import audit
 from web.auth import Principal, check_unit
 from web.deps import catalog_of, settings_of

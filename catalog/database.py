@@ -1,0 +1,608 @@
+"""The catalog: one row per batch and per archived record, plus accent-insensitive search.
+
+The object store holds the truth (PDFs and manifests); the catalog is an index
+that can be rebuilt from the manifests. It is SQLite in embedded mode: WAL so
+auditors can search while the pipeline writes, ``BEGIN IMMEDIATE`` for writes
+so concurrent writers queue on ``busy_timeout`` instead of failing, and two FTS5
+tables holding *folded* text (see :mod:`sohoa.textfold`) so "dang ky" finds
+"Đăng ký": ``records_fts`` (dossier code and OCR text) and ``keys_fts`` (the key
+fields). Their rows are written in the same transaction as the record row, so
+they never disagree. How search uses them is in :mod:`catalog.search`.
+
+Other databases (any SQLAlchemy URL) work without FTS5: search falls back to
+``ILIKE`` on a folded copy of the text kept in ``records.folded``.
+
+Upgrading: a catalog made by an older sohoa gets the new columns when opened;
+the first search or write then fills them and rebuilds the FTS5 tables from the
+records table in one transaction (minutes per million records, once). ``sohoa
+catalog rebuild`` writes the current layout too.
+
+Every method opens a short session and returns frozen rows, never ORM objects,
+so one :class:`Catalog` can be shared by the pipeline's threads.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import json
+import threading
+import unicodedata
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, Self, TypeVar
+
+from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
+
+from catalog import register_tables, search, search_index  # noqa: F401  (register_tables: created with ours)
+from catalog.search import RESULT_CAP, SearchFilters, SearchPage
+from catalog.tables import (
+    Base,
+    BatchRow,
+    BatchTable,
+    CorrectionTable,
+    RecordRow,
+    RecordTable,
+    SearchHit,
+    batch_row,
+    record_row,
+)
+from schemas.models import Manifest
+from sohoa.errors import NotFoundError, StorageError
+from sohoa.textfold import fold, query_terms
+
+__all__ = [
+    "BatchRow",
+    "Catalog",
+    "RecordRow",
+    "SearchFilters",
+    "SearchHit",
+    "SearchPage",
+    "record_values",
+]
+
+MIN_PREFIX = 8
+"""Shortest record-id prefix accepted by :meth:`Catalog.get_record` (like git)."""
+
+BUSY_TIMEOUT_MS = 30_000
+"""How long a writer waits for another writer before SQLite reports 'database is locked'."""
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+# --- errors and engine ---------------------------------------------------------------------
+
+
+def _storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Turn database and file-system failures into :class:`StorageError` for the CLI."""
+
+    @functools.wraps(method)
+    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return method(*args, **kwargs)
+        except DBAPIError as exc:
+            reason = str(exc.orig) if exc.orig is not None else str(exc)
+            raise StorageError(operation="catalog", reason=reason) from exc
+        except (SQLAlchemyError, OSError, ImportError) as exc:
+            raise StorageError(operation="catalog", reason=str(exc)) from exc
+
+    return wrapper
+
+
+def _sqlite_engine(url: str) -> Engine:
+    """Create a SQLite engine with WAL, foreign keys, a busy timeout and explicit BEGINs."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in database
+    if not in_memory and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+    if in_memory:
+        options["poolclass"] = StaticPool  # one shared connection, or each thread sees its own DB
+    engine = create_engine(url, **options)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA foreign_keys = ON")
+            if not in_memory:
+                cursor.execute("PRAGMA journal_mode = WAL")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that reads and then writes cannot wait for a lock held
+        # by another writer (SQLITE_BUSY at once); taking the write lock up front can.
+        write = connection.get_execution_options().get("sohoa_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+# --- record rows -----------------------------------------------------------------------------
+
+
+def record_values(
+    manifest: Manifest, manifest_key: str, manifest_sha256: str, *, fulltext: bool
+) -> dict[str, Any]:
+    """Column values of a record row; code and text are NFC so folding keeps offsets.
+
+    Field values not printed verbatim in the OCR text (a corrected name, a value
+    decoded from a QR code) are appended to the indexed text, so search finds them.
+    ``fts_rowid`` is the record's preferred search key; the catalog moves it up by
+    one in the rare case another record holds it. Public so the search benchmark
+    writes exactly these rows in bulk.
+    """
+    body = unicodedata.normalize("NFC", manifest.text)
+    extra = [f.value for f in manifest.fields if f.value and f.value not in body]
+    if extra:
+        body = body + "\n" + "\n".join(unicodedata.normalize("NFC", v) for v in extra)
+    code = unicodedata.normalize("NFC", manifest.dossier_code)
+    fields = {f.name: f.value for f in manifest.fields}
+    columns = search_index.search_columns(
+        dossier_code=code, fields=fields, created_at=manifest.created_at
+    )
+    return {
+        "id": manifest.record_id,
+        "batch_id": manifest.batch_id,
+        "dossier_code": code,
+        "kind": manifest.kind,
+        "unit": manifest.unit,
+        "status": manifest.status,
+        "page_count": len(manifest.pages),
+        "mean_confidence": manifest.mean_confidence,
+        "pdf_key": manifest.pdf.key,
+        "pdf_sha256": manifest.pdf.sha256,
+        "manifest_key": manifest_key,
+        "manifest_sha256": manifest_sha256,
+        "signer": manifest.signature.signer,
+        "created_at": manifest.created_at,
+        "fields_json": json.dumps(fields, ensure_ascii=False),
+        "review_json": json.dumps(list(manifest.review_reasons), ensure_ascii=False),
+        "text": body,
+        "folded": None if fulltext else f"{fold(code)}\n{fold(body)}",
+        **columns,
+        "fts_rowid": search_index.sort_key(
+            columns["received_on"], manifest.created_at, manifest.record_id
+        ),
+    }
+
+
+# --- the catalog ---------------------------------------------------------------------------
+
+
+class Catalog:
+    """Batches, records and full-text search over one SQLAlchemy database.
+
+    Args:
+        url: SQLAlchemy URL, usually ``Settings.resolved_catalog_url``.
+        fulltext: use the FTS5 index; ``None`` (default) means "when the URL is SQLite".
+            ``False`` on SQLite exercises the portable ``ILIKE`` fallback (tests only:
+            do not switch an existing catalog between the two).
+
+    Raises:
+        StorageError: the database cannot be created, opened or is not a database.
+    """
+
+    @_storage_errors
+    def __init__(self, url: str, *, fulltext: bool | None = None) -> None:
+        self.url = url
+        is_sqlite = make_url(url).get_backend_name() == "sqlite"
+        self._engine = _sqlite_engine(url) if is_sqlite else create_engine(url, pool_pre_ping=True)
+        self._fts = is_sqlite if fulltext is None else (fulltext and is_sqlite)
+        write_engine = self._engine.execution_options(sohoa_write=True)
+        self._read = sessionmaker(self._engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
+        self._search_ready = False
+        self._search_lock = threading.Lock()
+        self._create_all()
+
+    def _create_all(self) -> None:
+        """Create missing tables, columns and indexes; existing data is kept.
+
+        The FTS5 tables and the search columns' values come later, from
+        :meth:`_prepare_search`, so opening a catalog never takes long.
+        """
+        Base.metadata.create_all(self._engine)
+        self._add_missing_columns()
+        with self._engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                for index in table.indexes:
+                    index.create(connection, checkfirst=True)
+
+    def _add_missing_columns(self) -> None:
+        """Add columns a newer sohoa defines to a catalog an older one created (never drops)."""
+        inspector = inspect(self._engine)
+        with self._engine.begin() as connection:
+            for table in Base.metadata.sorted_tables:
+                present = {c["name"] for c in inspector.get_columns(table.name)}
+                for column in table.columns:
+                    if column.name in present:
+                        continue
+                    kind = column.type.compile(self._engine.dialect)
+                    default = column.server_default.arg if column.server_default else None
+                    suffix = f" DEFAULT '{default}'" if isinstance(default, str) else ""
+                    connection.exec_driver_sql(
+                        f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{suffix}'
+                    )
+
+    # --- the search index: created or upgraded on first use ---------------------------------
+
+    def _prepare_search(self) -> None:
+        """Make the search columns and FTS5 tables current, once per catalog object.
+
+        Checked in a read transaction first, so a catalog that is up to date (or a
+        read-only file) is never locked for writing; an old one is upgraded inside
+        one write transaction, re-checked there because another process may have
+        done it meanwhile.
+        """
+        if self._search_ready:
+            return
+        with self._search_lock:
+            if self._search_ready:
+                return
+            with self._read() as session:
+                stale = search_index.index_stale(session, fulltext=self._fts)
+            if stale:
+                with self._write() as session:
+                    if search_index.index_stale(session, fulltext=self._fts):
+                        search_index.reindex(session, fulltext=self._fts)
+            self._search_ready = True
+
+    def close(self) -> None:
+        """Close pooled connections (the catalog must not be used afterwards)."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close on leaving a ``with`` block, so short-lived catalogs do not leak file handles."""
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[Session]:
+        """One write transaction: committed on success, rolled back on any exception."""
+        with self._write_sessions.begin() as session:
+            yield session
+
+    # --- batches ---------------------------------------------------------------------------
+
+    @_storage_errors
+    def upsert_batch(
+        self,
+        batch_id: str,
+        *,
+        status: str,
+        reason: str | None = None,
+        file_count: int = 0,
+        page_count: int = 0,
+        unit: str | None = None,
+        kind: str | None = None,
+        dossier_code: str | None = None,
+        created_at: datetime | None = None,
+    ) -> None:
+        """Create the batch or move it to ``status``.
+
+        ``status`` and ``reason`` are always written (a retried batch loses its old
+        failure reason). Zero counts and ``None`` facts keep what is stored, so a
+        later status change does not erase what an earlier step recorded.
+        ``created_at`` is for a catalog rebuilt from the archive, which restores the
+        batch's original time (from its manifests) rather than the rebuild's.
+        """
+        facts = {
+            "file_count": file_count or None,
+            "page_count": page_count or None,
+            "unit": unit,
+            "kind": kind,
+            "dossier_code": dossier_code,
+            "created_at": created_at,
+        }
+        with self._write() as session:
+            self._apply_batch(session, batch_id, status=status, reason=reason, facts=facts)
+
+    @staticmethod
+    def _apply_batch(
+        session: Session, batch_id: str, *, status: str, reason: str | None, facts: dict[str, Any]
+    ) -> BatchTable:
+        """Insert or update a batch inside the caller's transaction; return it."""
+        now = datetime.now(UTC)
+        batch = session.get(BatchTable, batch_id)
+        if batch is None:
+            batch = BatchTable(id=batch_id, created_at=now, file_count=0, page_count=0)
+            session.add(batch)
+        batch.status, batch.reason, batch.updated_at = status, reason, now
+        for name, value in facts.items():
+            if value is not None:
+                setattr(batch, name, value)
+        session.flush()  # the batch row must exist before a record refers to it
+        return batch
+
+    @_storage_errors
+    def get_batch(self, batch_id: str) -> BatchRow | None:
+        """Return the batch, or ``None`` when it was never recorded."""
+        with self._read() as session:
+            batch = session.get(BatchTable, batch_id)
+            return None if batch is None else batch_row(batch)
+
+    # --- records ---------------------------------------------------------------------------
+
+    @_storage_errors
+    def add_record(self, manifest: Manifest, *, manifest_key: str, manifest_sha256: str) -> None:
+        """Catalog an archived record and mark its batch ``archived``, in one transaction.
+
+        Idempotent: adding the same ``record_id`` again replaces the row and its
+        search entry, so re-running a batch or rebuilding from manifests is safe.
+        """
+        self._prepare_search()
+        with self._write() as session:
+            self._put_record(session, manifest, manifest_key, manifest_sha256)
+
+    @_storage_errors
+    def add_records(self, entries: Iterable[tuple[Manifest, str, str]], *, chunk: int = 500) -> int:
+        """Catalog many ``(manifest, manifest_key, manifest_sha256)`` at once (catalog rebuild).
+
+        The same rows as :meth:`add_record` one by one, in transactions of ``chunk``
+        records: one commit per record would make rebuilding a large archive slow.
+        Each chunk is written in search-key order, the order FTS5 appends fastest.
+        Returns how many records were written.
+        """
+        self._prepare_search()
+        written = 0
+        pending = iter(entries)
+        while batch := list(itertools.islice(pending, chunk)):
+            rows = [(record_values(m, k, h, fulltext=self._fts), m) for m, k, h in batch]
+            rows.sort(key=lambda row: row[0]["fts_rowid"])
+            with self._write() as session:
+                for values, manifest in rows:
+                    self._put_record(session, manifest, values=values)
+            written += len(batch)
+        return written
+
+    def _put_record(
+        self,
+        session: Session,
+        manifest: Manifest,
+        manifest_key: str = "",
+        manifest_sha256: str = "",
+        *,
+        values: dict[str, Any] | None = None,
+    ) -> None:
+        """Insert or replace one record, its search entries and corrections; touch its batch."""
+        if values is None:
+            values = record_values(manifest, manifest_key, manifest_sha256, fulltext=self._fts)
+        facts = {
+            "file_count": len(manifest.sources) or None,
+            "unit": manifest.unit,
+            "kind": manifest.kind,
+            "dossier_code": values["dossier_code"],
+        }
+        batch = self._apply_batch(
+            session, manifest.batch_id, status="archived", reason=None, facts=facts
+        )
+        if not batch.page_count:  # the pipeline sets the whole scan's count; a later
+            batch.page_count = len(manifest.pages)  # correction must not shrink it to one record's
+        record = session.get(RecordTable, manifest.record_id)
+        if record is not None and self._fts and record.fts_rowid is not None:
+            search_index.delete_index(session, record.fts_rowid)
+        key = search_index.free_key(session, values["fts_rowid"], values["id"])  # before add()
+        values = {**values, "fts_rowid": key}
+        if record is None:
+            record = RecordTable(id=manifest.record_id)
+            session.add(record)
+        for name, value in values.items():
+            setattr(record, name, value)
+        session.flush()
+        if self._fts:
+            fields = {f.name: f.value for f in manifest.fields}
+            search_index.write_index(
+                session, values["fts_rowid"], search_index.index_entry(values, fields)
+            )
+        self._replace_corrections(session, manifest)
+
+    @staticmethod
+    def _replace_corrections(session: Session, manifest: Manifest) -> None:
+        """Mirror the manifest's review history (the manifest is the record of truth)."""
+        session.execute(
+            delete(CorrectionTable).where(CorrectionTable.record_id == manifest.record_id)
+        )
+        session.add_all(
+            CorrectionTable(record_id=manifest.record_id, **c.model_dump())
+            for c in manifest.corrections
+        )
+
+    @_storage_errors
+    def list_for_review(self, *, unit: str | Collection[str] | None = None) -> list[RecordRow]:
+        """Records whose status is ``needs_review``, oldest first (the clerk's work queue).
+
+        ``unit``: one unit code, or several (a unit and those under it); ``None``: all.
+        """
+        with self._read() as session:
+            query = select(RecordTable).where(RecordTable.status == "needs_review")
+            if unit is not None and unit != "":
+                codes = [unit] if isinstance(unit, str) else list(unit)
+                query = query.where(RecordTable.unit.in_(codes))
+            query = query.order_by(RecordTable.created_at, RecordTable.id)
+            return [record_row(r) for r in session.scalars(query)]
+
+    @_storage_errors
+    def corrections(self, record_id: str) -> list[dict[str, Any]]:
+        """The record's review history, oldest first."""
+        with self._read() as session:
+            query = (
+                select(CorrectionTable)
+                .where(CorrectionTable.record_id == record_id)
+                .order_by(CorrectionTable.at, CorrectionTable.id)
+            )
+            return [
+                {k: getattr(c, k) for k in ("field", "old", "new", "by", "at", "reason")}
+                for c in session.scalars(query)
+            ]
+
+    @_storage_errors
+    def get_record(self, record_id: str) -> RecordRow:
+        """Return a record by id, or by a unique id prefix of at least 8 characters.
+
+        Raises:
+            NotFoundError: no record has that id, or the prefix is too short or matches
+                several records.
+        """
+        with self._read() as session:
+            record = session.get(RecordTable, record_id)
+            if record is None and len(record_id) >= MIN_PREFIX:
+                found = session.scalars(
+                    select(RecordTable)
+                    .where(RecordTable.id.startswith(record_id, autoescape=True))
+                    .limit(2)
+                ).all()
+                if len(found) > 1:
+                    raise NotFoundError(what="record", name=f"{record_id} (ambiguous prefix)")
+                record = found[0] if found else None
+            if record is None:
+                raise NotFoundError(what="record", name=record_id)
+            return record_row(record)
+
+    @_storage_errors
+    def get_text(self, record_id: str) -> str:
+        """Return the full OCR text of a record (exact id).
+
+        Raises:
+            NotFoundError: no record has that id.
+        """
+        with self._read() as session:
+            body = session.scalar(select(RecordTable.text).where(RecordTable.id == record_id))
+            if body is None:
+                raise NotFoundError(what="record", name=record_id)
+            return body
+
+    @_storage_errors
+    def find_records_for_batch(self, batch_id: str) -> list[RecordRow]:
+        """Return the records produced by one batch, oldest first."""
+        with self._read() as session:
+            query = (
+                select(RecordTable)
+                .where(RecordTable.batch_id == batch_id)
+                .order_by(RecordTable.created_at, RecordTable.id)
+            )
+            return [record_row(r) for r in session.scalars(query)]
+
+    @_storage_errors
+    def list_records(self, limit: int | None = None) -> list[RecordRow]:
+        """Return records newest first, at most ``limit`` of them when given."""
+        with self._read() as session:
+            query = (
+                select(RecordTable)
+                .order_by(RecordTable.created_at.desc(), RecordTable.id)
+                .limit(limit)
+            )
+            return [record_row(r) for r in session.scalars(query)]
+
+    @_storage_errors
+    def delete_record(self, record_id: str) -> None:
+        """Delete a record and its search entry (exact id only: no prefixes for deletes).
+
+        Raises:
+            NotFoundError: no record has that id.
+        """
+        self._prepare_search()
+        with self._write() as session:
+            record = session.get(RecordTable, record_id)
+            if record is None:
+                raise NotFoundError(what="record", name=record_id)
+            if self._fts and record.fts_rowid is not None:
+                search_index.delete_index(session, record.fts_rowid)
+            session.execute(delete(CorrectionTable).where(CorrectionTable.record_id == record_id))
+            session.delete(record)
+
+    @_storage_errors
+    def object_keys(self) -> set[str]:
+        """Every PDF and manifest key the catalog points at (for finding orphans)."""
+        with self._read() as session:
+            pairs = session.execute(select(RecordTable.pdf_key, RecordTable.manifest_key))
+            return {key for pair in pairs for key in pair}
+
+    @_storage_errors
+    def count_records(self) -> int:
+        """Return the number of records in the catalog."""
+        with self._read() as session:
+            return int(session.scalar(select(func.count()).select_from(RecordTable)) or 0)
+
+    # --- search ----------------------------------------------------------------------------
+
+    @_storage_errors
+    def find(
+        self,
+        query: str = "",
+        *,
+        filters: SearchFilters | None = None,
+        limit: int = 20,
+        offset: int = 0,
+        cap: int = RESULT_CAP,
+    ) -> SearchPage:
+        """Search words, names, ID numbers and dossier codes, with or without diacritics.
+
+        Exact code, ID or name first, then key-field matches, then text matches,
+        newest first within each; an empty query lists the filtered records.
+        Free input never raises on FTS5 syntax. Rules: :mod:`catalog.search`.
+
+        Returns:
+            The page, with the total (a lower bound "``cap``+" when more match).
+        """
+        self._prepare_search()
+        with self._read() as session:
+            return search.find(
+                session,
+                query,
+                filters or SearchFilters(),
+                limit=limit,
+                offset=offset,
+                cap=cap,
+                fulltext=self._fts,
+            )
+
+    def search(self, query: str, *, limit: int = 20, offset: int = 0) -> list[SearchHit]:
+        """Hits of :meth:`find` without filters; ``[]`` for a query without letters or digits."""
+        if not query_terms(query) or limit <= 0:
+            return []
+        return list(self.find(query, limit=limit, offset=offset).hits)
+
+
+MAX_OPEN = 8
+"""Shared catalogs kept per process (tests open one per data directory)."""
+_OPEN: dict[str, Catalog] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def open_catalog(url: str) -> Catalog:
+    """One shared :class:`Catalog` per URL and process, so connection pools are not leaked."""
+    with _OPEN_LOCK:
+        catalog = _OPEN.get(url)
+        if catalog is None:
+            if len(_OPEN) >= MAX_OPEN:  # drop (not close: a caller may hold it) the oldest
+                _OPEN.pop(next(iter(_OPEN)))
+            catalog = _OPEN[url] = Catalog(url)
+        return catalog
+
+
+def forget_catalog(url: str) -> None:
+    """Close this process's shared catalog for ``url``, e.g. before its file is replaced.
+
+    Why: pooled SQLite connections keep the old file (and its WAL) open, so after a
+    rebuild swaps a new file in they would go on reading the old one.
+    """
+    with _OPEN_LOCK:
+        catalog = _OPEN.pop(url, None)
+    if catalog is not None:
+        catalog.close()

@@ -1,0 +1,592 @@
+"""The history of fixity checks: every run, who started it, what it was asked, what it found.
+
+Why keep it: an auditor (thanh tra) must show that the archive is read back and
+proven intact *regularly*, not only that it is intact today. The nightly sample,
+the weekly full check, ``sohoa verify --all`` and checks started from ``/verify``
+all write here, so one table answers "when was the archive last checked, by
+whom, and what was wrong".
+
+What is kept: ids, units, statuses and counts only — a failure names its record
+id, its unit and short codes (``pdf:changed``), never the problem text (it may
+name the signer) and never a citizen's data. Orphans (archive objects no record
+points at) are kept with their key.
+
+Recording must never make a check fail: the ``safe_*`` functions and
+:func:`recorded` log a catalog that cannot be written and carry on; only the web
+app, which needs a run id to show progress, uses the raising :func:`start_run`.
+
+Like the accounts and the audit log these rows are not in the archive, so a
+catalog rebuild carries them over (:func:`carry_runs`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import ForeignKey, String, func, insert, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from catalog.database import Catalog, open_catalog
+from catalog.module_tables import ModuleTables
+from catalog.tables import Base, RecordTable, UtcDateTime
+from records import fixity
+from records.fixity import FixityProgress, FixityReport
+from schemas.settings import Settings
+from sohoa.errors import NotFoundError, SohoaError
+from storage.objectstore import ObjectStore
+
+__all__ = [
+    "FixityFailure",
+    "FixityFailureTable",
+    "FixityRun",
+    "FixityRunTable",
+    "RunPage",
+    "carry_runs",
+    "check_scope",
+    "copy_runs",
+    "ensure_tables",
+    "error_code",
+    "fail_run",
+    "finish_run",
+    "get_run",
+    "latest_finished",
+    "list_runs",
+    "recorded",
+    "safe_fail",
+    "safe_finish",
+    "safe_start",
+    "sample_text",
+    "start_run",
+]
+
+log = logging.getLogger(__name__)
+
+MAX_FAILURES_KEPT = 10_000
+"""Failures stored per run; the run's counts stay exact beyond that."""
+MAX_PER_PAGE = 200
+
+
+# --- tables ------------------------------------------------------------------------------------
+
+
+class FixityRunTable(Base):
+    """One fixity check, from its start (``running``) to ``done`` or ``error``."""
+
+    __tablename__ = "fixity_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    started_by: Mapped[str] = mapped_column(String(80))
+    """``nightly``, ``weekly flow``, ``cli``, ``web:<account>`` or ``api:<account>`` (staff
+    account names, as the audit log keeps them; never a citizen's data)."""
+    sample: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Asked sample: a count (``50``) or a share (``10%``); ``None``: every record."""
+    unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Unit the check was limited to (with the units under it); ``None``: every unit."""
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    """``running``, ``done`` (whatever it found) or ``error`` (the check could not run)."""
+    catalog_records: Mapped[int | None] = mapped_column(default=None)
+    """Records the check could choose from (the unit's, or the whole catalog's)."""
+    checked: Mapped[int] = mapped_column(default=0)
+    problems: Mapped[int] = mapped_column(default=0)
+    """Records not intact plus orphans."""
+    orphans: Mapped[int | None] = mapped_column(default=None)
+    """Orphan objects found; ``None`` when not looked for."""
+    error: Mapped[str | None] = mapped_column(String(120), default=None)
+    """Why the check could not run: the error's type and code, never its text."""
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    """``host:pid`` of the process running it, so a run left ``running`` by a process
+    that died (a restart mid-check) can be closed as ``interrupted``."""
+
+
+class FixityFailureTable(Base):
+    """One record found damaged (or one orphan object) by a run."""
+
+    __tablename__ = "fixity_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fixity_runs.id"), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    """``None`` for an orphan."""
+    unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The record's unit when the run ended (hides it from other units' users)."""
+    status: Mapped[str] = mapped_column(String(16))
+    """``missing``, ``changed``, ``invalid``, ``unreadable`` or ``orphan``."""
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    """Codes of the bad objects, ``role:status`` joined by ``;`` (``pdf:changed``)."""
+    key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    """The object key of an orphan."""
+
+
+_TABLES = ModuleTables([FixityRunTable.__table__, FixityFailureTable.__table__])
+
+
+ensure_tables = _TABLES.ensure
+"""Create this module's tables in a catalog opened before it was imported."""
+_on_catalog = _TABLES.on_catalog
+
+
+# --- values ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FixityFailure:
+    """One damaged record or orphan of a run (ids and codes only)."""
+
+    record_id: str | None
+    unit: str | None
+    status: str
+    reason: str
+    """``role:status`` codes joined by ``;``; empty for an orphan."""
+    key: str | None = None
+    """The orphan's object key."""
+
+    @property
+    def objects(self) -> list[tuple[str, str]]:
+        """The bad objects as ``(role, status)`` pairs, for display."""
+        return [tuple(part.split(":", 1)) for part in self.reason.split(";") if ":" in part]  # type: ignore[misc]
+
+
+@dataclass(frozen=True)
+class FixityRun:
+    """One run of the history, with its failures when read with :func:`get_run`."""
+
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    started_by: str
+    sample: str | None
+    unit: str | None
+    state: str
+    catalog_records: int | None
+    checked: int
+    problems: int
+    orphans: int | None
+    error: str | None
+    failures: tuple[FixityFailure, ...] = ()
+
+    @property
+    def verdict(self) -> str:
+        """``running``, ``error``, ``empty`` (nothing checked), ``ok`` or ``problems``."""
+        if self.state != "done":
+            return self.state
+        if self.problems:
+            return "problems"
+        return "ok" if self.checked or self.orphans is not None else "empty"
+
+    @property
+    def seconds(self) -> float | None:
+        """How long the run took, once finished."""
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+@dataclass(frozen=True)
+class RunPage:
+    """One page of runs, newest first, with the count of all runs."""
+
+    runs: tuple[FixityRun, ...]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def sample_text(sample: float | None) -> str | None:
+    """How a run's sample is stored: ``50`` (records), ``10%`` (a share), ``None`` (all)."""
+    if sample is None:
+        return None
+    if isinstance(sample, int):
+        return str(sample)
+    return f"{sample * 100:g}%"
+
+
+def _run(row: FixityRunTable, failures: Iterable[FixityFailureTable] = ()) -> FixityRun:
+    return FixityRun(
+        id=row.id,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        started_by=row.started_by,
+        sample=row.sample,
+        unit=row.unit,
+        state=row.state,
+        catalog_records=row.catalog_records,
+        checked=row.checked,
+        problems=row.problems,
+        orphans=row.orphans,
+        error=row.error,
+        failures=tuple(
+            FixityFailure(f.record_id, f.unit, f.status, f.reason, f.key) for f in failures
+        ),
+    )
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+@_on_catalog
+def start_run(
+    catalog: Catalog,
+    *,
+    started_by: str,
+    sample: float | None,
+    unit: str | None,
+    now: datetime | None = None,
+) -> int:
+    """Write a ``running`` row for a check about to start; return its id."""
+    row = FixityRunTable(
+        started_at=now or datetime.now(UTC),
+        started_by=started_by[:80],
+        sample=sample_text(sample),
+        unit=unit,
+        state="running",
+        owner=_this_process(),
+    )
+    with catalog._write() as session:
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def _reason(result: fixity.VerifyResult) -> str:
+    return ";".join(f"{o.role}:{o.status}" for o in result.objects if o.status != "ok")[:200]
+
+
+def _units_of(catalog: Catalog, record_ids: list[str]) -> dict[str, str]:
+    """Each damaged record's unit, read in chunks (SQLite bounds the parameters per query)."""
+    found: dict[str, str] = {}
+    with catalog._read() as session:
+        for start in range(0, len(record_ids), 500):
+            chunk = record_ids[start : start + 500]
+            query = select(RecordTable.id, RecordTable.unit).where(RecordTable.id.in_(chunk))
+            found.update({record_id: unit for record_id, unit in session.execute(query)})
+    return found
+
+
+def _failure_rows(catalog: Catalog, run_id: int, report: FixityReport) -> list[dict]:
+    bad = [r for r in report.results if not r.ok][:MAX_FAILURES_KEPT]
+    units = _units_of(catalog, [r.record_id for r in bad])
+    rows = [
+        {"run_id": run_id, "record_id": r.record_id, "unit": units.get(r.record_id),
+         "status": r.status, "reason": _reason(r), "key": None}
+        for r in bad
+    ]  # fmt: skip
+    room = max(0, MAX_FAILURES_KEPT - len(rows))
+    rows += [
+        {"run_id": run_id, "record_id": None, "unit": None, "status": "orphan", "reason": "",
+         "key": key[:1024]}
+        for key in report.orphans[:room]
+    ]  # fmt: skip
+    return rows
+
+
+@_on_catalog
+def finish_run(
+    catalog: Catalog, run_id: int, report: FixityReport, *, now: datetime | None = None
+) -> None:
+    """Write what the run found: counts, and its failures (ids, units, codes)."""
+    failures = _failure_rows(catalog, run_id, report)
+    with catalog._write() as session:
+        row = session.get(FixityRunTable, run_id)
+        if row is None:
+            raise NotFoundError(what="fixity run", name=str(run_id))
+        row.finished_at = now or datetime.now(UTC)
+        row.state = "done"
+        row.catalog_records = report.catalog_records
+        row.checked = len(report.results)
+        row.problems = sum(not r.ok for r in report.results) + len(report.orphans)
+        row.orphans = len(report.orphans) if report.orphans_checked else None
+        if failures:
+            session.execute(insert(FixityFailureTable), failures)
+
+
+def error_code(exc: BaseException) -> str:
+    """What is kept of an error: its type and exit code (its text may hold paths or names)."""
+    code = getattr(exc, "exit_code", None)
+    return f"{type(exc).__name__}" + (f" ({int(code)})" if code is not None else "")
+
+
+@_on_catalog
+def fail_run(
+    catalog: Catalog, run_id: int, exc: BaseException, *, now: datetime | None = None
+) -> None:
+    """Mark a run that could not complete (the catalog or the store failed, a bug)."""
+    with catalog._write() as session:
+        row = session.get(FixityRunTable, run_id)
+        if row is not None:
+            row.finished_at = now or datetime.now(UTC)
+            row.state = "error"
+            row.error = error_code(exc)[:120]
+
+
+# --- writing without failing the check ---------------------------------------------------------
+
+
+def _is_bug(exc: BaseException) -> bool:
+    """Whether a recording failure deserves a traceback (not a database or storage outage)."""
+    return not isinstance(exc, SohoaError | SQLAlchemyError | OSError)
+
+
+def safe_start(
+    settings: Settings, *, started_by: str, sample: float | None, unit: str | None = None
+) -> int | None:
+    """:func:`start_run` that logs instead of raising (``None``: the run is not recorded)."""
+    try:
+        return start_run(
+            open_catalog(settings.resolved_catalog_url),
+            started_by=started_by,
+            sample=sample,
+            unit=unit,
+        )
+    except Exception as exc:  # recording must never fail the check
+        log.warning(
+            "fixity history: cannot record the start of a run: %s",
+            error_code(exc),
+            exc_info=_is_bug(exc),
+        )
+        return None
+
+
+def safe_finish(settings: Settings, run_id: int | None, report: FixityReport) -> None:
+    """:func:`finish_run` that logs instead of raising."""
+    _safely(finish_run, settings, run_id, report)
+
+
+def safe_fail(settings: Settings, run_id: int | None, exc: BaseException) -> None:
+    """:func:`fail_run` that logs instead of raising."""
+    _safely(fail_run, settings, run_id, exc)
+
+
+def _safely(
+    write: Callable[..., None], settings: Settings, run_id: int | None, what: object
+) -> None:
+    """Record the end of run ``run_id`` (if it was recorded at all); never raise."""
+    if run_id is None:
+        return
+    try:
+        write(open_catalog(settings.resolved_catalog_url), run_id, what)
+    except Exception as exc:
+        log.warning(
+            "fixity history: cannot record run %s: %s",
+            run_id,
+            error_code(exc),
+            exc_info=_is_bug(exc),
+        )
+
+
+def recorded(
+    settings: Settings,
+    check: Callable[[], FixityReport],
+    *,
+    started_by: str,
+    sample: float | None,
+    unit: str | None = None,
+) -> FixityReport:
+    """Run ``check`` and record it in the history; recording problems are only logged.
+
+    The check's own errors are recorded (state ``error``) and raised again unchanged.
+    """
+    run_id = safe_start(settings, started_by=started_by, sample=sample, unit=unit)
+    try:
+        report = check()
+    except BaseException as exc:
+        safe_fail(settings, run_id, exc)
+        raise
+    safe_finish(settings, run_id, report)
+    return report
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def _this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _gone(owner: str | None) -> bool:
+    """Whether ``owner`` (``host:pid``) is a process of this host that no longer exists."""
+    host, _, pid = (owner or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another machine's run (or an old row): only it can say
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, someone else's
+        return False
+    return False
+
+
+@_on_catalog
+def close_abandoned(catalog: Catalog, *, now: datetime | None = None) -> int:
+    """Mark ``error (interrupted)`` the runs left ``running`` by a dead process of this host.
+
+    Why: a restart mid-check leaves its row ``running`` forever, and the page would
+    poll it for as long as it is open. Returns how many rows were closed.
+    """
+    with catalog._read() as session:
+        rows = session.execute(
+            select(FixityRunTable.id, FixityRunTable.owner).where(FixityRunTable.state == "running")
+        ).all()
+    dead = [run_id for run_id, owner in rows if _gone(owner)]
+    if dead:
+        with catalog._write() as session:
+            for row in session.scalars(
+                select(FixityRunTable).where(
+                    FixityRunTable.id.in_(dead), FixityRunTable.state == "running"
+                )
+            ):
+                row.state, row.error = "error", "interrupted"
+                row.finished_at = now or datetime.now(UTC)
+        log.warning("fixity history: %d run(s) of a stopped process marked interrupted", len(dead))
+    return len(dead)
+
+
+@_on_catalog
+def list_runs(catalog: Catalog, *, page: int = 1, per_page: int = 20) -> RunPage:
+    """One page (from 1) of runs, newest first, without their failures."""
+    per_page = min(max(per_page, 1), MAX_PER_PAGE)
+    page = max(page, 1)
+    with catalog._read() as session:
+        total = session.scalar(select(func.count()).select_from(FixityRunTable)) or 0
+        rows = session.scalars(
+            select(FixityRunTable)
+            .order_by(FixityRunTable.started_at.desc(), FixityRunTable.id.desc())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+        runs = tuple(_run(r) for r in rows)
+    return RunPage(runs, total, page, per_page)
+
+
+@_on_catalog
+def latest_finished(catalog: Catalog) -> FixityRun | None:
+    """The archive's current verdict: the newest completed run over every unit.
+
+    Why not simply the newest run: a commune's clean check of 50 of its records must
+    not replace the nightly finding of damage elsewhere. Only when no whole-archive
+    run exists yet is the newest of any scope shown.
+    """
+    done = (
+        select(FixityRunTable)
+        .where(FixityRunTable.state == "done")
+        .order_by(FixityRunTable.finished_at.desc(), FixityRunTable.id.desc())
+        .limit(1)
+    )
+    with catalog._read() as session:
+        row = session.scalars(done.where(FixityRunTable.unit.is_(None))).first()
+        row = row or session.scalars(done).first()
+        return None if row is None else _run(row)
+
+
+@_on_catalog
+def get_run(catalog: Catalog, run_id: int) -> FixityRun:
+    """One run with its failures (records by id, then orphans by key).
+
+    Raises:
+        NotFoundError: no such run.
+    """
+    with catalog._read() as session:
+        row = session.get(FixityRunTable, run_id)
+        if row is None:
+            raise NotFoundError(what="fixity run", name=str(run_id))
+        failures = session.scalars(
+            select(FixityFailureTable)
+            .where(FixityFailureTable.run_id == run_id)
+            .order_by(FixityFailureTable.record_id.is_(None), FixityFailureTable.record_id,
+                      FixityFailureTable.key)
+        )  # fmt: skip
+        return _run(row, list(failures))
+
+
+# --- a check limited to some units -------------------------------------------------------------
+
+
+def check_scope(
+    settings: Settings,
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    sample: int | None,
+    units: Collection[str] | None,
+    orphans: bool,
+    workers: int = 1,
+    progress: FixityProgress | None = None,
+) -> FixityReport:
+    """Check a random sample of the records of ``units`` (``None``: of every unit).
+
+    :func:`records.fixity.run_fixity` with a unit filter, for the web app, where an
+    auditor limited to a unit checks that unit's records only.
+    """
+    started = time.monotonic()
+    progress = progress or fixity.NullFixityProgress()
+    pool = [r for r in catalog.list_records() if units is None or r.unit in units]
+    rows = fixity.select_rows(pool, sample)
+    progress.started(len(rows))
+    results = fixity.check_records(
+        rows, store, settings, workers=workers, on_result=progress.checked
+    )
+    lost = fixity.find_orphans(store, catalog) if orphans else None
+    return fixity.make_report(
+        catalog_records=len(pool),
+        results=results,
+        orphans=lost,
+        sampled=len(rows) < len(pool),
+        workers=workers,
+        seconds=time.monotonic() - started,
+    )
+
+
+# --- catalog rebuild ---------------------------------------------------------------------------
+
+
+@_on_catalog
+def copy_runs(source: Catalog, target: Catalog) -> int:
+    """Copy the whole history from ``source`` into ``target`` (replacing it); return the runs.
+
+    Why: like the audit log the history is not in the archive, so a rebuilt catalog
+    would otherwise forget every check made before it.
+    """
+    ensure_tables(target)
+    copied = 0
+    with source._read() as reading, target._write() as writing:
+        for table in (FixityFailureTable, FixityRunTable):  # children first
+            writing.execute(table.__table__.delete())
+        for table in (FixityRunTable, FixityFailureTable):  # parents first
+            rows = reading.execute(select(table.__table__).execution_options(yield_per=1000))
+            for chunk in rows.partitions(1000):
+                writing.execute(insert(table), [dict(r._mapping) for r in chunk])
+                copied += len(chunk) if table is FixityRunTable else 0
+    return copied
+
+
+def carry_runs(old: Path, new: Path) -> int | None:
+    """Copy the history from the old catalog file into a rebuilt one.
+
+    For :func:`records.rebuild.rebuild_catalog`. Returns the runs copied, or ``None``
+    when there was no old catalog or it could not be read (the rebuild goes on).
+    """
+    if not old.exists():
+        return None
+    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
+    try:
+        return copy_runs(source, target)
+    except (SohoaError, SQLAlchemyError) as exc:
+        log.warning("fixity history not carried over from the old catalog: %s", error_code(exc))
+        return None
+    finally:
+        source.close()
+        target.close()

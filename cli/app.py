@@ -1,0 +1,307 @@
+"""The ``sohoa`` command line: a thin surface over the library (one of two places that map errors to exit codes).
+
+Commands that only read the catalog (show, search, export, verify) do not
+import Prefect, so they start in well under a second; ``ingest`` and ``demo``
+run the Prefect flow (in-process by default, or a server named by
+``PREFECT_API_URL``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cli.common import console, fail, guard, load_settings, out, unexpected
+from cli.integrity import catalog_app, verify
+from cli.nightly import nightly
+from cli.register import register_app
+from cli.report import report
+from cli.review import review_app
+from cli.serve import serve
+from cli.settings import show_settings
+from cli.units import units_app
+from cli.users import users_app
+from flows.runtime import prepare_prefect
+from sohoa import SOFTWARE
+from sohoa.errors import ExitCode, SohoaError
+from sohoa.i18n import current_lang
+from sohoa.texts import t
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC"
+)
+
+
+@app.callback()
+def _main(
+    lang: Annotated[str | None, typer.Option("--lang", help="vi | en")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v")] = False,
+) -> None:
+    """Số hóa hồ sơ và kết quả giải quyết TTHC / Digitise dossiers and results."""
+    from sohoa import logmask
+
+    logmask.install()
+    if lang:
+        os.environ["SOHOA_LANG"] = lang
+    if verbose:
+        os.environ["SOHOA_VERBOSE"] = "1"
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG, PNG")],
+    dossier: Annotated[str | None, typer.Option("--dossier", help="Mã hồ sơ")] = None,
+    unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị")] = None,
+    kind: Annotated[str, typer.Option("--kind", help="thanh-phan | ket-qua")] = "thanh-phan",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    each: Annotated[
+        bool, typer.Option("--each", help="Mỗi tệp là một lô / one batch per file")
+    ] = False,
+) -> None:
+    """Số hóa một lô bản quét / Digitise one batch of scans (files in order)."""
+    if kind not in ("thanh-phan", "ket-qua"):
+        console.print(t("bad_kind", kind=kind))
+        raise typer.Exit(int(ExitCode.USAGE))
+    settings = guard(load_settings)
+    batches = [[f] for f in files] if each else [list(files)]
+    views, code = _ingest_batches(
+        batches, settings, dossier=dossier, unit=unit, kind=kind, quiet=as_json
+    )
+    if as_json:
+        out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
+    else:
+        _print_records(views, settings)
+    raise typer.Exit(code)
+
+
+def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
+    """Run the flow per batch; a failed batch does not stop the others."""
+    prepare_prefect(settings)
+    from cli.progress import RichProgress
+    from flows.digitise import run_digitise
+    from records.commit import record_view
+
+    views, code = [], 0
+    with RichProgress(console, total_batches=len(batches), enabled=not quiet) as progress:
+        for files in batches:
+            try:
+                manifests = run_digitise(
+                    [str(f) for f in files],
+                    settings=settings,
+                    progress=progress,
+                    kind=kind,
+                    unit=unit,
+                    dossier_code=dossier,
+                )
+                views.extend(record_view(m) for m in manifests)
+            except SohoaError as exc:
+                fail(exc)
+                code = code or int(exc.exit_code)
+            except Exception as exc:  # noqa: BLE001 - one batch must not stop the others
+                unexpected(exc)
+                code = code or int(ExitCode.INTERNAL)
+            progress.batch_finished()
+    return views, code
+
+
+def _print_records(views, settings) -> None:
+    from storage.objectstore import open_store
+
+    store = open_store(settings)
+    table = Table(title=t("records_title"))
+    for col in ("id", "dossier", "pages", "confidence", "status"):
+        table.add_column(t(f"col_{col}"), no_wrap=col in ("id", "dossier"))
+    for v in views:
+        table.add_row(
+            v.id,
+            v.dossier_code or "—",
+            str(v.pages),
+            f"{v.mean_confidence:.1f}",
+            t(f"status_{v.status}"),
+        )
+    out.print(table)
+    if views:
+        out.print(f"[bold]{t('col_pdf')}:[/]", highlight=False)
+        for v in views:
+            out.print(f"  {v.id}  {_location(store, v.pdf)}", highlight=False, soft_wrap=True)
+
+
+def _location(store, key: str) -> str:
+    return store.location(key)
+
+
+@app.command()
+def show(
+    record_id: Annotated[str, typer.Argument(help="Mã bản ghi / record id")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Xem một bản ghi / Show one record."""
+    from services import records as commands
+
+    detail = guard(lambda: commands.show_record(load_settings(), record_id))
+    if as_json:
+        out.print_json(json.dumps(detail, ensure_ascii=False, default=str))
+        return
+    from sohoa.i18n import review_reason
+
+    for key, value in detail.items():
+        if key in ("fields", "review_reasons"):
+            continue
+        if not key.endswith(("_detail", "corrections")):
+            out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
+    for code in detail["review_reasons"]:
+        out.print(f"  ⚠ {review_reason(code)}", highlight=False)
+    _print_fields(detail["fields_detail"])
+    _print_pages(detail["pages_detail"])
+    if detail["corrections"]:
+        table = Table(title=t("corrections_title"))
+        for col in ("field", "old", "new", "by", "at", "reason"):
+            table.add_column(col)
+        for c in detail["corrections"]:
+            table.add_row(*(str(c[k] or "") for k in ("field", "old", "new", "by", "at", "reason")))
+        out.print(table)
+
+
+def _print_fields(fields: list[dict]) -> None:
+    from schemas.fields import FIELD_LABELS_VI
+
+    table = Table(title=t("fields_title"))
+    for col in ("field", "value", "method", "page", "confidence", "problem"):
+        table.add_column(t(f"col_{col}"))
+    for f in fields:
+        label = FIELD_LABELS_VI[f["name"]] if current_lang() == "vi" else f["name"]
+        table.add_row(
+            label,
+            f["value"],
+            t(f"method_{f['method']}"),
+            "" if f["page"] is None else str(f["page"] + 1),
+            f"{f['confidence']:.2f}",
+            f["problem"] or "",
+        )
+    out.print(table)
+
+
+def _print_pages(pages: list[dict]) -> None:
+    table = Table(title=t("pages_title"))
+    for col in ("page", "source", "doc_type", "dpi", "confidence", "turned", "review"):
+        table.add_column(t(f"col_{col}"))
+    for number, page in enumerate(pages, start=1):
+        table.add_row(
+            str(number),
+            f"{page['source']} #{page['source_page'] + 1}",
+            page.get("doc_type", ""),
+            f"{page['dpi']:.0f}",
+            t("page_blank") if page.get("blank") else f"{page['mean_confidence']:.1f}",
+            f"{page.get('rotation', 0)}°" if page.get("rotation") else "",
+            "⚠" if page["needs_review"] else "",
+        )
+    out.print(table)
+
+
+@app.command()
+def export(
+    record_id: Annotated[str, typer.Argument()],
+    output: Annotated[Path, typer.Option("-o", "--output", help="FILE.pdf")],
+) -> None:
+    """Xuất PDF đã ký / Export the signed PDF."""
+    from services import records as commands
+
+    path = guard(lambda: commands.export_record(load_settings(), record_id, output))
+    console.print(t("exported", path=str(path)))
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help="Từ khóa, có hoặc không dấu / words, with or without diacritics")
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    limit: Annotated[int, typer.Option("--limit")] = 20,
+    page: Annotated[int, typer.Option("--page", min=1)] = 1,
+    unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị / unit code")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="thanh-phan | ket-qua")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="archived | needs_review")] = None,
+    procedure: Annotated[str | None, typer.Option("--procedure", help="Mã TTHC")] = None,
+    sector: Annotated[str | None, typer.Option("--sector", help="Lĩnh vực")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="Ngày tiếp nhận từ / from")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="Ngày tiếp nhận đến / to")] = None,
+) -> None:
+    """Tìm hồ sơ, có lọc / Search records, with filters (no words: newest first)."""
+    from services import records as commands
+
+    filters = {"unit": unit, "kind": kind, "status": status, "procedure": procedure}
+    filters |= {"sector": sector, "date_from": start, "date_to": end}
+    found = guard(
+        lambda: commands.search_records(load_settings(), query, limit=limit, page=page, **filters)
+    )
+    hits = found["hits"]
+    if as_json:  # the hits, as before filters came; the total is in the table's caption
+        out.print_json(json.dumps(hits, ensure_ascii=False, default=str))
+        return
+    if not hits:
+        console.print(t("no_results"))
+        raise typer.Exit(0)
+    table = Table(title=t("search_title", query=query), caption=found["total_text"])
+    for col in ("id", "dossier", "unit", "status", "snippet"):
+        table.add_column(t(f"col_{col}"))
+    for hit in hits:
+        table.add_row(
+            hit["record_id"],
+            hit["dossier_code"] or "—",
+            hit["unit"],
+            t(f"status_{hit['status']}"),
+            hit["snippet"],
+        )
+    out.print(table)
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path | None, typer.Option("--samples", help="Nơi ghi bản quét mẫu")] = None,
+) -> None:
+    """Chạy thử trên bản quét mẫu / Run the pipeline on generated sample scans."""
+    from samples.synth import make_demo_batch
+
+    settings = guard(load_settings)
+    samples = workdir or (settings.data_dir / "samples")
+    files = make_demo_batch(samples)
+    console.print(t("demo_intro", n=len(files), where=str(samples), software=SOFTWARE))
+    views, code = _ingest_batches(
+        [[f] for f in files], settings, dossier=None, unit=None, kind="thanh-phan", quiet=False
+    )
+    _print_records(views, settings)
+    from services import records as commands
+
+    if views:
+        word = commands.sample_query(settings, views[0].id)
+        if word:
+            hits = commands.search_records(settings, word, limit=5)["hits"]
+            console.print(t("demo_search", word=word, n=len(hits)))
+    console.print(t("demo_next", catalog=settings.resolved_catalog_url))
+    raise typer.Exit(code)
+
+
+app.add_typer(review_app, name="review")
+app.command("verify")(verify)
+app.add_typer(catalog_app, name="catalog")
+app.command("nightly")(nightly)
+app.add_typer(register_app, name="register")
+app.command("report")(report)
+app.add_typer(users_app, name="users")
+app.command("serve")(serve)
+app.add_typer(units_app, name="units")
+app.command("settings")(show_settings)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

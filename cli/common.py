@@ -1,0 +1,55 @@
+"""What every ``sohoa`` command shares: the two consoles, the settings, the error guard.
+
+Commands import these from here (not from :mod:`cli.app`, which imports the commands), so the
+command modules and the app that assembles them form no import circle.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+from rich.console import Console
+
+from sohoa.errors import SohoaError
+from sohoa.i18n import current_lang
+from sohoa.texts import t
+
+console = Console(stderr=True)
+"""Messages, progress and errors: stderr, so stdout stays clean for tables and JSON."""
+out = Console(soft_wrap=True)
+"""Results (tables, JSON) on stdout."""
+
+
+def load_settings():
+    from schemas.settings import Settings
+
+    try:
+        return Settings()
+    except Exception as exc:  # pydantic ValidationError: show it as a config error
+        from sohoa.errors import ConfigError
+
+        raise ConfigError(reason=str(exc).splitlines()[0]) from exc
+
+
+def fail(exc: SohoaError) -> None:
+    console.print(f"[bold red]{t('error')}:[/] {exc.render(current_lang())}", highlight=False)
+
+
+def unexpected(exc: BaseException) -> None:
+    """An error we did not foresee: one line for the user, the traceback with --verbose."""
+    from sohoa.errors import SohoaError as _Base
+
+    detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+    fail(_Base("internal", detail=detail))
+    if os.environ.get("SOHOA_VERBOSE"):
+        console.print_exception()
+
+
+def guard(func):
+    """Run a command body, turning domain errors into a message and an exit code."""
+    try:
+        return func()
+    except SohoaError as exc:
+        fail(exc)
+        raise typer.Exit(int(exc.exit_code)) from None

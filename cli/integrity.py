@@ -1,0 +1,163 @@
+"""``sohoa verify`` and ``sohoa catalog rebuild``: prove the archive is intact, rebuild the index.
+
+Kept apart from :mod:`cli.app` so the main command module stays readable; it uses
+the same guard, consoles and library calls (:mod:`services.records`). Neither command
+imports Prefect: they run the plain functions of :mod:`records.fixity` and
+:mod:`records.rebuild` on a thread pool and start in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from cli.progress import CountBar
+from sohoa.errors import ExitCode
+from sohoa.i18n import current_lang
+from sohoa.texts import t
+
+catalog_app = typer.Typer(
+    no_args_is_help=True, help="Danh mục tra cứu / The search catalog (an index of the archive)"
+)
+
+
+def verify(
+    record_id: Annotated[str | None, typer.Argument(help="Mã bản ghi / record id")] = None,
+    all_records: Annotated[
+        bool, typer.Option("--all", help="Mọi bản ghi và đối tượng mồ côi / every record, orphans")
+    ] = False,
+    sample: Annotated[
+        str | None,
+        typer.Option(
+            "--sample",
+            help="N bản ghi hoặc tỉ lệ, ngẫu nhiên / N records or a fraction (0.1, 10%), at random",
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Hạt giống mẫu / sample seed")] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Luồng (≤ số lõi) / threads (≤ cores)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Kiểm tra toàn vẹn và chữ ký / Check integrity and signatures."""
+    from cli.common import console, guard, load_settings
+
+    if not record_id and not all_records and sample is None:
+        console.print(t("verify_usage"))
+        raise typer.Exit(int(ExitCode.USAGE))
+    chosen = _parse_sample(sample)
+    whole = all_records or chosen is not None
+    with CountBar(console, t("progress_verify"), enabled=not as_json) as bar:
+        report = guard(
+            lambda: _check(
+                load_settings(),
+                record_id=None if whole else record_id,
+                sample=chosen,
+                seed=seed,
+                workers=workers,
+                progress=bar,
+            )
+        )
+    _print_report(report, as_json)
+    raise typer.Exit(int(report.exit_code))
+
+
+def _check(settings, *, record_id: str | None, **options):
+    """One record, or the archive (all or a sample) recorded in the fixity history as ``cli``.
+
+    Why only the archive-wide checks are recorded: the history answers "when was the
+    archive last read back"; one record's check is a look at that record.
+    """
+    from catalog import fixity_runs
+    from services import records as commands
+
+    if record_id is not None:
+        return commands.check_archive(settings, record_id=record_id, **options)
+    return fixity_runs.recorded(
+        settings,
+        lambda: commands.check_archive(settings, **options),
+        started_by="cli",
+        sample=options.get("sample"),
+    )
+
+
+def _parse_sample(sample: str | None) -> float | None:
+    from records.fixity import parse_sample
+
+    if sample is None:
+        return None
+    try:
+        return parse_sample(sample)
+    except ValueError as exc:
+        raise typer.BadParameter(t("bad_sample", value=sample), param_hint="--sample") from exc
+
+
+def _print_report(report, as_json: bool) -> None:
+    from cli.common import out
+
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+        return
+    fail = "[bold red]LỖI[/]" if current_lang() == "vi" else "[bold red]FAIL[/]"
+    single = len(report.results) == 1 and not report.orphans_checked
+    for r in report.results:
+        if r.ok and not single:
+            continue
+        mark = "[green]OK[/]" if r.ok else fail
+        status = "" if r.ok else f" ({t('fixity_' + r.status)})"
+        out.print(f"{mark}{status} {r.record_id} {r.dossier_code or '—'} {r.pdf}", highlight=False)
+        for problem in r.problems:
+            out.print(f"    - {problem}", highlight=False)
+        if single and r.level:
+            out.print(_signature_line(r), highlight=False)
+    for key in report.orphans:
+        out.print(f"[bold red]{t('fixity_orphan')}[/] {key}", highlight=False)
+    s = report.summary()
+    if single:
+        out.print(t("verify_summary", total=s["checked"], failed=0 if report.ok else 1))
+        return
+    orphans = t("fixity_not_checked") if s["orphans"] is None else s["orphans"]
+    out.print(t("fixity_summary", **{**s, "orphans": orphans}), highlight=False)
+
+
+def _signature_line(r) -> str:
+    """Level, signer, signing and time-stamp times, and what was added after signing."""
+    stamped = r.timestamped_at.isoformat(timespec="seconds") if r.timestamped_at else "—"
+    signed = r.signed_at.isoformat(timespec="seconds") if r.signed_at else "—"
+    return "    " + t(
+        "verify_signature",
+        level=r.level,
+        signer=r.signer or "—",
+        signed=signed,
+        stamped=stamped,
+        modification=t(f"verify_mod_{(r.modification or 'none').replace('-', '_')}"),
+    )
+
+
+@catalog_app.command("rebuild")
+def rebuild(
+    keep_going: Annotated[
+        bool,
+        typer.Option("--keep-going", help="Bỏ qua manifest hỏng (có báo cáo) / skip bad manifests"),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Dựng lại danh mục từ kho lưu trữ / Rebuild the catalog from the archive's manifests."""
+    from cli.common import console, guard, load_settings, out
+    from services import records as commands
+
+    with CountBar(console, t("progress_rebuild"), enabled=not as_json) as bar:
+        report = guard(
+            lambda: commands.rebuild_catalog(load_settings(), keep_going=keep_going, progress=bar)
+        )
+    if as_json:
+        out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
+    else:
+        for skipped in report.skipped:
+            out.print(f"[bold red]{t('rebuild_skipped')}[/] {skipped.key}: {skipped.reason}")
+        for record_id in report.duplicates:
+            out.print(t("rebuild_duplicate", id=record_id), highlight=False)
+        out.print(t("rebuild_done", **report.to_dict()), highlight=False)
+    raise typer.Exit(int(report.exit_code))

@@ -1,0 +1,414 @@
+"""Assemble the archival PDF (PDF/A-2b): the colour scan of each page plus an invisible text layer.
+
+Each page shows its scan at its true size (pixels / dpi) and carries the OCR
+words as invisible text (render mode 3) in Tesseract's glyphless font, placed
+and stretched to each word's box, so selecting, copying and searching work in
+any reader. The scan is stored as set by :class:`~schemas.settings.PdfSettings`:
+``original`` embeds JPEG scans byte for byte (no generation loss); ``mrc``
+stores the ink as sharp full-resolution masks in its colours over a small
+colour background (:mod:`pdf.mrc`), about a tenth of the size. XMP metadata
+carries the record's identity so the file explains itself; :mod:`pdf.pdfa`
+adds what PDF/A-2b needs (output intent, identification, extension schema).
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+from pikepdf import Dictionary, Name, Pdf
+from PIL import Image
+
+from pdf.mrc import MrcLayers, g4_encode, split_page
+from pdf.pdfa import XMP_NS, add_srgb_output_intent, write_xmp
+from schemas.models import PageImage, PageOcr, Word
+from schemas.settings import PdfSettings
+from sohoa import SOFTWARE
+from sohoa.errors import BadInputError, ConfigError
+
+GLYPH_WIDTH = 0.5  # the glyphless font's advance, in ems (Tesseract's /DW 500)
+# Declared ascent/descent (in ems): readers draw a glyph's box from baseline-ASCENT to
+# baseline+DESCENT, so a word set at size = box height on a baseline DESCENT above the
+# box bottom is highlighted exactly over its box (with Descent 0, poppler assumes 0.35).
+DESCENT = 0.2
+# Below this skew each word is drawn upright at its mapped position: text extractors
+# (poppler's layout analysis among them) treat slightly rotated glyphs as horizontal and
+# split lines and words on the baseline drift; upright words keep exact boxes and clean lines.
+UPRIGHT_BELOW_DEG = 10.0
+JPEG_QUALITY_FOR_LOSSLESS_INPUT = 90
+FONT_CANDIDATES = (
+    "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf",
+    "/usr/share/tesseract-ocr/4.00/tessdata/pdf.ttf",
+    "/usr/share/tessdata/pdf.ttf",
+)
+
+
+def find_glyphless_font(tessdata_dir: Path | None = None) -> Path:
+    """Locate Tesseract's ``pdf.ttf``, a font whose every glyph is blank."""
+    candidates = [Path(tessdata_dir) / "pdf.ttf"] if tessdata_dir else []
+    candidates += [Path(p) for p in FONT_CANDIDATES]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ConfigError(reason="Tesseract's pdf.ttf not found; install tesseract-ocr")
+
+
+@lru_cache(maxsize=2)
+def _font_bytes(path: str) -> bytes:
+    return Path(path).read_bytes()
+
+
+def _glyphless_font(pdf: Pdf, font_path: Path) -> pikepdf.Object:
+    """A Type0 font mapping every CID (= UTF-16 code unit) to the blank glyph 1."""
+    cid_to_gid = pikepdf.Stream(pdf, zlib.compress(b"\x00\x01" * 65536))
+    cid_to_gid.Filter = Name.FlateDecode
+    to_unicode = pikepdf.Stream(
+        pdf,
+        b"/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n"
+        b"/CIDSystemInfo << /Registry (Adobe) /Ordering (UCS) /Supplement 0 >> def\n"
+        b"/CMapName /Adobe-Identity-UCS def /CMapType 2 def\n"
+        b"1 begincodespacerange <0000> <FFFF> endcodespacerange\n"
+        b"1 beginbfrange <0000> <FFFF> <0000> endbfrange\n"
+        b"endcmap CMapName currentdict /CMap defineresource pop end end\n",
+    )
+    font_file = pikepdf.Stream(pdf, _font_bytes(str(font_path)))
+    descriptor = Dictionary(
+        Type=Name.FontDescriptor,
+        FontName=Name.GlyphLessFont,
+        Flags=5,
+        FontBBox=[0, -200, 500, 800],
+        ItalicAngle=0,
+        Ascent=800,
+        Descent=-200,
+        CapHeight=800,
+        StemV=80,
+        FontFile2=pdf.make_indirect(font_file),
+    )
+    cid_font = Dictionary(
+        Type=Name.Font,
+        Subtype=Name.CIDFontType2,
+        BaseFont=Name.GlyphLessFont,
+        CIDSystemInfo=Dictionary(
+            Registry=pikepdf.String("Adobe"), Ordering=pikepdf.String("Identity"), Supplement=0
+        ),
+        FontDescriptor=pdf.make_indirect(descriptor),
+        DW=int(GLYPH_WIDTH * 1000),
+        CIDToGIDMap=pdf.make_indirect(cid_to_gid),
+    )
+    return pdf.make_indirect(
+        Dictionary(
+            Type=Name.Font,
+            Subtype=Name.Type0,
+            BaseFont=Name.GlyphLessFont,
+            Encoding=Name("/Identity-H"),
+            DescendantFonts=[pdf.make_indirect(cid_font)],
+            ToUnicode=pdf.make_indirect(to_unicode),
+        )
+    )
+
+
+def _flate_stream(pdf: Pdf, data: bytes) -> pikepdf.Stream:
+    """A Flate-compressed content stream whose last byte is neither CR nor LF.
+
+    Why: before ``endstream`` qpdf writes one LF; a stream whose data ends in CR
+    then looks like it ends in a CR-LF marker, and PDF/A validators read its
+    /Length as one byte too long (ISO 19005-2, 6.1.7.1). Trailing spaces are
+    harmless in a content stream, so one is added until the compressed data
+    (whose last byte is its Adler-32 checksum's) ends otherwise.
+    """
+    packed = zlib.compress(data, 6)
+    while packed[-1] in b"\r\n":
+        data += b" "
+        packed = zlib.compress(data, 6)
+    stream = pikepdf.Stream(pdf, packed)
+    stream.Filter = Name.FlateDecode
+    return stream
+
+
+def _image_stream(pdf: Pdf, data: bytes, width: int, height: int, **entries) -> pikepdf.Stream:
+    stream = pikepdf.Stream(pdf, data)
+    stream.Type, stream.Subtype = Name.XObject, Name.Image
+    stream.Width, stream.Height = width, height
+    for key, value in entries.items():
+        stream[Name("/" + key)] = value
+    return stream
+
+
+def _ccitt(pdf: Pdf, data: bytes, width: int, height: int, **entries) -> pikepdf.Stream:
+    """A 1-bit image (or image mask) holding a G4 strip from :func:`pdf.mrc.g4_encode`."""
+    parms = Dictionary(K=-1, Columns=width, Rows=height, BlackIs1=True)
+    return _image_stream(
+        pdf,
+        data,
+        width,
+        height,
+        BitsPerComponent=1,
+        Filter=Name.CCITTFaxDecode,
+        DecodeParms=parms,
+        **entries,
+    )
+
+
+def _image_xobject(pdf: Pdf, page: PageImage) -> pikepdf.Stream:
+    """Embed the scan: RGB/grey JPEG as is, bilevel as CCITT G4, anything else as JPEG.
+
+    A CMYK JPEG is converted to RGB: PDF/A allows DeviceCMYK only under a CMYK
+    output intent, and the archive's intent is sRGB.
+    """
+    path = Path(page.path)
+    if page.encoding == "jpeg" and page.mode in ("RGB", "L"):
+        return _jpeg_stream(pdf, path.read_bytes(), page, page.mode)
+    with Image.open(path) as img:
+        img.load()
+        if img.mode == "1":  # G4 is lossless for bilevel, and far smaller than Flate
+            ink = np.asarray(img) == 0
+            return _ccitt(pdf, g4_encode(ink), page.width, page.height, ColorSpace=Name.DeviceGray)
+        img = img if img.mode in ("RGB", "L") else img.convert("RGB")
+        buf = io.BytesIO()
+        img.save(
+            buf,
+            format="JPEG",
+            quality=JPEG_QUALITY_FOR_LOSSLESS_INPUT,
+            subsampling=0,
+            optimize=True,
+        )
+        mode = img.mode
+    return _jpeg_stream(pdf, buf.getvalue(), page, mode)
+
+
+def _jpeg_stream(pdf: Pdf, data: bytes, page: PageImage, mode: str) -> pikepdf.Stream:
+    """A JPEG image XObject of the page's size, RGB or grey."""
+    colour = Name.DeviceRGB if mode == "RGB" else Name.DeviceGray
+    return _image_stream(
+        pdf,
+        data,
+        page.width,
+        page.height,
+        ColorSpace=colour,
+        BitsPerComponent=8,
+        Filter=Name.DCTDecode,
+    )
+
+
+def _mrc_layers(page: PageImage, settings: PdfSettings) -> MrcLayers | None:
+    """Split the page for MRC, or ``None`` to keep its original image (bilevel, photo, tiny)."""
+    if page.mode == "1":
+        return None
+    try:
+        with Image.open(page.path) as img:
+            img.load()
+            layers = split_page(
+                img,
+                page.dpi,
+                background_dpi=settings.background_dpi,
+                background_quality=settings.background_quality,
+                ink_colour_dpi=settings.ink_colour_dpi,
+                max_ink_share=settings.max_ink_share,
+            )
+    except (OSError, ValueError) as exc:
+        raise BadInputError(reason=f"cannot read page image {Path(page.path).name}: {exc}") from exc
+    if layers is None:
+        return None
+    size = sum(
+        len(b or b"")
+        for b in (layers.text_mask, layers.colour_mask, layers.colour_jpeg, layers.background_jpeg)
+    )
+    if page.encoding == "jpeg" and size >= Path(page.path).stat().st_size:
+        return None  # the scan is already smaller than its layers
+    return layers
+
+
+Box = tuple[int, int, int, int]
+"""Left, top, width, height in page pixels."""
+
+
+def _mrc_xobjects(pdf: Pdf, layers: MrcLayers) -> list[tuple[str, pikepdf.Stream, Box]]:
+    """The MRC image XObjects with where each is painted, bottom to top.
+
+    Painted in order: the background over the whole page; the coloured-ink
+    image through its mask (explicit masking, which is not transparency),
+    over the box the coloured ink occupies; the dark ink as a stencil mask in
+    its colour over the whole page.
+    """
+    w, h = layers.width, layers.height
+    bg_w, bg_h = layers.background_size
+    bg_colour = Name.DeviceGray if layers.background_grey else Name.DeviceRGB
+    background = _image_stream(
+        pdf,
+        layers.background_jpeg,
+        bg_w,
+        bg_h,
+        ColorSpace=bg_colour,
+        BitsPerComponent=8,
+        Filter=Name.DCTDecode,
+    )
+    placed = [("Background", background, (0, 0, w, h))]
+    if layers.colour_jpeg and layers.colour_mask:
+        box = layers.colour_box
+        mask = _ccitt(pdf, layers.colour_mask, box[2], box[3], ImageMask=True)
+        colours = _image_stream(
+            pdf,
+            layers.colour_jpeg,
+            *layers.colour_size,
+            ColorSpace=Name.DeviceRGB,
+            BitsPerComponent=8,
+            Filter=Name.DCTDecode,
+            Mask=pdf.make_indirect(mask),
+        )
+        placed.append(("ColourInk", colours, box))
+    if layers.text_mask:
+        text = _ccitt(pdf, layers.text_mask, w, h, ImageMask=True)
+        placed.append(("TextInk", text, (0, 0, w, h)))
+    return placed
+
+
+def _utf16_hex(text: str) -> str:
+    """Encode BMP characters as the CIDs of the Identity-H glyphless font."""
+    return "".join(f"{ord(ch):04X}" for ch in text if ord(ch) <= 0xFFFF)
+
+
+def upright_angle(angle: float, rotation: int) -> float:
+    """The angle to draw a word at: snapped to the page's upright direction when nearly so.
+
+    A page shown with ``/Rotate r`` (clockwise) reads upright for text drawn at ``r``
+    degrees counter-clockwise; a word within :data:`UPRIGHT_BELOW_DEG` of that is drawn
+    exactly at ``r``, so extractors see straight lines after the turn.
+    """
+    residual = (angle - rotation + 180.0) % 360.0 - 180.0
+    return float(rotation) if abs(residual) < UPRIGHT_BELOW_DEG else angle
+
+
+def text_layer(
+    words: Sequence[Word], *, dpi: float, page_height_pt: float, rotation: int = 0
+) -> bytes:
+    """Content-stream operators drawing each word invisibly over its box, in reading order.
+
+    Words of one line share one font size (the line's median word height), so
+    readers see one consistent line; each word is stretched (``Tz``) to its box.
+    """
+    import math
+    import statistics
+
+    px = 72.0 / dpi
+    line_size: dict[int, float] = {}
+    for line in {w.line for w in words}:
+        line_size[line] = statistics.median(w.height for w in words if w.line == line) * px
+    ops = ["BT", "3 Tr"]
+    for word in words:
+        size = max(1.0, line_size[word.line])
+        natural = len(word.text) * GLYPH_WIDTH * size
+        stretch = 100.0 * (word.width * px) / natural if natural else 100.0
+        angle = upright_angle(word.angle, rotation)
+        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+        # origin on the box's baseline, lifted by the descent along the word's "up" direction
+        x = word.left * px - sin * DESCENT * size
+        y = page_height_pt - (word.top + word.height) * px + cos * DESCENT * size
+        ops.append(
+            f"/F1 {size:.2f} Tf {stretch:.2f} Tz "
+            f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {x:.2f} {y:.2f} Tm "
+            f"<{_utf16_hex(word.text + ' ')}> Tj"
+        )
+    ops.append("ET")
+    return "\n".join(ops).encode("ascii")
+
+
+def _page_images(pdf: Pdf, page: PageImage, settings: PdfSettings) -> tuple[Dictionary, bytes]:
+    """The page's image XObjects and the operators that paint them."""
+    layers = _mrc_layers(page, settings) if settings.image_mode == "mrc" else None
+    paint = ""
+    if layers is None:
+        image = _image_xobject(pdf, page)
+        placed = [("Im0", image, (0, 0, page.width, page.height))]
+    else:
+        placed = _mrc_xobjects(pdf, layers)
+        r, g, b = (c / 255 for c in layers.text_rgb)
+        paint = f"{r:.3f} {g:.3f} {b:.3f} rg "
+    px = 72.0 / page.dpi
+    ops = []
+    for name, _, (left, top, width, height) in placed:
+        colour = paint if name == "TextInk" else ""
+        bottom = (page.height - top - height) * px
+        ops.append(
+            f"q {colour}{width * px:.4f} 0 0 {height * px:.4f} {left * px:.4f} {bottom:.4f} cm "
+            f"/{name} Do Q\n"
+        )
+    xobjects = Dictionary({f"/{name}": pdf.make_indirect(obj) for name, obj, _ in placed})
+    return xobjects, "".join(ops).encode()
+
+
+def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font, settings: PdfSettings) -> None:
+    width_pt = page.width * 72.0 / page.dpi
+    height_pt = page.height * 72.0 / page.dpi
+    xobjects, content = _page_images(pdf, page, settings)
+    if ocr and ocr.words:
+        content += text_layer(
+            ocr.words, dpi=page.dpi, page_height_pt=height_pt, rotation=ocr.rotation
+        )
+    # turn the page for display; the scan's bytes stay as they are
+    extra = {"Rotate": ocr.rotation} if ocr and ocr.rotation else {}
+    new_page = pikepdf.Page(
+        Dictionary(
+            **extra,
+            Type=Name.Page,
+            MediaBox=[0, 0, round(width_pt, 4), round(height_pt, 4)],
+            Resources=Dictionary(XObject=xobjects, Font=Dictionary(F1=font)),
+            Contents=_flate_stream(pdf, content),
+        )
+    )
+    pdf.pages.append(new_page)
+
+
+def build_archival_pdf(
+    pages: Sequence[PageImage],
+    ocr: Sequence[PageOcr | None],
+    dest: Path,
+    *,
+    metadata: dict[str, str],
+    tessdata_dir: Path | None = None,
+    settings: PdfSettings | None = None,
+) -> Path:
+    """Write the unsigned PDF/A-2b archival PDF to ``dest`` (atomically) and return it.
+
+    Pages are encoded one at a time and written out by qpdf at the end; an
+    encoded page (a few hundred KB) is all that stays in memory per page.
+
+    Args:
+        pages: page images in paper order.
+        ocr: OCR result per page (``None`` for a page with no text layer).
+        dest: output path; written via a temporary file and rename.
+        metadata: XMP properties (``dossierCode``, ``kind``, ``unit``, ``recordId``...).
+        tessdata_dir: where to look first for Tesseract's glyphless ``pdf.ttf``.
+        settings: how page images are stored; default :class:`PdfSettings()`.
+    """
+    settings = settings or PdfSettings()
+    font_path = find_glyphless_font(tessdata_dir)
+    with Pdf.new() as pdf:
+        font = _glyphless_font(pdf, font_path)
+        for page, page_ocr in zip(pages, ocr, strict=True):
+            _add_page(pdf, page, page_ocr, font, settings)
+        title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
+        properties = {**metadata, "pageCount": str(len(pages)), "software": SOFTWARE}
+        write_xmp(pdf, properties, title=title)
+        add_srgb_output_intent(pdf)
+        tmp = dest.with_name(f".{dest.name}.tmp")
+        pdf.save(
+            tmp,
+            min_version="1.7",
+            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+            deterministic_id=True,
+        )
+    tmp.replace(dest)
+    return dest
+
+
+def read_sohoa_metadata(path: Path) -> dict[str, str]:
+    """Read back the ``sohoa:`` XMP properties of an archival PDF."""
+    with Pdf.open(path) as pdf:
+        meta = pdf.open_metadata()
+        prefix = "{" + XMP_NS + "}"
+        return {k[len(prefix) :]: str(v) for k, v in meta.items() if k.startswith(prefix)}

@@ -1,0 +1,363 @@
+"""Recreate the catalog from the archive's manifests alone (``sohoa catalog rebuild``).
+
+Why: the archive is the source of truth and the catalog only an index of it, so a
+lost, corrupt or suspect catalog must be reproducible from object storage without
+the inbox, the work folder or the old database. Every manifest carries what a
+catalog row holds (fields, review state, corrections, OCR text, sha256 of the PDF),
+and :meth:`catalog.database.Catalog.add_records` writes rows exactly as the pipeline
+does, so search results and counts come out the same.
+
+Atomic: the new catalog is built in a new SQLite file beside the old one and only
+renamed over it when complete; any failure before that leaves the old catalog as
+it was. Run it while nothing else writes the catalog (no ingest, no review).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+
+from catalog.accounts import carry_accounts
+from catalog.database import Catalog, forget_catalog
+from catalog.fixity_runs import carry_runs
+from catalog.register import copy_register
+from records.commit import load_manifest
+from records.fixity import ARCHIVE_PREFIX, workers_for
+from schemas.models import Manifest
+from sohoa.errors import ConfigError, ExitCode, NotFoundError, SohoaError, VerificationError
+from storage.objectstore import ObjectStore
+
+log = logging.getLogger(__name__)
+
+MANIFEST_SUFFIX = ".manifest.json"
+"""How manifest keys end (see :func:`storage.keys.manifest_key`)."""
+
+Entry = tuple[Manifest, str, str]
+"""A loaded manifest with its key and the sha256 of its stored bytes."""
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """A manifest left out of the rebuilt catalog (only with ``keep_going``)."""
+
+    key: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class RebuildReport:
+    """What a rebuild read and wrote."""
+
+    catalog: str
+    """Path of the catalog file now in place."""
+    manifests: int
+    """Manifest objects found in the archive."""
+    records: int
+    """Record rows written."""
+    batches: int
+    """Batch rows written."""
+    corrections: int
+    """Review corrections restored from the manifests."""
+    skipped: tuple[Skipped, ...] = ()
+    """Manifests that could not be used (unreadable, invalid, or their PDF missing)."""
+    duplicates: tuple[str, ...] = ()
+    """Record ids found under two keys; the most recently changed manifest won."""
+    replaced: bool = False
+    """True when an existing catalog was replaced (False: there was none)."""
+    register_dossiers: int | None = None
+    """Dossier-register rows carried over from the old catalog; ``None`` when there was no old
+    catalog or it could not be read (then ``sohoa register import`` must be run again)."""
+    fixity_runs: int | None = None
+    """Fixity checks of the history carried over; ``None`` when there was no old catalog or it
+    could not be read (the history then starts again with the next check)."""
+    seconds: float = 0.0
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """``VERIFY_FAILED`` when a manifest had to be left out, else ``OK``."""
+        return ExitCode.VERIFY_FAILED if self.skipped else ExitCode.OK
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for ``--json``."""
+        return asdict(self)
+
+
+class RebuildProgress:
+    """Receives rebuild progress (the CLI draws a bar); the default does nothing."""
+
+    def started(self, records: int) -> None:
+        """``records`` manifests are about to be read."""
+
+    def advanced(self) -> None:
+        """One manifest was read."""
+
+
+class _Held:
+    """A one-object store, so :func:`load_manifest` parses bytes already read and hashed.
+
+    Reading twice (once to hash, once to parse) would cost a second request and
+    could hash one version of the object and parse another.
+    """
+
+    def __init__(self, key: str, data: bytes) -> None:
+        self._key, self._data = key, data
+
+    def get_bytes(self, key: str) -> bytes:
+        if key != self._key:
+            raise NotFoundError(what="object", name=key)
+        return self._data
+
+
+def sqlite_path(url: str) -> Path:
+    """The file behind a SQLite catalog URL.
+
+    Raises:
+        ConfigError: the catalog is not a SQLite file (an atomic file swap needs one).
+    """
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or database in ("", ":memory:")
+        or "mode=memory" in database
+    ):
+        raise ConfigError("rebuild_needs_sqlite", backend=parsed.get_backend_name())
+    return Path(database.removeprefix("file:").split("?")[0]).expanduser().resolve()
+
+
+def load_entry(store: ObjectStore, key: str) -> Entry:
+    """Read one manifest, hash its bytes, and check that its PDF is in the archive.
+
+    Raises:
+        VerificationError: the manifest is not a valid manifest, or its PDF is missing
+            (a catalog row must never point at a missing object).
+        StorageError: the store failed (the rebuild is abandoned, never half done).
+    """
+    data = store.get_bytes(key)
+    try:
+        manifest = load_manifest(_Held(key, data), key)  # type: ignore[arg-type]
+    except (ValidationError, ValueError) as exc:
+        reason = f"not a valid manifest ({str(exc).splitlines()[0][:160]})"
+        raise VerificationError(record=key, reason=reason) from None
+    if not store.exists(manifest.pdf.key):
+        raise VerificationError(record=key, reason=f"its PDF is missing: {manifest.pdf.key}")
+    return manifest, key, hashlib.sha256(data).hexdigest()
+
+
+def load_entries(
+    store: ObjectStore,
+    keys: Sequence[str],
+    *,
+    workers: int,
+    keep_going: bool,
+    advanced: Callable[[], None],
+) -> tuple[list[Entry], list[Skipped]]:
+    """Load manifests on ``workers`` threads (each is one request to the store).
+
+    Raises:
+        VerificationError: a bad manifest when not ``keep_going``.
+        StorageError: the store failed.
+    """
+
+    def one(key: str) -> Entry | Skipped:
+        try:
+            return load_entry(store, key)
+        except VerificationError as exc:
+            if not keep_going:
+                raise
+            return Skipped(key, exc.params.get("reason", exc.render("en")))
+        finally:
+            advanced()
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rebuild") as pool:
+        loaded = list(pool.map(one, keys))
+    entries = [e for e in loaded if not isinstance(e, Skipped)]
+    return entries, [e for e in loaded if isinstance(e, Skipped)]
+
+
+def newest_per_record(entries: Iterable[Entry]) -> tuple[list[Entry], list[str]]:
+    """One entry per record id, in batch and segment order; the duplicate ids found.
+
+    A record id under two keys happens when a batch was ingested again after its
+    catalog row was lost (its receipt month, hence its key, differs). The manifest
+    with the most review history, then the latest, is the one a clerk last saw.
+    """
+    chosen: dict[str, Entry] = {}
+    duplicates = set()
+    for entry in entries:
+        record_id = entry[0].record_id
+        if record_id in chosen:
+            duplicates.add(record_id)
+            entry = max(chosen[record_id], entry, key=_recency)
+        chosen[record_id] = entry
+    ordered = sorted(chosen.values(), key=lambda e: (e[0].batch_id, e[0].segment, e[0].record_id))
+    return ordered, sorted(duplicates)
+
+
+def _recency(entry: Entry) -> tuple:
+    manifest = entry[0]
+    last_change = manifest.corrections[-1].at if manifest.corrections else manifest.created_at
+    return (len(manifest.corrections), last_change, entry[1])
+
+
+def batch_facts(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
+    """Per batch: files, scanned pages, first archiving time, as the pipeline recorded them.
+
+    The pipeline counts every scanned page of a batch, separator sheets included;
+    manifests list only archived pages, but each page knows its position in its
+    source file, so the highest position per file gives the file's page count.
+    """
+    grouped: dict[str, list[Manifest]] = defaultdict(list)
+    for manifest, _, _ in entries:
+        grouped[manifest.batch_id].append(manifest)
+    facts = {}
+    for batch_id, manifests in grouped.items():
+        last_page: dict[str, int] = {}
+        for page in (p for m in manifests for p in m.pages):
+            last_page[page.source] = max(last_page.get(page.source, -1), page.source_page)
+        facts[batch_id] = {
+            "file_count": len(manifests[0].sources),
+            "page_count": sum(n + 1 for n in last_page.values()),
+            "created_at": min(m.created_at for m in manifests),
+        }
+    return facts
+
+
+def build_catalog(path: Path, entries: Sequence[Entry]) -> tuple[int, int]:
+    """Write a complete catalog into the new file ``path``; return (records, batches)."""
+    url = f"sqlite:///{path}"
+    catalog = Catalog(url)
+    try:
+        written = catalog.add_records(entries)
+        facts = batch_facts(entries)
+        for batch_id, values in facts.items():
+            catalog.upsert_batch(batch_id, status="archived", **values)
+    finally:
+        catalog.close()
+    return written, len(facts)
+
+
+def fold_wal(path: Path) -> None:
+    """Make ``path`` one self-contained file to rename: fold the WAL back in, leave WAL mode."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode = DELETE")
+    db.close()
+
+
+def carry_register(old: Path, new: Path) -> int | None:
+    """Copy the dossier register from the old catalog file into the new one, if it can be read.
+
+    Why: the register (imported from the one-stop-shop system) is not in the archive,
+    so a rebuild would otherwise drop every rate report's denominator. A catalog too
+    damaged to read is the usual reason to rebuild; then the register is re-imported
+    instead, and the rebuild still goes ahead.
+    """
+    if not old.exists():
+        return None
+    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
+    try:
+        return copy_register(source, target)
+    except (SohoaError, sqlite3.Error, SQLAlchemyError) as exc:
+        log.warning("register not carried over from the old catalog: %s", type(exc).__name__)
+        return None
+    finally:
+        source.close()
+        target.close()
+
+
+def swap_in(new: Path, dest: Path, url: str) -> bool:
+    """Replace ``dest`` by ``new`` in one rename; return whether a catalog was replaced.
+
+    The old file's WAL is checkpointed first so no committed write is left in a
+    ``-wal`` file that would then be applied to the new database.
+    """
+    forget_catalog(url)
+    existed = dest.exists()
+    if existed:
+        with sqlite3.connect(dest) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
+    os.replace(new, dest)
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(f"{dest}{suffix}").unlink(missing_ok=True)
+    directory = os.open(dest.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
+    return existed
+
+
+def rebuild_catalog(
+    url: str,
+    *,
+    store: ObjectStore,
+    keep_going: bool = False,
+    workers: int | None = None,
+    progress: RebuildProgress | None = None,
+) -> RebuildReport:
+    """Recreate the SQLite catalog at ``url`` from every manifest under ``archive/``.
+
+    Args:
+        url: the catalog's SQLAlchemy URL (a SQLite file).
+        store: the archive.
+        keep_going: leave out bad manifests (reported) instead of abandoning the rebuild.
+        workers: manifests read at once (default: one per core).
+        progress: told how many manifests there are and when each is read.
+
+    Raises:
+        ConfigError: the catalog is not a SQLite file.
+        StorageError: the archive could not be listed or read; the old catalog is kept.
+        VerificationError: a bad manifest without ``keep_going``; the old catalog is kept.
+    """
+    started = time.monotonic()
+    dest = sqlite_path(url)
+    progress = progress or RebuildProgress()
+    keys = [k for k in store.list(ARCHIVE_PREFIX) if k.endswith(MANIFEST_SUFFIX)]
+    progress.started(len(keys))
+    loaded, skipped = load_entries(
+        store, keys, workers=workers_for(workers), keep_going=keep_going, advanced=progress.advanced
+    )
+    entries, duplicates = newest_per_record(loaded)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.rebuild-", suffix=".tmp")
+    os.close(fd)
+    new = Path(name)
+    try:
+        new.unlink()  # SQLite creates it; an empty file is a valid but odd database
+        records, batches = build_catalog(new, entries)
+        register = carry_register(dest, new)
+        carry_accounts(dest, new)  # web accounts, tokens, audit log: not in the archive
+        runs = carry_runs(dest, new)  # the fixity history: not in the archive either
+        fold_wal(new)
+        replaced = swap_in(new, dest, url)
+    finally:
+        for leftover in (new, Path(f"{new}-wal"), Path(f"{new}-shm"), Path(f"{new}-journal")):
+            leftover.unlink(missing_ok=True)
+    return RebuildReport(
+        catalog=str(dest),
+        manifests=len(keys),
+        records=records,
+        batches=batches,
+        corrections=sum(len(m.corrections) for m, _, _ in entries),
+        skipped=tuple(skipped),
+        duplicates=tuple(duplicates),
+        replaced=replaced,
+        register_dossiers=register,
+        fixity_runs=runs,
+        seconds=round(time.monotonic() - started, 2),
+    )

@@ -1,0 +1,226 @@
+"""Corrections in review: change a field's value, keep the history, never touch the signed PDF.
+
+Why this shape: the signed PDF is the legal copy and must stay byte for byte as
+signed, so a clerk's correction lives in the manifest (the archive's record of
+the record) and in the catalog mirrored from it. Each change appends a
+:class:`~schemas.fields.Correction` (who, when, old, new, why); the record's
+field reasons are recomputed from its corrected fields with the same function
+the pipeline uses (:func:`ocr.fields.review_reasons`), and it leaves
+``needs_review`` when none remain.
+
+**Revisions.** A record's revision is the number of changes in its history
+(:func:`revision_of`): every correction and acceptance appends one, nothing ever
+removes one (a batch re-run carries them over), so the count only grows. A caller
+that showed the record to a person passes the revision it showed; if the record
+changed since, :class:`~sohoa.errors.StaleRevisionError` is raised and nothing is
+written, so two clerks correcting the same record at once cannot lose a change.
+Without a revision (``sohoa review set`` unless ``--revision`` is given) the last
+writer wins, as before. Read, check and write happen under a per-record claim
+(:mod:`storage.claims`, a ``flock`` in ``locks_dir``) shared by the web app's
+threads and any CLI process, so the check cannot race with another writer.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from catalog.database import Catalog
+from ocr.fields import review_reasons, valid_value, with_field
+from ocr.rules import Rules, load_rules
+from ocr.validators import VALIDATORS, Checked
+from records.commit import load_manifest, put_manifest
+from schemas.fields import FIELD_NAMES, Correction, FieldValue
+from schemas.models import Manifest
+from schemas.settings import FieldSettings
+from sohoa.errors import BadInputError, ConflictError, StaleRevisionError
+from storage import claims
+from storage.objectstore import ObjectStore
+
+ACCEPT = "*"
+"""The ``field`` of a correction that accepts the record as reviewed."""
+LOCK_WAIT_S = 10.0
+"""How long a change waits for another one on the same record before giving up."""
+
+
+def revision_of(manifest: Manifest) -> int:
+    """The record's revision: how many changes its history holds (only ever grows)."""
+    return len(manifest.corrections)
+
+
+@contextmanager
+def record_lock(locks_dir: Path | None, record_id: str) -> Iterator[None]:
+    """Hold the record's claim for the block, waiting up to :data:`LOCK_WAIT_S` for it.
+
+    ``locks_dir`` ``None`` takes no lock (a caller that is the only writer).
+
+    Raises:
+        ConflictError: another writer kept the record longer than the wait.
+    """
+    if locks_dir is None:
+        yield
+        return
+    deadline = time.monotonic() + LOCK_WAIT_S
+    while True:
+        with claims.claim(locks_dir, f"record-{record_id}") as held:
+            if held:
+                yield
+                return
+        if time.monotonic() > deadline:
+            raise ConflictError("record_busy", record=record_id)
+        time.sleep(0.02)
+
+
+def _check_revision(manifest: Manifest, revision: int | None) -> None:
+    """Refuse a change made from an older view of the record (``None``: no check)."""
+    current = revision_of(manifest)
+    if revision is not None and revision != current:
+        raise StaleRevisionError(
+            record=manifest.record_id, expected=revision, current=current, manifest=manifest
+        )
+
+
+def correct_field(
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    settings: FieldSettings,
+    record_id: str,
+    field: str,
+    value: str,
+    by: str,
+    reason: str = "",
+    force: bool = False,
+    revision: int | None = None,
+    locks_dir: Path | None = None,
+) -> Manifest:
+    """Set ``field`` of a record to ``value`` typed by a clerk; return the new manifest.
+
+    Args:
+        revision: the revision the clerk saw (:func:`revision_of`); ``None`` skips the check.
+        locks_dir: where the per-record claim lives (``None``: no lock).
+
+    Raises:
+        BadInputError: unknown field, or a value that fails the field's validator
+            (pass ``force=True`` to keep it anyway; it stays flagged).
+        NotFoundError: no such record.
+        StaleRevisionError: the record changed since ``revision``; nothing was written.
+    """
+    if field not in FIELD_NAMES:
+        raise BadInputError("unknown_field", field=field, known=", ".join(FIELD_NAMES))
+    rules = load_rules(settings.rules_path)
+    checked = check_value(rules, field, value)
+    if checked.problem and not force:
+        raise BadInputError("invalid_value", field=field, value=value, problem=checked.problem)
+    record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
+    with record_lock(locks_dir, record_id):
+        row, manifest = _current(store, catalog, record_id)
+        _check_revision(manifest, revision)
+        old = next((f for f in manifest.fields if f.name == field), None)
+        new = FieldValue(
+            name=field,
+            value=checked.value,
+            raw=value,
+            confidence=1.0,
+            method="manual",
+            page=old.page if old else None,
+            box=old.box if old else None,
+            problem=checked.problem,
+        )
+        fields = with_field(manifest.fields, new)
+        old_value = old.value if old else None
+        change = Correction(
+            field=field, old=old_value, new=new.value, by=by, at=datetime.now(UTC), reason=reason
+        )
+        reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
+        updated = _updated(manifest, fields=fields, change=change, reasons=reasons)
+        put_manifest(updated, row.manifest_key, store, catalog)
+    return updated
+
+
+def accept_record(
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    record_id: str,
+    by: str,
+    reason: str = "",
+    force: bool = False,
+    revision: int | None = None,
+    locks_dir: Path | None = None,
+) -> Manifest:
+    """Mark a record as reviewed: clears low-confidence pages and fields and disagreements.
+
+    A missing or invalid field must be corrected first, unless ``force`` records
+    that the clerk accepts it as it is (a company as applicant fails the person-name
+    check, for instance); the acceptance and its reason go into the history.
+    ``revision`` and ``locks_dir`` work as in :func:`correct_field`.
+
+    Raises:
+        BadInputError: a field is still missing or invalid and ``force`` is not set.
+        StaleRevisionError: the record changed since ``revision``; nothing was written.
+    """
+    record_id = catalog.get_record(record_id).id
+    with record_lock(locks_dir, record_id):
+        row, manifest = _current(store, catalog, record_id)
+        _check_revision(manifest, revision)
+        open_fields = [r for r in manifest.review_reasons if r.startswith(("missing:", "invalid:"))]
+        if open_fields and not force:
+            raise BadInputError(
+                "review_open_fields", record=record_id, reasons=", ".join(open_fields)
+            )
+        change = Correction(
+            field=ACCEPT,
+            old="; ".join(manifest.review_reasons) or manifest.status,
+            new="archived",
+            by=by,
+            at=datetime.now(UTC),
+            reason=reason,
+        )
+        updated = _updated(manifest, fields=manifest.fields, change=change, reasons=())
+        put_manifest(updated, row.manifest_key, store, catalog)
+    return updated
+
+
+def _current(store: ObjectStore, catalog: Catalog, record_id: str):
+    """The record's catalog row and the manifest it points at (the one a change starts from)."""
+    row = catalog.get_record(record_id)
+    return row, load_manifest(store, row.manifest_key)
+
+
+def check_value(rules: Rules, field: str, value: str) -> Checked:
+    """Check a typed value with the validator the field rules use for that field."""
+    names = [r.validator for t in rules.doc_types.values() for r in t.fields if r.name == field]
+    return VALIDATORS[names[0] if names else "text"](value)
+
+
+def _recomputed(manifest: Manifest, fields, corrected: str, rules: Rules, min_confidence):
+    """Field reasons rebuilt from the corrected fields; page reasons and other disagreements kept."""
+    disagreements = [
+        r.split(":")[1]
+        for r in manifest.review_reasons
+        if r.startswith("disagreement:") and r.split(":")[1] != corrected
+    ]
+    required = rules.required.get(manifest.kind, ())
+    pages = [r for r in manifest.review_reasons if r.startswith("page_low_confidence:")]
+    return (*review_reasons(fields, disagreements, required, min_confidence), *pages)
+
+
+def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Manifest:
+    return manifest.model_copy(
+        update={
+            "fields": fields,
+            "corrections": (*manifest.corrections, change),
+            "review_reasons": tuple(reasons),
+            "status": "needs_review" if reasons else "archived",
+            "dossier_code": _dossier(manifest, fields),
+        }
+    )
+
+
+def _dossier(manifest: Manifest, fields) -> str:
+    """A corrected mã hồ sơ files the record under it in the catalog (the PDF keeps its own)."""
+    return valid_value(fields, "dossier_code") or manifest.dossier_code

@@ -1,0 +1,187 @@
+"""Prove an archived record is intact: its objects are there, their hashes still match, and
+the signature validates.
+
+Why per object: an operator acting on a fixity report needs to know *which* object is
+wrong and *how* (gone, different bytes, bad signature, or merely unreadable right now),
+because each calls for a different remedy: restore from a replica, investigate tampering,
+or retry when the store is back. The catalog row gives the expected hashes; the
+manifest in the archive gives the same facts independently of the catalog.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from catalog.tables import RecordRow
+from pdf.sign.validation import SignatureCheck, validate_signature
+from schemas.settings import Settings
+from sohoa.errors import ChecksumMismatchError, NotFoundError, StorageError
+from storage.objectstore import ObjectStore, sha256_file
+
+ObjectStatus = Literal["ok", "missing", "changed", "invalid", "unreadable"]
+"""``missing``: the key is gone; ``changed``: the bytes differ from the recorded sha256;
+``invalid``: the PDF's signature does not validate; ``unreadable``: the store failed."""
+
+SEVERITY: dict[str, int] = {"ok": 0, "unreadable": 1, "invalid": 2, "changed": 3, "missing": 4}
+"""Worst first when a record has several problems (a missing PDF outranks a bad signature)."""
+
+
+@dataclass(frozen=True)
+class ObjectCheck:
+    """The outcome of checking one archived object."""
+
+    key: str
+    """The object's key."""
+    role: Literal["pdf", "manifest"]
+    """What the object is to its record."""
+    status: ObjectStatus
+    """See :data:`ObjectStatus`."""
+    problems: tuple[str, ...] = ()
+    """Human-readable reasons in English (may name the signer; keep out of logs)."""
+    size: int = 0
+    """Bytes read and hashed (0 when nothing could be read)."""
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of checking one record: its PDF and its manifest."""
+
+    record_id: str
+    dossier_code: str
+    pdf: str
+    ok: bool
+    problems: tuple[str, ...]
+    """Human-readable reasons, empty when ``ok``."""
+    signer: str | None = None
+    signed_at: datetime | None = None
+    level: str | None = None
+    """PAdES level the signature reached (B-B, B-T, B-LT)."""
+    timestamped_at: datetime | None = None
+    """The time-stamp authority's time, when the signature carries one."""
+    modification: str | None = None
+    """What was added after signing: none, validation-data, or changed."""
+    objects: tuple[ObjectCheck, ...] = field(default=())
+    """One entry per checked object (PDF first, then the manifest)."""
+
+    @property
+    def status(self) -> ObjectStatus:
+        """The worst status among the record's objects."""
+        statuses = [o.status for o in self.objects] or ["ok"]
+        return max(statuses, key=SEVERITY.__getitem__)  # type: ignore[return-value]
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes downloaded and hashed for this record."""
+        return sum(o.size for o in self.objects)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (datetimes left for ``json.dumps(default=str)``)."""
+        data = asdict(self)
+        data["status"] = self.status
+        return data
+
+
+def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> VerifyResult:
+    """Download the record's PDF and manifest, compare their hashes, validate the signature."""
+    manifest, manifest_pdf_sha = _check_manifest(row, store)
+    pdf, check = _check_pdf(row, store, settings, manifest_pdf_sha)
+    problems = pdf.problems + manifest.problems
+    return VerifyResult(
+        record_id=row.id,
+        dossier_code=row.dossier_code,
+        pdf=row.pdf_key,
+        ok=not problems,
+        problems=problems,
+        signer=check.signer if check else None,
+        signed_at=check.signed_at if check else None,
+        level=check.level if check else None,
+        timestamped_at=check.timestamped_at if check else None,
+        modification=check.modification if check else None,
+        objects=(pdf, manifest),
+    )
+
+
+def _check_pdf(
+    row: RecordRow, store: ObjectStore, settings: Settings, manifest_sha: str | None
+) -> tuple[ObjectCheck, SignatureCheck | None]:
+    """Hash the PDF against the catalog and its manifest; validate its signature.
+
+    Both hashes are checked because the catalog is only an index: someone who swaps
+    a PDF and "fixes" its catalog row is still caught by the manifest, and one who
+    rewrites the manifest too is still caught by the signature (pyHanko and pdfsig).
+    """
+    key = row.pdf_key
+    with tempfile.TemporaryDirectory(prefix="sohoa-verify-") as tmp:
+        local = Path(tmp) / "record.pdf"
+        try:
+            store.download(key, local)
+        except NotFoundError:
+            missing = (f"PDF missing from the archive: {key}",)
+            return ObjectCheck(key, "pdf", "missing", missing), None
+        except StorageError as exc:
+            return _unreadable(store, key, "pdf", exc), None
+        size, actual = local.stat().st_size, sha256_file(local)
+        check = validate_signature(local, settings)
+    problems: list[str] = []
+    status: ObjectStatus = "ok"
+    if not check.ok:
+        status = "invalid"
+        problems.extend(check.problems or ("signature does not validate",))
+    expected = {"catalog": row.pdf_sha256, "manifest": manifest_sha or actual}
+    for source, sha in expected.items():
+        if actual != sha:  # changed bytes outrank the signature verdict they cause
+            status = "changed"
+            problems.insert(0, f"PDF changed: sha256 {actual[:16]}… ≠ {source}'s {sha[:16]}…")
+    return ObjectCheck(key, "pdf", status, tuple(problems), size), check
+
+
+def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, str | None]:
+    """Hash the manifest against the catalog; return its check and the PDF sha256 it records.
+
+    Only the ``pdf.sha256`` field is read (plain JSON, not the full model), so an old
+    or newer manifest schema never stops a fixity check.
+    """
+    key = row.manifest_key
+    try:
+        data = store.get_bytes(key)
+    except NotFoundError:
+        problem = f"manifest missing from the archive: {key}"
+        return ObjectCheck(key, "manifest", "missing", (problem,)), None
+    except StorageError as exc:
+        return _unreadable(store, key, "manifest", exc), None
+    problems = []
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != row.manifest_sha256:
+        problems.append(
+            f"manifest changed since archiving: sha256 {actual[:16]}… "
+            f"≠ catalog's {row.manifest_sha256[:16]}…"
+        )
+    try:
+        pdf_sha = json.loads(data)["pdf"]["sha256"]
+    except (ValueError, KeyError, TypeError):
+        problems.append("manifest is not a readable manifest (no pdf.sha256)")
+        pdf_sha = None
+    status: ObjectStatus = "changed" if problems else "ok"
+    return ObjectCheck(key, "manifest", status, tuple(problems), len(data)), pdf_sha
+
+
+def _unreadable(
+    store: ObjectStore, key: str, role: Literal["pdf", "manifest"], exc: StorageError
+) -> ObjectCheck:
+    """Tell an object whose bytes fail the store's own hash check from a failed read.
+
+    The S3 store refuses to return whole bytes that do not match the sha256 kept in
+    the object's metadata (:class:`ChecksumMismatchError`): the object changed. Any
+    other failure — the store unreachable, a transfer cut off mid-stream — says
+    nothing about the object, so it is ``unreadable`` and worth checking again.
+    """
+    reason = exc.render("en")
+    if isinstance(exc, ChecksumMismatchError):
+        return ObjectCheck(key, role, "changed", (f"{role} unreadable intact: {reason}",))
+    return ObjectCheck(key, role, "unreadable", (reason,))

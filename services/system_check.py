@@ -1,0 +1,119 @@
+"""What an administrator checks first when something goes wrong: tools, signer, store, disk.
+
+Why: most failed nights in an office come from the machine, not the code — a
+Tesseract without Vietnamese data, a signing certificate that expired last week, an
+unreachable MinIO, a full disk. The settings page (``/admin/settings``) and
+``sohoa settings`` run these checks so the administrator sees them in one place,
+each with a verdict (``ok``, ``warn``, ``fail``) and a fact, never a secret.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from schemas.settings import Settings
+from sohoa.errors import SohoaError
+from sohoa.proc import run_program
+
+__all__ = ["Check", "run_checks"]
+
+TOOL_TIMEOUT_S = 10.0
+CERT_WARN_DAYS = 30
+"""A signing certificate expiring within this many days is a warning: renewing takes time."""
+DISK_WARN_BYTES = 2 * 1024**3
+"""Less free space than this under ``data_dir`` is a warning (a batch of scans is ~1 GB)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verdict."""
+
+    name: str
+    """``tesseract``, ``poppler``, ``signer``, ``store``, ``catalog`` or ``disk``."""
+    status: str
+    """``ok``, ``warn`` or ``fail``."""
+    detail: str
+    """A version, a date, a size or the error (English; names, not secrets)."""
+
+
+def _tesseract(settings: Settings) -> Check:
+    version = run_program(["tesseract", "--version"], timeout=TOOL_TIMEOUT_S)
+    first = (version.stdout or version.stderr).splitlines()[0].strip()
+    args = ["tesseract", "--list-langs"]
+    if settings.ocr.tessdata_dir:
+        args += ["--tessdata-dir", str(settings.ocr.tessdata_dir)]
+    listed = run_program(args, timeout=TOOL_TIMEOUT_S)
+    have = {line.strip() for line in listed.stdout.splitlines()[1:]}
+    missing = [lang for lang in settings.ocr.language.split("+") if lang not in have]
+    if missing:
+        return Check("tesseract", "fail", f"{first}; language data missing: {', '.join(missing)}")
+    return Check("tesseract", "ok", f"{first}; languages {settings.ocr.language}")
+
+
+def _poppler(settings: Settings) -> Check:
+    found = run_program(["pdfsig", "-v"], timeout=TOOL_TIMEOUT_S, check=False)
+    line = (found.stderr or found.stdout).strip().splitlines()
+    return Check("poppler", "ok", line[0] if line else "pdfsig")
+
+
+def _signer(settings: Settings) -> Check:
+    from pdf.keys.signing_key import load_signer
+
+    _, info = load_signer(settings)
+    days = (info.not_after - datetime.now(UTC)).days
+    fact = f"{info.signer} ({info.source}), issued by {info.issuer}, valid until {info.not_after:%Y-%m-%d}"
+    if days < 0:
+        return Check("signer", "fail", f"{fact}: expired")
+    if info.demo:
+        return Check("signer", "warn", f"{fact}: demo certificate, not for real records")
+    return Check("signer", "warn" if days < CERT_WARN_DAYS else "ok", f"{fact}; {days} days left")
+
+
+def _store(settings: Settings) -> Check:
+    from storage.objectstore import open_store
+
+    store = open_store(settings)
+    store.exists("archive/.sohoa-health-probe")
+    return Check("store", "ok", store.describe())
+
+
+def _catalog(settings: Settings) -> Check:
+    from catalog.database import open_catalog
+
+    catalog = open_catalog(settings.resolved_catalog_url)
+    return Check("catalog", "ok", f"{catalog.count_records()} records")
+
+
+def _disk(settings: Settings) -> Check:
+    target = settings.data_dir if settings.data_dir.exists() else settings.data_dir.parent
+    usage = shutil.disk_usage(target)
+    free_gb = usage.free / 1024**3
+    status = "warn" if usage.free < DISK_WARN_BYTES else "ok"
+    return Check("disk", status, f"{free_gb:.1f} GB free of {usage.total / 1024**3:.0f} GB")
+
+
+CHECKS: tuple[Callable[[Settings], Check], ...] = (
+    _tesseract,
+    _poppler,
+    _signer,
+    _store,
+    _catalog,
+    _disk,
+)
+
+
+def run_checks(settings: Settings) -> list[Check]:
+    """Every check; one that raises becomes a ``fail`` with the reason, the others still run."""
+    results = []
+    for check in CHECKS:
+        name = check.__name__.lstrip("_")
+        try:
+            results.append(check(settings))
+        except SohoaError as exc:
+            results.append(Check(name, "fail", exc.render("en")))
+        except Exception as exc:  # noqa: BLE001 — a broken machine must still get a page that says so
+            results.append(Check(name, "fail", f"{type(exc).__name__}: {exc}"[:300]))
+    return results
