@@ -10,13 +10,19 @@ RUN apt-get update -qq \
 WORKDIR /app
 COPY pyproject.toml uv.lock README.md ./
 COPY scripts ./scripts
-COPY sohoa ./sohoa
-COPY flows ./flows
-COPY ocr ./ocr
-COPY storage ./storage
 COPY schemas ./schemas
+COPY sohoa ./sohoa
+COPY ocr ./ocr
+COPY samples ./samples
+COPY storage ./storage
 COPY reports ./reports
+COPY pdf ./pdf
+COPY catalog ./catalog
+COPY records ./records
+COPY services ./services
+COPY flows ./flows
 COPY web ./web
+COPY cli ./cli
 COPY prefect.yaml ./
 RUN python -m pip install -q --target /opt/uv uv==0.13.8 \
  && PYTHONPATH=/opt/uv /opt/uv/bin/uv sync --frozen --no-dev \

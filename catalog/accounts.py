@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from catalog.database import Catalog
 from catalog.module_tables import ModuleTables
-from catalog.user_tables import ApiTokenTable, AuditTable, SessionTable, UserTable
+from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError, SohoaError
 
 __all__ = [

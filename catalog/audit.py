@@ -1,7 +1,7 @@
 """The audit log: who viewed, downloaded, corrected, verified or administered what, when, from where.
 
 Plain functions over a :class:`catalog.database.Catalog` (the ``audit_log`` table of
-:mod:`catalog.user_tables`). The web app writes through :func:`web.audit.audit`,
+:mod:`catalog.tables`). The web app writes through :func:`web.audit.audit`,
 which fills the :class:`Actor` from the request; the CLI writes with an actor
 built from the OS user (``via="cli"``).
 
@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from catalog.accounts import _on_catalog
 from catalog.database import Catalog
-from catalog.user_tables import AuditTable
+from catalog.tables import AuditTable
 from sohoa.logmask import mask_personal_data
 
 __all__ = [

@@ -40,19 +40,10 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import StaticPool
 
-from catalog import register_tables, search, search_index  # noqa: F401  (register_tables: created with ours)
+from catalog import search, search_index
+from catalog.rows import BatchRow, RecordRow, SearchHit, batch_row, record_row
 from catalog.search import RESULT_CAP, SearchFilters, SearchPage
-from catalog.tables import (
-    Base,
-    BatchRow,
-    BatchTable,
-    CorrectionTable,
-    RecordRow,
-    RecordTable,
-    SearchHit,
-    batch_row,
-    record_row,
-)
+from catalog.tables import Base, BatchTable, CorrectionTable, RecordTable
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError, StorageError
 from sohoa.textfold import fold, query_terms

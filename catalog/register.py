@@ -3,7 +3,7 @@
 The digitisation rates an office reports divide "dossiers digitised" by
 "dossiers received/solved", and only the one-stop-shop register knows the
 dossiers that were never scanned. :func:`import_register` loads its CSV/XLSX
-exports (see :mod:`services.register_file` and :mod:`services.register_rows`),
+exports (see :mod:`catalog.register_file` and :mod:`catalog.register_rows`),
 keyed by mã hồ sơ so a re-import updates rather than duplicates; the report code
 reads it back through :func:`entries`, :func:`units` and :func:`digitised_index`.
 
@@ -27,17 +27,17 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog.database import Catalog, _storage_errors
-from catalog.register_tables import (
+from catalog.register_file import Table, load_mapping, open_table
+from catalog.register_rows import BadRow, ParsedRow, UnitFacts, parse_rows
+from catalog.tables import (
     ENTRY_COLUMNS,
     UNIT_COLUMNS,
+    RecordTable,
     RegisterEntryTable,
     RegisterUnitTable,
 )
-from catalog.tables import RecordTable
 from schemas.register import RegisterEntry, Unit
 from schemas.settings import Kind
-from services.register_file import Table, load_mapping, open_table
-from services.register_rows import BadRow, ParsedRow, UnitFacts, parse_rows
 from sohoa.errors import StorageError
 
 __all__ = [

@@ -55,8 +55,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, text
 from sqlalchemy.orm import Session
 
+from catalog.rows import SearchHit
 from catalog.search_index import day_range, tag, words
-from catalog.tables import RecordTable, SearchHit
+from catalog.tables import RecordTable
 from sohoa.textfold import Term, query_terms, snippet
 
 __all__ = ["RESULT_CAP", "SearchFilters", "SearchPage", "find"]
@@ -279,13 +280,22 @@ def _fts_keys_within(
         for (key,) in cursor.execute(sql, [*params, cap]):
             keys.append(key)
     except sqlite3.OperationalError as exc:
-        if "interrupt" not in str(exc):
+        if not _interrupted(exc):
             raise
         return keys, False
     finally:
         cursor.close()
         raw.set_progress_handler(None, 0)
     return keys, len(keys) < cap
+
+
+def _interrupted(exc: sqlite3.OperationalError) -> bool:
+    """True when SQLite stopped the statement because the progress handler said so.
+
+    Matched on SQLite's result code, never on the message text (which may change
+    between SQLite versions): any other failure is a real one and is raised.
+    """
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_INTERRUPT
 
 
 def _is_key_word(session: Session, word: str) -> bool:

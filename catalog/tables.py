@@ -1,33 +1,33 @@
-"""Tables of the catalog and the frozen rows it returns (split from :mod:`catalog.database`).
+"""Every table of the catalog, in one place: records, batches, accounts, audit, register, fixity.
 
-The ORM classes never leave :class:`catalog.database.Catalog`: callers get the
-frozen :class:`BatchRow`, :class:`RecordRow` and :class:`SearchHit` copies, so
-no caller ever holds a session or trips over a detached object.
+The ORM classes never leave the catalog's modules: callers get the frozen rows of
+:mod:`catalog.rows`, so no caller ever holds a session or trips over a detached object.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from schemas.models import RecordView
-
 __all__ = [
+    "ENTRY_COLUMNS",
+    "UNIT_COLUMNS",
+    "ApiTokenTable",
+    "AuditTable",
     "Base",
-    "BatchRow",
     "BatchTable",
     "CorrectionTable",
-    "RecordRow",
+    "FixityFailureTable",
+    "FixityRunTable",
     "RecordTable",
-    "SearchHit",
-    "batch_row",
-    "record_row",
+    "RegisterEntryTable",
+    "RegisterUnitTable",
+    "SessionTable",
+    "UserTable",
+    "UtcDateTime",
 ]
 
 # --- tables --------------------------------------------------------------------------------
@@ -142,98 +142,192 @@ class CorrectionTable(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
 
 
-# --- returned rows -------------------------------------------------------------------------
+# --- accounts, sessions, API tokens and the audit log ------------------------------------
 
 
-@dataclass(frozen=True)
-class BatchRow:
-    """One batch as stored."""
+class UserTable(Base):
+    """One person who signs in to the web app (never deleted, only disabled, for the audit log)."""
 
-    id: str
-    status: str
-    reason: str | None
-    file_count: int
-    page_count: int
-    created_at: datetime
-    updated_at: datetime
-    unit: str | None
-    kind: str | None
-    dossier_code: str | None
+    __tablename__ = "users"
 
-
-@dataclass(frozen=True)
-class RecordRow:
-    """One archived record as stored (without its OCR text; see :meth:`Catalog.get_text`)."""
-
-    id: str
-    batch_id: str
-    dossier_code: str
-    kind: str
-    unit: str
-    status: str
-    page_count: int
-    mean_confidence: float
-    pdf_key: str
-    pdf_sha256: str
-    manifest_key: str
-    manifest_sha256: str
-    signer: str
-    created_at: datetime
-    fields: Mapping[str, str] = field(default_factory=dict)
-    review_reasons: tuple[str, ...] = ()
-
-    def to_view(self) -> RecordView:
-        """Return what the CLI prints for this record."""
-        return RecordView.model_validate(
-            {
-                "id": self.id,
-                "dossier_code": self.dossier_code,
-                "kind": self.kind,
-                "unit": self.unit,
-                "pages": self.page_count,
-                "status": self.status,
-                "pdf": self.pdf_key,
-                "sha256": self.pdf_sha256,
-                "mean_confidence": self.mean_confidence,
-                "fields": dict(self.fields),
-            }
-        )
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    """Login name, lower case (``nguyen.van.a``)."""
+    password_hash: Mapped[str] = mapped_column(Text)
+    """argon2id PHC string (``$argon2id$v=19$m=…``)."""
+    role: Mapped[str] = mapped_column(String(16))
+    """``clerk``, ``auditor`` or ``admin``."""
+    unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Mã đơn vị the user's records are limited to; ``None``: every unit."""
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    password_changed_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
-@dataclass(frozen=True)
-class SearchHit:
-    """One search result.
+class SessionTable(Base):
+    """One signed-in browser; deleting the row signs it out."""
 
-    ``score`` is the relevance tier, lower is better (see :mod:`catalog.search`):
-    0.0 a dossier code, ID number or applicant name equal to the query, 1.0 every
-    word found in the key fields, 2.0 every word found in the text. Within a tier
-    hits come newest first (by ``received_on``).
+    __tablename__ = "user_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """SHA-256 (hex) of the session cookie's value."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    """Absolute end of the session, whatever the activity."""
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Client address at sign-in."""
+
+
+class ApiTokenTable(Base):
+    """A bearer token for the JSON API, shown once when created."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 (hex) of the token."""
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    """The label given when it was created (``may-quet-1``)."""
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class AuditTable(Base):
+    """Who did what, when, from where; appended to, never updated.
+
+    ``detail_json`` holds ids, field names, counts and reasons, never personal
+    data values (see :func:`catalog.audit.clean_detail`).
     """
 
-    record_id: str
-    dossier_code: str
-    unit: str
-    kind: str
-    status: str
-    score: float
-    snippet: str
-    received_on: date | None = None
-    """Ngày tiếp nhận as the catalog knows it (see :attr:`RecordTable.received_on`)."""
-    applicant_name: str = ""
-    """Người nộp, for a result list; empty when it was not read."""
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    user_id: Mapped[int | None] = mapped_column(default=None, index=True)
+    """Not a foreign key: a failed login names no user, and the log outlives accounts."""
+    username: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    """The account name (for a failed login, the name that was typed)."""
+    role: Mapped[str | None] = mapped_column(String(16), default=None)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str | None] = mapped_column(String(255), default=None)
+    detail_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+    ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    user_agent: Mapped[str | None] = mapped_column(String(256), default=None)
+    via: Mapped[str] = mapped_column(String(16), default="web")
+    """``web`` (a browser session), ``api`` (a bearer token) or ``cli``."""
 
 
-def batch_row(batch: BatchTable) -> BatchRow:
-    """Copy a batch out of its session."""
-    return BatchRow(**{f.name: getattr(batch, f.name) for f in fields(BatchRow)})
+# --- the one-stop-shop register ----------------------------------------------------------
 
 
-def record_row(record: RecordTable) -> RecordRow:
-    """Copy a record (minus its text) out of its session."""
-    names = [f.name for f in fields(RecordRow) if f.name not in ("fields", "review_reasons")]
-    values = {name: getattr(record, name) for name in names}
-    return RecordRow(
-        **values,
-        fields=json.loads(record.fields_json or "{}"),
-        review_reasons=tuple(json.loads(record.review_json or "[]")),
-    )
+class RegisterUnitTable(Base):
+    """One unit that receives dossiers (sở, huyện, xã…), upserted by every import."""
+
+    __tablename__ = "register_units"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(Text)
+    level: Mapped[str | None] = mapped_column(String(8))
+    parent: Mapped[str | None] = mapped_column(String(64))
+    """Parent unit's code; not a foreign key, since the parent (the province) may be absent."""
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class RegisterEntryTable(Base):
+    """One dossier of the register, keyed by mã hồ sơ so a re-import updates it."""
+
+    __tablename__ = "register_entries"
+
+    dossier_code: Mapped[str] = mapped_column(String(255), primary_key=True)
+    unit: Mapped[str] = mapped_column(ForeignKey("register_units.code"), index=True)
+    procedure_code: Mapped[str | None] = mapped_column(String(128))
+    procedure_name: Mapped[str | None] = mapped_column(Text)
+    field_code: Mapped[str | None] = mapped_column(String(128))
+    field_name: Mapped[str | None] = mapped_column(Text)
+    received_on: Mapped[date | None] = mapped_column(Date, index=True)
+    due_on: Mapped[date | None] = mapped_column(Date)
+    finished_on: Mapped[date | None] = mapped_column(Date, index=True)
+    status: Mapped[int]
+    channel: Mapped[int | None]
+    paper_result: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(Text, default="")
+    """Name of the file the row was last changed from (no path: paths can name people)."""
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """When an import last inserted or changed the row (an unchanged row keeps its time)."""
+
+
+ENTRY_COLUMNS: tuple[str, ...] = (
+    "dossier_code",
+    "unit",
+    "procedure_code",
+    "procedure_name",
+    "field_code",
+    "field_name",
+    "received_on",
+    "due_on",
+    "finished_on",
+    "status",
+    "channel",
+    "paper_result",
+)
+"""Columns that hold a :class:`schemas.register.RegisterEntry` field of the same name."""
+
+UNIT_COLUMNS: tuple[str, ...] = ("code", "name", "level", "parent")
+"""Columns that hold a :class:`schemas.register.Unit` field of the same name."""
+
+
+# --- fixity history ----------------------------------------------------------------------
+
+
+class FixityRunTable(Base):
+    """One fixity check, from its start (``running``) to ``done`` or ``error``."""
+
+    __tablename__ = "fixity_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    started_by: Mapped[str] = mapped_column(String(80))
+    """``nightly``, ``weekly flow``, ``cli``, ``web:<account>`` or ``api:<account>`` (staff
+    account names, as the audit log keeps them; never a citizen's data)."""
+    sample: Mapped[str | None] = mapped_column(String(16), default=None)
+    """Asked sample: a count (``50``) or a share (``10%``); ``None``: every record."""
+    unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """Unit the check was limited to (with the units under it); ``None``: every unit."""
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    """``running``, ``done`` (whatever it found) or ``error`` (the check could not run)."""
+    catalog_records: Mapped[int | None] = mapped_column(default=None)
+    """Records the check could choose from (the unit's, or the whole catalog's)."""
+    checked: Mapped[int] = mapped_column(default=0)
+    problems: Mapped[int] = mapped_column(default=0)
+    """Records not intact plus orphans."""
+    orphans: Mapped[int | None] = mapped_column(default=None)
+    """Orphan objects found; ``None`` when not looked for."""
+    error: Mapped[str | None] = mapped_column(String(120), default=None)
+    """Why the check could not run: the error's type and code, never its text."""
+    owner: Mapped[str | None] = mapped_column(String(120), default=None)
+    """``host:pid`` of the process running it, so a run left ``running`` by a process
+    that died (a restart mid-check) can be closed as ``interrupted``."""
+
+
+class FixityFailureTable(Base):
+    """One record found damaged (or one orphan object) by a run."""
+
+    __tablename__ = "fixity_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fixity_runs.id"), index=True)
+    record_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    """``None`` for an orphan."""
+    unit: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The record's unit when the run ended (hides it from other units' users)."""
+    status: Mapped[str] = mapped_column(String(16))
+    """``missing``, ``changed``, ``invalid``, ``unreadable`` or ``orphan``."""
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    """Codes of the bad objects, ``role:status`` joined by ``;`` (``pdf:changed``)."""
+    key: Mapped[str | None] = mapped_column(String(1024), default=None)
+    """The object key of an orphan."""

@@ -25,7 +25,7 @@ from catalog.accounts import (
     digest,
 )
 from catalog.database import Catalog
-from catalog.user_tables import ApiTokenTable, UserTable
+from catalog.tables import ApiTokenTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
 
 __all__ = ["TOKEN_PREFIX", "create_token", "list_tokens", "revoke_token", "token_user"]

@@ -27,9 +27,7 @@ from sqlalchemy.orm import Session
 
 from catalog.database import Catalog, _storage_errors
 from catalog.register import units as register_units
-from catalog.register_tables import RegisterEntryTable, RegisterUnitTable
-from catalog.tables import BatchTable, RecordTable
-from catalog.user_tables import UserTable
+from catalog.tables import BatchTable, RecordTable, RegisterEntryTable, RegisterUnitTable, UserTable
 from schemas.register import Unit, UnitLevel
 from schemas.unit_tree import UnitTree
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError

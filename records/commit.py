@@ -26,7 +26,7 @@ from schemas.models import (
     StoredObject,
 )
 from sohoa import SOFTWARE
-from storage import keys
+from storage import object_keys
 from storage.inbox import ReceivedBatch
 from storage.objectstore import ObjectStore
 
@@ -58,7 +58,9 @@ def store_originals(batch: ReceivedBatch, store: ObjectStore) -> list[StoredObje
     """Put every uploaded original into the store under its batch."""
     stored = []
     for number, (path, source) in enumerate(zip(batch.files, batch.sources, strict=True)):
-        key = keys.original_key(batch.unit, batch.received_at, batch.batch_id, number, source.name)
+        key = object_keys.original_key(
+            batch.unit, batch.received_at, batch.batch_id, number, source.name
+        )
         content_type = CONTENT_TYPES[source.format]
         info = store.put_file(
             key, path, content_type=content_type, metadata={"batch": batch.batch_id}
@@ -132,10 +134,10 @@ def commit_record(
     originals: Sequence[StoredObject] | None = None,
 ) -> Manifest:
     """Store originals (unless given), PDF and manifest, then write the catalog row."""
-    prefix = keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
+    prefix = object_keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
     if originals is None:
         originals = store_originals(batch, store)
-    pdf_key = keys.pdf_key(prefix, draft.record_id)
+    pdf_key = object_keys.pdf_key(prefix, draft.record_id)
     meta = {"dossier": draft.dossier_code or "", "kind": batch.kind, "record": draft.record_id}
     pdf_info = store.put_file(pdf_key, signed_pdf, content_type="application/pdf", metadata=meta)
     reasons = review_reasons(draft)
@@ -162,7 +164,7 @@ def commit_record(
         ),
         text="\f".join(o.text for o in draft.ocr),
     )
-    manifest_key = keys.manifest_key(prefix, draft.record_id)
+    manifest_key = object_keys.manifest_key(prefix, draft.record_id)
     manifest = _keep_review(manifest, store, manifest_key)
     put_manifest(manifest, manifest_key, store, catalog)
     return manifest

@@ -22,14 +22,14 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from catalog.database import Catalog
-from catalog.tables import RecordRow
+from catalog.rows import RecordRow
 from records.verify import ObjectCheck, VerifyResult, verify_record
 from schemas.settings import Settings
 from sohoa.errors import ConfigError, ExitCode, ExternalProgramError, SohoaError
 from storage.objectstore import ObjectStore
 
 ARCHIVE_PREFIX = "archive/"
-"""Where record PDFs and manifests live (see :mod:`storage.keys`); orphans are looked for here."""
+"""Where record PDFs and manifests live (see :mod:`storage.object_keys`); orphans are looked for here."""
 
 INTEGRITY_FAILURES = ("missing", "changed", "invalid")
 """Statuses that mean the archive itself is damaged (as opposed to merely unreadable now)."""

@@ -33,10 +33,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.accounts import carry_accounts
 from catalog.database import Catalog, forget_catalog
-from catalog.fixity_runs import carry_runs
 from catalog.register import copy_register
 from records.commit import load_manifest
 from records.fixity import ARCHIVE_PREFIX, workers_for
+from records.fixity_runs import carry_runs
 from schemas.models import Manifest
 from sohoa.errors import ConfigError, ExitCode, NotFoundError, SohoaError, VerificationError
 from storage.objectstore import ObjectStore
@@ -44,7 +44,7 @@ from storage.objectstore import ObjectStore
 log = logging.getLogger(__name__)
 
 MANIFEST_SUFFIX = ".manifest.json"
-"""How manifest keys end (see :func:`storage.keys.manifest_key`)."""
+"""How manifest keys end (see :func:`storage.object_keys.manifest_key`)."""
 
 Entry = tuple[Manifest, str, str]
 """A loaded manifest with its key and the sha256 of its stored bytes."""

@@ -23,20 +23,22 @@ threads and any CLI process, so the check cannot race with another writer.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from catalog.database import Catalog
 from ocr.fields import review_reasons, valid_value, with_field
 from ocr.rules import Rules, load_rules
 from ocr.validators import VALIDATORS, Checked
 from records.commit import load_manifest, put_manifest
-from schemas.fields import FIELD_NAMES, Correction, FieldValue
+from schemas.fields import FIELD_LABELS_VI, FIELD_NAMES, Correction, FieldValue
 from schemas.models import Manifest
 from schemas.settings import FieldSettings
 from sohoa.errors import BadInputError, ConflictError, StaleRevisionError
+from sohoa.messages import catalogue, current_lang
 from storage import claims
 from storage.objectstore import ObjectStore
 
@@ -83,6 +85,21 @@ def _check_revision(manifest: Manifest, revision: int | None) -> None:
         )
 
 
+class ChangeOptions(TypedDict, total=False):
+    """How a review change is made, the same for a correction and an acceptance.
+
+    Why a typed dict: the CLI, the web and :mod:`services.review` pass these through
+    unchanged, so they are named (and their defaults given) here only.
+    """
+
+    reason: str
+    """Why, kept in the history (default ``""``)."""
+    force: bool
+    """Keep a value that fails validation, or accept open fields as they are (default False)."""
+    revision: int | None
+    """The revision the person saw (:func:`revision_of`); ``None`` (default) skips the check."""
+
+
 def correct_field(
     *,
     store: ObjectStore,
@@ -92,16 +109,14 @@ def correct_field(
     field: str,
     value: str,
     by: str,
-    reason: str = "",
-    force: bool = False,
-    revision: int | None = None,
     locks_dir: Path | None = None,
+    **options: Unpack[ChangeOptions],
 ) -> Manifest:
     """Set ``field`` of a record to ``value`` typed by a clerk; return the new manifest.
 
     Args:
-        revision: the revision the clerk saw (:func:`revision_of`); ``None`` skips the check.
         locks_dir: where the per-record claim lives (``None``: no lock).
+        **options: reason, force and revision (:class:`ChangeOptions`).
 
     Raises:
         BadInputError: unknown field, or a value that fails the field's validator
@@ -113,12 +128,10 @@ def correct_field(
         raise BadInputError("unknown_field", field=field, known=", ".join(FIELD_NAMES))
     rules = load_rules(settings.rules_path)
     checked = check_value(rules, field, value)
-    if checked.problem and not force:
+    if checked.problem and not options.get("force", False):
         raise BadInputError("invalid_value", field=field, value=value, problem=checked.problem)
-    record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
-    with record_lock(locks_dir, record_id):
-        row, manifest = _current(store, catalog, record_id)
-        _check_revision(manifest, revision)
+
+    def corrected(manifest: Manifest) -> Manifest:
         old = next((f for f in manifest.fields if f.name == field), None)
         new = FieldValue(
             name=field,
@@ -131,14 +144,11 @@ def correct_field(
             problem=checked.problem,
         )
         fields = with_field(manifest.fields, new)
-        old_value = old.value if old else None
-        change = Correction(
-            field=field, old=old_value, new=new.value, by=by, at=datetime.now(UTC), reason=reason
-        )
+        change = _correction(field, old.value if old else None, new.value, by, options)
         reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
-        updated = _updated(manifest, fields=fields, change=change, reasons=reasons)
-        put_manifest(updated, row.manifest_key, store, catalog)
-    return updated
+        return _updated(manifest, fields=fields, change=change, reasons=reasons)
+
+    return _change(store, catalog, record_id, locks_dir, options.get("revision"), corrected)
 
 
 def accept_record(
@@ -147,42 +157,59 @@ def accept_record(
     catalog: Catalog,
     record_id: str,
     by: str,
-    reason: str = "",
-    force: bool = False,
-    revision: int | None = None,
     locks_dir: Path | None = None,
+    **options: Unpack[ChangeOptions],
 ) -> Manifest:
     """Mark a record as reviewed: clears low-confidence pages and fields and disagreements.
 
     A missing or invalid field must be corrected first, unless ``force`` records
     that the clerk accepts it as it is (a company as applicant fails the person-name
     check, for instance); the acceptance and its reason go into the history.
-    ``revision`` and ``locks_dir`` work as in :func:`correct_field`.
+    ``locks_dir`` and ``options`` work as in :func:`correct_field`.
 
     Raises:
         BadInputError: a field is still missing or invalid and ``force`` is not set.
         StaleRevisionError: the record changed since ``revision``; nothing was written.
     """
-    record_id = catalog.get_record(record_id).id
+
+    def accepted(manifest: Manifest) -> Manifest:
+        open_fields = [r for r in manifest.review_reasons if r.startswith(("missing:", "invalid:"))]
+        if open_fields and not options.get("force", False):
+            raise BadInputError(
+                "review_open_fields", record=manifest.record_id, reasons=", ".join(open_fields)
+            )
+        old = "; ".join(manifest.review_reasons) or manifest.status
+        change = _correction(ACCEPT, old, "archived", by, options)
+        return _updated(manifest, fields=manifest.fields, change=change, reasons=())
+
+    return _change(store, catalog, record_id, locks_dir, options.get("revision"), accepted)
+
+
+def _change(
+    store: ObjectStore,
+    catalog: Catalog,
+    record_id: str,
+    locks_dir: Path | None,
+    revision: int | None,
+    make: Callable[[Manifest], Manifest],
+) -> Manifest:
+    """The one write path of review: claim the record, re-read it, check the revision the
+    caller saw, make the change and store the new manifest (archive, then catalog)."""
+    record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
     with record_lock(locks_dir, record_id):
         row, manifest = _current(store, catalog, record_id)
         _check_revision(manifest, revision)
-        open_fields = [r for r in manifest.review_reasons if r.startswith(("missing:", "invalid:"))]
-        if open_fields and not force:
-            raise BadInputError(
-                "review_open_fields", record=record_id, reasons=", ".join(open_fields)
-            )
-        change = Correction(
-            field=ACCEPT,
-            old="; ".join(manifest.review_reasons) or manifest.status,
-            new="archived",
-            by=by,
-            at=datetime.now(UTC),
-            reason=reason,
-        )
-        updated = _updated(manifest, fields=manifest.fields, change=change, reasons=())
+        updated = make(manifest)
         put_manifest(updated, row.manifest_key, store, catalog)
     return updated
+
+
+def _correction(
+    field: str, old: str | None, new: str | None, by: str, options: ChangeOptions
+) -> Correction:
+    """One history entry, stamped now, with the caller's reason."""
+    reason = options.get("reason", "")
+    return Correction(field=field, old=old, new=new, by=by, at=datetime.now(UTC), reason=reason)
 
 
 def _current(store: ObjectStore, catalog: Catalog, record_id: str):
@@ -224,3 +251,20 @@ def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Mani
 def _dossier(manifest: Manifest, fields) -> str:
     """A corrected mã hồ sơ files the record under it in the catalog (the PDF keeps its own)."""
     return valid_value(fields, "dossier_code") or manifest.dossier_code
+
+
+def review_reason(code: str, lang: str | None = None) -> str:
+    """Render a review reason code (``invalid:id_number:cccd_bad_province``) for people.
+
+    The templates are the catalogue's ``review_reason_<kind>`` keys; the field is named
+    by its Vietnamese label (:data:`~schemas.fields.FIELD_LABELS_VI`) in Vietnamese and
+    by its name in English. A code of an unknown kind is shown as it is.
+    """
+    lang = lang or current_lang()
+    kind, _, rest = code.partition(":")
+    name, _, detail = rest.partition(":")
+    templates = catalogue().get(f"review_reason_{kind}")
+    if templates is None:
+        return code
+    label = FIELD_LABELS_VI.get(name, name) if lang == "vi" else name
+    return templates["vi" if lang == "vi" else "en"].format(field=label, detail=detail)

@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from catalog.tables import RecordRow
+from catalog.rows import RecordRow
 from pdf.sign.validation import SignatureCheck, validate_signature
 from schemas.settings import Settings
 from sohoa.errors import ChecksumMismatchError, NotFoundError, StorageError

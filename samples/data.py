@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import re
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import NamedTuple
 
@@ -464,3 +465,26 @@ def as_printed(rng: random.Random, name: str, p_caps: float) -> str:
 
 def phone_text(rng: random.Random, p: str) -> str:
     return rng.choice((p, p, f"{p[:4]} {p[4:7]} {p[7:]}", f"{p[:4]}.{p[4:7]}.{p[7:]}"))
+
+
+@dataclass(frozen=True)
+class Person:
+    """A fictitious citizen; a CCCD ``id_number`` agrees with sex and birth year (domain.md)."""
+
+    full_name: str
+    sex: str
+    birth_date: date
+    id_number: str
+    id_kind: str
+    phone: str
+    email: str
+    address: str
+
+
+@dataclass(frozen=True)
+class Procedure:
+    """An administrative procedure (thủ tục hành chính) as the national catalogue lists it."""
+
+    code: str
+    name: str
+    sector: str

@@ -18,7 +18,7 @@ responsibility: :mod:`samples.data` (tables and the values drawn from them),
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import date, timedelta
 
 import cv2
@@ -29,6 +29,8 @@ from samples.data import (
     MOBILE,
     PROCS,
     SEXES,
+    Person,
+    Procedure,
     locality_of,
     random_address,
     random_id_number,
@@ -66,29 +68,6 @@ __all__ = [
     "random_person",
     "random_procedure",
 ]
-
-
-@dataclass(frozen=True)
-class Person:
-    """A fictitious citizen; a CCCD ``id_number`` agrees with sex and birth year (domain.md)."""
-
-    full_name: str
-    sex: str
-    birth_date: date
-    id_number: str
-    id_kind: str
-    phone: str
-    email: str
-    address: str
-
-
-@dataclass(frozen=True)
-class Procedure:
-    """An administrative procedure (thủ tục hành chính) as the national catalogue lists it."""
-
-    code: str
-    name: str
-    sector: str
 
 
 PROCEDURES: tuple[Procedure, ...] = tuple(

@@ -25,6 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from samples import synth
 from schemas.fields import Box
+from sohoa.errors import SampleOverflowError
 
 _FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 _STYLES = {"r": "", "b": "-Bold", "i": "-Italic", "c": "Condensed", "cb": "Condensed-Bold"}
@@ -57,10 +58,6 @@ def _font(family: str, style: str, size_px: int) -> ImageFont.FreeTypeFont:
     suffix = _STYLES[style].replace("Italic", "Oblique" if family == "Sans" else "Italic")
     path = _FONT_DIR / f"DejaVu{family}{suffix}.ttf"
     return synth._load_font(str(path) if path.is_file() else None, max(6, size_px))
-
-
-class Overflow(Exception):
-    """Required text ran past the bottom margin; ``args[0]`` optional lines were in play."""
 
 
 def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float, indent: int = 0) -> list[str]:
@@ -131,7 +128,11 @@ class Sheet:
         x1: float | None = None,
         indent_mm: float = 0,
     ) -> None:
-        """Draw a wrapped paragraph (first-line indent, align l/c/r); :class:`Overflow` if full."""
+        """Draw a wrapped paragraph (first-line indent, align l/c/r).
+
+        Raises:
+            SampleOverflowError: the paragraph would run past the bottom margin.
+        """
         font, indent = self.font(style, scale), self.mm(indent_mm)
         x0, x1 = self.left if x0 is None else x0, self.right if x1 is None else x1
         rows, width = _wrap(text, font, x1 - x0, indent), x1 - x0
@@ -140,7 +141,7 @@ class Sheet:
             rows = _wrap(text, font, width)
         step = font.size * _SPACING
         if self.y + len(rows) * step > self.bottom:
-            raise Overflow(self.optional)
+            raise SampleOverflowError(self.optional)
         for i, row in enumerate(rows):
             free = x1 - x0 - font.getlength(row)
             self.put(
@@ -201,10 +202,10 @@ def fitted(
     while True:
         try:
             return build(random.Random(seed), limit)
-        except Overflow as exc:
-            if exc.args[0] <= 0:
+        except SampleOverflowError as exc:
+            if exc.optional <= 0:
                 raise RuntimeError("required text does not fit on one A4 page") from exc
-            limit = exc.args[0] - 1
+            limit = exc.optional - 1
 
 
 def draw_qr(sheet: Sheet, payload: str, x: int, y: int, size_mm: float) -> Box:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 from datetime import date
-from typing import TYPE_CHECKING
 
 from samples.data import (
     BASES,
@@ -25,6 +24,8 @@ from samples.data import (
     SEXES,
     SUMMARIES,
     Locality,
+    Person,
+    Procedure,
     add_workdays,
     as_printed,
     bare,
@@ -49,9 +50,6 @@ from samples.layout import (
     draw_signatures,
 )
 from sohoa.textfold import fold
-
-if TYPE_CHECKING:
-    from samples.docgen import Person, Procedure
 
 
 def _qr_payload(

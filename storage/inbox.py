@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,7 +30,12 @@ BATCH_FILE = "batch.json"
 
 @dataclass(frozen=True)
 class ReceivedBatch:
-    """A batch whose originals are safely in the inbox."""
+    """A batch whose originals are safely in the inbox.
+
+    The one type for a batch in the inbox, whoever holds it: :func:`receive` makes
+    it, ``digitise_batch`` works on it, and the nightly run and the web's job runner
+    list and claim it (:mod:`storage.waiting`, which also fills ``attempts``).
+    """
 
     batch_id: str
     """Content hash of the files (in order) and the options: the same upload gives the same id."""
@@ -44,6 +49,15 @@ class ReceivedBatch:
     unit: str
     dossier_code: str | None
     received_at: datetime
+    attempts: int = 0
+    """Nightly attempts so far (:mod:`storage.waiting` reads them from ``nightly.json``)."""
+    last_error: str | None = None
+    """Type of the error that ended the last nightly attempt, if one failed."""
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The names the user gave the files, in upload order (recorded in the manifest)."""
+        return tuple(source.name for source in self.sources)
 
 
 def safe_name(name: str, *, fallback: str = "file") -> str:
@@ -149,16 +163,7 @@ def classify(batch: ReceivedBatch, settings: Settings) -> ReceivedBatch:
             exc.params["file"] = source.name
             raise
         sources.append(source.model_copy(update={"format": fmt}))
-    return ReceivedBatch(
-        batch.batch_id,
-        batch.folder,
-        batch.files,
-        tuple(sources),
-        batch.kind,
-        batch.unit,
-        batch.dossier_code,
-        batch.received_at,
-    )
+    return replace(batch, sources=tuple(sources))
 
 
 def quarantine(batch: ReceivedBatch, error: SohoaError, settings: Settings) -> Path:

@@ -1,6 +1,6 @@
 """The S3/MinIO implementation of the object-store contract, through the ``minio`` SDK.
 
-It honours the same contract as :class:`storage.objectstore.LocalObjectStore`
+It honours the same contract as :class:`storage.localstore.LocalObjectStore`
 (the same tests run on both). What maintainers should know:
 
 * **Buckets.** The key's first segment (``originals``, ``archive``,

@@ -24,15 +24,16 @@ import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from schemas.settings import Kind, Settings
+from schemas.settings import Settings
+from sohoa.dates import parse_day
 from storage import claims
-from storage.inbox import plain_name, read_batch_file
+from storage.inbox import ReceivedBatch, plain_name, read_batch_file
 from storage.objectstore import atomic_copy, atomic_write_bytes
 
 ATTEMPTS_FILE = "nightly.json"
@@ -42,28 +43,6 @@ LOCKS_DIR = "locks"
 """Folder of ``data_dir`` holding the batches' claim files (:mod:`storage.claims`)."""
 
 
-@dataclass(frozen=True)
-class WaitingBatch:
-    """A batch whose originals wait in the inbox, as ``batch.json`` describes it."""
-
-    batch_id: str
-    """The batch id (also the folder's name)."""
-    folder: Path
-    """``inbox/<batch_id>``."""
-    files: tuple[Path, ...]
-    """The inbox copies, in upload order."""
-    names: tuple[str, ...]
-    """The names the user gave those files (recorded in the manifest)."""
-    kind: Kind
-    unit: str
-    dossier_code: str | None
-    received_at: datetime
-    attempts: int = 0
-    """Nightly attempts so far."""
-    last_error: str | None = None
-    """Type of the error that ended the last attempt, if one failed."""
-
-
 def report_day(day: date | str | None, timezone: str, *, now: datetime | None = None) -> date:
     """The day the night reports: ``day`` if given, else yesterday in ``timezone``.
 
@@ -71,29 +50,14 @@ def report_day(day: date | str | None, timezone: str, *, now: datetime | None = 
     the previous day in UTC; "yesterday" must be the office's yesterday.
 
     Raises:
-        ValueError: ``day`` is not ``yyyy-mm-dd`` or ``dd/mm/yyyy``.
+        BadDayError: ``day`` is not a day (:func:`sohoa.dates.parse_day`; a ValueError too).
     """
     if isinstance(day, date):
         return day
     if day:
-        return parse_day(day)
+        return parse_day(day, option="--day")
     zone = ZoneInfo(timezone)
     return (now or datetime.now(zone)).astimezone(zone).date() - timedelta(days=1)
-
-
-def parse_day(text: str) -> date:
-    """``2026-11-21`` or ``21/11/2026`` as a date.
-
-    Raises:
-        ValueError: neither shape, or not a real day.
-    """
-    text = text.strip()
-    for shape in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, shape).date()
-        except ValueError:
-            continue
-    raise ValueError(f"not a day (yyyy-mm-dd or dd/mm/yyyy): {text!r}")
 
 
 def locks_dir(settings: Settings) -> Path:
@@ -101,7 +65,7 @@ def locks_dir(settings: Settings) -> Path:
     return settings.data_dir / LOCKS_DIR
 
 
-def scan_inbox(settings: Settings) -> tuple[list[WaitingBatch], list[str]]:
+def scan_inbox(settings: Settings) -> tuple[list[ReceivedBatch], list[str]]:
     """Waiting batches, oldest first, and the names of incomplete inbox folders.
 
     A folder without a readable ``batch.json`` is an upload cut off while its files
@@ -122,21 +86,10 @@ def scan_inbox(settings: Settings) -> tuple[list[WaitingBatch], list[str]]:
     return waiting, incomplete
 
 
-def read_waiting(folder: Path) -> WaitingBatch | None:
+def read_waiting(folder: Path) -> ReceivedBatch | None:
     """The batch in ``folder``, or ``None`` when the folder is gone or incomplete."""
     try:
-        received = read_batch_file(folder)
-        batch = WaitingBatch(
-            batch_id=received.batch_id,
-            folder=folder,
-            files=received.files,
-            names=tuple(source.name for source in received.sources),
-            kind=received.kind,
-            unit=received.unit,
-            dossier_code=received.dossier_code,
-            received_at=received.received_at,
-            **_read_attempts(folder),
-        )
+        batch = replace(read_batch_file(folder), **_read_attempts(folder))
     except (OSError, ValueError, KeyError, TypeError):  # JSONDecodeError is a ValueError
         return None
     files, names = batch.files, batch.names
@@ -152,14 +105,14 @@ def _read_attempts(folder: Path) -> dict[str, Any]:
     return {"attempts": int(state.get("attempts", 0)), "last_error": state.get("last_error")}
 
 
-def record_attempt(batch: WaitingBatch) -> int:
+def record_attempt(batch: ReceivedBatch) -> int:
     """Count one more attempt before the work starts; return its number (1 for the first)."""
     attempt = batch.attempts + 1
     _write_attempts(batch, {"attempts": attempt, "started_at": _now(), "last_error": None})
     return attempt
 
 
-def forget_attempt(batch: WaitingBatch, attempt: int) -> None:
+def forget_attempt(batch: ReceivedBatch, attempt: int) -> None:
     """Take back attempt ``attempt``: it never started (another run held the batch).
 
     Why: bounded retries count work that failed; a batch met busy again and again
@@ -173,7 +126,7 @@ def forget_attempt(batch: WaitingBatch, attempt: int) -> None:
         _write_attempts(batch, {**state, "attempts": attempt - 1})
 
 
-def record_failure(batch: WaitingBatch, attempt: int, error: str) -> None:
+def record_failure(batch: ReceivedBatch, attempt: int, error: str) -> None:
     """Note how attempt ``attempt`` failed, if the batch is still in the inbox."""
     _write_attempts(
         batch,
@@ -181,7 +134,7 @@ def record_failure(batch: WaitingBatch, attempt: int, error: str) -> None:
     )
 
 
-def _write_attempts(batch: WaitingBatch, state: dict[str, Any]) -> None:
+def _write_attempts(batch: ReceivedBatch, state: dict[str, Any]) -> None:
     """Write ``nightly.json`` atomically; never recreate a folder that has left the inbox."""
     if batch.folder.is_dir():
         body = json.dumps({"batch_id": batch.batch_id, **state}, ensure_ascii=False, indent=1)
@@ -194,8 +147,8 @@ def _now() -> str:
 
 @contextmanager
 def claimed(
-    settings: Settings, batch: WaitingBatch
-) -> Iterator[tuple[claims.Claim | None, WaitingBatch | None]]:
+    settings: Settings, batch: ReceivedBatch
+) -> Iterator[tuple[claims.Claim | None, ReceivedBatch | None]]:
     """Claim the batch for the ``with`` block and read it again under the claim.
 
     Hand the claim to ``digitise_batch`` (its ``claim`` argument): the flow takes the
@@ -211,7 +164,7 @@ def claimed(
 
 
 @contextmanager
-def staged_files(batch: WaitingBatch, settings: Settings) -> Iterator[list[str]]:
+def staged_files(batch: ReceivedBatch, settings: Settings) -> Iterator[list[str]]:
     """The batch's inbox copies under the names the user gave, for ``digitise_batch``.
 
     Why: ``digitise_batch`` takes files by path and names each source after its file;

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import re
+import tomllib
 from pathlib import Path
 
 import yaml
@@ -75,3 +77,42 @@ def test_readme_commands_are_real():
     targets = re.findall(r"^(\w+):", (ROOT / "Makefile").read_text(), flags=re.MULTILINE)
     assert {"demo", "test"} <= set(targets)
     assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def _wheel_packages() -> set[str]:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    return set(pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"])
+
+
+def test_the_wheel_and_the_image_ship_every_top_level_package():
+    on_disk = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert _wheel_packages() == on_disk
+    copied = {
+        line.split()[1]
+        for line in (ROOT / "Dockerfile").read_text().splitlines()
+        if line.startswith("COPY ")
+    }
+    assert on_disk <= copied, on_disk - copied
+
+
+def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
+    """What a distribution puts at the top of site-packages (its top_level.txt, or its files)."""
+    listed = dist.read_text("top_level.txt")
+    if listed:
+        return set(listed.split())
+    return {
+        Path(str(f)).parts[0].removesuffix(".py")
+        for f in dist.files or ()
+        if not str(f).startswith("..")
+        and not Path(str(f)).parts[0].endswith((".dist-info", ".data"))
+    }
+
+
+def test_no_installed_distribution_ships_a_package_named_like_ours():
+    ours = _wheel_packages()
+    clashes = {
+        dist.metadata["Name"]: sorted(_top_level_names(dist) & ours)
+        for dist in importlib.metadata.distributions()
+        if dist.metadata["Name"] != "sohoa" and _top_level_names(dist) & ours
+    }
+    assert clashes == {}

@@ -30,13 +30,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, String, func, insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Mapped, mapped_column
 
 from catalog.database import Catalog, open_catalog
 from catalog.module_tables import ModuleTables
-from catalog.tables import Base, RecordTable, UtcDateTime
+from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
 from records.fixity import FixityProgress, FixityReport
 from schemas.settings import Settings
@@ -45,9 +44,7 @@ from storage.objectstore import ObjectStore
 
 __all__ = [
     "FixityFailure",
-    "FixityFailureTable",
     "FixityRun",
-    "FixityRunTable",
     "RunPage",
     "carry_runs",
     "check_scope",
@@ -72,59 +69,6 @@ log = logging.getLogger(__name__)
 MAX_FAILURES_KEPT = 10_000
 """Failures stored per run; the run's counts stay exact beyond that."""
 MAX_PER_PAGE = 200
-
-
-# --- tables ------------------------------------------------------------------------------------
-
-
-class FixityRunTable(Base):
-    """One fixity check, from its start (``running``) to ``done`` or ``error``."""
-
-    __tablename__ = "fixity_runs"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
-    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
-    started_by: Mapped[str] = mapped_column(String(80))
-    """``nightly``, ``weekly flow``, ``cli``, ``web:<account>`` or ``api:<account>`` (staff
-    account names, as the audit log keeps them; never a citizen's data)."""
-    sample: Mapped[str | None] = mapped_column(String(16), default=None)
-    """Asked sample: a count (``50``) or a share (``10%``); ``None``: every record."""
-    unit: Mapped[str | None] = mapped_column(String(64), default=None)
-    """Unit the check was limited to (with the units under it); ``None``: every unit."""
-    state: Mapped[str] = mapped_column(String(16), default="running")
-    """``running``, ``done`` (whatever it found) or ``error`` (the check could not run)."""
-    catalog_records: Mapped[int | None] = mapped_column(default=None)
-    """Records the check could choose from (the unit's, or the whole catalog's)."""
-    checked: Mapped[int] = mapped_column(default=0)
-    problems: Mapped[int] = mapped_column(default=0)
-    """Records not intact plus orphans."""
-    orphans: Mapped[int | None] = mapped_column(default=None)
-    """Orphan objects found; ``None`` when not looked for."""
-    error: Mapped[str | None] = mapped_column(String(120), default=None)
-    """Why the check could not run: the error's type and code, never its text."""
-    owner: Mapped[str | None] = mapped_column(String(120), default=None)
-    """``host:pid`` of the process running it, so a run left ``running`` by a process
-    that died (a restart mid-check) can be closed as ``interrupted``."""
-
-
-class FixityFailureTable(Base):
-    """One record found damaged (or one orphan object) by a run."""
-
-    __tablename__ = "fixity_failures"
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    run_id: Mapped[int] = mapped_column(ForeignKey("fixity_runs.id"), index=True)
-    record_id: Mapped[str | None] = mapped_column(String(128), default=None)
-    """``None`` for an orphan."""
-    unit: Mapped[str | None] = mapped_column(String(64), default=None)
-    """The record's unit when the run ended (hides it from other units' users)."""
-    status: Mapped[str] = mapped_column(String(16))
-    """``missing``, ``changed``, ``invalid``, ``unreadable`` or ``orphan``."""
-    reason: Mapped[str] = mapped_column(String(200), default="")
-    """Codes of the bad objects, ``role:status`` joined by ``;`` (``pdf:changed``)."""
-    key: Mapped[str | None] = mapped_column(String(1024), default=None)
-    """The object key of an orphan."""
 
 
 _TABLES = ModuleTables([FixityRunTable.__table__, FixityFailureTable.__table__])

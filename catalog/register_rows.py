@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from catalog.register_file import Table, normalise
 from schemas.register import RegisterEntry, UnitLevel
-from services.register_file import Table, normalise
+from sohoa.errors import BadCellError
 
 __all__ = ["BadRow", "ParsedRow", "UnitFacts", "parse_rows"]
 
@@ -107,7 +108,7 @@ class BadRow:
 
     def render(self, lang: str | None = None) -> str:
         """The problem as one sentence in ``lang`` (vi/en)."""
-        from sohoa.i18n import message
+        from sohoa.messages import message
 
         params = {"line": self.line, "column": self.column, "value": self.value}
         return message(f"register_row_{self.reason}", lang, first=self.first_line, **params)
@@ -130,14 +131,6 @@ class ParsedRow:
     line: int
     entry: RegisterEntry
     unit: UnitFacts
-
-
-class _Bad(ValueError):
-    """A cell that cannot be read; carries the reason code."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def cell_text(value: Any) -> str:
@@ -164,7 +157,7 @@ def parse_date(value: Any) -> date | None:
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         if not _EXCEL_SERIAL[0] <= value < _EXCEL_SERIAL[1]:
-            raise _Bad("bad_date")
+            raise BadCellError("bad_date")
         from openpyxl.utils.datetime import from_excel
 
         return from_excel(value).date()
@@ -177,14 +170,14 @@ def parse_date(value: Any) -> date | None:
     if parts is None and (found := _YMD.fullmatch(rest)):
         parts = found.groups()
     if parts is None:
-        raise _Bad("bad_date")
+        raise BadCellError("bad_date")
     year, month, day = (int(p) for p in parts)
     if not 1900 <= year <= 2100:
-        raise _Bad("bad_date")
+        raise BadCellError("bad_date")
     try:
         return date(year, month, day)
     except ValueError:
-        raise _Bad("bad_date") from None
+        raise BadCellError("bad_date") from None
 
 
 def _small_int(value: Any, labels: dict[str, int], low: int, high: int, reason: str) -> int | None:
@@ -198,7 +191,7 @@ def _small_int(value: Any, labels: dict[str, int], low: int, high: int, reason: 
     else:
         number = labels.get(normalise(text))
     if number is None or not low <= number <= high:
-        raise _Bad(reason)
+        raise BadCellError(reason)
     return number
 
 
@@ -223,7 +216,7 @@ def parse_paper(value: Any) -> bool:
         return True
     if text in NO:
         return False
-    raise _Bad("bad_paper_result")
+    raise BadCellError("bad_paper_result")
 
 
 def parse_level(value: Any) -> UnitLevel | None:
@@ -234,7 +227,7 @@ def parse_level(value: Any) -> UnitLevel | None:
     text = text.removeprefix("cap ").strip()
     level = LEVELS.get(text)
     if level is None:
-        raise _Bad("bad_level")
+        raise BadCellError("bad_level")
     return level
 
 
@@ -260,7 +253,7 @@ def _read_cells(line: int, cells: tuple[Any, ...], table: Table) -> tuple[dict, 
         try:
             parser = _PARSERS.get(name)
             value = parser(raw) if parser else (cell_text(raw) or None)
-        except _Bad as bad:
+        except BadCellError as bad:
             problems.append(BadRow(line, bad.reason, column, cell_text(raw)))
             failed.add(name)
             continue

@@ -3,7 +3,7 @@
 Offices export the register from different one-stop-shop systems, with or without
 diacritics in the headers, sometimes with a title above the header, as UTF-8,
 Windows-1258 or UTF-16 text, or as an Excel workbook. This module only finds the
-header and streams the rows; :mod:`services.register_rows` turns cells into
+header and streams the rows; :mod:`catalog.register_rows` turns cells into
 :class:`schemas.register.RegisterEntry` values and :mod:`catalog.register` stores them.
 
 Everything that makes the whole file unusable (empty, no header, corrupt or
