@@ -38,7 +38,7 @@ def make_archive(data_dir: Path, records: int):
     from records.commit import put_manifest
     from samples.synth import render_page, sample_lines, write_pdf
     from schemas.settings import Settings
-    from storage.objectstore import open_store
+    from storage.stores import open_store
 
     settings = Settings(data_dir=data_dir)
     scan = data_dir.parent / "scan.pdf"
@@ -64,7 +64,7 @@ def main() -> None:
     args = parser.parse_args()
     from catalog.database import open_catalog
     from records import fixity
-    from storage.objectstore import open_store
+    from storage.stores import open_store
 
     with tempfile.TemporaryDirectory(prefix="sohoa-bench-fixity-") as tmp:
         settings, pdf_size = make_archive(Path(tmp) / "data", args.records)

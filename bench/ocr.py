@@ -194,7 +194,7 @@ def run_raw(pages: Sequence[CorpusPage], work: Path) -> dict:
 
 def child_sohoa(pdf: Path, out: Path) -> None:
     """Hidden mode: ``iter_pages`` + ``ocr_page`` on ``pdf``; write texts and peaks as JSON."""
-    from ocr.engine import ocr_page  # sets OMP_THREAD_LIMIT=1
+    from ocr.engine import ocr_page  # each Tesseract child gets OMP_THREAD_LIMIT=1
     from ocr.pages import iter_pages
 
     baseline, digest = vm_hwm_kib(), ocr_digest()

@@ -30,8 +30,7 @@ from cli.users import users_app
 from flows.runtime import prepare_prefect
 from sohoa import SOFTWARE
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.i18n import current_lang
-from sohoa.texts import t
+from sohoa.messages import current_lang, t
 
 app = typer.Typer(
     add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC"
@@ -111,7 +110,7 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
 
 
 def _print_records(views, settings) -> None:
-    from storage.objectstore import open_store
+    from storage.stores import open_store
 
     store = open_store(settings)
     table = Table(title=t("records_title"))
@@ -142,13 +141,13 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Xem một bản ghi / Show one record."""
-    from services import records as commands
+    from services.records import show_record
 
-    detail = guard(lambda: commands.show_record(load_settings(), record_id))
+    detail = guard(lambda: show_record(load_settings(), record_id))
     if as_json:
         out.print_json(json.dumps(detail, ensure_ascii=False, default=str))
         return
-    from sohoa.i18n import review_reason
+    from records.review import review_reason
 
     for key, value in detail.items():
         if key in ("fields", "review_reasons"):
@@ -210,9 +209,9 @@ def export(
     output: Annotated[Path, typer.Option("-o", "--output", help="FILE.pdf")],
 ) -> None:
     """Xuất PDF đã ký / Export the signed PDF."""
-    from services import records as commands
+    from services.records import export_record
 
-    path = guard(lambda: commands.export_record(load_settings(), record_id, output))
+    path = guard(lambda: export_record(load_settings(), record_id, output))
     console.print(t("exported", path=str(path)))
 
 
@@ -233,13 +232,11 @@ def search(
     end: Annotated[str | None, typer.Option("--to", help="Ngày tiếp nhận đến / to")] = None,
 ) -> None:
     """Tìm hồ sơ, có lọc / Search records, with filters (no words: newest first)."""
-    from services import records as commands
+    from services.search import search_records
 
     filters = {"unit": unit, "kind": kind, "status": status, "procedure": procedure}
     filters |= {"sector": sector, "date_from": start, "date_to": end}
-    found = guard(
-        lambda: commands.search_records(load_settings(), query, limit=limit, page=page, **filters)
-    )
+    found = guard(lambda: search_records(load_settings(), query, limit=limit, page=page, **filters))
     hits = found["hits"]
     if as_json:  # the hits, as before filters came; the total is in the table's caption
         out.print_json(json.dumps(hits, ensure_ascii=False, default=str))
@@ -276,12 +273,12 @@ def demo(
         [[f] for f in files], settings, dossier=None, unit=None, kind="thanh-phan", quiet=False
     )
     _print_records(views, settings)
-    from services import records as commands
+    from services.search import sample_query, search_records
 
     if views:
-        word = commands.sample_query(settings, views[0].id)
+        word = sample_query(settings, views[0].id)
         if word:
-            hits = commands.search_records(settings, word, limit=5)["hits"]
+            hits = search_records(settings, word, limit=5)["hits"]
             console.print(t("demo_search", word=word, n=len(hits)))
     console.print(t("demo_next", catalog=settings.resolved_catalog_url))
     raise typer.Exit(code)

@@ -12,8 +12,7 @@ import typer
 from rich.console import Console
 
 from sohoa.errors import SohoaError
-from sohoa.i18n import current_lang
-from sohoa.texts import t
+from sohoa.messages import current_lang, t
 
 console = Console(stderr=True)
 """Messages, progress and errors: stderr, so stdout stays clean for tables and JSON."""

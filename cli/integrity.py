@@ -1,7 +1,7 @@
 """``sohoa verify`` and ``sohoa catalog rebuild``: prove the archive is intact, rebuild the index.
 
 Kept apart from :mod:`cli.app` so the main command module stays readable; it uses
-the same guard, consoles and library calls (:mod:`services.records`). Neither command
+the same guard, consoles and library calls (:mod:`services.integrity`). Neither command
 imports Prefect: they run the plain functions of :mod:`records.fixity` and
 :mod:`records.rebuild` on a thread pool and start in well under a second.
 """
@@ -14,9 +14,8 @@ from typing import Annotated
 import typer
 
 from cli.progress import CountBar
-from sohoa.errors import ExitCode
-from sohoa.i18n import current_lang
-from sohoa.texts import t
+from sohoa.errors import ExitCode, exit_code_of
+from sohoa.messages import current_lang, t
 
 catalog_app = typer.Typer(
     no_args_is_help=True, help="Danh mục tra cứu / The search catalog (an index of the archive)"
@@ -61,7 +60,7 @@ def verify(
             )
         )
     _print_report(report, as_json)
-    raise typer.Exit(int(report.exit_code))
+    raise typer.Exit(int(exit_code_of(report.error_kind)))
 
 
 def _check(settings, *, record_id: str | None, **options):
@@ -70,14 +69,14 @@ def _check(settings, *, record_id: str | None, **options):
     Why only the archive-wide checks are recorded: the history answers "when was the
     archive last read back"; one record's check is a look at that record.
     """
-    from catalog import fixity_runs
-    from services import records as commands
+    from records import fixity_runs
+    from services import integrity
 
     if record_id is not None:
-        return commands.check_archive(settings, record_id=record_id, **options)
+        return integrity.check_archive(settings, record_id=record_id, **options)
     return fixity_runs.recorded(
         settings,
-        lambda: commands.check_archive(settings, **options),
+        lambda: integrity.check_archive(settings, **options),
         started_by="cli",
         sample=options.get("sample"),
     )
@@ -146,11 +145,11 @@ def rebuild(
 ) -> None:
     """Dựng lại danh mục từ kho lưu trữ / Rebuild the catalog from the archive's manifests."""
     from cli.common import console, guard, load_settings, out
-    from services import records as commands
+    from services import integrity
 
     with CountBar(console, t("progress_rebuild"), enabled=not as_json) as bar:
         report = guard(
-            lambda: commands.rebuild_catalog(load_settings(), keep_going=keep_going, progress=bar)
+            lambda: integrity.rebuild_catalog(load_settings(), keep_going=keep_going, progress=bar)
         )
     if as_json:
         out.print_json(json.dumps(report.to_dict(), ensure_ascii=False, default=str))
@@ -160,4 +159,4 @@ def rebuild(
         for record_id in report.duplicates:
             out.print(t("rebuild_duplicate", id=record_id), highlight=False)
         out.print(t("rebuild_done", **report.to_dict()), highlight=False)
-    raise typer.Exit(int(report.exit_code))
+    raise typer.Exit(int(exit_code_of(report.error_kind)))

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sohoa.errors import ExitCode
-from sohoa.texts import t
+from sohoa.messages import t
 
 if TYPE_CHECKING:  # the CLI starts without pydantic models it does not need
     from schemas.nightly import NightlySummary
@@ -67,11 +67,11 @@ def nightly(
     """
     from cli.common import guard, load_settings, unexpected
     from flows.runtime import prepare_prefect
-    from storage.waiting import parse_day
+    from sohoa.dates import BadDayError, parse_day
 
     try:
-        chosen = parse_day(day) if day else None
-    except ValueError as exc:
+        chosen = parse_day(day, option="--day") if day else None
+    except BadDayError as exc:
         raise typer.BadParameter(t("nightly_bad_day", value=day), param_hint="--day") from exc
     settings = guard(load_settings)
     prepare_prefect(settings)

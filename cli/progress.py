@@ -7,7 +7,7 @@ from typing import Self
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from sohoa.texts import t
+from sohoa.messages import t
 
 
 def bars(console: Console, *, enabled: bool) -> Progress:

@@ -15,7 +15,7 @@ import typer
 from rich.table import Table
 
 from sohoa.errors import ExitCode
-from sohoa.texts import t
+from sohoa.messages import t
 
 register_app = typer.Typer(
     no_args_is_help=True,
@@ -40,11 +40,9 @@ def import_file(
     Exits 0 when every row was imported, 3 when some rows were bad (the good ones are saved).
     """
     from cli.common import guard, load_settings, out
-    from services import register as commands_register
+    from services import register as register_service
 
-    result = guard(
-        lambda: commands_register.register_import(load_settings(), file, mapping=mapping)
-    )
+    result = guard(lambda: register_service.register_import(load_settings(), file, mapping=mapping))
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))
     else:
@@ -78,9 +76,9 @@ def _print_import(result: dict) -> None:
 def check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Đối chiếu bản ghi số hóa với sổ đăng ký / Match digitised records to the register."""
     from cli.common import guard, load_settings, out
-    from services import register as commands_register
+    from services import register as register_service
 
-    found = guard(lambda: commands_register.register_check(load_settings()))
+    found = guard(lambda: register_service.register_check(load_settings()))
     if as_json:
         out.print_json(json.dumps(found, ensure_ascii=False))
         return

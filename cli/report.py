@@ -1,4 +1,4 @@
-"""``sohoa report``: digitisation rates per unit, lĩnh vực, procedure, day or month (issue 6).
+"""``sohoa report``: digitisation rates per unit, lĩnh vực, procedure, day or month.
 
 Kept apart from :mod:`cli.app` so the main command module stays readable; it
 uses the same guard, consoles and library calls (:mod:`services.reports`).
@@ -15,8 +15,7 @@ import typer
 
 from schemas.report import GROUP_BY, Counts
 from sohoa.errors import ExitCode
-from sohoa.i18n import current_lang, message
-from sohoa.texts import t
+from sohoa.messages import current_lang, message, t
 
 
 def _usage(key: str, **params: str) -> NoReturn:
@@ -28,11 +27,11 @@ def _usage(key: str, **params: str) -> NoReturn:
 
 
 def _day(option: str, text: str) -> date:
-    from reports.rates import parse_day
+    from sohoa.dates import BadDayError, parse_day
 
     try:
-        return parse_day(text)
-    except ValueError:
+        return parse_day(text, option=option)
+    except BadDayError:
         _usage("report_bad_date", option=option, value=text)
 
 
@@ -56,7 +55,7 @@ def report(
     """Báo cáo tỷ lệ số hóa (QĐ 766) / Digitisation-rate report (Decision 766)."""
     from cli.common import console, guard, load_settings, out
     from reports.render import FILE_ONLY
-    from services import reports as commands_report
+    from services import reports as report_service
 
     first, last = _day("--from", start), _day("--to", end)
     if first > last:
@@ -64,7 +63,7 @@ def report(
     if by not in GROUP_BY:
         _usage("report_bad_by", value=by, known=", ".join(GROUP_BY))
     try:
-        chosen = commands_report.choose_format(fmt, output)
+        chosen = report_service.choose_format(fmt, output)
     except ValueError:
         _usage("report_bad_format", value=str(fmt))
     if output is None and chosen in FILE_ONLY:
@@ -72,12 +71,12 @@ def report(
     lang = current_lang()
     settings = guard(load_settings)
     result = guard(
-        lambda: commands_report.compute_report(settings, start=first, end=last, unit=unit, by=by)
+        lambda: report_service.compute_report(settings, start=first, end=last, unit=unit, by=by)
     )
     if result.totals.counts == Counts():
         console.print(t("report_empty"), highlight=False)
     if output is not None:
-        path = guard(lambda: commands_report.write_report(result, chosen, lang, output))
+        path = guard(lambda: report_service.write_report(result, chosen, lang, output))
         console.print(t("report_written", path=str(path), fmt=chosen), highlight=False)
         return
     if chosen == "table" and out.is_terminal:

@@ -1,7 +1,7 @@
 """``sohoa review``: the clerk's queue of records to re-check, and corrections with history.
 
 Kept apart from :mod:`cli.app` so the main command module stays readable; it
-uses the same guard, consoles and library calls (:mod:`services.records`).
+uses the same guard, consoles and library calls (:mod:`services.review`).
 
 ``set`` and ``accept`` take ``--revision N`` (the ``revision`` that ``sohoa show
 --json`` or a previous ``--json`` result printed): the change is refused, exit 2,
@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import getpass
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from sohoa.texts import t
+from sohoa.messages import t
 
 REVISION = typer.Option(
     "--revision",
@@ -53,9 +54,9 @@ def queue(
     if ctx.invoked_subcommand:
         return
     from cli.common import console, guard, load_settings, out
-    from services import records as commands
+    from services.review import review_queue
 
-    items = guard(lambda: commands.review_queue(load_settings(), unit=unit))
+    items = guard(lambda: review_queue(load_settings(), unit=unit))
     if as_json:
         out.print_json(json.dumps(items, ensure_ascii=False))
         return
@@ -88,22 +89,10 @@ def set_field(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Sửa một trường (giữ lịch sử) / Correct a field (history kept)."""
-    from cli.common import guard, load_settings
-    from services import records as commands
+    from services.review import review_set
 
-    result = guard(
-        lambda: commands.review_set(
-            load_settings(),
-            record_id,
-            field,
-            value,
-            by=_who(by),
-            reason=reason,
-            force=force,
-            revision=revision,
-        )
-    )
-    _print_result(result, as_json)
+    options = {"reason": reason, "force": force, "revision": revision}
+    _save(review_set, record_id, field, value, by=by, as_json=as_json, **options)
 
 
 @review_app.command("accept")
@@ -118,20 +107,25 @@ def accept(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Xác nhận đã xem lại / Mark a record as reviewed."""
-    from cli.common import guard, load_settings
-    from services import records as commands
+    from services.review import review_accept
 
-    result = guard(
-        lambda: commands.review_accept(
-            load_settings(), record_id, by=_who(by), reason=reason, force=force, revision=revision
-        )
-    )
+    options = {"reason": reason, "force": force, "revision": revision}
+    _save(review_accept, record_id, by=by, as_json=as_json, **options)
+
+
+def _save(
+    change: Callable[..., dict], *args: str, by: str | None, as_json: bool, **options: Any
+) -> None:
+    """Make one review ``change`` as ``by`` (else the OS user) and print the record after it."""
+    from cli.common import guard, load_settings
+
+    result = guard(lambda: change(load_settings(), *args, by=_who(by), **options))
     _print_result(result, as_json)
 
 
 def _print_result(result: dict, as_json: bool) -> None:
     from cli.common import out
-    from sohoa.i18n import review_reason
+    from records.review import review_reason
 
     if as_json:
         out.print_json(json.dumps(result, ensure_ascii=False))

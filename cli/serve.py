@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from sohoa.errors import ExitCode
-from sohoa.texts import t
+from sohoa.messages import t
 
 
 def _log_config() -> dict[str, Any]:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sohoa.texts import t
+from sohoa.messages import t
 
 STYLE = {"ok": "green", "warn": "yellow", "fail": "bold red"}
 

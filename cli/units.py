@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from sohoa.texts import t
+from sohoa.messages import t
 
 units_app = typer.Typer(no_args_is_help=True, help="Danh sách đơn vị / The unit list")
 
@@ -23,9 +23,9 @@ AsJson = Annotated[bool, typer.Option("--json")]
 def list_units(as_json: AsJson = False) -> None:
     """Cây đơn vị và số hồ sơ, bản ghi, tài khoản / The unit tree with its counts."""
     from cli.common import console, guard, load_settings, out
-    from services import units as commands_units
+    from services import units as unit_service
 
-    found = guard(lambda: commands_units.list_units(load_settings()))
+    found = guard(lambda: unit_service.list_units(load_settings()))
     if as_json:
         out.print_json(json.dumps(found, ensure_ascii=False))
         return
@@ -55,12 +55,12 @@ def set_unit(
 ) -> None:
     """Thêm hoặc sửa một đơn vị / Add or change a unit."""
     from cli.common import guard, load_settings, out
-    from services import units as commands_units
-    from services import users as commands_users
+    from services import units as unit_service
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
+    actor = user_service.cli_actor()
     guard(
-        lambda: commands_units.save_unit(
+        lambda: unit_service.save_unit(
             load_settings(), code, name=name, level=level, parent=parent, actor=actor
         )
     )
@@ -71,9 +71,9 @@ def set_unit(
 def remove_unit(code: Annotated[str, typer.Argument(help="Mã đơn vị / unit code")]) -> None:
     """Xóa một đơn vị không còn được dùng / Remove a unit nothing uses."""
     from cli.common import guard, load_settings, out
-    from services import units as commands_units
-    from services import users as commands_users
+    from services import units as unit_service
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
-    guard(lambda: commands_units.remove_unit(load_settings(), code, actor=actor))
+    actor = user_service.cli_actor()
+    guard(lambda: unit_service.remove_unit(load_settings(), code, actor=actor))
     out.print(t("web_done_unit_removed"))

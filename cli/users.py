@@ -19,7 +19,7 @@ import typer
 from rich.table import Table
 
 from sohoa.errors import InvalidRequestError
-from sohoa.texts import t
+from sohoa.messages import t
 
 users_app = typer.Typer(no_args_is_help=True, help="Tài khoản giao diện web / Web app accounts")
 
@@ -69,13 +69,13 @@ def add(
 ) -> None:
     """Tạo tài khoản / Create an account."""
     from cli.common import guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
     settings = guard(load_settings)
     password = guard(lambda: _read_password(password_file))
-    actor = commands_users.cli_actor()
+    actor = user_service.cli_actor()
     user = guard(
-        lambda: commands_users.add_user(settings, name, password, role=role, unit=unit, actor=actor)
+        lambda: user_service.add_user(settings, name, password, role=role, unit=unit, actor=actor)
     )
     if as_json:
         _print_json(user)
@@ -87,9 +87,9 @@ def add(
 def list_users(as_json: AsJson = False) -> None:
     """Danh sách tài khoản / List accounts."""
     from cli.common import console, guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    found = guard(lambda: commands_users.list_users(load_settings()))
+    found = guard(lambda: user_service.list_users(load_settings()))
     if as_json:
         _print_json(found)
         return
@@ -113,10 +113,10 @@ def list_users(as_json: AsJson = False) -> None:
 
 def _set_active(name: str, active: bool) -> None:
     from cli.common import guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
-    user = guard(lambda: commands_users.set_active(load_settings(), name, active, actor=actor))
+    actor = user_service.cli_actor()
+    user = guard(lambda: user_service.set_active(load_settings(), name, active, actor=actor))
     out.print(t("users_enabled" if active else "users_disabled", name=user["name"]))
 
 
@@ -136,12 +136,12 @@ def enable(name: Annotated[str, typer.Argument()]) -> None:
 def password(name: Annotated[str, typer.Argument()], password_file: PasswordFile = None) -> None:
     """Đặt mật khẩu mới / Set a new password (ends the account's sessions)."""
     from cli.common import guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
     settings = guard(load_settings)
     new = guard(lambda: _read_password(password_file))
-    actor = commands_users.cli_actor()
-    user = guard(lambda: commands_users.reset_password(settings, name, new, actor=actor))
+    actor = user_service.cli_actor()
+    user = guard(lambda: user_service.reset_password(settings, name, new, actor=actor))
     out.print(t("users_password_set", name=user["name"]))
 
 
@@ -151,11 +151,11 @@ def set_role(
 ) -> None:
     """Đổi vai trò và đơn vị / Change the role and unit (no --unit: every unit)."""
     from cli.common import guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
+    actor = user_service.cli_actor()
     user = guard(
-        lambda: commands_users.set_role(load_settings(), name, role=role, unit=unit, actor=actor)
+        lambda: user_service.set_role(load_settings(), name, role=role, unit=unit, actor=actor)
     )
     unit_text = user["unit"] or t("web_unit_all")
     out.print(t("users_role_set", name=user["name"], role=user["role"], unit=unit_text))
@@ -169,10 +169,10 @@ def token(
 ) -> None:
     """Tạo mã API (chỉ hiện một lần) / Create an API token (printed once)."""
     from cli.common import console, guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
-    made = guard(lambda: commands_users.create_token(load_settings(), name, label, actor=actor))
+    actor = user_service.cli_actor()
+    made = guard(lambda: user_service.create_token(load_settings(), name, label, actor=actor))
     if as_json:
         _print_json(made)
         return
@@ -184,9 +184,9 @@ def token(
 def tokens(name: Annotated[str, typer.Argument()], as_json: AsJson = False) -> None:
     """Danh sách mã API của tài khoản / List an account's API tokens."""
     from cli.common import console, guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    found = guard(lambda: commands_users.list_tokens(load_settings(), name))
+    found = guard(lambda: user_service.list_tokens(load_settings(), name))
     if as_json:
         _print_json(found)
         return
@@ -213,8 +213,8 @@ def revoke(
 ) -> None:
     """Thu hồi mã API / Revoke an API token."""
     from cli.common import guard, load_settings, out
-    from services import users as commands_users
+    from services import users as user_service
 
-    actor = commands_users.cli_actor()
-    done = guard(lambda: commands_users.revoke_token(load_settings(), name, label, actor=actor))
+    actor = user_service.cli_actor()
+    done = guard(lambda: user_service.revoke_token(load_settings(), name, label, actor=actor))
     out.print(t("users_token_revoked", name=done["name"]))

@@ -50,7 +50,8 @@ from sohoa.errors import (
 )
 from storage import claims, inbox
 from storage.claims import Claim
-from storage.objectstore import open_store, sha256_file
+from storage.objectstore import sha256_file
+from storage.stores import open_store
 from storage.waiting import locks_dir
 
 

@@ -9,7 +9,7 @@ Chunks rather than one task per record: each task run costs Prefect API calls,
 which would dominate on a large archive; a chunk is still small enough for the
 progress sink to move steadily.
 
-Every run is written to the fixity history (:mod:`catalog.fixity_runs`) with who
+Every run is written to the fixity history (:mod:`records.fixity_runs`) with who
 started it — ``weekly flow`` when the deployment runs the flow itself, ``nightly``
 through :func:`run_fixity_check` — so the auditor's ``/verify`` page lists it. A
 catalog that cannot be written is logged and the check goes on.
@@ -26,14 +26,14 @@ from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from catalog import fixity_runs, units
+from catalog import units
 from catalog.database import open_catalog
-from catalog.tables import RecordRow
-from records import fixity
+from catalog.rows import RecordRow
+from records import fixity, fixity_runs
 from records.verify import VerifyResult
 from schemas.settings import Settings
 from sohoa import logmask
-from storage.objectstore import open_store
+from storage.stores import open_store
 
 MAX_CHUNK = 25
 """Most records per ``check-records`` task."""

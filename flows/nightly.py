@@ -3,7 +3,7 @@
 Thin wiring. Which batches wait, their claims and their attempt counts are plain
 functions in :mod:`storage.waiting`; each batch runs the ``digitise_batch`` flow as
 a subflow (the very code ``sohoa ingest`` runs); the fixity sample is the
-``fixity_check`` flow; the reports come from :mod:`reports.publish`. A failing
+``fixity_check`` flow; the reports come from :mod:`services.publish`. A failing
 batch or step never stops the others: the returned :class:`NightlySummary` says
 what happened, and ``sohoa nightly`` turns it into an exit code.
 
@@ -39,18 +39,19 @@ from sohoa import logmask
 from sohoa.errors import (
     BadInputError,
     BatchBusyError,
-    ExitCode,
     OcrError,
     SohoaError,
     StorageError,
+    exit_code_of,
 )
 from storage import waiting
 from storage.claims import Claim
-from storage.objectstore import open_store
+from storage.inbox import ReceivedBatch
+from storage.stores import open_store
 
 
 @task(name="find-waiting", cache_policy=NO_CACHE)
-def waiting_task(settings: Settings) -> tuple[list[waiting.WaitingBatch], list[str]]:
+def waiting_task(settings: Settings) -> tuple[list[ReceivedBatch], list[str]]:
     """List the batches waiting in the inbox (oldest first) and the incomplete folders."""
     return waiting.scan_inbox(settings)
 
@@ -58,7 +59,7 @@ def waiting_task(settings: Settings) -> tuple[list[waiting.WaitingBatch], list[s
 @task(name="write-reports", cache_policy=NO_CACHE)
 def reports_task(settings: Settings, day: date) -> list[str]:
     """Write the day's and the month-to-date reports into the store's derived area."""
-    from reports import publish
+    from services import publish
 
     catalog = open_catalog(settings.resolved_catalog_url)
     return publish.write_reports(settings, catalog, open_store(settings), day=day)
@@ -132,7 +133,7 @@ def _all_batches(
         batches, incomplete = waiting_task(settings)
     except OSError as exc:
         log.error("nightly: cannot read the inbox: %s", type(exc).__name__)
-        code = int(ExitCode.STORAGE_FAILED)
+        code = int(exit_code_of(StorageError))  # an unreadable inbox is a storage failure
         return [], [], [StepError(step="inbox", error=type(exc).__name__, exit_code=code)]
     for name in incomplete:
         log.warning("nightly: inbox folder %s has no complete batch.json; left alone", name)
@@ -140,7 +141,7 @@ def _all_batches(
     return outcomes, incomplete, []
 
 
-def _one_batch(listed: waiting.WaitingBatch, settings: Settings) -> BatchOutcome | None:
+def _one_batch(listed: ReceivedBatch, settings: Settings) -> BatchOutcome | None:
     """Claim, count the attempt, digitise; ``None`` when another run finished it meanwhile."""
     log = get_run_logger()
     with waiting.claimed(settings, listed) as (held, batch):
@@ -164,7 +165,7 @@ def _one_batch(listed: waiting.WaitingBatch, settings: Settings) -> BatchOutcome
             attempt = waiting.record_attempt(batch)
         except OSError as exc:  # an attempt that cannot be counted is not made
             log.error("nightly: batch %s: cannot count the attempt", batch.batch_id)
-            code = int(ExitCode.STORAGE_FAILED)
+            code = int(exit_code_of(StorageError))  # the inbox folder cannot be written
             error = type(exc).__name__
             return BatchOutcome(
                 batch_id=batch.batch_id, result="failed", error=error, exit_code=code
@@ -173,7 +174,7 @@ def _one_batch(listed: waiting.WaitingBatch, settings: Settings) -> BatchOutcome
 
 
 def _digitise(
-    batch: waiting.WaitingBatch, settings: Settings, held: Claim, *, attempt: int, retried: bool
+    batch: ReceivedBatch, settings: Settings, held: Claim, *, attempt: int, retried: bool
 ) -> BatchOutcome:
     """Run ``digitise_batch`` on the batch's originals, under our claim, and say how it ended."""
     common = {"batch_id": batch.batch_id, "attempt": attempt, "retried": retried}
@@ -191,24 +192,24 @@ def _digitise(
         waiting.forget_attempt(batch, attempt)
         return BatchOutcome(result="busy", **common)
     except (BadInputError, OcrError) as exc:  # digitise_batch moved it to quarantine
-        code = int(exc.exit_code)
+        code = int(exit_code_of(exc))
         return BatchOutcome(
             result="quarantined", error=type(exc).__name__, exit_code=code, **common
         )
     except SohoaError as exc:  # digitise_batch recorded it failed; the originals stay
         waiting.record_failure(batch, attempt, type(exc).__name__)
-        code = int(exc.exit_code)
+        code = int(exit_code_of(exc))
         return BatchOutcome(result="failed", error=type(exc).__name__, exit_code=code, **common)
     except Exception as exc:  # noqa: BLE001 - a bug in one batch must not stop the night
         _record_unexpected(batch, settings, attempt, exc)
-        code = int(ExitCode.INTERNAL)
+        code = int(exit_code_of(exc))
         return BatchOutcome(result="failed", error=type(exc).__name__, exit_code=code, **common)
     review = sum(m.status == "needs_review" for m in manifests)
     return BatchOutcome(result="archived", records=len(manifests), needs_review=review, **common)
 
 
 def _record_unexpected(
-    batch: waiting.WaitingBatch, settings: Settings, attempt: int, exc: Exception
+    batch: ReceivedBatch, settings: Settings, attempt: int, exc: Exception
 ) -> None:
     """Count the failure and mark the batch failed in the catalog, as an outage would be."""
     get_run_logger().exception("nightly: batch %s failed unexpectedly", batch.batch_id)
@@ -247,10 +248,10 @@ def _fixity(settings: Settings) -> tuple[int, int, int, StepError | None]:
         report = run_fixity_check(settings, sample=sample, orphans=settings.nightly.fixity_orphans)
     except Exception as exc:  # noqa: BLE001 - the batches are done; report and go on
         get_run_logger().error("nightly: fixity check could not run: %s", type(exc).__name__)
-        code = exc.exit_code if isinstance(exc, SohoaError) else ExitCode.INTERNAL
-        return 0, 0, 0, StepError(step="fixity", error=type(exc).__name__, exit_code=int(code))
+        code = int(exit_code_of(exc))
+        return 0, 0, 0, StepError(step="fixity", error=type(exc).__name__, exit_code=code)
     problems = sum(not r.ok for r in report.results) + len(report.orphans)
-    return len(report.results), problems, int(report.exit_code), None
+    return len(report.results), problems, int(exit_code_of(report.error_kind)), None
 
 
 def _reports(settings: Settings, day: date) -> tuple[list[str], str | None, StepError | None]:
@@ -259,7 +260,7 @@ def _reports(settings: Settings, day: date) -> tuple[list[str], str | None, Step
     if not settings.nightly.report_formats:
         return [], "no report formats configured (nightly.report_formats)", None
     try:
-        import reports.publish  # noqa: F401
+        import services.publish
         import services.reports  # noqa: F401
     except ImportError as exc:
         reason = f"the report code cannot be imported ({exc.name or exc})"
@@ -269,11 +270,11 @@ def _reports(settings: Settings, day: date) -> tuple[list[str], str | None, Step
         return reports_task.with_options(**_retrying(settings))(settings, day), None, None
     except SohoaError as exc:
         log.error("nightly: reports not written: %s", type(exc).__name__)
-        code = int(exc.exit_code)
+        code = int(exit_code_of(exc))
         return [], None, StepError(step="reports", error=type(exc).__name__, exit_code=code)
     except Exception as exc:  # the night's batches are done; say so and go on
         log.exception("nightly: reports failed")
-        code = int(ExitCode.INTERNAL)
+        code = int(exit_code_of(exc))
         return [], None, StepError(step="reports", error=type(exc).__name__, exit_code=code)
 
 

@@ -8,7 +8,6 @@ invisible text layer sits on the words a reader sees.
 from __future__ import annotations
 
 import math
-import os
 import tempfile
 import unicodedata
 from collections.abc import Sequence
@@ -16,24 +15,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytesseract
 
 from ocr.clean import clean_for_ocr
 from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import OcrSettings
-from sohoa.errors import OcrError
-
-# Tesseract's OpenMP threads fight each other when pages already run one per core.
-os.environ["OMP_THREAD_LIMIT"] = "1"
-
-
-def tesseract_config(opts: OcrSettings, dpi: float) -> str:
-    """Command-line options shared by every Tesseract call."""
-    parts = [f"--psm {opts.psm}", f"--dpi {round(dpi)}"]
-    if opts.tessdata_dir:
-        parts.append(f'--tessdata-dir "{opts.tessdata_dir}"')
-    return " ".join(parts)
+from sohoa.errors import ExternalProgramError, OcrError, ProgramMissingError
+from sohoa.programs import tesseract
 
 
 def load_page_pixels(page: PageImage) -> np.ndarray:
@@ -82,29 +70,34 @@ def _run_tesseract(page: PageImage, image: np.ndarray, opts: OcrSettings, dpi: f
     The image is handed over as an uncompressed PGM written by OpenCV (which
     releases the GIL): letting pytesseract PNG-compress a 9-megapixel array
     costs about a second of GIL-holding CPU per page and serialises the workers.
+    Tesseract's OpenMP thread limit travels with the call (see
+    :mod:`sohoa.programs.tesseract`). A missing Tesseract is a set-up problem, not
+    the page's: it travels as :class:`~sohoa.errors.ProgramMissingError`.
     """
     with tempfile.TemporaryDirectory(prefix="sohoa-ocr-") as tmp:
         path = Path(tmp) / "page.pgm"
         if not cv2.imwrite(str(path), image):
             raise OcrError(file=page.source, page=page.source_page + 1, reason="cannot write image")
         try:
-            return pytesseract.image_to_data(
-                str(path),
+            return tesseract.tsv(
+                path,
                 lang=opts.language,
-                config=tesseract_config(opts, dpi),
-                output_type=pytesseract.Output.DICT,
+                psm=opts.psm,
+                dpi=round(dpi),
+                tessdata_dir=opts.tessdata_dir,
                 timeout=opts.page_timeout_s,
             )
-        except pytesseract.TesseractError as exc:
-            reason = _reason(exc)
-        except RuntimeError as exc:  # pytesseract's timeout
-            reason = str(exc)
-    raise OcrError(file=page.source, page=page.source_page + 1, reason=reason)
+        except ProgramMissingError:
+            raise
+        except ExternalProgramError as exc:  # failed, timed out or wrote no TSV
+            raise OcrError(
+                file=page.source, page=page.source_page + 1, reason=_reason(exc)
+            ) from exc
 
 
-def _reason(exc: pytesseract.TesseractError) -> str:
-    message = str(getattr(exc, "message", "") or exc).strip().splitlines()
-    return (message[-1] if message else "tesseract error")[:160]
+def _reason(exc: ExternalProgramError) -> str:
+    """Tesseract's own words when it failed (as reported before), else the error's message."""
+    return str(exc.params.get("detail") or exc.render("en"))[:160]
 
 
 def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list[Word]:

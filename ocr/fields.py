@@ -589,7 +589,7 @@ def review_reasons(
     required: Sequence[str],
     min_confidence: float,
 ) -> tuple[str, ...]:
-    """Machine-readable reasons a record needs a clerk's second look (see ``sohoa.i18n``)."""
+    """Machine-readable reasons a record needs a clerk's second look (see ``records.review``)."""
     by_name = {f.name: f for f in fields}
     reasons = [f"missing:{name}" for name in required if name not in by_name]
     for value in fields:

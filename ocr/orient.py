@@ -17,12 +17,16 @@ pixels relative to the centre of the working copy, y growing downwards.
 
 from __future__ import annotations
 
-import re
+import tempfile
 from dataclasses import dataclass
 from itertools import pairwise
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+from sohoa.errors import ExternalProgramError, ProgramMissingError
+from sohoa.programs import tesseract
 
 _WORK_LONG_SIDE = 1200
 """Long side (px) of the binarised working copy (about 100 dpi for A4)."""
@@ -44,6 +48,8 @@ _FLIP_DPI = 200.0
 """Resolution of the copies for the upright/upside-down cue and for Tesseract OSD."""
 _OSD_MIN_CONFIDENCE = 2.0
 """Tesseract OSD answers below this orientation confidence are ignored."""
+OSD_TIMEOUT_S = 60.0
+"""OSD on the ~200 dpi copy takes about a second; one that runs this long is given up."""
 _COARSE_STEP = 0.5
 _FINE_STEP = 0.05
 _SEARCH_POINTS = 16000
@@ -356,22 +362,28 @@ def detect_rotation(
     return Orientation(rotation, ratio, score, skew, gain, "profile" if sure else "weak")
 
 
-def osd_rotation(gray: np.ndarray, dpi: float) -> tuple[int, float] | None:
+def osd_rotation(
+    gray: np.ndarray, dpi: float, *, timeout: float = OSD_TIMEOUT_S
+) -> tuple[int, float] | None:
     """Tesseract OSD's (rotation, confidence), or ``None`` if it cannot tell.
 
-    OSD fails with "Too few characters" on sparse pages; that is not an error here.
+    OSD fails with "Too few characters" on sparse pages, and a run past ``timeout``
+    is given up; neither is an error here. The small copy is handed over as an
+    uncompressed PGM (cheaper to write than the PNG pytesseract used to make).
     """
-    import pytesseract
-
-    try:
-        text = pytesseract.image_to_osd(gray, config=f"--psm 0 --dpi {max(70, round(dpi))}")
-    except (pytesseract.TesseractError, RuntimeError):
+    with tempfile.TemporaryDirectory(prefix="sohoa-osd-") as tmp:
+        path = Path(tmp) / "page.pgm"
+        if not cv2.imwrite(str(path), gray):
+            return None
+        try:
+            found = tesseract.osd(path, dpi=max(70, round(dpi)), timeout=timeout)
+        except ProgramMissingError:
+            raise  # a set-up problem: the page's OCR could not run either
+        except ExternalProgramError:  # timed out or wrote no answer: cannot tell
+            return None
+    if not found or "rotate" not in found or "orientation_conf" not in found:
         return None
-    rotate = re.search(r"Rotate:\s*(\d+)", text)
-    conf = re.search(r"Orientation confidence:\s*([\d.]+)", text)
-    if not rotate or not conf:
-        return None
-    return int(rotate.group(1)) % 360, float(conf.group(1))
+    return int(found["rotate"]) % 360, float(found["orientation_conf"])
 
 
 def find_rotation(gray: np.ndarray, dpi: float) -> tuple[Orientation, InkSample]:

@@ -2,9 +2,10 @@
 
 A scanner's PDF page that is a single image gives that image back untouched
 (JPEG bytes are copied, not re-encoded); other PDF pages are rasterised with
-pdf2image. TIFF frames and JPEG/PNG files become pages directly. Every input is
-checked first (empty, wrong format, encrypted, truncated, absurd dimensions) so
-a bad file fails with a clear reason before anything is archived.
+poppler's ``pdftoppm`` (:mod:`sohoa.programs.pdftoppm`). TIFF frames and JPEG/PNG
+files become pages directly. Every input is checked first (empty, wrong format,
+encrypted, truncated, absurd dimensions) so a bad file fails with a clear reason
+before anything is archived.
 """
 
 from __future__ import annotations
@@ -19,9 +20,18 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from schemas.models import PageImage, SourceFile
 from schemas.settings import LimitSettings
-from sohoa.errors import BadInputError, EncryptedInputError, InputTooLargeError
+from sohoa.errors import (
+    BadInputError,
+    EncryptedInputError,
+    ExternalProgramError,
+    InputTooLargeError,
+    ProgramMissingError,
+)
+from sohoa.programs import pdftoppm
 
 ASSUMED_DPI = 300.0
+RASTERISE_TIMEOUT_S = 120.0
+"""Seconds ``pdftoppm`` may take to render one page before the file counts as corrupt."""
 _MAGIC = (
     (b"%PDF-", "pdf"),
     (b"II*\x00", "tiff"),
@@ -213,17 +223,16 @@ def _extract_single_image(source, page, out_dir, index, number, limits) -> PageI
 
 def _rasterise(source, path, page, out_dir, index, number, limits) -> PageImage:
     """Render a page that is not a single image (text, vector, several images)."""
-    from pdf2image import convert_from_path
-    from pdf2image.exceptions import PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
-
     width_pt, height_pt = _page_size_pt(page)
     dpi = limits.rasterise_dpi
     _check_pixels(source.name, int(width_pt / 72 * dpi), int(height_pt / 72 * dpi), limits)
     try:
-        images = convert_from_path(
-            path, dpi=dpi, first_page=number + 1, last_page=number + 1, timeout=120
+        images = pdftoppm.render(
+            path, dpi=dpi, first_page=number + 1, last_page=number + 1, timeout=RASTERISE_TIMEOUT_S
         )
-    except (PDFPageCountError, PDFSyntaxError, PDFPopplerTimeoutError, OSError) as exc:
+    except ProgramMissingError:
+        raise  # poppler not installed: a set-up problem, not a bad file
+    except (ExternalProgramError, OSError) as exc:  # failed, timed out, unreadable output
         raise BadInputError("corrupt_pdf", file=source.name, reason=_short(exc)) from exc
     if not images:
         raise BadInputError(

@@ -27,9 +27,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import pytesseract
 
 from schemas.settings import OcrSettings
+from sohoa.errors import ExternalProgramError, ProgramMissingError
+from sohoa.programs import tesseract
 
 ENLARGE = 1.5
 """Lines are enlarged this much before the second reading."""
@@ -124,18 +125,18 @@ def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings
             paths.append(str(path))
         listing = Path(tmp) / "crops.txt"
         listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
-        config = f"--psm {psm} --dpi {round(dpi * ENLARGE)}"
-        if opts.tessdata_dir:
-            config += f' --tessdata-dir "{opts.tessdata_dir}"'
         try:
-            out = pytesseract.image_to_data(
-                str(listing),
+            out = tesseract.tsv(
+                listing,
                 lang=opts.language,
-                config=config,
-                output_type=pytesseract.Output.DICT,
+                psm=psm,
+                dpi=round(dpi * ENLARGE),
+                tessdata_dir=opts.tessdata_dir,
                 timeout=opts.page_timeout_s,
             )
-        except (pytesseract.TesseractError, RuntimeError) as exc:  # RuntimeError: timeout
+        except ProgramMissingError:
+            raise
+        except ExternalProgramError as exc:  # failed or timed out: the first reading stands
             log.warning(
                 "second reading of %d crops failed, first reading kept: %s", len(crops), exc
             )

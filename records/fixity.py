@@ -25,7 +25,13 @@ from catalog.database import Catalog
 from catalog.rows import RecordRow
 from records.verify import ObjectCheck, VerifyResult, verify_record
 from schemas.settings import Settings
-from sohoa.errors import ConfigError, ExitCode, ExternalProgramError, SohoaError
+from sohoa.errors import (
+    ConfigError,
+    ExternalProgramError,
+    SohoaError,
+    StorageError,
+    VerificationError,
+)
 from storage.objectstore import ObjectStore
 
 ARCHIVE_PREFIX = "archive/"
@@ -82,11 +88,18 @@ class FixityReport:
         return not self.orphans and all(r.ok for r in self.results)
 
     @property
-    def exit_code(self) -> ExitCode:
-        """``VERIFY_FAILED`` for damage or orphans; ``STORAGE_FAILED`` if only reads failed."""
+    def error_kind(self) -> type[SohoaError] | None:
+        """What the run found, as the domain error it amounts to; ``None`` when all is well.
+
+        :class:`VerificationError` for damage (a missing, changed or badly signed object)
+        or orphans; :class:`StorageError` when records could only not be read (the store
+        failed, which says nothing about the archive). Why a type and not an exit code:
+        the library says what happened; ``sohoa verify`` and the nightly summary turn it
+        into a number with :func:`sohoa.errors.exit_code_of`.
+        """
         if self.orphans or any(self.counts.get(s) for s in INTEGRITY_FAILURES):
-            return ExitCode.VERIFY_FAILED
-        return ExitCode.STORAGE_FAILED if self.counts.get("unreadable") else ExitCode.OK
+            return VerificationError
+        return StorageError if self.counts.get("unreadable") else None
 
     @property
     def bytes_read(self) -> int:

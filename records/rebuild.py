@@ -38,7 +38,7 @@ from records.commit import load_manifest
 from records.fixity import ARCHIVE_PREFIX, workers_for
 from records.fixity_runs import carry_runs
 from schemas.models import Manifest
-from sohoa.errors import ConfigError, ExitCode, NotFoundError, SohoaError, VerificationError
+from sohoa.errors import ConfigError, NotFoundError, SohoaError, VerificationError
 from storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -87,9 +87,13 @@ class RebuildReport:
     seconds: float = 0.0
 
     @property
-    def exit_code(self) -> ExitCode:
-        """``VERIFY_FAILED`` when a manifest had to be left out, else ``OK``."""
-        return ExitCode.VERIFY_FAILED if self.skipped else ExitCode.OK
+    def error_kind(self) -> type[SohoaError] | None:
+        """:class:`VerificationError` when a manifest had to be left out, else ``None``.
+
+        The library says what happened; ``sohoa catalog rebuild`` turns it into its exit
+        code with :func:`sohoa.errors.exit_code_of`.
+        """
+        return VerificationError if self.skipped else None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for ``--json``."""

@@ -1,4 +1,4 @@
-"""Digitisation-rate reports (Decision 766/QĐ-TTg, issue 6).
+"""Digitisation-rate reports (Decision 766/QĐ-TTg).
 
 :mod:`reports.rates` computes a :class:`schemas.report.Report` from the dossier
 register and the index of digitised records, as a pure function (no I/O), so the
@@ -8,7 +8,7 @@ turns a report into bytes (table, CSV, JSON, XLSX, HTML) in Vietnamese or Englis
 
 from __future__ import annotations
 
-from reports.rates import build_report, parse_day, percent
+from reports.rates import build_report, percent
 from reports.render import FORMATS, render
 
-__all__ = ["FORMATS", "build_report", "parse_day", "percent", "render"]
+__all__ = ["FORMATS", "build_report", "percent", "render"]

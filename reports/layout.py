@@ -1,8 +1,9 @@
 """What every report format shows: labels (vi/en), columns and the number/date formats.
 
 Kept in one place so the table, CSV, XLSX and HTML say the same thing in the same
-words. The labels belong to the report document, not to the CLI (the nightly flow
-renders reports without a terminal), hence here rather than in :mod:`sohoa.texts`.
+words. The labels themselves are the ``report_*`` keys of the one message catalogue
+(``sohoa/messages.toml``); they belong to the report document, not to the CLI (the
+nightly flow renders reports without a terminal), hence their own prefix.
 Vietnamese uses a decimal comma and ``dd/mm/yyyy`` (86,30%); English a decimal point
 and ISO dates (86.30%, 2024-03-05).
 """
@@ -16,6 +17,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from schemas.report import GroupBy, IndicatorName, Report, ReportRow
+from sohoa import messages
 
 Lang = Literal["vi", "en"]
 CellKind = Literal["text", "int", "rate", "points", "met"]
@@ -23,89 +25,14 @@ CellKind = Literal["text", "int", "rate", "points", "met"]
 NA = "N/A"
 """Shown for a rate, points or assessment whose denominator is 0 (both languages)."""
 
-LABELS: dict[str, tuple[str, str]] = {
-    # key: (Vietnamese, English)
-    "title": ("Báo cáo tỷ lệ số hóa hồ sơ, kết quả giải quyết TTHC", "Digitisation-rate report"),
-    "scope_all": ("Toàn bộ sổ theo dõi hồ sơ", "Whole dossier register"),
-    "period": ("Từ ngày {start} đến ngày {end}", "From {start} to {end}"),
-    "grouped": ("Nhóm theo: {by}", "Grouped by: {by}"),
-    "by_unit": ("đơn vị", "unit"),
-    "by_linh-vuc": ("lĩnh vực", "field (lĩnh vực)"),
-    "by_tthc": ("thủ tục hành chính", "procedure"),
-    "by_day": ("ngày", "day"),
-    "by_month": ("tháng", "month"),
-    "total": ("Tổng cộng", "Total"),
-    "unknown": ("(không rõ)", "(unknown)"),
-    "met": ("Đạt", "Met"),
-    "not_met": ("Không đạt", "Not met"),
-    "level_tinh": ("Tỉnh", "Province"),
-    "level_so": ("Sở, ngành", "Department"),
-    "level_huyen": ("Huyện", "District"),
-    "level_xa": ("Xã", "Commune"),
-    "col_unit_code": ("Mã đơn vị", "Unit code"),
-    "col_unit_name": ("Tên đơn vị", "Unit"),
-    "col_level": ("Cấp", "Level"),
-    "col_depth": ("Bậc", "Depth"),
-    "col_linh-vuc_code": ("Mã lĩnh vực", "Field code"),
-    "col_linh-vuc_name": ("Lĩnh vực", "Field"),
-    "col_tthc_code": ("Mã TTHC", "Procedure code"),
-    "col_tthc_name": ("Tên thủ tục", "Procedure"),
-    "col_day": ("Ngày", "Day"),
-    "col_month": ("Tháng", "Month"),
-    "col_received": ("Hồ sơ tiếp nhận", "Received"),
-    "col_components_digitised": ("Đã số hóa thành phần", "Components digitised"),
-    "col_dossiers_digitised": ("Số hóa đầy đủ (4.2)", "Fully digitised (4.2)"),
-    "col_online_count": ("Hồ sơ trực tuyến", "Online"),
-    "col_solved": ("Hồ sơ đã giải quyết", "Solved"),
-    "col_results_digitised": ("Đã số hóa kết quả", "Results digitised"),
-    "col_solved_with_due": ("Đã giải quyết có hạn trả", "Solved with a due date"),
-    "col_on_time_count": ("Đúng hạn", "On time"),
-    "rate_components": ("Tỷ lệ số hóa TPHS", "Components rate"),
-    "rate_results": ("Tỷ lệ số hóa kết quả", "Results rate"),
-    "rate_dossiers": ("Tỷ lệ số hóa hồ sơ (4.2)", "Dossier rate (4.2)"),
-    "rate_on_time": ("Tỷ lệ đúng hạn", "On-time rate"),
-    "rate_online": ("Tỷ lệ trực tuyến", "Online rate"),
-    "short_components": ("TPHS", "Components"),
-    "short_results": ("Kết quả", "Results"),
-    "short_dossiers": ("Hồ sơ (4.2)", "Dossiers (4.2)"),
-    "points": ("Điểm {name} (tối đa {max})", "{name} points (max {max})"),
-    "assessment": ("Đánh giá {name}", "{name} assessment"),
-    "chart_rates": ("Tỷ lệ số hóa theo {by}", "Digitisation rates by {by}"),
-    "chart_trend": ("Diễn biến theo tháng", "Monthly trend"),
-    "sheet_report": ("Báo cáo", "Report"),
-    "sheet_trend": ("Theo tháng", "By month"),
-    "note_points": (
-        (
-            "Điểm theo Quyết định 766/QĐ-TTg: đủ điểm khi tỷ lệ ≥ {pass_rate}; thấp hơn: "
-            "tỷ lệ × điểm tối đa ÷ {pass_rate}. Cách chia 22 điểm của nhóm chỉ tiêu chưa được "
-            "xác nhận, có thể cấu hình (SOHOA_REPORT__MAX_POINTS_*)."
-        ),
-        (
-            "Points per Decision 766/QĐ-TTg: full points at a rate ≥ {pass_rate}; below, "
-            "rate × max points ÷ {pass_rate}. The split of the group's 22 points is UNCONFIRMED "
-            "and configurable (SOHOA_REPORT__MAX_POINTS_*)."
-        ),
-    ),
-    "note_42": (
-        (
-            "Tỷ lệ số hóa hồ sơ (4.2): hồ sơ tiếp nhận trong kỳ đã số hóa thành phần và, nếu đã "
-            "giải quyết xong trước cuối kỳ và kết quả là giấy, đã số hóa kết quả / hồ sơ tiếp nhận "
-            "trong kỳ (cách hiểu chưa được xác nhận)."
-        ),
-        (
-            "Dossier rate (4.2): dossiers received in the period with their components digitised "
-            "and, when solved by the end of the period with a paper result, the result digitised "
-            "too / dossiers received in the period (reading UNCONFIRMED)."
-        ),
-    ),
-}
-
 
 def label(key: str, lang: Lang, **params: Any) -> str:
-    """The report label ``key`` in ``lang``, with ``params`` substituted."""
-    vi, en = LABELS[key]
-    template = vi if lang == "vi" else en
-    return template.format(**params) if params else template
+    """The report label ``key`` in ``lang``, with ``params`` substituted.
+
+    The texts are the catalogue's ``report_*`` keys (``sohoa/messages.toml``): ``title``
+    reads ``report_title``.
+    """
+    return messages.text(f"report_{key}", lang, **params)
 
 
 def _number(value: Decimal, lang: Lang) -> str:

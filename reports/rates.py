@@ -28,7 +28,6 @@ Reading of the indicators (domain.md; the 766 formulas are UNCONFIRMED):
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable, Collection, Iterable, Mapping
 from datetime import date
@@ -39,6 +38,7 @@ from schemas.register import ONLINE_CHANNEL, RegisterEntry, Unit
 from schemas.report import GROUP_BY, Counts, GroupBy, Indicator, Period, Report, ReportRow
 from schemas.settings import ReportSettings
 from schemas.unit_tree import UnitTree
+from sohoa.errors import UnknownUnitError
 
 COUNT_FIELDS: tuple[str, ...] = tuple(Counts.model_fields)
 """Order of the integer vectors the tallies use internally (one slot per :class:`Counts` field)."""
@@ -46,26 +46,6 @@ COUNT_FIELDS: tuple[str, ...] = tuple(Counts.model_fields)
 Vector = tuple[int, ...]
 _ZERO: Vector = (0,) * len(COUNT_FIELDS)
 _I = {name: i for i, name in enumerate(COUNT_FIELDS)}
-
-_DMY = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
-_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def parse_day(text: str) -> date:
-    """A period end as people type it: ``dd/mm/yyyy`` (also ``d/m/yyyy``, ``dd-mm-yyyy``,
-    ``dd.mm.yyyy``) or ISO ``yyyy-mm-dd``.
-
-    Raises:
-        ValueError: not one of those shapes, or not a real day (31/02/2024).
-    """
-    text = text.strip()
-    if _ISO.fullmatch(text):
-        return date.fromisoformat(text)
-    match = _DMY.fullmatch(text)
-    if not match:
-        raise ValueError(f"not a date (dd/mm/yyyy or yyyy-mm-dd): {text!r}")
-    day, month, year = (int(g) for g in match.groups())
-    return date(year, month, day)
 
 
 def round_half_up(value: Fraction, places: int = 2) -> Decimal:
@@ -290,6 +270,8 @@ def build_report(
     settings = settings or ReportSettings()
     latest = {e.dossier_code: e for e in entries}
     tree = UnitTree(units, {e.unit for e in latest.values()})
+    if unit is not None and unit not in tree:
+        raise UnknownUnitError(unit)
     scope = tree.subtree(unit)
     codes = {code for code, _ in scope}
     tallies = [

@@ -190,7 +190,7 @@ class Manifest(_Frozen):
     review_reasons: tuple[str, ...] = ()
     """Why the record needs a second look, as codes such as ``missing:applicant_name``,
     ``invalid:id_number:cccd_bad_province``, ``disagreement:dossier_code`` or
-    ``page_low_confidence:3`` (1-based page); :func:`sohoa.i18n.review_reason` renders them."""
+    ``page_low_confidence:3`` (1-based page); :func:`records.review.review_reason` renders them."""
     text: str = Field(repr=False)
     """Full OCR text, pages separated by form feeds."""
 

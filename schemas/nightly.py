@@ -50,7 +50,7 @@ class BatchOutcome(_Frozen):
     error: str | None = None
     """Type of the error that failed or quarantined it, e.g. ``StorageError``."""
     exit_code: int | None = None
-    """The exit code that error maps to (:class:`sohoa.errors.ExitCode`)."""
+    """The exit code that error maps to (:func:`sohoa.errors.exit_code_of`)."""
 
 
 class StepError(_Frozen):
@@ -61,7 +61,7 @@ class StepError(_Frozen):
     error: str
     """Type of the error."""
     exit_code: int
-    """The exit code that error maps to."""
+    """The exit code that error maps to (:func:`sohoa.errors.exit_code_of`)."""
 
 
 class NightlySummary(_Frozen):

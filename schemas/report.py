@@ -1,4 +1,4 @@
-"""Frozen result types of the digitisation-rate report (Decision 766/QĐ-TTg, issue 6).
+"""Frozen result types of the digitisation-rate report (Decision 766/QĐ-TTg).
 
 :mod:`reports.rates` computes them from the dossier register (:mod:`schemas.register`)
 and the digitised-record index; :mod:`reports.render` turns them into a table, CSV,

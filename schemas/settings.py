@@ -411,7 +411,7 @@ def read_secret(value: SecretStr | None, file: Path | None) -> str | None:
     return None
 
 
-# --- web (issue 7) ---
+# --- web ---
 
 
 class WebSettings(_Frozen):

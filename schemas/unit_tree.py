@@ -3,6 +3,10 @@
 Reports roll figures up it, and a user limited to a unit sees that unit and every
 unit under it (:mod:`catalog.units`), so both read the same tree, including its
 tolerance of what exports get wrong.
+
+A value type: it raises no domain error. A caller asking about a unit that may not
+exist checks ``unit in tree`` first and raises :class:`sohoa.errors.UnknownUnitError`
+itself, in the floor that knows what the unit was for.
 """
 
 from __future__ import annotations
@@ -11,11 +15,7 @@ from collections.abc import Iterable
 
 from schemas.register import Unit
 
-__all__ = ["UnitTree", "UnknownUnitError"]
-
-
-class UnknownUnitError(LookupError):
-    """The unit asked for is neither in the unit list nor in any register entry."""
+__all__ = ["UnitTree"]
 
 
 class UnitTree:
@@ -64,16 +64,20 @@ class UnitTree:
             out.append((code, depth))
             stack.extend((child, depth + 1, code) for child in reversed(self.children[code]))
 
+    def __contains__(self, code: object) -> bool:
+        """Whether ``code`` is a unit of the tree (listed, or only named by the register)."""
+        return code in self.units
+
     def subtree(self, root: str | None) -> list[tuple[str, int]]:
         """``(code, depth)`` in display order (parents first); the whole forest for ``None``.
 
         Raises:
-            UnknownUnitError: ``root`` is not a known unit.
+            KeyError: ``root`` is not a known unit (check ``root in tree`` first).
         """
         if root is None:
             return list(self.order)
         if root not in self.units:
-            raise UnknownUnitError(root)
+            raise KeyError(root)
         out: list[tuple[str, int]] = []
         self._walk(root, out)
         return out

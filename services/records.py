@@ -1,21 +1,38 @@
-"""Library calls behind the read-side commands (show, export, search, verify).
+"""One archived record for people: show, export, the record page's detail, the checked PDF.
 
-The CLI and the web app call these same functions; they return plain dicts
-ready for JSON and raise domain errors.
+``sohoa show`` and ``sohoa export`` (:mod:`cli.app`), the auditor's record page
+and the JSON API (:mod:`web.routes_records`, :mod:`web.api_auditor`) call these
+same functions. Each raises domain errors (:mod:`sohoa.errors`): an unknown record
+is :class:`~sohoa.errors.NotFoundError`; given the caller's unit ``scope`` (``None``:
+every unit), another unit's record is :class:`~sohoa.errors.PermissionDeniedError`.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.database import open_catalog
-from catalog.tables import RecordRow
+from catalog.rows import RecordRow
 from records.commit import load_manifest
+from schemas.fields import Correction, FieldValue
+from schemas.models import SignatureSummary
 from schemas.settings import Settings
-from sohoa.errors import InvalidRequestError, VerificationError
-from sohoa.textfold import fold
-from storage.objectstore import atomic_copy, open_store, sha256_file
+from services.scope import allowed
+from sohoa.errors import PermissionDeniedError, SohoaError, VerificationError
+from storage.objectstore import atomic_copy, sha256_file
+from storage.stores import open_store
+
+__all__ = [
+    "FieldView",
+    "RecordDetail",
+    "checked_pdf",
+    "download_checked",
+    "export_record",
+    "record_detail",
+    "record_row",
+    "show_record",
+]
 
 
 def show_record(settings: Settings, record_id: str) -> dict:
@@ -66,213 +83,100 @@ def download_checked(settings: Settings, row: RecordRow, dest: Path) -> None:
         raise VerificationError(record=row.id, reason="sha256 mismatch; run sohoa verify")
 
 
-def search_records(
-    settings: Settings,
-    query: str,
-    *,
-    limit: int = 20,
-    page: int = 1,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    **filters: str | None,
-) -> dict:
-    """A page of ranked hits for words, a name, an ID or a dossier code, with the web's filters.
+def record_row(settings: Settings, record_id: str, *, scope: str | None = None) -> RecordRow:
+    """The catalog row of a record the caller may see.
 
-    The same function the auditor's search page calls (:func:`services.auditor.search`),
-    so the CLI and the web find the same records in the same order.
+    Raises:
+        NotFoundError: no such record (or an ambiguous id prefix).
+        PermissionDeniedError: the record belongs to a unit outside ``scope`` (the caller's
+            unit and the units under it).
     """
-    from reports.rates import parse_day
-    from services.auditor import RecordQuery, search
-
-    days = {}
-    for option, value in (("--from", date_from), ("--to", date_to)):
-        try:
-            days[option] = parse_day(value) if value else None
-        except ValueError:
-            raise InvalidRequestError("bad_day", option=option, value=value) from None
-    start, end = days["--from"], days["--to"]
-    asked = RecordQuery(text=query, date_from=start, date_to=end, **filters)
-    found = search(settings, asked, page=page, per_page=limit)
-    total = f"{found.total}" if found.total_is_exact else f"{found.total}+"
-    return {
-        "hits": [hit.__dict__.copy() for hit in found.hits],
-        "total": found.total,
-        "total_exact": found.total_is_exact,
-        "total_text": total,
-        "page": page,
-    }
+    row = open_catalog(settings.resolved_catalog_url).get_record(record_id)
+    if scope is not None and not allowed(settings, scope, row.unit):
+        raise PermissionDeniedError("unit_denied", unit=row.unit)
+    return row
 
 
-def verify_records(settings: Settings, record_id: str | None) -> list[dict]:
-    """Verify one record, or every record (in parallel) when ``record_id`` is None."""
-    report = check_archive(settings, record_id=record_id, orphans=False)
-    return [r.to_dict() for r in report.results]
+@dataclass(frozen=True)
+class FieldView:
+    """One key field as the record page and the API show it."""
+
+    name: str
+    value: str
+    raw: str = ""
+    """The text as read, before normalisation."""
+    confidence: float | None = None
+    """0–1; ``None`` when only the catalog's value is known (manifest unreadable)."""
+    method: str | None = None
+    """qr, barcode, label, pattern or manual; ``None`` as for ``confidence``."""
+    page: int | None = None
+    """0-based page within the record."""
+    problem: str | None = None
+    """Why the value failed validation, if it did."""
+
+    @classmethod
+    def of(cls, field: FieldValue) -> FieldView:
+        return cls(field.name, field.value, field.raw, field.confidence, field.method,
+                   field.page, field.problem)  # fmt: skip
 
 
-def check_archive(
-    settings: Settings,
-    *,
-    record_id: str | None = None,
-    sample: float | None = None,
-    seed: int | None = None,
-    workers: int | None = None,
-    orphans: bool = True,
-    progress=None,
-):
-    """Fixity check: one record, or all of them (an int ``sample`` is a count, a float a
-    fraction) on threads bounded to the core count, plus orphans when checking the whole
-    archive. Returns a :class:`records.fixity.FixityReport`."""
-    import time
+@dataclass(frozen=True)
+class RecordDetail:
+    """What the record page shows: the catalog row, fields with their evidence, history."""
 
-    from records import fixity
+    row: RecordRow
+    fields: tuple[FieldView, ...]
+    """From the manifest (value, confidence, method, page); values only if it is unreadable."""
+    corrections: tuple[Correction, ...]
+    """Every review change, oldest first (the catalog's copy of the manifest's history)."""
+    review_reasons: tuple[str, ...]
+    signature: SignatureSummary | None
+    """The signature as archived (signer, level, time); ``None`` if the manifest is unreadable."""
+    manifest_problem: str | None = None
+    """Why the manifest could not be read (English); the page still shows the catalog's facts."""
 
+    def history_of(self, field: str) -> list[Correction]:
+        """The changes made to one field, oldest first."""
+        return [c for c in self.corrections if c.field == field]
+
+
+def record_detail(settings: Settings, record_id: str, *, scope: str | None = None) -> RecordDetail:
+    """The record's facts for people: fields with confidence and method, corrections, signer.
+
+    Why not :func:`show_record` alone: an auditor most needs the page when something
+    is wrong, so a missing or unreadable manifest degrades to the catalog's values
+    (and says so) instead of failing the page.
+
+    Raises:
+        NotFoundError, PermissionDeniedError: as :func:`record_row`.
+    """
+    row = record_row(settings, record_id, scope=scope)
     catalog = open_catalog(settings.resolved_catalog_url)
-    store = open_store(settings)
-    if record_id is None:
-        return fixity.run_fixity(
-            settings,
-            store=store,
-            catalog=catalog,
-            sample=sample,
-            seed=seed,
-            workers=workers,
-            orphans=orphans,
-            progress=progress,
-        )
-    started = time.monotonic()
-    row = catalog.get_record(record_id)
-    if progress is not None:
-        progress.started(1)
-    results = fixity.check_records([row], store, settings, on_result=progress and progress.checked)
-    return fixity.make_report(
-        catalog_records=1,
-        results=results,
-        orphans=None,
-        sampled=False,
-        workers=1,
-        seconds=time.monotonic() - started,
-    )
+    corrections = tuple(Correction(**c) for c in catalog.corrections(row.id))
+    try:
+        manifest = load_manifest(open_store(settings), row.manifest_key)
+    except (SohoaError, ValueError) as exc:
+        problem = exc.render("en") if isinstance(exc, SohoaError) else str(exc)[:200]
+        values = tuple(FieldView(name, value) for name, value in row.fields.items())
+        return RecordDetail(row, values, corrections, row.review_reasons, None, problem)
+    reasons = row.review_reasons or manifest.review_reasons
+    fields = tuple(FieldView.of(f) for f in manifest.fields)
+    return RecordDetail(row, fields, corrections, reasons, manifest.signature)
 
 
-def rebuild_catalog(settings: Settings, *, keep_going: bool = False, progress=None):
-    """Recreate the catalog from the archive's manifests; see :mod:`records.rebuild`."""
-    from records.rebuild import rebuild_catalog as rebuild
+def checked_pdf(
+    settings: Settings, record_id: str, dest: Path, *, scope: str | None = None
+) -> RecordRow:
+    """Download the record's signed PDF to ``dest``, refusing bytes that no longer match.
 
-    return rebuild(
-        settings.resolved_catalog_url,
-        store=open_store(settings),
-        keep_going=keep_going,
-        progress=progress,
-    )
+    The same check as ``sohoa export`` (:func:`download_checked`): the file's sha256
+    must equal the catalog's, so nobody is handed a changed file as the archived one.
 
-
-def sample_query(settings: Settings, record_id: str) -> str | None:
-    """A distinctive word of a record, folded (used by the demo to show accent-free search)."""
-    text = open_catalog(settings.resolved_catalog_url).get_text(record_id)
-    words = [w for w in re.findall(r"\w{5,}", text) if not w.isdigit()]
-    accented = [w for w in words if fold(w) != w.lower()]
-    return fold(accented[0]) if accented else (fold(words[0]) if words else None)
-
-
-def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
-    """Records waiting for a clerk: why each needs a look, oldest first."""
-    from sohoa.i18n import review_reason
-
-    rows = open_catalog(settings.resolved_catalog_url).list_for_review(unit=unit)
-    rows = [_with_reasons(settings, r) for r in rows]
-    return [
-        {
-            "id": r.id,
-            "dossier_code": r.dossier_code,
-            "unit": r.unit,
-            "kind": r.kind,
-            "pages": r.page_count,
-            "created_at": r.created_at.isoformat(timespec="seconds"),
-            "reasons": list(r.review_reasons),
-            "reasons_text": [review_reason(code) for code in r.review_reasons],
-        }
-        for r in rows
-    ]
-
-
-def _with_reasons(settings: Settings, row):
-    """Rows catalogued before reasons had a column get them from their (upgraded) manifest."""
-    if row.review_reasons:
-        return row
-    from dataclasses import replace
-
-    manifest = load_manifest(open_store(settings), row.manifest_key)
-    return replace(row, review_reasons=manifest.review_reasons)
-
-
-def review_set(
-    settings: Settings,
-    record_id: str,
-    field: str,
-    value: str,
-    *,
-    by: str,
-    reason: str = "",
-    force: bool = False,
-    revision: int | None = None,
-) -> dict:
-    """Correct one field of a record (history kept; the signed PDF is not touched).
-
-    ``revision`` is the record's revision the caller saw (``None``: last writer wins);
-    a different current one raises :class:`sohoa.errors.StaleRevisionError`.
+    Raises:
+        VerificationError: the bytes changed (``dest`` is removed).
+        NotFoundError, PermissionDeniedError: as :func:`record_row`.
+        StorageError: the store could not be read.
     """
-    from records.review import correct_field
-    from storage.waiting import locks_dir
-
-    manifest = correct_field(
-        store=open_store(settings),
-        catalog=open_catalog(settings.resolved_catalog_url),
-        settings=settings.fields,
-        record_id=record_id,
-        field=field,
-        value=value,
-        by=by,
-        reason=reason,
-        force=force,
-        revision=revision,
-        locks_dir=locks_dir(settings),
-    )
-    return _review_result(manifest)
-
-
-def review_accept(
-    settings: Settings,
-    record_id: str,
-    *,
-    by: str,
-    reason: str = "",
-    force: bool = False,
-    revision: int | None = None,
-) -> dict:
-    """Mark a record as reviewed (fields complete and valid, or accepted as they are)."""
-    from records.review import accept_record
-    from storage.waiting import locks_dir
-
-    manifest = accept_record(
-        store=open_store(settings),
-        catalog=open_catalog(settings.resolved_catalog_url),
-        record_id=record_id,
-        by=by,
-        reason=reason,
-        force=force,
-        revision=revision,
-        locks_dir=locks_dir(settings),
-    )
-    return _review_result(manifest)
-
-
-def _review_result(manifest) -> dict:
-    return {
-        "id": manifest.record_id,
-        "status": manifest.status,
-        "revision": len(manifest.corrections),
-        "dossier_code": manifest.dossier_code,
-        "review_reasons": list(manifest.review_reasons),
-        "fields": {f.name: f.value for f in manifest.fields},
-        "corrections": [c.model_dump(mode="json") for c in manifest.corrections],
-    }
+    row = record_row(settings, record_id, scope=scope)
+    download_checked(settings, row, dest)
+    return row

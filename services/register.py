@@ -12,7 +12,7 @@ from typing import Any
 from catalog.database import open_catalog
 from catalog.register import import_register, mismatches
 from schemas.settings import Settings
-from sohoa.i18n import current_lang
+from sohoa.messages import current_lang
 
 
 def register_import(

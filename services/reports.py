@@ -1,8 +1,11 @@
-"""Library calls behind ``sohoa report``: read the register, compute, render, write.
+"""Library calls behind ``sohoa report`` and the auditor's report page: read the register,
+compute, render, write.
 
-The CLI and (later) the nightly flow call these; the arithmetic itself is the pure
-:func:`reports.rates.build_report`, and the formats are :func:`reports.render.render`.
-They raise domain errors (:mod:`sohoa.errors`) and never print.
+The CLI, the nightly flow (:mod:`services.publish`) and the web
+(:mod:`web.routes_reports`) call these; the arithmetic itself
+is the pure :func:`reports.rates.build_report`, and the formats are
+:func:`reports.render.render`. They raise domain errors (:mod:`sohoa.errors`) and
+never print.
 """
 
 from __future__ import annotations
@@ -14,10 +17,11 @@ from pathlib import Path
 from reports.rates import build_report
 from reports.render import FORMATS, render
 from schemas.register import RegisterEntry, Unit
-from schemas.report import Period, Report
+from schemas.report import GROUP_BY, Period, Report
 from schemas.settings import Settings
-from schemas.unit_tree import UnitTree, UnknownUnitError
-from sohoa.errors import NotFoundError, StorageError
+from schemas.unit_tree import UnitTree
+from services.scope import scoped_unit
+from sohoa.errors import InvalidRequestError, NotFoundError, StorageError, UnknownUnitError
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
 """Format chosen from ``-o``'s suffix when ``--format`` is not given."""
@@ -55,10 +59,10 @@ def load_register(
     units = register.units(catalog)
     codes: list[str] | None = None
     if unit is not None:
-        try:
-            codes = [code for code, _ in UnitTree(units).subtree(unit)]
-        except UnknownUnitError:
-            raise NotFoundError("report_unknown_unit", unit=unit) from None
+        tree = UnitTree(units)
+        if unit not in tree:
+            raise NotFoundError("report_unknown_unit", unit=unit)
+        codes = [code for code, _ in tree.subtree(unit)]
     found: dict[str, RegisterEntry] = {}
     ranges = (
         {"received_from": period.start, "received_to": period.end},
@@ -78,14 +82,31 @@ def compute_report(
     end: date,
     unit: str | None = None,
     by: str = "unit",
+    scope: str | None = None,
     catalog=None,
 ) -> Report:
     """The report for ``unit``'s subtree (whole register when ``None``) over ``start..end``.
 
+    ``sohoa report`` checks its options itself first (usage errors in its own words);
+    a web form sends anything, so the same checks raise here as domain errors.
+
+    Args:
+        scope: the caller's unit when limited to one (the web's users): the report is
+            for ``unit`` if within it, else for ``scope`` itself.
+        catalog: an open catalog (the nightly flow's); ``None`` opens the settings' one.
+
     Raises:
+        InvalidRequestError: the start is after the end, or ``by`` is unknown.
+        PermissionDeniedError: a unit-limited caller asked for another unit.
         NotFoundError: unknown unit.
         StorageError: the catalog database failed.
     """
+    if start > end:
+        raise InvalidRequestError("bad_period", start=str(start), end=str(end))
+    if by not in GROUP_BY:
+        raise InvalidRequestError("report_bad_by", value=by[:32], known=", ".join(GROUP_BY))
+    if scope is not None:
+        unit = scoped_unit(settings, unit, scope)
     if catalog is None:
         from catalog.database import open_catalog
 
@@ -132,3 +153,14 @@ def write_report(report: Report, fmt: str, lang: str, output: Path) -> Path:
     except OSError as exc:
         raise StorageError("report_write_failed", path=str(output), reason=exc.strerror) from exc
     return output
+
+
+def report_file(report: Report, fmt: str, lang: str) -> tuple[bytes, str, str]:
+    """``(bytes, media type, file name)`` of the report in ``fmt`` (``xlsx``, ``json``, ``csv``)."""
+    types: dict[str, str] = {
+        "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "json": "application/json",
+        "csv": "text/csv; charset=utf-8",
+    }
+    name = f"ty-le-so-hoa_{report.period.start:%Y%m%d}-{report.period.end:%Y%m%d}.{fmt}"
+    return render(report, fmt, lang), types[fmt], name

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 from schemas.settings import Settings
 from sohoa.errors import SohoaError
-from sohoa.proc import run_program
+from sohoa.programs import pdfsig, tesseract
 
 __all__ = ["Check", "run_checks"]
 
@@ -40,13 +40,8 @@ class Check:
 
 
 def _tesseract(settings: Settings) -> Check:
-    version = run_program(["tesseract", "--version"], timeout=TOOL_TIMEOUT_S)
-    first = (version.stdout or version.stderr).splitlines()[0].strip()
-    args = ["tesseract", "--list-langs"]
-    if settings.ocr.tessdata_dir:
-        args += ["--tessdata-dir", str(settings.ocr.tessdata_dir)]
-    listed = run_program(args, timeout=TOOL_TIMEOUT_S)
-    have = {line.strip() for line in listed.stdout.splitlines()[1:]}
+    first = tesseract.version(timeout=TOOL_TIMEOUT_S)
+    have = tesseract.languages(timeout=TOOL_TIMEOUT_S, tessdata_dir=settings.ocr.tessdata_dir)
     missing = [lang for lang in settings.ocr.language.split("+") if lang not in have]
     if missing:
         return Check("tesseract", "fail", f"{first}; language data missing: {', '.join(missing)}")
@@ -54,9 +49,7 @@ def _tesseract(settings: Settings) -> Check:
 
 
 def _poppler(settings: Settings) -> Check:
-    found = run_program(["pdfsig", "-v"], timeout=TOOL_TIMEOUT_S, check=False)
-    line = (found.stderr or found.stdout).strip().splitlines()
-    return Check("poppler", "ok", line[0] if line else "pdfsig")
+    return Check("poppler", "ok", pdfsig.version(timeout=TOOL_TIMEOUT_S))
 
 
 def _signer(settings: Settings) -> Check:
@@ -73,7 +66,7 @@ def _signer(settings: Settings) -> Check:
 
 
 def _store(settings: Settings) -> Check:
-    from storage.objectstore import open_store
+    from storage.stores import open_store
 
     store = open_store(settings)
     store.exists("archive/.sohoa-health-probe")

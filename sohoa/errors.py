@@ -1,9 +1,11 @@
 """The one place where domain errors and their exit codes are defined.
 
 Every error a user can meet carries a message key (rendered in Vietnamese or
-English by :mod:`sohoa.i18n`), the parameters for that message, and an exit
-code. Only the CLI (and later the web app) turns these into exit codes or HTTP
-statuses; everything else raises and lets them travel.
+English from the catalogue ``sohoa/messages.toml``), the parameters for that message, and an exit
+code. Only the CLI turns these into exit codes (with :func:`exit_code_of`, which
+the nightly summary also reads to record them) and only the web app into HTTP
+statuses (:mod:`web.statuses`); everything else raises and lets them travel, and
+library results say what happened as an error type, never as an exit code.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ class SohoaError(Exception):
     """Base of all domain errors.
 
     Args:
-        key: message key in :data:`sohoa.i18n.MESSAGES`.
+        key: message key in the catalogue (:mod:`sohoa.messages`).
         **params: values substituted into the message (file names, reasons).
     """
 
@@ -49,7 +51,7 @@ class SohoaError(Exception):
 
     def render(self, lang: str = "vi") -> str:
         """Return the user-facing one-line message in ``lang``."""
-        from sohoa.i18n import message
+        from sohoa.messages import message
 
         return message(self.key, lang, **self.params)
 
@@ -138,7 +140,28 @@ class ExternalProgramError(SohoaError):
     key = "external_program"
 
 
-# --- web (issue 7) ---
+class ProgramMissingError(ExternalProgramError):
+    """The program is not installed (not on ``PATH``): a set-up problem, never the file's fault.
+
+    Its own type so callers that turn a program's failure into a finding about the
+    input (a page that would not OCR, a PDF that would not render) let this one travel.
+    Param ``program``.
+    """
+
+    key = "program_missing"
+
+
+class ProgramTimeoutError(ExternalProgramError):
+    """The program ran past its timeout and was killed.
+
+    Its own type so callers can tell "too slow on this input" from "broken" by type,
+    never by message key. Params ``program`` and ``seconds``.
+    """
+
+    key = "program_timeout"
+
+
+# --- web ---
 
 
 class InvalidRequestError(SohoaError):
@@ -149,6 +172,17 @@ class InvalidRequestError(SohoaError):
 
     exit_code = ExitCode.USAGE
     key = "invalid_request"
+
+
+class BadDayError(InvalidRequestError, ValueError):
+    """A typed day that is not one (``31/02/2026``, ``March 5``), from :func:`sohoa.dates.parse_day`.
+
+    Params ``option`` (the option or form field) and ``value``. CLI exit 2, HTTP 400.
+    Also a :class:`ValueError`, the type a bad date is everywhere else in Python, so
+    code that reads a day among other values catches it with them.
+    """
+
+    key = "bad_day"
 
 
 class ConflictError(InvalidRequestError):
@@ -191,3 +225,63 @@ class BatchBusyError(ConflictError):
     """
 
     key = "batch_busy"
+
+
+# --- lookups, register cells, generated samples ---
+
+
+class UnknownUnitError(NotFoundError, LookupError):
+    """A unit code that is neither in the unit list nor in any register entry.
+
+    Still a :class:`LookupError`, as it was before it joined the hierarchy, so code that
+    treats "not in the tree" as a failed lookup keeps working.
+    """
+
+    key = "report_unknown_unit"
+
+    def __init__(self, unit: str) -> None:
+        super().__init__(unit=unit)
+        self.unit = unit
+
+
+class BadCellError(BadInputError, ValueError):
+    """A register cell that cannot be read (a date, a status code, a yes/no…).
+
+    ``reason`` is the row problem's code (``bad_date``, ``bad_status``…): the register
+    import turns it into one reported bad row rather than failing the file. Still a
+    :class:`ValueError`, as it was before it joined the hierarchy.
+    """
+
+    key = "register_bad_cell"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason=reason)
+        self.reason = reason
+
+
+class SampleOverflowError(SohoaError):
+    """Required text of a generated sample page ran past its bottom margin.
+
+    ``optional`` is how many optional lines were drawn: the generator retries with one
+    fewer, and only a page whose required text alone does not fit is a bug.
+    """
+
+    key = "sample_overflow"
+
+    def __init__(self, optional: int) -> None:
+        super().__init__(optional=optional)
+        self.optional = optional
+
+
+def exit_code_of(error: BaseException | type[BaseException] | None) -> ExitCode:
+    """The exit code for an error, given as an instance or as its type; ``OK`` for none.
+
+    Why one function: the CLI's exit status and the exit codes the nightly summary
+    records for each batch and step must agree, so both read them here rather than
+    each choosing ``ExitCode`` members. A domain error's code is its own; anything
+    outside the hierarchy is an internal error.
+    """
+    if error is None:
+        return ExitCode.OK
+    kind = error if isinstance(error, type) else type(error)
+    return kind.exit_code if issubclass(kind, SohoaError) else ExitCode.INTERNAL

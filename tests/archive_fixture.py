@@ -68,7 +68,7 @@ def make_scans(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture(scope="session")
 def small_archive(tmp_path_factory, prefect_api_url) -> Archive:
     from flows.digitise import run_digitise
-    from services import records as commands
+    from services import review as review_service
 
     root = tmp_path_factory.mktemp("small-archive")
     settings = Settings(data_dir=root / "data")
@@ -77,9 +77,9 @@ def small_archive(tmp_path_factory, prefect_api_url) -> Archive:
     split = run_digitise([str(stack)], settings=settings, unit="H56.01", kind="ket-qua")
     assert len(first) == 1 and len(split) == 2, [m.record_id for m in first + split]
     corrected, accepted = split[0].record_id, split[1].record_id
-    commands.review_set(
+    review_service.review_set(
         settings, corrected, "applicant_name", "Trần Văn Dũng", by="tester", reason="ghi rõ"
     )
-    commands.review_accept(settings, accepted, by="tester", reason="đủ", force=True)
+    review_service.review_accept(settings, accepted, by="tester", reason="đủ", force=True)
     ids = tuple(m.record_id for m in first + split)
     return Archive(settings.data_dir, ids, corrected, accepted)

@@ -3,11 +3,14 @@ a CLI runner that runs the real ``sohoa`` console script, and generated scans wi
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +19,14 @@ import pytest
 # Before anything imports Prefect: offline, quiet, and never the user's own profile.
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Nothing a test runs may share state through the user's home: each test process (each
+# pytest-xdist worker) gets its own Prefect home (until the session's Prefect server sets
+# one in its fixture) and its own XDG data folder, so a Settings() or a `sohoa` that was
+# not given a data dir writes here, not to ~/.local/share/sohoa used by everyone.
+_PROCESS_HOME = Path(tempfile.mkdtemp(prefix="sohoa-tests-"))
+atexit.register(shutil.rmtree, _PROCESS_HOME, ignore_errors=True)
+os.environ["PREFECT_HOME"] = str(_PROCESS_HOME / "prefect-home")
+os.environ["XDG_DATA_HOME"] = str(_PROCESS_HOME / "xdg-data")
 
 from s3server import s3_server, s3_store  # noqa: F401  (fixtures)
 
@@ -32,6 +43,31 @@ def prefect_api_url(tmp_path_factory) -> str:
 
     with prefect_test_harness(server_startup_timeout=180):
         yield PREFECT_API_URL.value()
+
+
+def flow_runs_of(flow_name: str, data_dir: Path) -> list:
+    """This test's runs of ``flow_name``, newest first: those given settings for ``data_dir``.
+
+    The session's Prefect server is shared by every test of a worker process (and a web
+    app's job threads may still be running someone else's flow), so "the latest run"
+    is not necessarily ours; the ``settings`` parameter a run was given says whose it is.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    with get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(
+            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
+            sort=FlowRunSort.START_TIME_DESC,
+            limit=200,
+        )
+    return [r for r in runs if _run_data_dir(r.parameters) == str(data_dir)]
+
+
+def _run_data_dir(parameters: dict) -> str | None:
+    settings = parameters.get("settings")
+    return settings.get("data_dir") if isinstance(settings, dict) else None
 
 
 @dataclass

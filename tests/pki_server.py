@@ -166,14 +166,14 @@ def make_archival_pdf(folder: Path, pages: int = 2) -> Path:
 
 def pdfsig_report(path: Path) -> str:
     """poppler's pdfsig output for ``path`` (run through the project's program wrapper)."""
-    from sohoa.proc import run_program
+    from sohoa.programs.run import run_program
 
     return run_program(["pdfsig", path], timeout=60, check=False).stdout
 
 
 def qpdf_check(path: Path) -> str:
     """``qpdf --check`` output; the program exits 0 only when it finds no errors."""
-    from sohoa.proc import run_program
+    from sohoa.programs.run import run_program
 
     return run_program(["qpdf", "--check", path], timeout=60).stdout
 

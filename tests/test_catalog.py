@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -230,10 +233,28 @@ def test_partial_dossier_code_prefix(catalog: Catalog) -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ['a" OR "b', "NEAR(", "*", "-x", "col:val", '"""', "dang OR", "body:dang", ")"]
+    ("query", "expected"),
+    [
+        ('a" OR "b', []),
+        ('duc" OR "tuan', []),  # as FTS5 syntax: both records; as words: no record has both
+        ("duc OR tuan", []),
+        ("NOT duc", []),
+        ("NEAR(", []),
+        ("*", []),
+        ("-x", [MARRIAGE_ID]),  # the word "x" (of "X-1"), not FTS5's NOT
+        ("col:val", []),
+        ('"""', []),
+        ("dang OR", []),  # as syntax, a dangling OR is an error; as words "or" is in no text
+        ("body:dang", []),  # not a column filter: "body dang" is a phrase no text holds
+        (")", []),
+    ],
 )
-def test_injection_strings_do_not_raise(catalog: Catalog, query: str) -> None:
-    assert isinstance(catalog.search(query), list)
+def test_injection_strings_are_searched_as_plain_words(
+    catalog: Catalog, query: str, expected: list[str]
+) -> None:
+    assert _ids(catalog.search(query)) == expected
+    assert _ids(catalog.search("duc")) == [BIRTH_ID]  # and the catalog still answers
+    assert _ids(catalog.search("tuan")) == [MARRIAGE_ID]
 
 
 def test_snippet_shows_original_diacritics(catalog: Catalog) -> None:
@@ -393,15 +414,53 @@ def test_read_only_database_gives_storage_error(tmp_path: Path) -> None:
         Catalog(f"sqlite:///file:{tmp_path / 'missing.sqlite'}?mode=ro&uri=true")
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root ignores permissions")
+OPEN_CATALOGS = """
+import sys
+
+from catalog.database import Catalog
+from sohoa.errors import StorageError
+
+for path in sys.argv[1:]:
+    try:
+        Catalog(f"sqlite:///{path}").close()
+    except StorageError as exc:
+        print(type(exc).__name__, exc.params.get("operation"))
+    else:
+        print("opened")
+"""
+
+
+def open_catalogs_bound_by_file_modes(*paths: Path) -> list[str]:
+    """Open a catalog at each of ``paths`` in a child Python that file modes bind, even as root.
+
+    Root writes anywhere because of two capabilities (CAP_DAC_OVERRIDE and
+    CAP_DAC_READ_SEARCH); as root (how CI runs) the child is started by ``setpriv``
+    without them in its bounding set, so it has neither after ``exec`` and meets a
+    read-only directory as an ordinary account does. The same ``Catalog(...)`` call
+    runs; each line of the answer is ``opened`` or the error's class and operation.
+    """
+    command = [sys.executable, "-c", OPEN_CATALOGS, *map(str, paths)]
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to run this test as root"
+        command = [setpriv, "--bounding-set=-dac_override,-dac_read_search", "--", *command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_read_only_directory_gives_storage_error(tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     locked.chmod(0o500)
     try:
-        with pytest.raises(StorageError):
-            Catalog(f"sqlite:///{locked / 'sub' / 'catalog.sqlite'}")
-        with pytest.raises(StorageError):
-            Catalog(f"sqlite:///{locked / 'catalog.sqlite'}")
+        outcomes = open_catalogs_bound_by_file_modes(
+            locked / "sub" / "catalog.sqlite",  # the folder cannot be made
+            locked / "catalog.sqlite",  # the file cannot be made
+            tmp_path / "writable" / "catalog.sqlite",  # the control: the same call works here
+        )
     finally:
         locked.chmod(0o700)
+    assert outcomes == ["StorageError catalog", "StorageError catalog", "opened"]
+    assert not (locked / "sub").exists() and not (locked / "catalog.sqlite").exists()

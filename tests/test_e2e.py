@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -146,8 +147,12 @@ def test_reingest_gives_the_same_record(ingested, scan_pdf):
     assert cli.record_count() == 1
 
 
-def test_verify_passes_then_fails_after_one_byte_flips(ingested):
-    cli, record = ingested
+def test_verify_passes_then_fails_after_one_byte_flips(ingested, tmp_path, prefect_api_url):
+    from conftest import make_cli
+
+    shared, record = ingested  # the other tests read the module's archive: damage a copy
+    shutil.copytree(shared.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    cli = make_cli(tmp_path / "data", prefect_api_url)
     ok = cli("verify", "--all")
     assert ok.returncode == 0, ok.stdout + ok.stderr
     one = cli("verify", record["id"])

@@ -3,7 +3,10 @@
 These run without Tesseract: each page is a :class:`PageOcr` whose words are
 laid out where a real A4 page would print them, so the geometry-based rules
 (agency block, signer) see realistic positions. End-to-end extraction from
-rendered scans is in ``tests/test_fields_e2e.py``.
+rendered scans (real Tesseract, the real CLI) is in ``tests/test_e2e.py``
+(``test_ingest_reports_the_record``: the receipt's fields) and
+``tests/test_split_e2e.py`` (generated dossiers split into records, each with its
+own applicant and ID number); per-field accuracy is measured by ``bench/fields.py``.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 FLOORS: dict[str, int] = {
-    "schemas": 0,
-    "sohoa": 1,
+    "sohoa": 0,
+    "schemas": 1,
     "ocr": 2,
     "samples": 2,
     "storage": 3,
@@ -30,7 +30,11 @@ FLOORS: dict[str, int] = {
     "web": 8,
     "cli": 9,
 }
-"""Each top-level package and its floor: a package imports only packages on lower floors."""
+"""Each top-level package and its floor: a package imports only packages on lower floors.
+
+The kernel (``sohoa``: errors, messages, dates, folding, masking, the program door) is the
+ground floor and imports nothing of the project; the value types stand on it.
+"""
 
 SAMPLE_USERS = {"cli"}
 """Product packages allowed to import the sample generator (``sohoa demo``)."""

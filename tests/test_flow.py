@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
+from conftest import flow_runs_of
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import (
-    FlowFilter,
-    FlowFilterName,
-    FlowRunFilter,
-    FlowRunFilterId,
-)
-from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.sorting import TaskRunSort
 
 from flows.digitise import run_digitise
 from schemas.settings import Settings
@@ -21,17 +17,12 @@ def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pd
     assert manifest.kind == "ket-qua" and len(manifest.pages) == 3
     assert [p.index for p in manifest.pages] == [0, 1, 2]
     assert all(p.word_count > 5 for p in manifest.pages)
+    [ours] = flow_runs_of("digitise_batch", settings.data_dir)  # this test's one run so far
+    assert ours.state and ours.state.is_completed(), ours.state
+    assert ours.parameters["files"] == [str(scan_pdf)] and ours.parameters["unit"] == "U01"
     with get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=["digitise_batch"])),
-            sort=FlowRunSort.START_TIME_DESC,
-            limit=50,
-        )
-        completed = [r for r in runs if r.state and r.state.is_completed()]
-        assert completed, [r.state for r in runs]
-        latest = max(completed, key=lambda r: r.start_time)
         tasks = client.read_task_runs(
-            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[latest.id])),
+            flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[ours.id])),
             sort=TaskRunSort.EXPECTED_START_TIME_DESC,
             limit=100,
         )
@@ -41,6 +32,7 @@ def test_flow_run_and_page_tasks_are_recorded(prefect_api_url, tmp_path, scan_pd
     # the same batch again is recognised and not reprocessed
     [again] = run_digitise([str(scan_pdf)], settings=settings, kind="ket-qua", unit="U01")
     assert again.record_id == manifest.record_id and again.created_at == manifest.created_at
+    assert len(flow_runs_of("digitise_batch", settings.data_dir)) == 2  # a run of its own
 
 
 def test_record_without_dossier_code_says_what_to_recheck(prefect_api_url, tmp_path):

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from schemas.settings import Settings, WebSettings
 from sohoa.errors import BatchBusyError, ExitCode
-from sohoa.i18n import message
+from sohoa.messages import message
 from storage import claims, inbox
 from storage.objectstore import sha256_file
 from storage.waiting import locks_dir

@@ -43,6 +43,7 @@ def test_installed_factory_masks_every_logger():
     install()  # idempotent
     collect = _Collect()
     loggers = [logging.getLogger("prefect.flow_runs"), logging.getLogger("sohoa.anything")]
+    levels = [logger.level for logger in loggers]  # restored: other tests log through them
     for logger in loggers:  # Prefect's loggers do not propagate to the root once configured
         logger.addHandler(collect)
         logger.setLevel(logging.INFO)
@@ -50,8 +51,9 @@ def test_installed_factory_masks_every_logger():
         loggers[0].info("uploaded by %s", "045187002319")
         loggers[1].warning("phone %s", "0912345678")
     finally:
-        for logger in loggers:
+        for logger, level in zip(loggers, levels, strict=True):
             logger.removeHandler(collect)
+            logger.setLevel(level)
     text = "\n".join(collect.lines)
     assert "045187002319" not in text and "*********319" in text
     assert "0912345678" not in text and "*******678" in text

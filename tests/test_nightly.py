@@ -26,8 +26,9 @@ import pytest
 from conftest import CLI_TIMEOUT_S, SOHOA, make_cli
 
 from schemas.settings import NightlySettings, Settings, StoreSettings
-from storage import claims, inbox, keys, waiting
-from storage.objectstore import open_store
+from storage import claims, inbox, waiting
+from storage import object_keys as keys
+from storage.stores import open_store
 
 ROOT = Path(__file__).resolve().parents[1]
 DAY = "2026-11-21"

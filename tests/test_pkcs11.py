@@ -29,7 +29,7 @@ from pdf.sign import signer as signing
 from pdf.sign import validation
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, SigningError
-from sohoa.proc import run_program
+from sohoa.programs.run import run_program
 
 MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
 TOKEN = "sohoa-token"

@@ -31,9 +31,9 @@ from catalog.register import (
     mismatches,
     units,
 )
+from catalog.register_file import FIELDS, normalise
+from catalog.register_rows import parse_date
 from schemas.register import RegisterEntry, Unit
-from services.register_file import FIELDS, normalise
-from services.register_rows import parse_date
 from sohoa.errors import BadInputError, ConfigError, EncryptedInputError, ExitCode, NotFoundError
 
 HEADERS_VI = [
@@ -653,9 +653,9 @@ def test_dates(text, expected):
 
 @pytest.mark.parametrize("text", ["31/02/2024", "2024-13-01", "15/03/24", "hôm qua", "03/15/2024"])
 def test_bad_dates_are_refused(text):
-    from services.register_rows import _Bad
+    from sohoa.errors import BadCellError
 
-    with pytest.raises(_Bad):
+    with pytest.raises(BadCellError):
         parse_date(text)
 
 

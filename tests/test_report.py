@@ -1,4 +1,4 @@
-"""Digitisation-rate reports (issue 6): counts, rates, 766 points, roll-up, grouping, formats.
+"""Digitisation-rate reports: counts, rates, 766 points, roll-up, grouping, formats.
 
 The register below is small enough to count by hand; every expected number is
 worked out in the comments next to it, independently of the code under test.
@@ -40,12 +40,13 @@ import pytest
 from openpyxl import load_workbook
 
 from reports.layout import fmt_rate
-from reports.rates import build_report, parse_day, percent, score
+from reports.rates import build_report, percent, score
 from reports.render import render, table_text
 from schemas.register import RegisterEntry, Unit
 from schemas.report import Period, Report
 from schemas.settings import ReportSettings
-from schemas.unit_tree import UnknownUnitError
+from sohoa.dates import parse_day
+from sohoa.errors import UnknownUnitError
 
 D = Decimal
 PERIOD = Period(start=date(2024, 3, 1), end=date(2024, 4, 30))

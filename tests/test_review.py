@@ -4,6 +4,7 @@ history, and the signed PDF stays byte for byte what was signed."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -14,8 +15,11 @@ BAD_ID, GOOD_ID = "999187002319", "045187002319"  # no province 999; 045 = Quả
 
 
 @pytest.fixture(scope="module")
-def flagged(tmp_path_factory, prefect_api_url):
-    """Ingest a one-page receipt whose printed CCCD fails validation; return (cli, record)."""
+def ingested(tmp_path_factory, prefect_api_url):
+    """Ingest a one-page receipt whose printed CCCD fails validation, once for the module.
+
+    Returns ``(cli, record)``; tests change records, so they use :func:`flagged`'s copy.
+    """
     from conftest import make_cli
 
     from samples.synth import degrade, render_page, write_pdf
@@ -35,8 +39,35 @@ def flagged(tmp_path_factory, prefect_api_url):
     return cli, record
 
 
+@pytest.fixture
+def flagged(ingested, tmp_path, prefect_api_url):
+    """This test's own copy of the ingested archive: ``(cli, record)``, the record unreviewed."""
+    from conftest import make_cli
+
+    shared, record = ingested
+    shutil.copytree(shared.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    cli = make_cli(tmp_path / "data", prefect_api_url)
+    cli.scan = shared.scan
+    return cli, record
+
+
 def _pdf(cli, record):
     return cli.data_dir / "objects" / record["pdf"]
+
+
+def _correct_id_number(cli, record) -> dict:
+    """The clerk's correction of the misread CCCD, with a reason (what the tests start from)."""
+    return cli.json(
+        "review",
+        "set",
+        record["id"],
+        "id_number",
+        GOOD_ID,
+        "--reason",
+        "đối chiếu bản gốc",
+        "--by",
+        "clerk1",
+    )
 
 
 def test_invalid_value_sends_the_record_to_review(flagged):
@@ -70,17 +101,7 @@ def test_accept_is_refused_while_a_field_is_invalid(flagged):
 def test_correction_keeps_history_and_never_rewrites_the_signed_pdf(flagged):
     cli, record = flagged
     before = sha256_file(_pdf(cli, record))
-    result = cli.json(
-        "review",
-        "set",
-        record["id"],
-        "id_number",
-        GOOD_ID,
-        "--reason",
-        "đối chiếu bản gốc",
-        "--by",
-        "clerk1",
-    )
+    result = _correct_id_number(cli, record)
     assert result["fields"]["id_number"] == GOOD_ID
     assert not any(
         r.startswith(("invalid:id_number", "missing:")) for r in result["review_reasons"]
@@ -106,11 +127,21 @@ def test_correction_keeps_history_and_never_rewrites_the_signed_pdf(flagged):
     assert [h["record_id"] for h in hits] == [record["id"]]
 
 
+def test_a_correction_that_settles_every_reason_archives_the_record(flagged):
+    cli, record = flagged
+    assert _correct_id_number(cli, record)["status"] == "archived"  # nothing left to accept
+    assert cli.json("review") == []
+    assert cli.json("show", record["id"])["status"] == "archived"
+
+
 def test_accept_clears_the_queue(flagged):
     cli, record = flagged
-    if cli.json("show", record["id"])["status"] == "needs_review":
-        result = cli.json("review", "accept", record["id"], "--by", "clerk1")
-        assert result["status"] == "archived"
+    assert [item["id"] for item in cli.json("review")] == [record["id"]]
+    result = cli.json(
+        "review", "accept", record["id"], "--by", "clerk1", "--force", "--reason", "đã đối chiếu"
+    )  # the CCCD is still invalid: accepted as read, which --force and a reason allow
+    assert result["status"] == "archived"
+    assert [c["field"] for c in result["corrections"]] == ["*"]
     assert cli.json("review") == []
     assert cli.json("show", record["id"])["status"] == "archived"
 
@@ -118,12 +149,11 @@ def test_accept_clears_the_queue(flagged):
 def test_reprocessing_after_a_lost_object_keeps_the_corrections(flagged):
     """A batch re-run (here: its PDF object went missing) must not erase review history."""
     cli, record = flagged
+    _correct_id_number(cli, record)  # the history a re-run must keep
     _pdf(cli, record).unlink()
     (again,) = cli.json("ingest", str(cli.scan), "--unit", "H56.01")
     assert again["id"] == record["id"] and _pdf(cli, record).exists()
     shown = cli.json("show", record["id"])
-    assert [c["field"] for c in shown["corrections"]] == ["id_number", "*"][
-        : len(shown["corrections"])
-    ]
+    assert [c["field"] for c in shown["corrections"]] == ["id_number"]
     assert shown["fields"]["id_number"] == GOOD_ID
     assert shown["status"] == "archived"

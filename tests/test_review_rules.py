@@ -12,7 +12,7 @@ from records.review import accept_record, correct_field
 from schemas.fields import FieldValue
 from schemas.settings import FieldSettings
 from sohoa.errors import BadInputError
-from storage.objectstore import LocalObjectStore
+from storage.localstore import LocalObjectStore
 
 KEY = "archive/H56/2024/05/x/r1.manifest.json"
 

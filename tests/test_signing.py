@@ -30,7 +30,7 @@ from pdf.sign import signer as signing
 from pdf.sign import validation
 from schemas.settings import Settings, SigningSettings
 from sohoa.errors import ConfigError, NotFoundError, SigningError
-from sohoa.proc import run_program
+from sohoa.programs.run import run_program
 
 # ---------------------------------------------------------------- helpers
 

@@ -96,23 +96,20 @@ def waiting_in_inbox(settings: Settings) -> list[bytes]:
     return [p.read_bytes() for p in sorted(settings.inbox_dir.rglob("*.pdf"))]
 
 
-def flow_task_runs(flow_name: str = "digitise_batch"):
-    """The latest flow run's state and its task runs (name, state, run count)."""
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowFilter,
-        FlowFilterName,
-        FlowRunFilter,
-        FlowRunFilterId,
-    )
-    from prefect.client.schemas.sorting import FlowRunSort, TaskRunSort
+def flow_task_runs(settings: Settings, runs: int, flow_name: str = "digitise_batch"):
+    """This test's newest flow run's state and its task runs (name, state, run count).
 
+    ``runs``: how many runs of ``flow_name`` the test has made with ``settings`` so far.
+    """
+    from conftest import flow_runs_of
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.sorting import TaskRunSort
+
+    ours = flow_runs_of(flow_name, settings.data_dir)
+    assert len(ours) == runs, [(r.name, r.state) for r in ours]
+    run = ours[0]
     with get_client(sync_client=True) as client:
-        [run] = client.read_flow_runs(
-            flow_filter=FlowFilter(name=FlowFilterName(any_=[flow_name])),
-            sort=FlowRunSort.START_TIME_DESC,
-            limit=1,
-        )
         tasks = client.read_task_runs(
             flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
             sort=TaskRunSort.EXPECTED_START_TIME_DESC,
@@ -142,7 +139,7 @@ def test_s3_stopped_mid_run_then_a_later_run_completes_exactly_once(
     # 1. the server goes away while pages are read: nothing can be stored
     with pytest.raises(StorageError):
         run(("page", 1))
-    state, tasks = flow_task_runs()
+    state, tasks = flow_task_runs(settings, runs=1)
     assert state.is_failed()
     [originals] = [t for t in tasks if t[0] == "store-originals"]
     assert originals[1] == "FAILED" and originals[2] == 2  # tried, retried once, gave up
@@ -165,7 +162,7 @@ def test_s3_stopped_mid_run_then_a_later_run_completes_exactly_once(
     # 3. with the server back, a later run completes the batch
     manifests = run(None)
     assert len(manifests) == 2 and manifests[0].record_id == first.id
-    state, tasks = flow_task_runs()
+    state, tasks = flow_task_runs(settings, runs=3)
     assert state.is_completed()
     assert [t[0] for t in tasks].count("store-and-catalog") == 1  # only the second record
     assert [t[0] for t in tasks].count("build-and-sign-pdf") == 1

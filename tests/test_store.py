@@ -19,7 +19,9 @@ import pytest
 
 from schemas.settings import Settings, StoreSettings
 from sohoa.errors import ExitCode, NotFoundError, ObjectLockedError, StorageError
-from storage.objectstore import LocalObjectStore, ObjectStore, RetentionRule, open_store
+from storage.localstore import LocalObjectStore
+from storage.objectstore import ObjectStore, RetentionRule
+from storage.stores import open_store
 
 BIG_FILE_BYTES = 2 * 5 * 1024 * 1024 + 12345  # three 5 MiB parts on S3, the last one short
 TEST_RULE = RetentionRule("GOVERNANCE", 1, "days")

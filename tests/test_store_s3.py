@@ -26,8 +26,8 @@ from s3server import drop_bucket, free_ports, make_store, store_settings
 
 from schemas.settings import Settings, StoreSettings
 from sohoa.errors import ConfigError, NotFoundError, ObjectLockedError, StorageError
-from storage.objectstore import open_store
 from storage.s3store import S3ObjectStore
+from storage.stores import open_store
 
 MIB = 1024 * 1024
 PDF = "archive/DEMO/2025/01/H21.65-220914-0011/0123456789abcdef.pdf"

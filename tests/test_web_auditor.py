@@ -31,9 +31,9 @@ from catalog.audit import Actor, AuditFilter
 from catalog.database import open_catalog
 from catalog.register import import_register
 from schemas.settings import Settings
-from services import auditor as commands_web
-from services import records as commands
-from services import users as commands_users
+from services import review as review_service
+from services import search as search_service
+from services import users as user_service
 from web.app import create_app
 from web.roles import ROLE_PERMISSIONS, Permission
 
@@ -107,9 +107,11 @@ def world(small_archive, tmp_path_factory) -> World:  # noqa: F811
     assert fields.get("procedure_code") == OTHER_PROCEDURE, fields
     assert made.dossier_code == OTHER_CODE
     receipt, corrected, accepted = small_archive.record_ids
-    commands.review_set(settings, receipt, "summary", MARKUP, by="tester", reason="thử", force=True)
+    review_service.review_set(
+        settings, receipt, "summary", MARKUP, by="tester", reason="thử", force=True
+    )
     for name, role, unit in PEOPLE.values():
-        commands_users.add_user(settings, name, PASSWORD, role=role, unit=unit or "", actor=CLI)
+        user_service.add_user(settings, name, PASSWORD, role=role, unit=unit or "", actor=CLI)
     return World(settings, receipt, corrected, accepted, made.record_id)
 
 
@@ -211,7 +213,7 @@ def test_results_come_in_pages_with_a_total(auditor, world, monkeypatch):
     assert first["total"] == second["total"] == 4 and first["pages"] == 2
     assert len(first["hits"]) == 3 and len(second["hits"]) == 1
     assert not {h["id"] for h in first["hits"]} & {h["id"] for h in second["hits"]}
-    monkeypatch.setattr(commands_web, "PER_PAGE", 3)
+    monkeypatch.setattr(search_service, "PER_PAGE", 3)
     page_one = auditor.get("/search", params={"q": ""})
     assert 'data-testid="result-total"' in page_one.text and "4" in page_one.text
     assert 'data-testid="page-prev"' not in page_one.text
@@ -228,7 +230,7 @@ def test_a_count_cut_short_reads_at_least_and_the_next_page_reads_on(auditor, mo
     assert counted["total_is_exact"] and counted["total"] >= 3  # "số" in three texts
     monkeypatch.setattr(search, "TEXT_COUNT_BUDGET_S", 0.0)
     monkeypatch.setattr(search, "_PROGRESS_STEPS", 1)
-    monkeypatch.setattr(commands_web, "PER_PAGE", 1)
+    monkeypatch.setattr(search_service, "PER_PAGE", 1)
     first = auditor.get("/search", params={"q": "so"})
     assert "Ít nhất" in first.text and len(result_ids(first.text)) == 1
     link = re.search(r'href="([^"]+)" rel="next"', first.text).group(1).replace("&amp;", "&")
@@ -292,7 +294,7 @@ def test_the_record_page_shows_fields_history_and_a_verified_signature(app, worl
 
 
 def test_the_api_gives_the_record_with_its_evidence(app, world):
-    made = commands_users.create_token(world.settings, "binh.audit", "script-rec", actor=CLI)
+    made = user_service.create_token(world.settings, "binh.audit", "script-rec", actor=CLI)
     api = client(app)
     answer = api.get(
         f"/api/records/{world.corrected}", headers={"Authorization": f"Bearer {made['token']}"}
@@ -581,7 +583,7 @@ def test_an_unlimited_auditor_filtering_on_a_district_gets_its_communes(auditor,
 
 
 def test_the_openapi_description_lists_the_auditor_api(app, world):
-    made = commands_users.create_token(world.settings, "binh.audit", "script-doc", actor=CLI)
+    made = user_service.create_token(world.settings, "binh.audit", "script-doc", actor=CLI)
     spec = (
         client(app)
         .get("/api/openapi.json", headers={"Authorization": f"Bearer {made['token']}"})

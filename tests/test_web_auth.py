@@ -30,7 +30,7 @@ from catalog import units
 from catalog.audit import Action, Actor, AuditFilter
 from catalog.database import Catalog, open_catalog
 from schemas.settings import Settings
-from services import users as commands_users
+from services import users as user_service
 from sohoa.errors import NotFoundError
 from web.app import create_app
 from web.auth import Principal, check_unit
@@ -80,9 +80,9 @@ def app(settings, clock):
 @pytest.fixture
 def people(settings) -> dict[str, str]:
     """One account per role (the clerk limited to unit H56.01)."""
-    commands_users.add_user(settings, "an.admin", PASSWORD, role="admin", actor=CLI)
-    commands_users.add_user(settings, "binh.audit", PASSWORD, role="auditor", actor=CLI)
-    commands_users.add_user(settings, "chi.clerk", PASSWORD, role="clerk", unit="H56.01", actor=CLI)
+    user_service.add_user(settings, "an.admin", PASSWORD, role="admin", actor=CLI)
+    user_service.add_user(settings, "binh.audit", PASSWORD, role="auditor", actor=CLI)
+    user_service.add_user(settings, "chi.clerk", PASSWORD, role="clerk", unit="H56.01", actor=CLI)
     return {"admin": "an.admin", "auditor": "binh.audit", "clerk": "chi.clerk"}
 
 
@@ -158,7 +158,7 @@ def test_a_hash_with_old_parameters_is_replaced_at_sign_in(settings):
 )
 def test_account_rules_refuse_bad_names_and_passwords(settings, name, password, key):
     with pytest.raises(Exception) as caught:
-        commands_users.add_user(settings, name, password, role="clerk", actor=CLI)
+        user_service.add_user(settings, name, password, role="clerk", actor=CLI)
     assert getattr(caught.value, "key", None) == key
     assert users.list_users(catalog_of(settings)) == []
 
@@ -427,7 +427,7 @@ def test_every_page_the_navigation_offers_is_served(app, people, settings):
 
 
 def test_api_tokens_authenticate_until_revoked_or_disabled(app, people, settings):
-    made = commands_users.create_token(settings, "binh.audit", "script-1", actor=CLI)
+    made = user_service.create_token(settings, "binh.audit", "script-1", actor=CLI)
     token = made["token"]
     assert token.startswith("sohoa_")
     with sqlite3.connect(settings.data_dir / "catalog.sqlite") as conn:
@@ -442,11 +442,11 @@ def test_api_tokens_authenticate_until_revoked_or_disabled(app, people, settings
     assert wrong.status_code == 401
     assert api_tokens.list_tokens(catalog_of(settings), "binh.audit")[0].last_used_at is not None
 
-    commands_users.revoke_token(settings, "binh.audit", "script-1", actor=CLI)
+    user_service.revoke_token(settings, "binh.audit", "script-1", actor=CLI)
     assert api.get("/api/me", headers=bearer).status_code == 401
-    again = commands_users.create_token(settings, "binh.audit", "script-1", actor=CLI)["token"]
+    again = user_service.create_token(settings, "binh.audit", "script-1", actor=CLI)["token"]
     assert api.get("/api/me", headers={"Authorization": f"Bearer {again}"}).status_code == 200
-    commands_users.set_active(settings, "binh.audit", False, actor=CLI)
+    user_service.set_active(settings, "binh.audit", False, actor=CLI)
     assert api.get("/api/me", headers={"Authorization": f"Bearer {again}"}).status_code == 401
     assert len(entries(settings, Action.TOKEN_REJECTED)) == 3
 
@@ -460,7 +460,7 @@ def test_a_bearer_call_ignores_cookies(app, people, settings):
 
 def test_the_openapi_description_is_served_to_signed_in_callers(app, people, settings):
     assert client(app).get("/api/openapi.json").status_code == 401
-    token = commands_users.create_token(settings, "chi.clerk", "doc", actor=CLI)["token"]
+    token = user_service.create_token(settings, "chi.clerk", "doc", actor=CLI)["token"]
     spec = client(app).get("/api/openapi.json", headers={"Authorization": f"Bearer {token}"})
     assert spec.status_code == 200
     body = spec.json()
@@ -482,7 +482,7 @@ def test_logins_failures_account_changes_and_token_use_are_audited(app, people, 
         "/admin/users", data={**form, "password2": PASSWORD, "csrf_token": page_token(admin)}
     )
     assert created.status_code == 303
-    token = commands_users.create_token(settings, "an.admin", "bao-cao", actor=CLI)["token"]
+    token = user_service.create_token(settings, "an.admin", "bao-cao", actor=CLI)["token"]
     assert client(app).get("/api/audit", headers={"Authorization": f"Bearer {token}"}).is_success
 
     first = entries(settings, Action.LOGIN)[-1]
@@ -599,7 +599,7 @@ def test_admin_pages_reset_passwords_change_roles_and_refuse_mistakes(app, peopl
 
 
 def test_accounts_and_the_audit_log_survive_a_catalog_rebuild(settings, people, app):
-    from services.records import rebuild_catalog
+    from services.integrity import rebuild_catalog
 
     browser = signed_in(app, "an.admin")
     report = rebuild_catalog(settings)
@@ -788,7 +788,7 @@ def test_sohoa_serve_answers_over_http_without_query_strings_in_its_log(settings
 
 def test_library_text_follows_the_request_language_not_the_process(app, monkeypatch):
     """Two people, two languages, one server: library code asks ``current_lang()``."""
-    from sohoa.i18n import current_lang
+    from sohoa.messages import current_lang
 
     monkeypatch.setenv("SOHOA_LANG", "vi")
     app.add_api_route("/lang-probe", lambda: {"lang": current_lang()})

@@ -4,8 +4,9 @@ One journey as the issue describes it: a clerk signs in, uploads a generated sca
 watches it finish without reloading; an auditor finds it by a name typed without
 diacritics, opens the record with its signed PDF; the clerk corrects a field and the
 history shows it; an auditor cannot upload. The server is the real command in a
-subprocess (uvicorn, the job runner, the Prefect flow, Tesseract); screenshots of every
-step go to ``test-artifacts/web/`` for a person to look at.
+subprocess (uvicorn, the job runner, the Prefect flow, Tesseract), one per test over a
+data directory of that test's own; screenshots of every step go to ``test-artifacts/web/``
+for a person to look at.
 """
 
 from __future__ import annotations
@@ -44,27 +45,31 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _sohoa(env: dict[str, str], *args: str, stdin: str | None = None) -> None:
+def _sohoa(env: dict[str, str], *args: str, stdin: str | None = None, timeout: int = 120) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "cli.app", *args],
         env=env,
         input=stdin,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=False,
     )
     assert done.returncode == 0, done.stderr
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory, prefect_api_url) -> Iterator[str]:
-    """`sohoa serve` on a free port, with one account per role."""
-    data = tmp_path_factory.mktemp("web-data")
+def _data_dir(folder: Path, prefect_api_url: str) -> tuple[Path, dict[str, str]]:
+    """A fresh data directory with one account per role, and the environment that uses it."""
+    data = folder / "data"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}
     env.update(SOHOA_DATA_DIR=str(data), PREFECT_API_URL=prefect_api_url, SOHOA_LANG="vi")
     for name, role in (("quan.tri", "admin"), ("can.bo", "clerk"), ("thanh.tra", "auditor")):
         _sohoa(env, "users", "add", name, "--role", role, "--password-file", "-", stdin=PASSWORD)
+    return data, env
+
+
+def _serve(data: Path, env: dict[str, str]) -> Iterator[str]:
+    """`sohoa serve` on a free port over ``data``; yields its URL, stops it afterwards."""
     port = _free_port()
     log = (data / "serve.log").open("w")
     process = subprocess.Popen(
@@ -75,20 +80,43 @@ def server(tmp_path_factory, prefect_api_url) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
-                if answer.status == 200:
-                    break
-        except OSError:
-            pass
-        assert process.poll() is None, (data / "serve.log").read_text()
-        assert time.monotonic() < deadline, "sohoa serve did not answer /health"
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(timeout=30)
-    log.close()
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            assert process.poll() is None, (data / "serve.log").read_text()
+            assert time.monotonic() < deadline, "sohoa serve did not answer /health"
+            time.sleep(0.3)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture
+def server(tmp_path, prefect_api_url) -> Iterator[str]:
+    """`sohoa serve` over an empty archive of this test's own, with one account per role."""
+    yield from _serve(*_data_dir(tmp_path, prefect_api_url))
+
+
+@pytest.fixture
+def server_with_a_record(tmp_path, prefect_api_url) -> Iterator[str]:
+    """`sohoa serve` over an archive of this test's own holding one receipt in unit H56.01
+    (digitised by `sohoa ingest`, so this test needs no other test's upload)."""
+    from archive_fixture import DPI, RECEIPT
+
+    from samples.synth import render_page, write_png
+
+    data, env = _data_dir(tmp_path, prefect_api_url)
+    scan = tmp_path / "bien-nhan.png"
+    write_png(scan, render_page(RECEIPT, dpi=DPI, paper="A5", font_size_pt=12), dpi=DPI)
+    _sohoa(env, "ingest", str(scan), "--unit", "H56.01", timeout=600)
+    yield from _serve(data, env)
 
 
 @pytest.fixture(scope="module")
@@ -173,9 +201,10 @@ def test_upload_find_open_correct_and_roles(server, browser, scan_pdf):
     _shot(auditor, "07-auditor-cannot-upload")
 
 
-def test_verify_overview_and_admin_pages(server, browser):
-    """After the first test's upload: a check started from /verify ends on the same page
+def test_verify_overview_and_admin_pages(server_with_a_record, browser):
+    """Over an archive of one record: a check started from /verify ends on the same page
     (static/verify.js), and an administrator builds the unit tree and reads the settings."""
+    server = server_with_a_record
     auditor = _signed_in(browser, server, "thanh.tra")
     auditor.goto(f"{server}/verify")
     auditor.fill("[data-testid=fixity-sample]", "5")
@@ -194,7 +223,7 @@ def test_verify_overview_and_admin_pages(server, browser):
     form.locator("select[name=level]").select_option("huyen")
     form.locator("button[type=submit]").click()
     admin.wait_for_url("**/admin/units?done=unit_saved")
-    unlisted = admin.locator("tr[data-code='H56.01']")  # named by the upload, not yet listed
+    unlisted = admin.locator("tr[data-code='H56.01']")  # named by the record, not yet listed
     assert "chưa có trong danh sách" in unlisted.inner_text()
     unlisted.locator("input[name=name]").fill("Xã Gio Mỹ")
     unlisted.locator("input[name=parent]").fill("H56")

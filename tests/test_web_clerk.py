@@ -26,8 +26,9 @@ from catalog import audit
 from catalog.audit import Action, Actor, AuditFilter
 from catalog.database import open_catalog
 from schemas.settings import Settings
-from services import records as commands
-from services import users as commands_users
+from services import records as record_service
+from services import review as review_service
+from services import users as user_service
 from sohoa.errors import StaleRevisionError
 from web.app import create_app
 from web.jobs import JobRunner
@@ -71,7 +72,7 @@ def add_people(settings: Settings) -> None:
         ("an.clerk", "clerk", None),
         ("binh.audit", "auditor", None),
     ):
-        commands_users.add_user(settings, name, PASSWORD, role=role, unit=unit, actor=CLI)
+        user_service.add_user(settings, name, PASSWORD, role=role, unit=unit, actor=CLI)
 
 
 def client(app) -> TestClient:
@@ -91,7 +92,7 @@ def token_of(browser: TestClient, path: str = "/upload") -> str:
 
 
 def bearer(settings: Settings, name: str) -> dict[str, str]:
-    made = commands_users.create_token(settings, name, f"t-{name}", actor=CLI)
+    made = user_service.create_token(settings, name, f"t-{name}", actor=CLI)
     return {"Authorization": f"Bearer {made['token']}"}
 
 
@@ -446,7 +447,7 @@ def test_a_clerk_of_another_unit_can_neither_see_nor_correct_the_record(
     assert put.status_code == 403 and put.json()["error"] == "unit_denied"
     form = {"value": "Trần Thị Bé", "revision": "0", "csrf_token": token_of(other, "/review")}
     assert other.post(f"/review/{rid}/fields/applicant_name", data=form).status_code == 403
-    assert commands.show_record(settings, rid)["corrections"] == []
+    assert record_service.show_record(settings, rid)["corrections"] == []
     denied = {e.target for e in entries(settings, Action.ACCESS_DENIED)}
     assert f"/review/{rid}" in denied and f"/api/records/{rid}/fields/applicant_name" in denied
     everyone = signed_in(app, "an.clerk")  # a clerk of every unit sees it
@@ -486,7 +487,7 @@ def test_roles_sign_in_and_csrf_guard_every_clerk_action(archive, tmp_path, stop
     ):
         assert clerk.post(path, data=form).status_code == 403, path
         assert clerk.post(path, data={**form, "csrf_token": "nope"}).status_code == 403, path
-    assert commands.show_record(settings, rid)["corrections"] == []
+    assert record_service.show_record(settings, rid)["corrections"] == []
     assert inbox_folders(settings) == []
     assert len(entries(settings, Action.CSRF_REJECTED)) == 8
 
@@ -568,7 +569,7 @@ def test_two_forms_from_one_revision_the_second_gets_409_and_nothing_is_lost(
     assert 'value="Nguyễn Văn Bình"' in stale.text and 'value="theo CCCD"' in stale.text
     assert "Current value: Nguyễn Văn Ân" in stale.text  # the other clerk's change, shown
     assert 'name="revision" value="1"' in stale.text  # a new submission is a decision
-    history = commands.show_record(settings, rid)["corrections"]
+    history = record_service.show_record(settings, rid)["corrections"]
     assert [(c["new"], c["by"]) for c in history] == [("Nguyễn Văn Ân", "chi.clerk")]
 
     again = second.post(
@@ -605,7 +606,7 @@ def test_the_api_answers_a_stale_revision_with_409_and_the_current_record(
     settings, app = archive.copy(tmp_path / "data", stop_runners)
     rid = archive.record_id
     for revision, name in enumerate(("Nguyễn Văn Ân", "Nguyễn Văn Bình")):
-        commands.review_set(settings, rid, "applicant_name", name, by="x", revision=revision)
+        review_service.review_set(settings, rid, "applicant_name", name, by="x", revision=revision)
     api = client(app)
     token = bearer(settings, "chi.clerk")
     url = f"/api/records/{rid}/fields/applicant_name"
@@ -634,7 +635,7 @@ def test_concurrent_writers_from_one_revision_cannot_both_win(archive, tmp_path,
     def write(n: int) -> None:
         start.wait()
         try:
-            commands.review_set(
+            review_service.review_set(
                 settings, archive.record_id, "applicant_name", NAMES[n], by=f"w{n}", revision=0
             )
             results.append("saved")
@@ -647,7 +648,7 @@ def test_concurrent_writers_from_one_revision_cannot_both_win(archive, tmp_path,
     for thread in threads:
         thread.join(WAIT_S)
     assert sorted(results) == ["saved", "stale", "stale", "stale"]
-    detail = commands.show_record(settings, archive.record_id)
+    detail = record_service.show_record(settings, archive.record_id)
     assert detail["revision"] == 1 and len(detail["corrections"]) == 1
 
 
@@ -682,7 +683,7 @@ def test_accept_needs_open_fields_fixed_and_leaves_the_queue(archive, tmp_path, 
     )
     assert accepted.status_code == 303 and accepted.headers["location"] == "/review?done=accepted"
     assert clerk.get("/api/review").json() == []
-    record = commands.show_record(settings, rid)
+    record = record_service.show_record(settings, rid)
     assert record["status"] == "archived" and record["dossier_code"] == CODE
     assert [c["field"] for c in record["corrections"]] == ["dossier_code", "*"]
     (entry,) = entries(settings, Action.RECORD_ACCEPT)
@@ -709,4 +710,4 @@ def test_cli_review_set_checks_a_revision_when_given(archive, tmp_path, stop_run
     assert stale.exit_code == 2 and "changed by someone else" in stale.output
     last = run("set", rid, "applicant_name", "Nguyễn Văn Bé", "--by", "y", "--json")
     assert last.exit_code == 0 and json.loads(last.stdout)["revision"] == 2
-    assert commands.show_record(settings, rid)["revision"] == 2
+    assert record_service.show_record(settings, rid)["revision"] == 2

@@ -18,7 +18,7 @@ from catalog.database import open_catalog
 from catalog.register import import_register
 from catalog.register import units as register_units
 from schemas.settings import Settings
-from services import users as commands_users
+from services import users as user_service
 from sohoa.errors import ConflictError, InvalidRequestError
 from web.app import create_app
 
@@ -29,9 +29,9 @@ CLI = Actor("root", via="cli")
 @pytest.fixture
 def settings(tmp_path) -> Settings:
     made = Settings(data_dir=tmp_path / "data")
-    commands_users.add_user(made, "an.admin", PASSWORD, role="admin", actor=CLI)
-    commands_users.add_user(made, "binh.audit", PASSWORD, role="auditor", actor=CLI)
-    commands_users.add_user(made, "chi.clerk", PASSWORD, role="clerk", unit="X99", actor=CLI)
+    user_service.add_user(made, "an.admin", PASSWORD, role="admin", actor=CLI)
+    user_service.add_user(made, "binh.audit", PASSWORD, role="auditor", actor=CLI)
+    user_service.add_user(made, "chi.clerk", PASSWORD, role="clerk", unit="X99", actor=CLI)
     return made
 
 
@@ -163,7 +163,7 @@ def test_a_form_without_its_csrf_token_is_refused(app, settings):
 
 
 def test_the_api_twins_change_units_with_a_token(app, settings):
-    made = commands_users.create_token(settings, "an.admin", "script", actor=CLI)
+    made = user_service.create_token(settings, "an.admin", "script", actor=CLI)
     api = TestClient(app, headers={"Authorization": f"Bearer {made['token']}"})
     answer = api.put("/api/units/H56", json={"name": "Huyện Gio Linh", "level": "huyen"})
     assert answer.status_code == 200 and answer.json()["created"] is True

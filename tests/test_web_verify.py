@@ -24,14 +24,15 @@ from archive_fixture import DPI, RECEIPT, small_archive  # noqa: F401
 from conftest import make_cli
 from webclient import TestClient, csrf_of
 
-from catalog import audit, fixity_runs
+from catalog import audit
 from catalog.audit import Actor, AuditFilter
 from catalog.database import forget_catalog, open_catalog
+from records import fixity_runs
 from records.rebuild import rebuild_catalog
 from schemas.settings import Settings
 from services import users
 from sohoa.errors import StorageError
-from storage.objectstore import open_store
+from storage.stores import open_store
 from web.app import create_app
 from web.fixity_jobs import MAX_SAMPLE, FixityJobs, _real_check
 
@@ -434,7 +435,7 @@ def test_the_flow_records_its_runs_and_survives_an_unwritable_history(
         raise StorageError(operation="catalog", reason="disk full")
 
     monkeypatch.setattr(fixity_runs, "start_run", unwritable)
-    with caplog.at_level("WARNING", logger="catalog.fixity_runs"):
+    with caplog.at_level("WARNING", logger="records.fixity_runs"):
         report = run_fixity_check(settings, sample=1, orphans=False, workers=1, unit=OTHER_UNIT)
     assert [r.record_id for r in report.results] == [world.other] and report.ok
     assert "cannot record the start of a run: StorageError" in caplog.text

@@ -11,7 +11,7 @@ Adding an area (say the auditor's search):
 
 1. ``web/routes_search.py`` with ``router = APIRouter(include_in_schema=False)``;
    each route takes ``Annotated[Principal, Depends(require(Permission.SEARCH))]``,
-   calls a function of ``sohoa/commands*.py`` (limited by ``unit_scope(principal)``),
+   calls a function of ``services/`` (limited by ``unit_scope(principal)``),
    writes ``audit(request, Action.SEARCH, hits=len(hits))`` and returns
    ``render(request, "search.html", hits=hits)``.
 2. JSON twins go in ``web/api.py`` (or ``web/api_<area>.py`` with prefix ``/api``),
@@ -20,6 +20,6 @@ Adding an area (say the auditor's search):
    as soon as a GET route serves the path listed in ``web/roles.NAV``.
 4. Forms: ``<form method="post">{{ csrf_field() }}…`` — the token is checked for
    every POST app-wide; ``fetch`` uses ``sohoaFetch`` from ``static/app.js``.
-5. Texts: keys ``web_…`` in ``sohoa/texts.py``; errors raise ``sohoa.errors`` types
+5. Texts: keys ``web_…`` in ``sohoa/messages.toml``; errors raise ``sohoa.errors`` types
    and ``web/app.py`` turns them into statuses.
 """

@@ -3,7 +3,7 @@
 Authentication is ``Authorization: Bearer <token>`` (tokens come from ``sohoa users
 token``); a browser's session cookie also works, with the ``X-CSRF-Token`` header on
 anything but GET. Errors are ``{"error": key, "message": text}`` with the status
-:func:`web.app.http_status` gives; no credentials → 401, a role without the
+:func:`web.statuses.http_status` gives; no credentials → 401, a role without the
 permission → 403. The OpenAPI description is at ``/api/openapi.json`` (signed-in
 users only, like everything but ``/login`` and ``/health``).
 """

@@ -1,7 +1,8 @@
 """The auditor's JSON API under ``/api``: search, record, PDF, verification, report.
 
 Each endpoint is the twin of a page and calls the same functions
-(:mod:`services.auditor` through the helpers of ``routes_search``,
+(:mod:`services.search`, :mod:`services.records`, :mod:`services.integrity` and
+:mod:`services.reports` through the helpers of ``routes_search``,
 ``routes_records`` and ``routes_reports``), so limits, unit scope and audit
 entries are the same. Authentication as for all of ``/api`` (:mod:`web.api`):
 a bearer token, or a browser session with ``X-CSRF-Token`` on POST; anonymous
@@ -23,7 +24,8 @@ from starlette.responses import Response
 
 from records.verify import VerifyResult
 from schemas.report import Report
-from services import auditor as commands_web
+from services import search as search_service
+from services.records import record_detail
 from web.auth import Principal, require, unit_scope
 from web.deps import settings_of
 from web.i18n import request_lang
@@ -173,7 +175,7 @@ def api_search(
     day_from: Annotated[str, Query(alias="from", max_length=32, description="yyyy-mm-dd")] = "",
     day_to: Annotated[str, Query(alias="to", max_length=32, description="yyyy-mm-dd")] = "",
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=commands_web.MAX_PER_PAGE)] = commands_web.PER_PAGE,
+    per_page: Annotated[int, Query(ge=1, le=search_service.MAX_PER_PAGE)] = search_service.PER_PAGE,
 ) -> SearchOut:
     """Ranked records for words and filters (empty words: newest first), within the caller's unit."""
     query = query_from(
@@ -217,9 +219,7 @@ def api_record(request: Request, principal: Viewer, record_id: RecordId) -> Reco
     from catalog.audit import Action
     from web.audit import audit
 
-    detail = commands_web.record_detail(
-        settings_of(request), record_id, scope=unit_scope(principal)
-    )
+    detail = record_detail(settings_of(request), record_id, scope=unit_scope(principal))
     row = detail.row
     audit(request, Action.RECORD_VIEW, target=row.id)
     fields = [

@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from services.review import review_result
 from sohoa.errors import StaleRevisionError
 from web import review
 from web.auth import Principal, require
@@ -304,16 +305,7 @@ def review_record(request: Request, principal: Reviewer, record_id: str) -> Revi
 
 def _stale(request: Request, exc: StaleRevisionError) -> JSONResponse:
     """409 with the record as it is now, so the caller can decide again."""
-    manifest = exc.manifest
-    current = ReviewResultOut(
-        id=manifest.record_id,
-        status=manifest.status,
-        revision=len(manifest.corrections),
-        dossier_code=manifest.dossier_code,
-        review_reasons=list(manifest.review_reasons),
-        fields={f.name: f.value for f in manifest.fields},
-        corrections=[CorrectionOut.model_validate(c.model_dump()) for c in manifest.corrections],
-    )
+    current = ReviewResultOut.model_validate(review_result(exc.manifest))
     message = exc.render(request_lang(request))
     body = StaleOut(error=exc.key, message=message, current=current)
     return JSONResponse(body.model_dump(mode="json"), status_code=409)

@@ -18,8 +18,8 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 
-from catalog import fixity_runs
-from catalog.fixity_runs import FixityFailure
+from records import fixity_runs
+from records.fixity_runs import FixityFailure
 from web.auth import Principal, require
 from web.deps import catalog_of
 from web.fixity_jobs import DEFAULT_SAMPLE, MAX_SAMPLE, PER_PAGE, RunView, run_view, start_check

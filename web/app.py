@@ -7,7 +7,7 @@ and out), ``routes_home`` (home page, health), ``routes_admin`` (users, audit lo
 ``api`` (JSON under ``/api``) — included here with :data:`ROUTERS`.
 
 Domain errors (:mod:`sohoa.errors`) and HTTP-only ones (:mod:`web.errors`) are
-turned into statuses by :func:`http_status` and rendered by the handlers
+turned into statuses by :func:`web.statuses.http_status` and rendered by the handlers
 :func:`install_error_handlers` registers: JSON ``{"error", "message"}`` under
 ``/api``, an HTML page elsewhere, an anonymous page request redirected to the
 login form.
@@ -35,20 +35,8 @@ from catalog.accounts import ensure_tables
 from catalog.audit import Action
 from schemas.settings import Settings
 from sohoa import __version__
-from sohoa.errors import (
-    BadInputError,
-    ConfigError,
-    ConflictError,
-    InputTooLargeError,
-    InvalidRequestError,
-    NotFoundError,
-    PermissionDeniedError,
-    SigningError,
-    SohoaError,
-    StorageError,
-    VerificationError,
-)
-from sohoa.i18n import use_lang
+from sohoa.errors import PermissionDeniedError, SohoaError
+from sohoa.messages import use_lang
 from web import (
     api,
     api_auditor,
@@ -75,8 +63,9 @@ from web.security import (
     SecurityHeadersMiddleware,
     csrf_protect,
 )
+from web.statuses import http_status
 
-__all__ = ["ROUTERS", "create_app", "http_status", "install_error_handlers", "route_methods"]
+__all__ = ["ROUTERS", "create_app", "install_error_handlers", "route_methods"]
 
 log = logging.getLogger(__name__)
 
@@ -100,28 +89,6 @@ ROUTERS = (
     routes_settings.router,
 )
 """Every area's router; a new area adds its module here."""
-
-STATUS_BY_ERROR: tuple[tuple[type[SohoaError], int], ...] = (
-    (NotFoundError, 404),
-    (ConflictError, 409),
-    (InvalidRequestError, 400),
-    (PermissionDeniedError, 403),
-    (InputTooLargeError, 413),
-    (BadInputError, 422),
-    (VerificationError, 409),
-    (StorageError, 503),
-    (SigningError, 503),
-    (ConfigError, 500),
-    (SohoaError, 500),
-)
-"""Most specific first: the first class an error is an instance of gives its status."""
-
-
-def http_status(exc: SohoaError | WebError) -> int:
-    """The HTTP status for a domain or web error."""
-    if isinstance(exc, WebError):
-        return exc.status
-    return next(status for kind, status in STATUS_BY_ERROR if isinstance(exc, kind))
 
 
 def _wants_json(request: Request) -> bool:
@@ -216,7 +183,7 @@ def upload_limit_bytes(settings: Settings) -> int:
 
 class _RequestLanguage:
     """Let library code that builds its own text (review reasons, errors) answer in the
-    request's language rather than the process's (:func:`sohoa.i18n.use_lang`).
+    request's language rather than the process's (:func:`sohoa.messages.use_lang`).
 
     Plain ASGI, not ``BaseHTTPMiddleware``: that one runs the app in another task and
     would change how a streamed body over the size limit is refused.

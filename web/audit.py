@@ -15,8 +15,7 @@ A failed write raises, so an action whose trace cannot be kept does not happen.
 
 from __future__ import annotations
 
-import re
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,11 +24,11 @@ from starlette.requests import Request
 from catalog import audit as audit_log
 from catalog.audit import Action, Actor, AuditFilter, AuditPage
 from schemas.settings import Settings
+from sohoa.dates import parse_optional_day
 from sohoa.errors import InvalidRequestError
-from web.deps import catalog_of, now_of, settings_of
-from web.security import client_ip
+from web.deps import catalog_of, client_ip, now_of, settings_of
 
-__all__ = ["actor", "audit", "audit_filter", "parse_day", "read_log"]
+__all__ = ["actor", "audit", "audit_filter", "read_log"]
 
 
 def actor(request: Request, *, who: str | None = None) -> Actor:
@@ -62,30 +61,6 @@ def audit(
     )
 
 
-_DAY_FORMATS = (
-    (re.compile(r"\d{4}-\d{1,2}-\d{1,2}"), "%Y-%m-%d"),
-    (re.compile(r"\d{1,2}/\d{1,2}/\d{4}"), "%d/%m/%Y"),
-)
-
-
-def parse_day(value: str | None, *, option: str) -> date | None:
-    """A day typed as ``yyyy-mm-dd`` (date inputs) or ``dd/mm/yyyy``; blank is ``None``.
-
-    Raises:
-        InvalidRequestError: anything else.
-    """
-    value = (value or "").strip()
-    if not value:
-        return None
-    for pattern, layout in _DAY_FORMATS:
-        if pattern.fullmatch(value):
-            try:
-                return datetime.strptime(value, layout).date()
-            except ValueError:
-                break
-    raise InvalidRequestError("bad_day", option=option, value=value[:32])
-
-
 def audit_filter(
     settings: Settings,
     *,
@@ -96,7 +71,8 @@ def audit_filter(
 ) -> AuditFilter:
     """The filter for a form's fields; days are whole days in the office's time zone."""
     zone = ZoneInfo(settings.nightly.timezone)
-    start, end = parse_day(day_from, option="from"), parse_day(day_to, option="to")
+    start = parse_optional_day(day_from, option="from")
+    end = parse_optional_day(day_to, option="to")
     if start and end and start > end:
         raise InvalidRequestError("bad_period", start=str(start), end=str(end))
     return AuditFilter(

@@ -39,13 +39,12 @@ from catalog import tokens as api_tokens
 from catalog import units
 from catalog.audit import Action
 from sohoa.errors import PermissionDeniedError
-from web.deps import catalog_of, now_of, settings_of
+from web.deps import catalog_of, client_ip, now_of, settings_of
 from web.errors import AuthRequired, Forbidden
 from web.roles import Permission, permissions_of
 from web.security import (
     SESSION_COOKIE,
     bearer_request,
-    client_ip,
     delete_cookie,
     set_cookie,
 )
@@ -164,8 +163,9 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
 def unit_scope(principal: Principal) -> str | None:
     """The unit whose records the user may see or change, ``None`` for every unit.
 
-    Pass it as the ``scope`` of :mod:`services.auditor` calls, which widen it to the
-    units under it (a district's auditor sees its communes).
+    Pass it as the ``scope`` of :mod:`services.records`, :mod:`services.search` and
+    :mod:`services.reports` calls, which widen it to the units under it (a district's
+    auditor sees its communes; :mod:`services.scope`).
     """
     return principal.unit
 

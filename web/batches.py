@@ -27,7 +27,7 @@ from datetime import datetime
 from starlette.requests import Request
 
 from catalog import batches as batch_list
-from catalog.tables import BatchRow, RecordRow
+from catalog.rows import BatchRow, RecordRow
 from schemas.settings import Settings
 from sohoa.errors import ConflictError, NotFoundError
 from storage import waiting
@@ -35,9 +35,9 @@ from storage.inbox import REASON_FILE
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
 from web.deps import catalog_of, settings_of
+from web.errors import QueueFull, UploadBusy
 from web.i18n import request_lang, text
-from web.jobs import JobView, QueueFull, runner_of
-from web.uploads import UploadBusy
+from web.jobs import JobView, runner_of
 
 __all__ = ["BATCH_RETRY", "STATUSES", "BatchInfo", "RecordBrief", "batch_info", "retry_batch"]
 

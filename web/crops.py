@@ -5,7 +5,7 @@ originals (as uploaded: a multi-page PDF would have to be unpacked again) and th
 signed PDF; the page images of the pipeline are scratch and deleted. The signed
 PDF is the legal copy, so showing a clerk a crop of it shows what an auditor
 will see. In its default ``mrc`` mode a page is several layers (ink masks over a
-low-resolution background), so the page is *rendered* with poppler (pdf2image),
+low-resolution background), so the page is *rendered* with poppler's ``pdftoppm``,
 not extracted with pikepdf: only rendering composes the layers.
 
 Field boxes are ``(left, top, width, height)`` in pixels of the scan as it came
@@ -32,7 +32,7 @@ from typing import Generic, TypeVar
 
 from PIL import Image
 
-from catalog.tables import RecordRow
+from catalog.rows import RecordRow
 from schemas.models import PageSummary
 from sohoa.errors import (
     ExternalProgramError,
@@ -40,6 +40,7 @@ from sohoa.errors import (
     NotFoundError,
     VerificationError,
 )
+from sohoa.programs import pdftoppm
 from storage.objectstore import ObjectStore
 
 __all__ = ["CropCache", "parse_box"]
@@ -94,9 +95,7 @@ def parse_box(text: str) -> tuple[int, int, int, int]:
 
 
 def _render(pdf: bytes, number: int) -> Image.Image:
-    from pdf2image import convert_from_bytes
-
-    pages = convert_from_bytes(
+    pages = pdftoppm.render_bytes(
         pdf, dpi=RENDER_DPI, first_page=number, last_page=number, timeout=RENDER_TIMEOUT_S
     )
     return pages[0].convert("RGB")
@@ -175,7 +174,9 @@ class CropCache:
                 data = pdf()
                 try:
                     image = _scan_grid(_render(data, number), page)
-                except Exception as exc:  # pdf2image raises its own types when poppler fails
+                except ExternalProgramError:
+                    raise  # from the pdftoppm door: names the program and the reason
+                except Exception as exc:  # an unreadable or empty rendering
                     detail = type(exc).__name__
                     raise ExternalProgramError(
                         "program_failed", program="pdftoppm", code="-", detail=detail

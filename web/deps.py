@@ -1,4 +1,4 @@
-"""What every route reads from the application: its settings, the catalog, the clock.
+"""What every route reads from the application and the request: settings, catalog, clock, client.
 
 ``create_app`` puts the settings and a clock on ``app.state``; routes reach them
 through these functions (usable as FastAPI dependencies or called directly), so
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from catalog.database import Catalog, open_catalog
 from schemas.settings import Settings
 
-__all__ = ["catalog_of", "now_of", "settings_of"]
+__all__ = ["catalog_of", "client_ip", "now_of", "settings_of"]
 
 
 def settings_of(request: Request) -> Settings:
@@ -30,3 +30,13 @@ def catalog_of(request: Request) -> Catalog:
 def now_of(request: Request) -> datetime:
     """The current time, aware UTC, from the app's clock."""
     return request.app.state.clock()
+
+
+def client_ip(request: Request) -> str | None:
+    """The client's address (a trusted proxy's ``X-Forwarded-For`` already applied).
+
+    Why here and not in :mod:`web.security`: the audit log, sign-in limits and sessions
+    all read it, and :mod:`web.security` itself writes to the audit log (a refused CSRF
+    token), so a plain request fact must not sit in either of them.
+    """
+    return request.client.host if request.client else None

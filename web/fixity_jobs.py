@@ -10,7 +10,7 @@ validates its signature: CPU and disk work the pages share. :class:`FixityJobs`
 runs it in one background thread (the request returns at once) and refuses a
 second start while one runs (:class:`CheckRunning`, 409). Progress (records done
 out of chosen) lives in this process's memory; the outcome goes to the fixity
-history (:mod:`catalog.fixity_runs`) like the nightly and CLI runs, so a restart
+history (:mod:`records.fixity_runs`) like the nightly and CLI runs, so a restart
 loses only the live counter. A run left ``running`` by a process that died stays
 so in the history (its start time says how old it is).
 
@@ -31,27 +31,24 @@ from typing import Any
 
 from starlette.requests import Request
 
-from catalog import fixity_runs, units
+from catalog import units
 from catalog.audit import Action
 from catalog.database import open_catalog
-from catalog.fixity_runs import FixityFailure, FixityRun, RunPage
-from records import fixity
+from records import fixity, fixity_runs
 from records.fixity import FixityReport
+from records.fixity_runs import FixityFailure, FixityRun, RunPage
 from records.verify import VerifyResult
 from schemas.settings import Settings
 from sohoa.errors import PermissionDeniedError
-from storage.objectstore import open_store
+from storage.stores import open_store
 from web.audit import audit
 from web.auth import Principal
 from web.deps import catalog_of, now_of, settings_of
-from web.errors import WebError
+from web.errors import BadSample, BadUnit, CheckRunning
 
 __all__ = [
     "DEFAULT_SAMPLE",
     "MAX_SAMPLE",
-    "BadSample",
-    "BadUnit",
-    "CheckRunning",
     "FixityJobs",
     "Overview",
     "Progress",
@@ -70,27 +67,6 @@ DEFAULT_SAMPLE = 50
 MAX_SAMPLE = 1000
 """Most records one web check may read (a whole-archive check is ``sohoa verify --all``)."""
 PER_PAGE = 20
-
-
-class CheckRunning(WebError):
-    """A check started from the web is still running in this process."""
-
-    status = 409
-    key = "web_verify_busy"
-
-
-class BadSample(WebError):
-    """The sample is not a whole number of records between 1 and :data:`MAX_SAMPLE`."""
-
-    status = 400
-    key = "web_verify_bad_sample"
-
-
-class BadUnit(WebError):
-    """The unit is not a unit code."""
-
-    status = 400
-    key = "web_verify_bad_unit"
 
 
 # --- the background check ----------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """The language of one web request, and its texts.
 
-The CLI's :func:`sohoa.texts.t` reads the process-wide ``SOHOA_LANG``; a web
+The CLI's :func:`sohoa.messages.t` reads the process-wide ``SOHOA_LANG``; a web
 server answers people in both languages at once, so here the language is chosen
 per request: ``?lang=en`` (remembered in a cookie), else that cookie, else the
-browser's ``Accept-Language``, else Vietnamese. Texts come from the same tables
-(:data:`sohoa.texts.TEXTS`, :data:`sohoa.i18n.MESSAGES`).
+browser's ``Accept-Language``, else Vietnamese. Texts come from the same catalogue
+(``sohoa/messages.toml``, read by :mod:`sohoa.messages`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,10 @@ from typing import Any
 from starlette.requests import Request
 
 from sohoa.errors import SohoaError
-from sohoa.i18n import DEFAULT_LANG
-from sohoa.texts import TEXTS
+from sohoa.messages import DEFAULT_LANG, LANGS, text
 
 __all__ = ["LANGS", "LANG_COOKIE", "chosen_lang", "error_text", "request_lang", "text"]
 
-LANGS = ("vi", "en")
 LANG_COOKIE = "sohoa_lang"
 
 
@@ -61,16 +59,6 @@ def request_lang(request: Request) -> str:
     )
     request.state.lang = lang
     return lang
-
-
-def text(key: str, lang: str, **params: Any) -> str:
-    """Interface text ``key`` in ``lang`` (the key itself when unknown, so gaps show)."""
-    vi, en = TEXTS.get(key, (key, key))
-    template = en if lang == "en" else vi
-    try:
-        return template.format(**params) if params else template
-    except (KeyError, IndexError):
-        return template
 
 
 def translator(lang: str) -> Callable[..., str]:

@@ -48,6 +48,8 @@ from schemas.settings import Settings
 from sohoa.errors import BadInputError, BatchBusyError, OcrError, SohoaError
 from storage import waiting
 from storage.claims import Claim
+from storage.inbox import ReceivedBatch
+from web.errors import QueueFull
 
 __all__ = ["Job", "JobRunner", "JobView", "QueueFull", "lifespan", "runner_of"]
 
@@ -55,14 +57,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = 500
 ACTIVE = frozenset({"queued", "running"})
-
-
-class QueueFull(Exception):
-    """``max_queued`` batches are already waiting for a worker."""
-
-    def __init__(self, queued: int) -> None:
-        super().__init__(f"{queued} batches queued")
-        self.queued = queued
 
 
 @dataclass(frozen=True)
@@ -288,7 +282,7 @@ class JobRunner:
                 self._update(batch_id, state="running", started_at=_now())
                 self._digitise_claimed(batch, held)
 
-    def _digitise_claimed(self, batch: waiting.WaitingBatch, held: Claim) -> None:
+    def _digitise_claimed(self, batch: ReceivedBatch, held: Claim) -> None:
         """Run the flow under ``held`` (the flow reuses it: claiming again would refuse)."""
         progress = _Progress(self, batch.batch_id)
         try:
@@ -316,7 +310,7 @@ class JobRunner:
         records = tuple((m.record_id, m.status) for m in manifests)
         self._finish(batch.batch_id, "done", records=records)
 
-    def _record(self, batch: waiting.WaitingBatch, status: str, reason: str) -> None:
+    def _record(self, batch: ReceivedBatch, status: str, reason: str) -> None:
         """Write the outcome into the batch's catalog row (a down catalog is only logged)."""
         try:
             open_catalog(self.settings.resolved_catalog_url).upsert_batch(

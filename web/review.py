@@ -2,8 +2,8 @@
 
 The pages (:mod:`web.routes_review`) and the API (:mod:`web.api_clerk`) call these
 functions; they call the library the CLI's ``sohoa review`` calls
-(:func:`services.records.review_queue`, :func:`~services.records.review_set`,
-:func:`~services.records.review_accept`), with the signed-in user as ``by`` and the
+(:func:`services.review.review_queue`, :func:`~services.review.review_set`,
+:func:`~services.review.review_accept`), with the signed-in user as ``by`` and the
 revision the form carried (see :mod:`records.review`: a stale one is refused with
 409 and nothing is lost). Every view, crop, correction and acceptance is audited
 with the record id and field names only.
@@ -19,18 +19,18 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from starlette.requests import Request
 
 from catalog.audit import Action
-from catalog.tables import RecordRow
+from catalog.rows import RecordRow
 from records.commit import load_manifest
+from records.review import ChangeOptions, review_reason
 from schemas.fields import FIELD_LABELS_VI, FIELD_NAMES, FieldValue
 from schemas.models import Manifest
-from services import records as commands
-from sohoa.i18n import review_reason
-from storage.objectstore import open_store
+from services.review import review_accept, review_queue, review_set
+from storage.stores import open_store
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
 from web.crops import CropCache
@@ -163,7 +163,7 @@ def detail_of(row: RecordRow, manifest: Manifest, lang: str) -> ReviewDetail:
 def queue(request: Request, principal: Principal) -> list[dict[str, Any]]:
     """Records needing review that the clerk may handle, oldest first, reasons in their language."""
     lang = request_lang(request)
-    items = commands.review_queue(settings_of(request), unit=scope_units(request, principal))
+    items = review_queue(settings_of(request), unit=scope_units(request, principal))
     for item in items:
         item["reasons_text"] = [review_reason(c, lang) for c in item["reasons"]]
     return items
@@ -196,28 +196,19 @@ def correct(
     field: str,
     *,
     value: str,
-    reason: str,
-    revision: int | None,
-    force: bool = False,
+    **options: Unpack[ChangeOptions],
 ) -> dict[str, Any]:
     """Correct one field (history kept, audited as ``record.correct`` with the field's name).
+
+    ``options`` are the form's reason, revision and force (:class:`records.review.ChangeOptions`).
 
     Raises:
         StaleRevisionError: the record changed since ``revision`` (409, nothing saved).
         BadInputError: unknown field or invalid value without ``force`` (422).
     """
     row = _record(request, principal, record_id)
-    result = commands.review_set(
-        settings_of(request),
-        row.id,
-        field,
-        value,
-        by=principal.name,
-        reason=reason,
-        force=force,
-        revision=revision,
-    )
-    detail = {"field": field, "revision": result["revision"], "forced": force}
+    result = review_set(settings_of(request), row.id, field, value, by=principal.name, **options)
+    detail = {"field": field, "revision": result["revision"], "forced": options.get("force", False)}
     audit(request, Action.RECORD_CORRECT, target=row.id, **detail)
     return result
 
@@ -226,22 +217,13 @@ def accept(
     request: Request,
     principal: Principal,
     record_id: str,
-    *,
-    reason: str,
-    revision: int | None,
-    force: bool = False,
+    **options: Unpack[ChangeOptions],
 ) -> dict[str, Any]:
     """Mark the record reviewed (audited as ``record.accept``); see :func:`correct` for errors."""
     row = _record(request, principal, record_id)
-    result = commands.review_accept(
-        settings_of(request),
-        row.id,
-        by=principal.name,
-        reason=reason,
-        force=force,
-        revision=revision,
-    )
-    audit(request, Action.RECORD_ACCEPT, target=row.id, revision=result["revision"], forced=force)
+    result = review_accept(settings_of(request), row.id, by=principal.name, **options)
+    detail = {"revision": result["revision"], "forced": options.get("force", False)}
+    audit(request, Action.RECORD_ACCEPT, target=row.id, **detail)
     return result
 
 

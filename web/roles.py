@@ -2,7 +2,7 @@
 
 Routes ask for a :class:`Permission`, never for a role name
 (``Depends(require(Permission.SEARCH))``), so moving a power from one role to
-another is a one-line change here. The roles follow issue 7: a clerk uploads,
+another is a one-line change here. The roles: a clerk uploads,
 reviews and corrects; an auditor searches, views, verifies and reads reports
 (read-only); an administrator manages users, units, settings and reads the audit
 log. Administrators do not get the clerk's or auditor's powers (separation of
@@ -59,7 +59,7 @@ class NavItem:
     path: str
     """Where the page lives; shown as a link only once a route serves it."""
     label: str
-    """Text key (``sohoa.texts``) of the link."""
+    """Text key (``sohoa/messages.toml``) of the link."""
     description: str
     """Text key of the one-line description on the home page."""
 

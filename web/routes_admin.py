@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from catalog import audit as audit_log
 from catalog.register import units as register_units
-from services import users as commands_users
+from services import users as user_service
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
 from web.audit import actor, audit_filter, read_log
 from web.auth import Principal, require
@@ -25,6 +25,7 @@ from web.deps import catalog_of, settings_of
 from web.i18n import error_text, request_lang
 from web.pages import render
 from web.roles import ROLES, Permission
+from web.statuses import http_status
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -48,13 +49,11 @@ def _known_units(request: Request) -> list[str]:
 def _users_page(
     request: Request, *, error: SohoaError | None = None, done: str | None = None
 ) -> Response:
-    from web.app import http_status  # the one status mapping; imported late (app imports us)
-
     return render(
         request,
         "admin_users.html",
         status=http_status(error) if error else 200,
-        users=commands_users.list_users(settings_of(request)),
+        users=user_service.list_users(settings_of(request)),
         roles=ROLES,
         units=_known_units(request),
         error=error and error_text(error, request_lang(request)),
@@ -96,7 +95,7 @@ def create_user(
 
     def change() -> None:
         _same(password, password2)
-        commands_users.add_user(settings, name, password, role=role, unit=unit, actor=who)
+        user_service.add_user(settings, name, password, role=role, unit=unit, actor=who)
 
     return _after(request, change, "created")
 
@@ -105,7 +104,7 @@ def create_user(
 def disable_user(request: Request, _: AdminUsers, name: str) -> Response:
     settings, who = settings_of(request), actor(request)
     return _after(
-        request, lambda: commands_users.set_active(settings, name, False, actor=who), "disabled"
+        request, lambda: user_service.set_active(settings, name, False, actor=who), "disabled"
     )
 
 
@@ -113,7 +112,7 @@ def disable_user(request: Request, _: AdminUsers, name: str) -> Response:
 def enable_user(request: Request, _: AdminUsers, name: str) -> Response:
     settings, who = settings_of(request), actor(request)
     return _after(
-        request, lambda: commands_users.set_active(settings, name, True, actor=who), "enabled"
+        request, lambda: user_service.set_active(settings, name, True, actor=who), "enabled"
     )
 
 
@@ -129,7 +128,7 @@ def reset_password(
 
     def change() -> None:
         _same(password, password2)
-        commands_users.reset_password(settings, name, password, actor=who)
+        user_service.reset_password(settings, name, password, actor=who)
 
     return _after(request, change, "password")
 
@@ -145,7 +144,7 @@ def set_role(
     settings, who = settings_of(request), actor(request)
     return _after(
         request,
-        lambda: commands_users.set_role(settings, name, role=role, unit=unit, actor=who),
+        lambda: user_service.set_role(settings, name, role=role, unit=unit, actor=who),
         "role",
     )
 
@@ -164,14 +163,12 @@ def audit_page(
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
 ) -> Response:
     """The audit log, newest first, filtered by user, action and days, 50 a page."""
-    from web.app import http_status
-
     values = {"user": user, "action": action, "from": day_from, "to": day_to}
     catalog = catalog_of(request)
     common = {
         "values": values,
         "actions": audit_log.actions(catalog),
-        "user_names": [u["name"] for u in commands_users.list_users(settings_of(request))],
+        "user_names": [u["name"] for u in user_service.list_users(settings_of(request))],
     }
     try:
         flt = audit_filter(

@@ -18,11 +18,10 @@ from catalog import accounts
 from catalog.audit import Action
 from web.audit import audit
 from web.auth import current_principal, end_browser_session, start_browser_session
-from web.deps import catalog_of, now_of
+from web.deps import catalog_of, client_ip, now_of
 from web.errors import TooManyAttempts
 from web.i18n import request_lang, text
 from web.pages import render
-from web.security import client_ip
 
 router = APIRouter(include_in_schema=False)
 

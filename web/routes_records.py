@@ -8,7 +8,7 @@ is opened and again on request (the button posts, is audited ``record.verify``).
 The signed PDF is shown in an ``<iframe>`` of ``GET /records/{id}/pdf`` (inline)
 and downloaded with ``?download=1`` (attachment, audited ``record.download``).
 Either way its bytes are hashed first and refused if they are not the archived
-ones (:func:`services.auditor.checked_pdf`, the check ``sohoa export`` makes):
+ones (:func:`services.records.checked_pdf`, the check ``sohoa export`` makes):
 an auditor must never be handed a changed file as the record.
 
 A user limited to a unit gets 403 for another unit's record, audited as
@@ -35,21 +35,22 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from catalog.audit import Action
+from records.review import review_reason
 from records.verify import VerifyResult
 from schemas.fields import FIELD_LABELS_VI
-from services import auditor as commands_web
+from services import integrity
+from services import records as record_service
 from sohoa.errors import ChecksumMismatchError, VerificationError
-from sohoa.i18n import review_reason
 from web.audit import audit
 from web.auth import Principal, require, unit_scope
 from web.deps import now_of, settings_of
-from web.errors import WebError
+from web.errors import PdfChanged
 from web.i18n import request_lang
 from web.pages import render
 from web.roles import Permission
 from web.security import CSP_DIRECTIVES
 
-__all__ = ["PAGE_CSP", "PDF_CSP", "PdfChanged", "router", "serve_pdf", "verify_record"]
+__all__ = ["PAGE_CSP", "PDF_CSP", "router", "serve_pdf", "verify_record"]
 
 router = APIRouter(prefix="/records", include_in_schema=False)
 
@@ -64,13 +65,6 @@ PDF_CSP = "; ".join(
 )
 """The PDF may be framed by this site's pages only."""
 CHUNK = 256 * 1024
-
-
-class PdfChanged(WebError):
-    """The archived PDF's bytes no longer match the catalog's sha256: it is not served."""
-
-    status = 409
-    key = "web_pdf_changed"
 
 
 # --- the PDF -----------------------------------------------------------------------------------
@@ -102,11 +96,11 @@ def serve_pdf(
         StorageError: the object store failed.
     """
     settings = settings_of(request)
-    row = commands_web.record_row(settings, record_id, scope=unit_scope(principal))
+    row = record_service.record_row(settings, record_id, scope=unit_scope(principal))
     action = Action.RECORD_DOWNLOAD if download else Action.RECORD_VIEW
     folder = FilePath(tempfile.mkdtemp(prefix="sohoa-web-pdf-"))
     try:
-        commands_web.checked_pdf(settings, row.id, folder / "record.pdf", scope=row.unit)
+        record_service.checked_pdf(settings, row.id, folder / "record.pdf", scope=row.unit)
     except (VerificationError, ChecksumMismatchError) as exc:
         shutil.rmtree(folder, ignore_errors=True)
         audit(request, action, target=row.id, part="pdf", refused="sha256")
@@ -147,8 +141,8 @@ def record_pdf(
 def verify_record(request: Request, principal: Principal, record_id: str) -> VerifyResult:
     """Check the record again (hashes and signature) and log the verdict (``record.verify``)."""
     settings = settings_of(request)
-    result = commands_web.verify(settings, record_id, scope=unit_scope(principal))
-    audit(request, Action.RECORD_VERIFY, target=result.record_id, **commands_web.summary_of(result))
+    result = integrity.verify(settings, record_id, scope=unit_scope(principal))
+    audit(request, Action.RECORD_VERIFY, target=result.record_id, **integrity.summary_of(result))
     return result
 
 
@@ -168,7 +162,7 @@ def _servable(result: VerifyResult) -> bool:
 def _page(
     request: Request,
     principal: Principal,
-    detail: commands_web.RecordDetail,
+    detail: record_service.RecordDetail,
     result: VerifyResult,
     *,
     verified_by_request: bool,
@@ -191,9 +185,9 @@ def _page(
 def record_page(request: Request, principal: Viewer, record_id: RecordId) -> Response:
     """The record's facts, fields, history, integrity verdict (checked now) and signed PDF."""
     settings = settings_of(request)
-    detail = commands_web.record_detail(settings, record_id, scope=unit_scope(principal))
+    detail = record_service.record_detail(settings, record_id, scope=unit_scope(principal))
     audit(request, Action.RECORD_VIEW, target=detail.row.id)
-    result = commands_web.verify(settings, detail.row.id, scope=detail.row.unit)
+    result = integrity.verify(settings, detail.row.id, scope=detail.row.unit)
     return _page(request, principal, detail, result, verified_by_request=False)
 
 
@@ -201,7 +195,7 @@ def record_page(request: Request, principal: Viewer, record_id: RecordId) -> Res
 def verify_page(request: Request, principal: Verifier, record_id: RecordId) -> Response:
     """Check the record again on request; the page shows the new verdict."""
     result = verify_record(request, principal, record_id)
-    detail = commands_web.record_detail(
+    detail = record_service.record_detail(
         settings_of(request), result.record_id, scope=unit_scope(principal)
     )
     return _page(request, principal, detail, result, verified_by_request=True)

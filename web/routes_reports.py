@@ -1,7 +1,7 @@
 """Digitisation rates for the auditor: ``GET /reports`` and its XLSX export.
 
-The numbers are ``sohoa report``'s (:func:`services.auditor.report` calls
-:func:`services.reports.compute_report`), the table cells, labels and both
+The numbers are ``sohoa report``'s (:func:`services.reports.compute_report`,
+which limits it to the user's unit), the table cells, labels and both
 SVG charts are the HTML report's pieces (:func:`reports.html.page_parts`,
 :func:`reports.html.chart_svgs`), laid out in this app's template because the
 report's own page carries inline styles this app's CSP refuses. The export is
@@ -27,14 +27,16 @@ from catalog.register import units as register_units
 from reports.html import chart_svgs, page_parts
 from reports.layout import label
 from schemas.report import GROUP_BY, Counts, Report
-from services import auditor as commands_web
+from services import reports as report_service
+from sohoa.dates import parse_optional_day
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
-from web.audit import audit, office_zone, parse_day
+from web.audit import audit, office_zone
 from web.auth import Principal, require, unit_scope
 from web.deps import catalog_of, now_of, settings_of
 from web.i18n import error_text, request_lang
 from web.pages import render
 from web.roles import Permission
+from web.statuses import http_status
 
 __all__ = ["default_period", "report_download", "router", "run_report"]
 
@@ -70,9 +72,9 @@ def run_report(
         PermissionDeniedError: a unit-limited user asked for another unit.
     """
     first, last = default_period(request)
-    start = parse_day(day_from, option="from") or first
-    end = parse_day(day_to, option="to") or max(start, last)
-    found = commands_web.report(
+    start = parse_optional_day(day_from, option="from") or first
+    end = parse_optional_day(day_to, option="to") or max(start, last)
+    found = report_service.compute_report(
         settings_of(request),
         start=start,
         end=end,
@@ -95,7 +97,7 @@ def run_report(
 
 def report_download(report: Report, fmt: str, lang: str) -> Response:
     """The report as a file to save (``xlsx``)."""
-    data, media_type, name = commands_web.report_file(report, fmt, lang)
+    data, media_type, name = report_service.report_file(report, fmt, lang)
     return Response(
         data,
         media_type=media_type,
@@ -126,8 +128,6 @@ def reports_page(
     by: By = "unit",
 ) -> Response:
     """The form, the rates table and the two charts; the XLSX link repeats the form's values."""
-    from web.app import http_status  # the one status mapping (web.app imports this module)
-
     lang = request_lang(request)
     first, last = default_period(request)
     values = {

@@ -26,6 +26,7 @@ from web.crops import parse_box
 from web.i18n import error_text, request_lang
 from web.pages import render
 from web.roles import Permission
+from web.statuses import http_status
 
 router = APIRouter(include_in_schema=False)
 
@@ -92,8 +93,6 @@ def _change(
     change: Callable[[], Response],
 ) -> Response:
     """Run a change: on to the record, or the page again with the reason and the typed values."""
-    from web.app import http_status
-
     try:
         result = change()
     except (StaleRevisionError, BadInputError) as exc:

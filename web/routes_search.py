@@ -2,7 +2,7 @@
 
 The box takes words, a name, an ID number or a dossier code, with or without
 diacritics; the filters narrow by unit, kind, status, procedure, lĩnh vực and
-ngày tiếp nhận. Words and filters go to :func:`services.auditor.search` — the
+ngày tiếp nhận. Words and filters go to :func:`services.search.search` — the
 same call ``GET /api/search`` makes — limited to the user's unit when they have
 one. Empty words with filters (or a submitted empty form) list the newest records.
 
@@ -25,15 +25,17 @@ from starlette.responses import Response
 
 from catalog.audit import Action
 from catalog.register import units as register_units
-from services import auditor as commands_web
-from services.auditor import RecordQuery, ResultPage
+from services import search as search_service
+from services.search import RecordQuery, ResultPage
+from sohoa.dates import parse_optional_day
 from sohoa.errors import InvalidRequestError, SohoaError
-from web.audit import audit, parse_day
+from web.audit import audit
 from web.auth import Principal, require, unit_scope
 from web.deps import catalog_of, settings_of
 from web.i18n import error_text, request_lang
 from web.pages import render
 from web.roles import Permission
+from web.statuses import http_status
 
 __all__ = ["FORM_FIELDS", "KINDS", "STATUSES", "highlight", "query_from", "router", "run_search"]
 
@@ -89,8 +91,8 @@ def query_from(
         status=status.strip() or None,
         procedure=procedure.strip() or None,
         sector=sector.strip() or None,
-        date_from=parse_day(day_from, option="from"),
-        date_to=parse_day(day_to, option="to"),
+        date_from=parse_optional_day(day_from, option="from"),
+        date_to=parse_optional_day(day_to, option="to"),
     )
 
 
@@ -98,7 +100,7 @@ def run_search(
     request: Request, principal: Principal, query: RecordQuery, *, page: int, per_page: int
 ) -> ResultPage:
     """Search within the user's unit and log it (counts and filter names, not the words)."""
-    found = commands_web.search(
+    found = search_service.search(
         settings_of(request), query, scope=unit_scope(principal), page=page, per_page=per_page
     )
     audit(
@@ -152,8 +154,6 @@ def search_page(
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> Response:
     """The form; once submitted, one page of results with snippets and the total."""
-    from web.app import http_status  # the one status mapping (web.app imports this module)
-
     values = {
         "q": q,
         "unit": principal.unit or unit,
@@ -188,7 +188,7 @@ def search_page(
                 day_to=day_to,
             )
             result = run_search(
-                request, principal, query, page=page, per_page=commands_web.PER_PAGE
+                request, principal, query, page=page, per_page=search_service.PER_PAGE
             )
         except InvalidRequestError as exc:
             context["error"] = error_text(exc, request_lang(request))

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from catalog.units import LEVELS
-from services import units as commands_units
+from services import units as unit_service
 from sohoa.errors import InvalidRequestError, NotFoundError, SohoaError
 from web.audit import actor
 from web.auth import Principal, require
@@ -27,6 +27,7 @@ from web.deps import settings_of
 from web.i18n import error_text, request_lang
 from web.pages import render
 from web.roles import Permission
+from web.statuses import http_status
 
 router = APIRouter()
 
@@ -43,9 +44,7 @@ def _units_page(
     done: str | None = None,
     form: dict[str, str] | None = None,
 ) -> Response:
-    from web.app import http_status  # the one status mapping; imported late (app imports us)
-
-    rows = commands_units.list_units(settings_of(request))
+    rows = unit_service.list_units(settings_of(request))
     return render(
         request,
         "admin_units.html",
@@ -90,7 +89,7 @@ def save_unit_form(
     form = {"code": code, "name": name, "level": level, "parent": parent}
     return _after(
         request,
-        lambda: commands_units.save_unit(
+        lambda: unit_service.save_unit(
             settings, code, name=name, level=level or None, parent=parent or None, actor=who
         ),
         "unit_saved",
@@ -103,7 +102,7 @@ def remove_unit_form(request: Request, _: AdminUnits, code: UnitCode) -> Respons
     """Remove a unit nothing refers to."""
     settings, who = settings_of(request), actor(request)
     return _after(
-        request, lambda: commands_units.remove_unit(settings, code, actor=who), "unit_removed", {}
+        request, lambda: unit_service.remove_unit(settings, code, actor=who), "unit_removed", {}
     )
 
 
@@ -138,13 +137,13 @@ class UnitIn(BaseModel):
 @router.get("/api/units", tags=["admin"])
 def api_units(request: Request, _: AdminUnits) -> list[UnitOut]:
     """Every unit in hierarchy order (parents first), then codes used but never listed."""
-    return [UnitOut(**row) for row in commands_units.list_units(settings_of(request))]
+    return [UnitOut(**row) for row in unit_service.list_units(settings_of(request))]
 
 
 @router.put("/api/units/{code}", tags=["admin"])
 def api_save_unit(request: Request, _: AdminUnits, code: UnitCode, body: UnitIn) -> dict:
     """Add or change a unit; 400 for a bad code, name, level or parent (unknown or a loop)."""
-    return commands_units.save_unit(
+    return unit_service.save_unit(
         settings_of(request),
         code,
         name=body.name,
@@ -157,5 +156,5 @@ def api_save_unit(request: Request, _: AdminUnits, code: UnitCode, body: UnitIn)
 @router.delete("/api/units/{code}", tags=["admin"], status_code=204)
 def api_remove_unit(request: Request, _: AdminUnits, code: UnitCode) -> Response:
     """Remove a unit; 404 if unknown, 409 while records, dossiers, accounts or units use it."""
-    commands_units.remove_unit(settings_of(request), code, actor=actor(request))
+    unit_service.remove_unit(settings_of(request), code, actor=actor(request))
     return Response(status_code=204)

@@ -27,6 +27,7 @@ from web.i18n import error_text, request_lang
 from web.jobs import lifespan
 from web.pages import render
 from web.roles import Permission
+from web.statuses import http_status
 from web.uploads import KINDS, accept_upload, upload_form
 
 router = APIRouter(include_in_schema=False, lifespan=lifespan)
@@ -79,8 +80,6 @@ def upload_post(
     dossier_code: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     """The form posted without JavaScript: on to the batch's page, or the form with the reason."""
-    from web.app import http_status  # the one status mapping; imported late (app imports us)
-
     try:
         form = upload_form(request, principal, kind=kind, unit=unit, dossier_code=dossier_code)
         batch_id = accept_upload(request, principal, files or [], form)

@@ -21,16 +21,13 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from catalog.fixity_runs import FixityRun
+from records.fixity_runs import FixityRun
 from web.audit import office_zone
 from web.auth import Principal, require
-from web.errors import WebError
+from web.errors import BadSample, BadUnit, CheckRunning, WebError
 from web.fixity_jobs import (
     DEFAULT_SAMPLE,
     MAX_SAMPLE,
-    BadSample,
-    BadUnit,
-    CheckRunning,
     Overview,
     overview,
     start_check,

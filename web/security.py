@@ -44,7 +44,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from catalog.audit import Action
 from schemas.settings import WebSettings
+from web.audit import audit
 from web.errors import CsrfFailed
 
 __all__ = [
@@ -57,7 +59,6 @@ __all__ = [
     "LoginLimiter",
     "SecurityHeadersMiddleware",
     "SlidingWindow",
-    "client_ip",
     "csrf_protect",
     "csrf_token",
     "delete_cookie",
@@ -197,9 +198,6 @@ async def csrf_protect(request: Request) -> None:
     sent = await _sent_token(request)
     if binding and sent and hmac.compare_digest(sent.encode(), _derive(binding).encode()):
         return
-    from catalog.audit import Action
-    from web.audit import audit
-
     await run_in_threadpool(
         audit, request, Action.CSRF_REJECTED, target=request.url.path, token_sent=bool(sent)
     )
@@ -270,11 +268,6 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited, send)
-
-
-def client_ip(request: Request) -> str | None:
-    """The client's address (a trusted proxy's ``X-Forwarded-For`` already applied)."""
-    return request.client.host if request.client else None
 
 
 # --- sign-in limits ----------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Receiving an upload: check every file, then hand the batch to the inbox and the job runner.
 
-Order matters (issue 7: "size and type checked before anything is stored"):
+Order matters ("size and type checked before anything is stored"):
 
 1. The form: kind, unit (a clerk limited to a unit uploads only into it), dossier code.
 2. Room in the job runner's queue — a full queue refuses the upload (503) before
@@ -45,27 +45,16 @@ from storage import claims, inbox, waiting
 from web.audit import audit
 from web.auth import Principal, check_unit
 from web.deps import catalog_of, settings_of
-from web.errors import WebError
-from web.jobs import QueueFull, runner_of
+from web.errors import QueueFull, UploadBusy
+from web.jobs import runner_of
 
-__all__ = ["KINDS", "UploadBusy", "UploadForm", "accept_upload", "upload_form"]
+__all__ = ["KINDS", "UploadForm", "accept_upload", "upload_form"]
 
 KINDS = ("thanh-phan", "ket-qua")
 CHUNK = 1024 * 1024
 _UNIT = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _DOSSIER = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
-
-class UploadBusy(WebError):
-    """The job runner's queue is full: nothing was stored, try again later (503)."""
-
-    status = 503
-    key = "web_upload_busy"
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": "60"}
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,8 @@ from pdf.keys.signing_key import common_name, is_demo_cert
 from pdf.sign.async_run import run_async
 from pdf.sign.timestamps import trust_roots
 from schemas.settings import Settings
-from sohoa.errors import ExternalProgramError, NotFoundError
-from sohoa.proc import run_program
+from sohoa.errors import NotFoundError, ProgramTimeoutError
+from sohoa.programs import pdfsig
 
 PDFSIG_TIMEOUT_S = 60.0
 # Real Vietnamese signing certificates assert nonRepudiation, digitalSignature or both.
@@ -289,12 +289,10 @@ def parse_pdfsig(stdout: str) -> list[dict[str, str]]:
 def _pdfsig_check(path: Path) -> dict[str, Any]:
     """Validate with poppler's pdfsig, an implementation independent of pyHanko."""
     facts: dict[str, Any] = {"pdfsig_valid": False, "pdfsig_total_document_signed": False}
-    try:
-        result = run_program(["pdfsig", path], timeout=PDFSIG_TIMEOUT_S, check=False)
-    except ExternalProgramError as exc:
-        if exc.key == "program_timeout":
-            return {**facts, "count": 0, "problems": ["pdfsig timed out"]}
-        raise  # pdfsig missing: an installation problem, not a finding about the file
+    try:  # a missing pdfsig travels: an installation problem, not a finding about the file
+        result = pdfsig.check(path, timeout=PDFSIG_TIMEOUT_S)
+    except ProgramTimeoutError:
+        return {**facts, "count": 0, "problems": ["pdfsig timed out"]}
     blocks = parse_pdfsig(result.stdout)
     verdicts = [block.get("Signature Validation", "no verdict") for block in blocks]
     problems = [f"pdfsig: signature {n}: {v}" for n, v in enumerate(verdicts, 1) if v != _VALID]

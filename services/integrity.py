@@ -1,0 +1,99 @@
+"""The archive's integrity for the CLI and the web: verify, fixity check, catalog rebuild.
+
+``sohoa verify``, ``check`` and ``catalog rebuild`` (:mod:`cli.integrity`) and the
+record page's "verify again" (:mod:`web.routes_records`) call these. The checks
+themselves are :mod:`records.fixity` and :mod:`records.rebuild`; here the store and
+the catalog are opened from the settings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from catalog.database import open_catalog
+from records.verify import VerifyResult
+from schemas.settings import Settings
+from services.records import record_row
+from storage.stores import open_store
+
+__all__ = ["check_archive", "rebuild_catalog", "summary_of", "verify", "verify_records"]
+
+
+def verify_records(settings: Settings, record_id: str | None) -> list[dict]:
+    """Verify one record, or every record (in parallel) when ``record_id`` is None."""
+    report = check_archive(settings, record_id=record_id, orphans=False)
+    return [r.to_dict() for r in report.results]
+
+
+def check_archive(
+    settings: Settings,
+    *,
+    record_id: str | None = None,
+    sample: float | None = None,
+    seed: int | None = None,
+    workers: int | None = None,
+    orphans: bool = True,
+    progress=None,
+):
+    """Fixity check: one record, or all of them (an int ``sample`` is a count, a float a
+    fraction) on threads bounded to the core count, plus orphans when checking the whole
+    archive. Returns a :class:`records.fixity.FixityReport`."""
+    from records import fixity
+
+    catalog = open_catalog(settings.resolved_catalog_url)
+    store = open_store(settings)
+    if record_id is None:
+        return fixity.run_fixity(
+            settings,
+            store=store,
+            catalog=catalog,
+            sample=sample,
+            seed=seed,
+            workers=workers,
+            orphans=orphans,
+            progress=progress,
+        )
+    started = time.monotonic()
+    row = catalog.get_record(record_id)
+    if progress is not None:
+        progress.started(1)
+    results = fixity.check_records([row], store, settings, on_result=progress and progress.checked)
+    return fixity.make_report(
+        catalog_records=1,
+        results=results,
+        orphans=None,
+        sampled=False,
+        workers=1,
+        seconds=time.monotonic() - started,
+    )
+
+
+def rebuild_catalog(settings: Settings, *, keep_going: bool = False, progress=None):
+    """Recreate the catalog from the archive's manifests; see :mod:`records.rebuild`."""
+    from records.rebuild import rebuild_catalog as rebuild
+
+    return rebuild(
+        settings.resolved_catalog_url,
+        store=open_store(settings),
+        keep_going=keep_going,
+        progress=progress,
+    )
+
+
+def verify(settings: Settings, record_id: str, *, scope: str | None = None) -> VerifyResult:
+    """Check the record again now: hashes of its PDF and manifest, and its signature.
+
+    Raises:
+        NotFoundError, PermissionDeniedError: as :func:`services.records.record_row`.
+        ConfigError, ExternalProgramError: trust roots or ``pdfsig`` are not set up.
+    """
+    from records.fixity import check_one
+
+    row = record_row(settings, record_id, scope=scope)
+    return check_one(row, open_store(settings), settings)
+
+
+def summary_of(result: VerifyResult) -> dict[str, Any]:
+    """What the audit log keeps of a verification: the verdict, never the signer's name."""
+    return {"ok": result.ok, "status": result.status, "problems": len(result.problems)}

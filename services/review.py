@@ -1,0 +1,121 @@
+"""Review for the CLI and the web: the queue, correcting a field, accepting a record.
+
+``sohoa review`` (:mod:`cli.review`) and the clerk's pages and API
+(:mod:`web.review`) call these same functions. The changes themselves, their
+history and the revision check are :mod:`records.review`'s; here the store, the
+catalog and the record claims are opened from the settings, and the record after
+a change is returned as a plain dict (:func:`review_result`) ready for JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any, Unpack
+
+from catalog.database import open_catalog
+from catalog.rows import RecordRow
+from records.commit import load_manifest
+from records.review import ChangeOptions, accept_record, correct_field, review_reason
+from schemas.models import Manifest
+from schemas.settings import Settings
+from storage.stores import open_store
+from storage.waiting import locks_dir
+
+__all__ = ["review_accept", "review_queue", "review_result", "review_set"]
+
+
+def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
+    """Records waiting for a clerk: why each needs a look, oldest first."""
+    rows = open_catalog(settings.resolved_catalog_url).list_for_review(unit=unit)
+    rows = [_with_reasons(settings, r) for r in rows]
+    return [
+        {
+            "id": r.id,
+            "dossier_code": r.dossier_code,
+            "unit": r.unit,
+            "kind": r.kind,
+            "pages": r.page_count,
+            "created_at": r.created_at.isoformat(timespec="seconds"),
+            "reasons": list(r.review_reasons),
+            "reasons_text": [review_reason(code) for code in r.review_reasons],
+        }
+        for r in rows
+    ]
+
+
+def _with_reasons(settings: Settings, row: RecordRow) -> RecordRow:
+    """Rows catalogued before reasons had a column get them from their (upgraded) manifest."""
+    if row.review_reasons:
+        return row
+    manifest = load_manifest(open_store(settings), row.manifest_key)
+    return replace(row, review_reasons=manifest.review_reasons)
+
+
+def review_set(
+    settings: Settings,
+    record_id: str,
+    field: str,
+    value: str,
+    *,
+    by: str,
+    **options: Unpack[ChangeOptions],
+) -> dict:
+    """Correct one field of a record (history kept; the signed PDF is not touched).
+
+    ``options`` are reason, force and revision (:class:`records.review.ChangeOptions`);
+    a revision other than the record's current one raises
+    :class:`sohoa.errors.StaleRevisionError` (``None``: last writer wins).
+    """
+    return _saved(
+        settings,
+        correct_field,
+        record_id,
+        by,
+        options,
+        settings=settings.fields,
+        field=field,
+        value=value,
+    )
+
+
+def review_accept(
+    settings: Settings, record_id: str, *, by: str, **options: Unpack[ChangeOptions]
+) -> dict:
+    """Mark a record as reviewed (fields complete and valid, or accepted as they are)."""
+    return _saved(settings, accept_record, record_id, by, options)
+
+
+def _saved(
+    settings: Settings,
+    change: Callable[..., Manifest],
+    record_id: str,
+    by: str,
+    options: ChangeOptions,
+    /,
+    **arguments: Any,
+) -> dict:
+    """Make one review ``change`` on the shared store and catalog, under the record's claim."""
+    manifest = change(
+        store=open_store(settings),
+        catalog=open_catalog(settings.resolved_catalog_url),
+        record_id=record_id,
+        by=by,
+        locks_dir=locks_dir(settings),
+        **arguments,
+        **options,
+    )
+    return review_result(manifest)
+
+
+def review_result(manifest: Manifest) -> dict:
+    """The record after a change, as the CLI prints it and the API returns it (also in a 409)."""
+    return {
+        "id": manifest.record_id,
+        "status": manifest.status,
+        "revision": len(manifest.corrections),
+        "dossier_code": manifest.dossier_code,
+        "review_reasons": list(manifest.review_reasons),
+        "fields": {f.name: f.value for f in manifest.fields},
+        "corrections": [c.model_dump(mode="json") for c in manifest.corrections],
+    }
