@@ -50,7 +50,7 @@ import numpy as np
 import pikepdf
 from PIL import Image
 
-from ocr.engine import ocr_page  # sets OMP_THREAD_LIMIT=1 at import
+from ocr.engine import ocr_page  # each Tesseract child gets OMP_THREAD_LIMIT=1
 from ocr.pages import iter_pages
 from schemas.models import PageImage, PageOcr, SourceFile
 from schemas.settings import LimitSettings, OcrSettings
@@ -341,8 +341,8 @@ def ocr_table(runs: dict[str, Run], truths: Sequence[str], n: int) -> str:
         f"differs: against sohoa's own Tesseract CPU / {CORES} = {own:.1f} s, (1) takes "
         f"{sohoa.wall / own * 100:.0f} %.\n\n"
         "Tesseract CPU = `getrusage(RUSAGE_CHILDREN)` delta (user+sys of the reaped "
-        "`tesseract` processes; pytesseract also runs one per page). Python CPU = "
-        "`RUSAGE_SELF` delta: decoding, cleaning, image hand-off to pytesseract, TSV parsing "
+        "`tesseract` processes; sohoa also runs one per page). Python CPU = "
+        "`RUSAGE_SELF` delta: decoding, cleaning, image hand-off to Tesseract, TSV parsing "
         "(CER computation excluded). CER = edit distance / truth length on "
         "whitespace-normalised NFC text. OMP=1 means `OMP_THREAD_LIMIT=1`."
     )

@@ -49,11 +49,8 @@ from sohoa.errors import NotFoundError, StorageError
 from sohoa.textfold import fold, query_terms
 
 __all__ = [
-    "BatchRow",
     "Catalog",
-    "RecordRow",
     "SearchFilters",
-    "SearchHit",
     "SearchPage",
     "record_values",
 ]

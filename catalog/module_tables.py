@@ -1,10 +1,10 @@
-"""Catalog tables a module adds (accounts, fixity history), created when first used.
+"""Make sure a module's tables exist in a catalog before its functions touch them.
 
-Why: :class:`catalog.database.Catalog` creates the tables its ``Base`` knows when it
-opens; a process that opened a shared catalog (:func:`catalog.database.open_catalog`)
-before importing the module that defines more tables would otherwise miss them. Each
-such module keeps one :class:`ModuleTables` and decorates its catalog functions with
-:meth:`ModuleTables.on_catalog`.
+Every table is now defined in :mod:`catalog.tables`, so :class:`catalog.database.Catalog`
+creates them all when it opens; this stays as a cheap guard (once per catalog and process)
+and as the place that turns a module's database failures into ``StorageError``, until
+schema migrations replace table creation at open. Each user keeps one :class:`ModuleTables`
+and decorates its catalog functions with :meth:`ModuleTables.on_catalog`.
 """
 
 from __future__ import annotations

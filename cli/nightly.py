@@ -67,7 +67,8 @@ def nightly(
     """
     from cli.common import guard, load_settings, unexpected
     from flows.runtime import prepare_prefect
-    from sohoa.dates import BadDayError, parse_day
+    from sohoa.dates import parse_day
+    from sohoa.errors import BadDayError
 
     try:
         chosen = parse_day(day, option="--day") if day else None

@@ -27,7 +27,8 @@ def _usage(key: str, **params: str) -> NoReturn:
 
 
 def _day(option: str, text: str) -> date:
-    from sohoa.dates import BadDayError, parse_day
+    from sohoa.dates import parse_day
+    from sohoa.errors import BadDayError
 
     try:
         return parse_day(text, option=option)

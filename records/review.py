@@ -148,7 +148,7 @@ def correct_field(
         reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
         return _updated(manifest, fields=fields, change=change, reasons=reasons)
 
-    return _change(store, catalog, record_id, locks_dir, options.get("revision"), corrected)
+    return _change(store, catalog, record_id, locks_dir, _revision(options), corrected)
 
 
 def accept_record(
@@ -182,7 +182,7 @@ def accept_record(
         change = _correction(ACCEPT, old, "archived", by, options)
         return _updated(manifest, fields=manifest.fields, change=change, reasons=())
 
-    return _change(store, catalog, record_id, locks_dir, options.get("revision"), accepted)
+    return _change(store, catalog, record_id, locks_dir, _revision(options), accepted)
 
 
 def _change(
@@ -202,6 +202,19 @@ def _change(
         updated = make(manifest)
         put_manifest(updated, row.manifest_key, store, catalog)
     return updated
+
+
+def _revision(options: ChangeOptions) -> int | None:
+    """The revision the person saw, after refusing option names :class:`ChangeOptions` lacks.
+
+    Why refuse: the options travel as ``**kwargs`` through the CLI, the web and the
+    services, and a misspelt ``revison=`` would otherwise be dropped silently, turning
+    the stale-revision check off (last writer wins) without a word.
+    """
+    unknown = set(options) - set(ChangeOptions.__annotations__)
+    if unknown:
+        raise TypeError(f"unknown review option(s): {', '.join(sorted(unknown))}")
+    return options.get("revision")
 
 
 def _correction(

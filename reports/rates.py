@@ -271,7 +271,7 @@ def build_report(
     latest = {e.dossier_code: e for e in entries}
     tree = UnitTree(units, {e.unit for e in latest.values()})
     if unit is not None and unit not in tree:
-        raise UnknownUnitError(unit)
+        raise UnknownUnitError(unit=unit)
     scope = tree.subtree(unit)
     codes = {code for code, _ in scope}
     tallies = [

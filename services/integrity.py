@@ -17,13 +17,7 @@ from schemas.settings import Settings
 from services.records import record_row
 from storage.stores import open_store
 
-__all__ = ["check_archive", "rebuild_catalog", "summary_of", "verify", "verify_records"]
-
-
-def verify_records(settings: Settings, record_id: str | None) -> list[dict]:
-    """Verify one record, or every record (in parallel) when ``record_id`` is None."""
-    report = check_archive(settings, record_id=record_id, orphans=False)
-    return [r.to_dict() for r in report.results]
+__all__ = ["check_archive", "rebuild_catalog", "summary_of", "verify"]
 
 
 def check_archive(

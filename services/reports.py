@@ -21,7 +21,7 @@ from schemas.report import GROUP_BY, Period, Report
 from schemas.settings import Settings
 from schemas.unit_tree import UnitTree
 from services.scope import scoped_unit
-from sohoa.errors import InvalidRequestError, NotFoundError, StorageError, UnknownUnitError
+from sohoa.errors import InvalidRequestError, StorageError, UnknownUnitError
 
 SUFFIX_FORMATS = {".csv": "csv", ".json": "json", ".xlsx": "xlsx", ".html": "html", ".htm": "html"}
 """Format chosen from ``-o``'s suffix when ``--format`` is not given."""
@@ -61,7 +61,7 @@ def load_register(
     if unit is not None:
         tree = UnitTree(units)
         if unit not in tree:
-            raise NotFoundError("report_unknown_unit", unit=unit)
+            raise UnknownUnitError(unit=unit)
         codes = [code for code, _ in tree.subtree(unit)]
     found: dict[str, RegisterEntry] = {}
     ranges = (
@@ -128,13 +128,10 @@ def report_from(
     by: str,
     settings: Settings,
 ) -> Report:
-    """:func:`reports.rates.build_report` with the configured scoring, errors made domain errors."""
-    try:
-        return build_report(
-            entries, units, digitised, period=period, unit=unit, by=by, settings=settings.report
-        )
-    except UnknownUnitError:
-        raise NotFoundError("report_unknown_unit", unit=unit) from None
+    """:func:`reports.rates.build_report` with the configured scoring."""
+    return build_report(
+        entries, units, digitised, period=period, unit=unit, by=by, settings=settings.report
+    )
 
 
 def write_report(report: Report, fmt: str, lang: str, output: Path) -> Path:

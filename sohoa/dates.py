@@ -22,10 +22,10 @@ from datetime import date
 
 from sohoa.errors import BadDayError
 
-__all__ = ["BadDayError", "parse_day", "parse_optional_day"]
+__all__ = ["parse_day", "parse_optional_day"]
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})")
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})", re.ASCII)
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", re.ASCII)
 _ECHO = 32
 """At most this many characters of a refused value are repeated in the message."""
 

@@ -17,8 +17,8 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sohoa.dates import BadDayError, parse_day, parse_optional_day
-from sohoa.errors import ExitCode, InvalidRequestError
+from sohoa.dates import parse_day, parse_optional_day
+from sohoa.errors import BadDayError, ExitCode, InvalidRequestError
 from storage import waiting
 
 

@@ -91,7 +91,7 @@ def test_exit_code_of_reads_the_error_or_its_type():
     assert exit_code_of(None) == ExitCode.OK
     assert exit_code_of(errors.StorageError) == ExitCode.STORAGE_FAILED
     assert exit_code_of(errors.BadCellError("bad_date")) == ExitCode.BAD_INPUT
-    assert exit_code_of(errors.UnknownUnitError("X")) == ExitCode.NOT_FOUND
+    assert exit_code_of(errors.UnknownUnitError(unit="X")) == ExitCode.NOT_FOUND
     assert exit_code_of(OSError("disk")) == ExitCode.INTERNAL
     assert exit_code_of(KeyError) == ExitCode.INTERNAL
 
@@ -99,7 +99,7 @@ def test_exit_code_of_reads_the_error_or_its_type():
 def test_moved_errors_keep_the_builtin_types_callers_caught():
     assert isinstance(errors.BadCellError("bad_date"), ValueError)
     assert errors.BadCellError("bad_level").reason == "bad_level"
-    assert isinstance(errors.UnknownUnitError("X"), LookupError)
+    assert isinstance(errors.UnknownUnitError(unit="X"), LookupError)
     assert errors.SampleOverflowError(3).optional == 3
 
 

@@ -28,7 +28,8 @@ from storage import claims, inbox
 from storage.objectstore import sha256_file
 from storage.waiting import locks_dir
 from web.app import create_app
-from web.jobs import JobRunner, QueueFull
+from web.errors import QueueFull
+from web.jobs import JobRunner
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # Starlette suggests httpx2, which is not pinned here

@@ -193,8 +193,10 @@ def test_unit_option_limits_the_report_to_that_subtree():
     report = _report(unit=X2)
     assert [r.key for r in report.rows] == [X2]
     assert report.totals.counts.received == 3 and report.unit_name == "Xã Hải Ba"
-    with pytest.raises(UnknownUnitError):
+    with pytest.raises(UnknownUnitError) as unknown:
         _report(unit="NO-SUCH-UNIT")
+    assert unknown.value.key == "report_unknown_unit"  # its own message, naming the unit
+    assert "NO-SUCH-UNIT" in unknown.value.render("vi")
 
 
 def test_zero_denominator_is_na_without_points_or_assessment():

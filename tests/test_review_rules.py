@@ -97,6 +97,17 @@ def test_accept_needs_force_for_an_invalid_field_and_records_it(record):
     assert catalog.get_record("r1").status == "archived"
 
 
+def test_a_misspelt_option_is_refused_before_anything_is_written(record):
+    store, catalog = record
+    before = load_manifest(store, KEY)
+    with pytest.raises(TypeError, match="revison"):
+        _set(record, "birth_date", "15/08/1987", revison=0)
+    with pytest.raises(TypeError, match="forse"):
+        accept_record(store=store, catalog=catalog, record_id="r1", by="clerk1", forse=True)
+    assert load_manifest(store, KEY) == before
+    assert catalog.corrections("r1") == []
+
+
 def test_configured_rules_decide_the_validator(record, tmp_path):
     rules = tmp_path / "rules.toml"
     rules.write_text(

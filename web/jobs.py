@@ -51,7 +51,7 @@ from storage.claims import Claim
 from storage.inbox import ReceivedBatch
 from web.errors import QueueFull
 
-__all__ = ["Job", "JobRunner", "JobView", "QueueFull", "lifespan", "runner_of"]
+__all__ = ["Job", "JobRunner", "JobView", "lifespan", "runner_of"]
 
 log = logging.getLogger(__name__)
 

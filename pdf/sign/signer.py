@@ -5,7 +5,7 @@ later prove it is the file the office produced. pyHanko does the signing: the ke
 from a PKCS#11 token, a PKCS#12 file or a generated DEMO certificate
 (:mod:`pdf.keys.signing_key`); a time-stamp authority and embedded revocation data
 raise the level (:mod:`pdf.sign.timestamps`). Checking lives in
-:mod:`pdf.sign.validation` and is re-exported here for callers.
+:mod:`pdf.sign.validation`.
 """
 
 from __future__ import annotations

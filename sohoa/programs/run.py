@@ -10,9 +10,11 @@ by type), and callers can demand that an expected output file exists afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -76,17 +78,15 @@ def run_program(
     if shutil.which(program) is None:
         raise ProgramMissingError(program=program)
     try:
-        done = subprocess.run(
-            [str(a) for a in args],
-            capture_output=True,
-            timeout=timeout,
-            env={**os.environ, **(env or {})},
-            input=input_bytes,
-            check=False,
+        returncode, out, err = _communicate(
+            [str(a) for a in args], timeout, {**os.environ, **(env or {})}, input_bytes
         )
     except subprocess.TimeoutExpired as exc:
         _log_stderr(program, exc.stderr or b"")
         raise ProgramTimeoutError(program=program, seconds=timeout) from exc
+    except OSError as exc:  # on PATH but not executable, or removed since the lookup
+        raise ProgramMissingError(program=program) from exc
+    done = subprocess.CompletedProcess(args, returncode, out, err)
     stdout = "" if binary_stdout else done.stdout.decode("utf-8", "replace")
     stderr = _log_stderr(program, done.stderr)
     if check and done.returncode not in ok_codes:
@@ -98,6 +98,36 @@ def run_program(
     if succeeded and expect_output is not None and not expect_output.exists():
         raise ExternalProgramError("program_no_output", program=program, path=str(expect_output))
     return ProgramResult(done.returncode, stdout, stderr, done.stdout)
+
+
+def _communicate(
+    args: list[str], timeout: float, env: dict[str, str], input_bytes: bytes | None
+) -> tuple[int, bytes, bytes]:
+    """Run ``args`` in its own process group; on timeout kill the whole group.
+
+    Why a group: a program that starts children of its own (a wrapper such as
+    ``/usr/bin/time``, or a shell) would otherwise leave them running after a timeout.
+    """
+    with subprocess.Popen(
+        args,
+        stdin=subprocess.PIPE if input_bytes is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        start_new_session=True,
+    ) as child:
+        try:
+            out, err = child.communicate(input_bytes, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            out, err = child.communicate()
+            raise subprocess.TimeoutExpired(args, timeout, out, err) from None
+        except BaseException:  # Ctrl-C, SIGTERM: never leave the program behind
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGKILL)
+            raise
+    return child.returncode, out, err
 
 
 def _log_stderr(program: str, raw: bytes) -> str:

@@ -89,7 +89,10 @@ def osd(
     out = base.with_name(f"{base.name}.osd")
     if _run(args, timeout=timeout, threads=threads, expect=out).returncode != 0:
         return None
-    return _pt.osd_to_dict(out.read_text(encoding="utf-8"))
+    try:
+        return _pt.osd_to_dict(out.read_text(encoding="utf-8"))
+    except (KeyError, ValueError):  # a line pytesseract does not know: cannot tell, not a crash
+        return None
 
 
 def version(*, timeout: float) -> str:
