@@ -1,10 +1,12 @@
-# The sohoa pipeline image: Tesseract with Vietnamese data, poppler, qpdf, and the locked
-# Python environment. Used by docker-compose.yml; the same scripts set up a bare machine.
+# The sohoa pipeline image: Tesseract with Vietnamese data, poppler, qpdf, jbig2dec (JBIG2
+# scanner images, started by pikepdf), and the locked Python environment. Used by
+# docker-compose.yml; the same scripts set up a bare machine.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update -qq \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf fonts-dejavu-core make \
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf jbig2dec \
+      fonts-dejavu-core make \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /app

@@ -2,15 +2,17 @@
 
 A scanner's PDF page that is a single image gives that image back untouched
 (JPEG bytes are copied, not re-encoded); other PDF pages are rasterised with
-poppler's ``pdftoppm`` (:mod:`sohoa.programs.pdftoppm`). TIFF frames and JPEG/PNG
-files become pages directly. Every input is checked first (empty, wrong format,
-encrypted, truncated, absurd dimensions) so a bad file fails with a clear reason
-before anything is archived.
+poppler's ``pdftoppm`` (:mod:`sohoa.programs.pdftoppm`), and so is a single-image
+page whose image cannot be taken out as it is (a JBIG2 scan without ``jbig2dec``, a
+DeviceN colour space). TIFF frames and JPEG/PNG files become pages directly. Every
+input is checked first (empty, wrong format, encrypted, truncated, absurd dimensions)
+so a bad file fails with a clear reason before anything is archived.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +31,8 @@ from sohoa.errors import (
 )
 from sohoa.programs import pdftoppm
 
+log = logging.getLogger(__name__)
+
 ASSUMED_DPI = 300.0
 RASTERISE_TIMEOUT_S = 120.0
 """Seconds ``pdftoppm`` may take to render one page before the file counts as corrupt."""
@@ -40,6 +44,23 @@ _MAGIC = (
     (b"\x89PNG\r\n\x1a\n", "png"),
 )
 _ARCHIVE_MODES = {"RGB", "L", "1"}
+_NOT_EXTRACTABLE: tuple[type[Exception], ...] = (
+    pikepdf.DependencyError,  # JBIG2 and no ``jbig2dec`` on PATH (or one older than 0.15)
+    pikepdf.NotExtractableError,  # DeviceN / Separation: HifiPrintImageNotTranscodableError
+    pikepdf.UnsupportedImageTypeError,  # 1-bit CMYK, 16-bit palettes, odd CCITT parameters
+    NotImplementedError,  # colour spaces and palettes pikepdf does not interpret
+)
+"""Errors meaning "this image cannot be taken out as it is", so the page is rasterised.
+
+Why only these, and not damaged data (a truncated JPEG, a JBIG2 stream ``jbig2dec``
+rejects, a broken zlib stream, which raise ``DataDecodingError``, ``ImageDecompressionError``
+or Pillow's ``OSError``): poppler draws such an image half grey and still exits 0, so
+rasterising would archive a damaged page in silence. Those stay a clear ``corrupt_pdf``.
+
+``jbig2dec`` is started by pikepdf itself (:mod:`pikepdf.jbig2`), not by sohoa, so it
+does not go through :func:`sohoa.programs.run.run_program`; the "one door per program"
+rule covers the programs sohoa starts. ``sohoa settings`` warns when it is missing.
+"""
 
 
 def detect_format(path: Path, *, limits: LimitSettings) -> str:
@@ -181,13 +202,35 @@ def _pdf_pages(source, path, out_dir, start_index, limits) -> Iterator[PageImage
     try:
         for number, page in enumerate(pdf.pages):
             index = start_index + number
-            try:
-                extracted = _extract_single_image(source, page, out_dir, index, number, limits)
-            except (pikepdf.PdfError, OSError, ValueError, KeyError, NotImplementedError) as exc:
-                raise BadInputError("corrupt_pdf", file=source.name, reason=_short(exc)) from exc
+            extracted = _try_extract(source, page, out_dir, index, number, limits)
             yield extracted or _rasterise(source, path, page, out_dir, index, number, limits)
     finally:
         pdf.close()
+
+
+def _try_extract(source, page, out_dir, index, number, limits) -> PageImage | None:
+    """The page's single image as it is, or ``None`` when the page must be rasterised.
+
+    Why a fallback and not an error: a scanner page whose image pikepdf cannot hand
+    over untouched (see :data:`_NOT_EXTRACTABLE`) is still a good page that poppler
+    can draw; refusing it, or ending in an internal error, would leave a real scan in
+    the inbox. Damaged data is still refused with the reason.
+    """
+    try:
+        return _extract_single_image(source, page, out_dir, index, number, limits)
+    except _NOT_EXTRACTABLE as exc:
+        log.info(
+            "%s page %d: image cannot be taken out as it is (%s: %s); rasterising instead",
+            source.name,
+            number + 1,
+            type(exc).__name__,
+            _short(exc),
+        )
+        return None
+    except Image.DecompressionBombError as exc:  # pikepdf's own bomb guard subclasses it
+        raise InputTooLargeError(file=source.name, reason=_short(exc)) from exc
+    except (pikepdf.PdfError, OSError, ValueError, KeyError, SyntaxError) as exc:
+        raise BadInputError("corrupt_pdf", file=source.name, reason=_short(exc)) from exc
 
 
 def _page_size_pt(page: pikepdf.Page) -> tuple[float, float]:

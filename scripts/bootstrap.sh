@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 # unpaper and ghostscript serve OCRmyPDF, the alternative the OCR benchmark compares with;
 # chromium is the browser the web tests drive (Playwright with executable_path).
-APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf
+# jbig2dec decodes the JBIG2 images black-and-white office scanners write: pikepdf starts
+# it to take such a page's image out as it is (without it the page is rasterised instead).
+# JPEG 2000 needs no package: Pillow's wheel bundles openjpeg, poppler depends on libopenjp2.
+APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf jbig2dec
               fonts-dejavu-core unpaper ghostscript pngquant softhsm2 chromium)
 UV_VERSION=0.13.8
 

@@ -32,7 +32,8 @@ class Check:
     """One verdict."""
 
     name: str
-    """``tesseract``, ``poppler``, ``signer``, ``store``, ``catalog`` or ``disk``."""
+    """``tesseract``, ``poppler`` (with the scanner image decoders), ``signer``, ``store``,
+    ``catalog`` or ``disk``."""
     status: str
     """``ok``, ``warn`` or ``fail``."""
     detail: str
@@ -49,7 +50,30 @@ def _tesseract(settings: Settings) -> Check:
 
 
 def _poppler(settings: Settings) -> Check:
-    return Check("poppler", "ok", pdfsig.version(timeout=TOOL_TIMEOUT_S))
+    """poppler, plus the decoders scanner PDFs need (``warn``, not ``fail``, when missing).
+
+    Why a warning: without ``jbig2dec`` (JBIG2, what black-and-white office scanners
+    write) or Pillow's openjpeg (JPEG 2000), such a page is still rasterised by poppler
+    and archived, but re-drawn at ``rasterise_dpi`` instead of kept as scanned.
+    ``jbig2dec`` is started by pikepdf, not through :mod:`sohoa.programs`, so pikepdf
+    is asked whether it can use it.
+    """
+    from pikepdf.jbig2 import get_decoder
+    from PIL import features
+
+    facts = [pdfsig.version(timeout=TOOL_TIMEOUT_S)]
+    missing = []
+    if get_decoder().available():
+        facts.append(f"jbig2dec at {shutil.which('jbig2dec')}")
+    else:
+        missing.append("jbig2dec (JBIG2 scans are rasterised; install the jbig2dec package)")
+    if features.check("jpg_2000"):
+        facts.append(f"JPEG 2000 via openjpeg {features.version('jpg_2000')}")
+    else:
+        missing.append("Pillow without openjpeg (JPEG 2000 scans are rasterised)")
+    if missing:
+        return Check("poppler", "warn", "; ".join(facts) + "; missing: " + ", ".join(missing))
+    return Check("poppler", "ok", "; ".join(facts))
 
 
 def _signer(settings: Settings) -> Check:
