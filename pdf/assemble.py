@@ -14,6 +14,8 @@ adds what PDF/A-2b needs (output intent, identification, extension schema).
 from __future__ import annotations
 
 import io
+import math
+import statistics
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -36,10 +38,13 @@ GLYPH_WIDTH = 0.5  # the glyphless font's advance, in ems (Tesseract's /DW 500)
 # baseline+DESCENT, so a word set at size = box height on a baseline DESCENT above the
 # box bottom is highlighted exactly over its box (with Descent 0, poppler assumes 0.35).
 DESCENT = 0.2
-# Below this skew each word is drawn upright at its mapped position: text extractors
-# (poppler's layout analysis among them) treat slightly rotated glyphs as horizontal and
-# split lines and words on the baseline drift; upright words keep exact boxes and clean lines.
+# Below this skew a line may be drawn upright (see line_angle): poppler's layout analysis
+# splits and interleaves slightly rotated lines, and reads upright ones cleanly.
 UPRIGHT_BELOW_DEG = 10.0
+# How far (in line heights) straightening a line may move its end words off their ink.
+MAX_SNAP_DRIFT = 0.75
+# The narrowest space drawn between two words (in ems), when their boxes touch or overlap.
+MIN_SPACE_EM = 0.25
 JPEG_QUALITY_FOR_LOSSLESS_INPUT = 90
 FONT_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf",
@@ -283,37 +288,103 @@ def upright_angle(angle: float, rotation: int) -> float:
     return float(rotation) if abs(residual) < UPRIGHT_BELOW_DEG else angle
 
 
+def _unit(angle: float) -> tuple[float, float]:
+    return math.cos(math.radians(angle)), math.sin(math.radians(angle))
+
+
+def line_angle(words: Sequence[Word], rotation: int) -> float:
+    """The angle to draw a line's baseline at: its words' median, upright when that costs little.
+
+    Why: poppler's layout analysis reads a line drawn exactly upright best, but a long
+    line straightened too far leaves its end words off their ink. The snap of
+    :func:`upright_angle` is taken only while the line's ends move by at most
+    :data:`MAX_SNAP_DRIFT` of its height; otherwise the line keeps its true angle.
+    """
+    measured = statistics.median(w.angle for w in words)
+    snapped = upright_angle(measured, rotation)
+    if snapped == measured:
+        return measured
+    cos, sin = _unit(snapped)
+    starts = [w.left * cos - (w.top + w.height) * sin for w in words]
+    ends = [s + w.width for s, w in zip(starts, words, strict=True)]
+    heights = sorted(w.height for w in words)
+    height = heights[3 * len(heights) // 4]  # a tall word's: small letters understate the size
+    drift = (max(ends) - min(starts)) / 2 * abs(math.sin(math.radians(measured - snapped)))
+    return snapped if drift <= MAX_SNAP_DRIFT * height else measured
+
+
+def _line_ops(words: Sequence[Word], angle: float, px: float, page_height_pt: float) -> list[str]:
+    """One text object for one line: one ``Tm`` on its baseline, words placed along it.
+
+    In page pixels (y down) the baseline runs along ``u = (cos, -sin)`` and "up" is
+    ``n = (-sin, -cos)``. Each word's bottom-left corner (its origin, see
+    :func:`ocr.engine.words_from_tsv`) is projected on both: along ``u`` it gives the
+    word's place on the line; across, the median over the line is the straight line
+    the words' box bottoms sit on (a median, so dotted-below and descending letters
+    do not tilt it). The baseline is :data:`DESCENT` of the size above that line, so a
+    reader's glyph box (baseline - descent .. + ascent) covers the word's box.
+    """
+    cos, sin = _unit(angle)
+    size_px = max(1.0, statistics.median(w.height for w in words))
+    placed = sorted((w.left * cos - (w.top + w.height) * sin, w.width, w.text) for w in words)
+    bottom = statistics.median(-w.left * sin - (w.top + w.height) * cos for w in words)
+    lift = bottom + DESCENT * size_px
+    s0 = placed[0][0]
+    x, y = s0 * cos - lift * sin, -s0 * sin - lift * cos  # back to page pixels
+    size = size_px * px
+    ops = [
+        "BT 3 Tr",
+        (
+            f"/F1 {size:.2f} Tf {cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} "
+            f"{x * px:.2f} {page_height_pt - y * px:.2f} Tm"
+        ),
+    ]
+    at = s0  # where the current Td left the text line, in pixels along the baseline
+    ends = [start for start, _, _ in placed[1:]] + [math.inf]
+    for (start, width, text), end in zip(placed, ends, strict=True):
+        # a word whose box touches the next gives up the end of its box to a real gap
+        width = max(width / 2, min(width, end - start - MIN_SPACE_EM * size_px))
+        ops.append(f"{(start - at) * px:.2f} 0 Td {_stretch(text, width * px, size):.2f} Tz")
+        space = _space((end - start - width) * px, size) if end < math.inf else ""
+        ops.append(f"<{_utf16_hex(text)}> Tj{space}")
+        at = start
+    ops.append("ET")
+    return ops
+
+
+def _stretch(text: str, width_pt: float, size: float) -> float:
+    """The ``Tz`` percentage that makes ``text`` in the glyphless font ``width_pt`` wide."""
+    natural = len(text) * GLYPH_WIDTH * size
+    return max(1.0, 100.0 * width_pt / natural) if natural else 100.0
+
+
+def _space(gap_pt: float, size: float) -> str:
+    """A real space after a word, stretched over the gap to the next (OCRmyPDF's way).
+
+    Why: readers that read characters (pdfminer, pypdf, MuPDF) see the space; poppler
+    drops space glyphs and splits words on the gap alone, which :func:`_line_ops` keeps
+    at least :data:`MIN_SPACE_EM` wide, so no two words ever run together.
+    """
+    return f" {_stretch(' ', max(gap_pt, MIN_SPACE_EM * size / 2), size):.2f} Tz <0020> Tj"
+
+
 def text_layer(
     words: Sequence[Word], *, dpi: float, page_height_pt: float, rotation: int = 0
 ) -> bytes:
-    """Content-stream operators drawing each word invisibly over its box, in reading order.
+    """Content-stream operators drawing the OCR words invisibly over their boxes.
 
-    Words of one line share one font size (the line's median word height), so
-    readers see one consistent line; each word is stretched (``Tz``) to its box.
+    Each line is one text object along one straight baseline (:func:`_line_ops`), lines
+    in reading order (the OCR's line numbers): readers then see one line per line,
+    words in order and separated by real spaces, whatever the skew or turn of the scan.
     """
-    import math
-    import statistics
-
     px = 72.0 / dpi
-    line_size: dict[int, float] = {}
-    for line in {w.line for w in words}:
-        line_size[line] = statistics.median(w.height for w in words if w.line == line) * px
-    ops = ["BT", "3 Tr"]
+    lines: dict[int, list[Word]] = {}
     for word in words:
-        size = max(1.0, line_size[word.line])
-        natural = len(word.text) * GLYPH_WIDTH * size
-        stretch = 100.0 * (word.width * px) / natural if natural else 100.0
-        angle = upright_angle(word.angle, rotation)
-        cos, sin = math.cos(math.radians(angle)), math.sin(math.radians(angle))
-        # origin on the box's baseline, lifted by the descent along the word's "up" direction
-        x = word.left * px - sin * DESCENT * size
-        y = page_height_pt - (word.top + word.height) * px + cos * DESCENT * size
-        ops.append(
-            f"/F1 {size:.2f} Tf {stretch:.2f} Tz "
-            f"{cos:.5f} {sin:.5f} {-sin:.5f} {cos:.5f} {x:.2f} {y:.2f} Tm "
-            f"<{_utf16_hex(word.text + ' ')}> Tj"
-        )
-    ops.append("ET")
+        if _utf16_hex(word.text):
+            lines.setdefault(word.line, []).append(word)
+    ops = []
+    for _, line in sorted(lines.items()):
+        ops += _line_ops(line, line_angle(line, rotation), px, page_height_pt)
     return "\n".join(ops).encode("ascii")
 
 
