@@ -10,11 +10,9 @@ by type), and callers can demand that an expected output file exists afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -103,10 +101,10 @@ def run_program(
 def _communicate(
     args: list[str], timeout: float, env: dict[str, str], input_bytes: bytes | None
 ) -> tuple[int, bytes, bytes]:
-    """Run ``args`` in its own process group; on timeout kill the whole group.
+    """Run ``args``; on a timeout or an interrupt kill it before passing the error on.
 
-    Why a group: a program that starts children of its own (a wrapper such as
-    ``/usr/bin/time``, or a shell) would otherwise leave them running after a timeout.
+    The child stays in our process group on purpose: whoever stops sohoa by its group
+    (a terminal's Ctrl-C, ``kill -- -PGID``, a test harness) stops its programs too.
     """
     with subprocess.Popen(
         args,
@@ -114,18 +112,15 @@ def _communicate(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=env,
-        start_new_session=True,
     ) as child:
         try:
             out, err = child.communicate(input_bytes, timeout=timeout)
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
             out, err = child.communicate()
             raise subprocess.TimeoutExpired(args, timeout, out, err) from None
         except BaseException:  # Ctrl-C, SIGTERM: never leave the program behind
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(child.pid, signal.SIGKILL)
+            child.kill()
             raise
     return child.returncode, out, err
 
