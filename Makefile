@@ -8,4 +8,4 @@ test:  ## install what is needed and run the tests
 	bash scripts/test.sh
 
 bench: ## run the benchmarks (see bench/)
-	bash scripts/bootstrap.sh && .venv/bin/python bench/pipeline.py && .venv/bin/python bench/ocr.py
+	SOHOA_BENCH=1 bash scripts/bootstrap.sh && .venv/bin/python bench/pipeline.py && .venv/bin/python bench/ocr.py

@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 # JPEG 2000 needs no package: Pillow's wheel bundles openjpeg, poppler depends on libopenjp2.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf jbig2dec
               fonts-dejavu-core unpaper ghostscript pngquant softhsm2 chromium)
+# The benchmarks' page generator draws with Noto as well (SOHOA_BENCH=1, set by make bench).
+if [ "${SOHOA_BENCH:-0}" = 1 ]; then APT_PACKAGES+=(fonts-noto-core); fi
 UV_VERSION=0.13.8
 
 missing=()

@@ -17,7 +17,6 @@ import importlib.util
 import itertools
 import math
 import re
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -25,6 +24,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz.distance import Levenshtein
 
+from bench.pdf_readers import MODULES, READERS
 from ocr.engine import ocr_page
 from pdf.assemble import build_archival_pdf
 from schemas.models import PageImage, PageOcr, Word
@@ -119,46 +119,6 @@ def merged_pairs(truth: str, read: str) -> list[str]:
             if any(a + b in token for token in tokens):
                 merged.append(a + b)
     return merged
-
-
-def _pdftotext(mode: str | None):
-    def read(pdf: Path, number: int) -> str:
-        args = ["pdftotext", "-enc", "UTF-8", "-f", str(number), "-l", str(number)]
-        args += [mode] if mode else []
-        done = subprocess.run([*args, str(pdf), "-"], capture_output=True, check=True, timeout=60)
-        return done.stdout.decode("utf-8")
-
-    return read
-
-
-def _pypdf(pdf: Path, number: int) -> str:
-    import pypdf
-
-    return pypdf.PdfReader(pdf).pages[number - 1].extract_text()
-
-
-def _pdfminer(pdf: Path, number: int) -> str:
-    from pdfminer.high_level import extract_text
-
-    return extract_text(pdf, page_numbers=[number - 1])
-
-
-def _pymupdf(pdf: Path, number: int) -> str:
-    import pymupdf
-
-    with pymupdf.open(pdf) as doc:
-        return doc[number - 1].get_text()
-
-
-READERS = {
-    "pdftotext": _pdftotext(None),
-    "pdftotext -layout": _pdftotext("-layout"),
-    "pdftotext -raw": _pdftotext("-raw"),
-    "pypdf": _pypdf,
-    "pdfminer": _pdfminer,
-    "pymupdf": _pymupdf,
-}
-MODULES = {"pypdf": "pypdf", "pdfminer": "pdfminer", "pymupdf": "pymupdf"}
 
 
 def ocr_sheets(tmp: Path) -> tuple[list[PageImage], list[PageOcr]]:
