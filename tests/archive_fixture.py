@@ -11,11 +11,11 @@ Import into a test module with ``from archive_fixture import small_archive  # no
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import copy_data_dir
 
 from schemas.settings import Settings
 
@@ -43,7 +43,7 @@ class Archive:
 
     def copy(self, dest: Path) -> Settings:
         """A writable copy of the whole data directory, and settings pointing at it."""
-        shutil.copytree(self.data_dir, dest, ignore=shutil.ignore_patterns("prefect"))
+        copy_data_dir(self.data_dir, dest)
         return Settings(data_dir=dest)
 
 

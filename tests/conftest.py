@@ -110,6 +110,30 @@ class Cli:
         return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+SQLITE_SIDE_FILES = ("*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal")
+
+
+def copy_data_dir(src: Path, dest: Path, *, skip: tuple[str, ...] = ("prefect",)) -> Path:
+    """A writable copy of a data directory whose SQLite catalogs are consistent snapshots.
+
+    Why not ``copytree`` alone: a catalog in WAL mode keeps recent commits in its
+    ``-wal`` file, which SQLite removes when the last connection closes; copied file by
+    file, the copy can miss commits or fail on a side file that vanished mid-copy. Each
+    ``*.sqlite`` is therefore copied with SQLite's backup API, side files left out.
+    """
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns(*skip, *SQLITE_SIDE_FILES))
+    for db in src.rglob("*.sqlite"):
+        if any(part in skip for part in db.relative_to(src).parts):
+            continue
+        source, copy = sqlite3.connect(db), sqlite3.connect(dest / db.relative_to(src))
+        try:
+            source.backup(copy)
+        finally:
+            source.close()
+            copy.close()
+    return dest
+
+
 def make_cli(data_dir: Path, prefect_api_url: str) -> Cli:
     """A CLI with its own data dir, the session's Prefect server, and the user's defaults."""
     env = {

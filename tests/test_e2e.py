@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import pikepdf
 import pytest
+from conftest import copy_data_dir
 
 from sohoa.errors import ExitCode
 from storage.objectstore import sha256_file
@@ -151,7 +151,7 @@ def test_verify_passes_then_fails_after_one_byte_flips(ingested, tmp_path, prefe
     from conftest import make_cli
 
     shared, record = ingested  # the other tests read the module's archive: damage a copy
-    shutil.copytree(shared.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    copy_data_dir(shared.data_dir, tmp_path / "data")
     cli = make_cli(tmp_path / "data", prefect_api_url)
     ok = cli("verify", "--all")
     assert ok.returncode == 0, ok.stdout + ok.stderr

@@ -4,9 +4,9 @@ history, and the signed PDF stays byte for byte what was signed."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
+from conftest import copy_data_dir
 
 from sohoa.errors import ExitCode
 from storage.objectstore import sha256_file
@@ -45,7 +45,7 @@ def flagged(ingested, tmp_path, prefect_api_url):
     from conftest import make_cli
 
     shared, record = ingested
-    shutil.copytree(shared.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    copy_data_dir(shared.data_dir, tmp_path / "data")
     cli = make_cli(tmp_path / "data", prefect_api_url)
     cli.scan = shared.scan
     return cli, record

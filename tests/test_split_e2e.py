@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import random
 import re
-import shutil
 import sqlite3
 import subprocess
 from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import copy_data_dir
 
 from samples.synth import write_pdf
 from sohoa.textfold import fold
@@ -89,7 +89,7 @@ def test_rerun_is_idempotent_and_dossier_option_keeps_one_record(
     from conftest import make_cli
 
     shared, records = split_records  # the module's archive stays as ingested: work on a copy
-    shutil.copytree(shared.data_dir, tmp_path / "data", ignore=shutil.ignore_patterns("prefect"))
+    copy_data_dir(shared.data_dir, tmp_path / "data")
     cli = make_cli(tmp_path / "data", prefect_api_url)
     again = cli.json("ingest", str(stack[0]), "--unit", "H56.01")
     assert [r["id"] for r in again] == [r["id"] for r in records]

@@ -15,7 +15,6 @@ import io
 import json
 import random
 import re
-import shutil
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from archive_fixture import small_archive  # noqa: F401
+from conftest import copy_data_dir
 from openpyxl import load_workbook
 from webclient import TestClient, csrf_of
 
@@ -362,7 +362,7 @@ def damaged(world, tmp_path):
     with sqlite3.connect(world.settings.data_dir / "catalog.sqlite") as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    shutil.copytree(world.settings.data_dir, folder, ignore=shutil.ignore_patterns("prefect"))
+    copy_data_dir(world.settings.data_dir, folder)
     settings = Settings(data_dir=folder)
     row = open_catalog(settings.resolved_catalog_url).get_record(world.receipt)
     path = settings.local_store_root / row.pdf_key

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import copy_data_dir
 from PIL import Image
 from test_ingest_claim import holder  # noqa: F401  (fixture)
 from webclient import TestClient, csrf_of
@@ -158,7 +159,7 @@ class Archive:
     """What GET /api/review answered then."""
 
     def copy(self, dest: Path, apps: list, **extra):
-        shutil.copytree(self.data_dir, dest, ignore=shutil.ignore_patterns("prefect", "locks"))
+        copy_data_dir(self.data_dir, dest, skip=("prefect", "locks"))
         settings = make_settings(dest, **extra)
         return settings, new_app(settings, apps)
 

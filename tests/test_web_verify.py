@@ -13,7 +13,6 @@ some tests damage PDFs behind the store's back.
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from archive_fixture import DPI, RECEIPT, small_archive  # noqa: F401
-from conftest import make_cli
+from conftest import copy_data_dir, make_cli
 from webclient import TestClient, csrf_of
 
 from catalog import audit
@@ -99,7 +98,7 @@ def _copy(world: World, dest: Path) -> Settings:
     with sqlite3.connect(world.data_dir / "catalog.sqlite") as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    shutil.copytree(world.data_dir, dest, ignore=shutil.ignore_patterns("prefect"))
+    copy_data_dir(world.data_dir, dest)
     return Settings(data_dir=dest)
 
 
