@@ -33,8 +33,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog
-from catalog.module_tables import ModuleTables
+from catalog.database import Catalog, storage_errors
 from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError, SohoaError
 
@@ -51,7 +50,6 @@ __all__ = [
     "create_user",
     "end_session",
     "end_sessions",
-    "ensure_tables",
     "get_user",
     "list_users",
     "session_user",
@@ -76,10 +74,6 @@ HASHER = PasswordHasher()
 """argon2id with argon2-cffi's default (RFC 9106 low-memory) parameters."""
 
 log = logging.getLogger(__name__)
-
-_TABLES = ModuleTables(
-    [UserTable.__table__, SessionTable.__table__, ApiTokenTable.__table__, AuditTable.__table__]
-)
 
 
 # --- returned rows -----------------------------------------------------------------------------
@@ -153,11 +147,6 @@ def _token(row: ApiTokenTable) -> TokenInfo:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-ensure_tables = _TABLES.ensure
-"""Create this module's tables in a catalog opened before it was imported."""
-_on_catalog = _TABLES.on_catalog
-
-
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
 
@@ -219,7 +208,7 @@ def _dummy_hash() -> str:
 # --- accounts ----------------------------------------------------------------------------------
 
 
-@_on_catalog
+@storage_errors
 def create_user(
     catalog: Catalog,
     name: str,
@@ -261,28 +250,28 @@ def create_user(
         return _user(row)
 
 
-@_on_catalog
+@storage_errors
 def get_user(catalog: Catalog, name: str) -> User:
     """One account by name (any case). Raises :class:`NotFoundError`."""
     with catalog._read() as session:
         return _user(_find(session, name))
 
 
-@_on_catalog
+@storage_errors
 def list_users(catalog: Catalog) -> list[User]:
     """Every account, by name."""
     with catalog._read() as session:
         return [_user(r) for r in session.scalars(select(UserTable).order_by(UserTable.name))]
 
 
-@_on_catalog
+@storage_errors
 def count_admins(catalog: Catalog) -> int:
     """Active administrators (``sohoa serve`` refuses to start without one)."""
     with catalog._read() as session:
         return _active_admins(session)
 
 
-@_on_catalog
+@storage_errors
 def set_active(catalog: Catalog, name: str, active: bool) -> User:
     """Enable or disable an account; disabling ends its sessions at once.
 
@@ -299,7 +288,7 @@ def set_active(catalog: Catalog, name: str, active: bool) -> User:
         return _user(row)
 
 
-@_on_catalog
+@storage_errors
 def set_role(catalog: Catalog, name: str, *, role: str, unit: str | None) -> User:
     """Change an account's role and unit (``None`` or blank: every unit).
 
@@ -318,7 +307,7 @@ def set_role(catalog: Catalog, name: str, *, role: str, unit: str | None) -> Use
         return _user(row)
 
 
-@_on_catalog
+@storage_errors
 def set_password(
     catalog: Catalog,
     name: str,
@@ -339,7 +328,7 @@ def set_password(
         return _user(row)
 
 
-@_on_catalog
+@storage_errors
 def authenticate(
     catalog: Catalog, name: str, password: str, *, hasher: PasswordHasher = HASHER
 ) -> tuple[User | None, str]:
@@ -388,7 +377,7 @@ def _verify(hasher: PasswordHasher, stored: str | None, password: str) -> bool:
 # --- sessions ----------------------------------------------------------------------------------
 
 
-@_on_catalog
+@storage_errors
 def start_session(
     catalog: Catalog,
     user: User,
@@ -418,7 +407,7 @@ def start_session(
     return token
 
 
-@_on_catalog
+@storage_errors
 def session_user(
     catalog: Catalog, token: str, *, idle: timedelta, now: datetime | None = None
 ) -> tuple[SessionInfo, User] | None:
@@ -449,7 +438,7 @@ def session_user(
     return info, user
 
 
-@_on_catalog
+@storage_errors
 def end_session(catalog: Catalog, token: str) -> bool:
     """Sign one session out; return whether it existed."""
     with catalog._write() as session:
@@ -457,7 +446,7 @@ def end_session(catalog: Catalog, token: str) -> bool:
         return bool(done.rowcount)
 
 
-@_on_catalog
+@storage_errors
 def end_sessions(catalog: Catalog, user_id: int) -> int:
     """Sign every session of one user out; return how many there were."""
     with catalog._write() as session:
@@ -468,7 +457,7 @@ def end_sessions(catalog: Catalog, user_id: int) -> int:
 # --- catalog rebuild ---------------------------------------------------------------------------
 
 
-@_on_catalog
+@storage_errors
 def copy_accounts(source: Catalog, target: Catalog) -> int:
     """Copy accounts, API tokens and the audit log from ``source`` into ``target``; return users.
 
@@ -476,7 +465,6 @@ def copy_accounts(source: Catalog, target: Catalog) -> int:
     (a fresh database) must carry them over. Sessions are not copied: everyone signs
     in again after a rebuild.
     """
-    ensure_tables(target)
     copied = 0
     tables = (UserTable, ApiTokenTable, AuditTable)  # parents first
     with source._read() as reading, target._write() as writing:

@@ -24,8 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from catalog.accounts import _on_catalog
-from catalog.database import Catalog
+from catalog.database import Catalog, storage_errors
 from catalog.tables import AuditTable
 from sohoa.logmask import mask_personal_data
 
@@ -180,7 +179,7 @@ def clean_detail(detail: Mapping[str, Any] | None) -> dict[str, Any]:
     return clean
 
 
-@_on_catalog
+@storage_errors
 def record(
     catalog: Catalog,
     actor: Actor,
@@ -240,7 +239,7 @@ def _entry(row: AuditTable) -> AuditEntry:
     )
 
 
-@_on_catalog
+@storage_errors
 def query(
     catalog: Catalog, flt: AuditFilter | None = None, *, page: int = 1, per_page: int = 50
 ) -> AuditPage:
@@ -262,7 +261,7 @@ def query(
     return AuditPage(entries, total or 0, page, per_page, flt)
 
 
-@_on_catalog
+@storage_errors
 def actions(catalog: Catalog) -> list[str]:
     """Every action name in the log or in :class:`Action`, sorted (for the filter's list)."""
     with catalog._read() as session:

@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from catalog.database import Catalog, _storage_errors
+from catalog.database import Catalog, storage_errors
 from catalog.tables import BatchTable, RecordTable
 
 __all__ = ["BatchPage", "BatchSummary", "list_batches"]
@@ -86,7 +86,7 @@ def _filtered(
     return query
 
 
-@_storage_errors
+@storage_errors
 def list_batches(
     catalog: Catalog,
     *,

@@ -69,7 +69,7 @@ _R = TypeVar("_R")
 # --- errors and engine ---------------------------------------------------------------------
 
 
-def _storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
+def storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn database and file-system failures into :class:`StorageError` for the CLI."""
 
     @functools.wraps(method)
@@ -184,7 +184,7 @@ class Catalog:
         StorageError: the database cannot be created, opened or is not a database.
     """
 
-    @_storage_errors
+    @storage_errors
     def __init__(self, url: str, *, fulltext: bool | None = None) -> None:
         self.url = url
         is_sqlite = make_url(url).get_backend_name() == "sqlite"
@@ -268,7 +268,7 @@ class Catalog:
 
     # --- batches ---------------------------------------------------------------------------
 
-    @_storage_errors
+    @storage_errors
     def upsert_batch(
         self,
         batch_id: str,
@@ -318,7 +318,7 @@ class Catalog:
         session.flush()  # the batch row must exist before a record refers to it
         return batch
 
-    @_storage_errors
+    @storage_errors
     def get_batch(self, batch_id: str) -> BatchRow | None:
         """Return the batch, or ``None`` when it was never recorded."""
         with self._read() as session:
@@ -327,7 +327,7 @@ class Catalog:
 
     # --- records ---------------------------------------------------------------------------
 
-    @_storage_errors
+    @storage_errors
     def add_record(self, manifest: Manifest, *, manifest_key: str, manifest_sha256: str) -> None:
         """Catalog an archived record and mark its batch ``archived``, in one transaction.
 
@@ -338,7 +338,7 @@ class Catalog:
         with self._write() as session:
             self._put_record(session, manifest, manifest_key, manifest_sha256)
 
-    @_storage_errors
+    @storage_errors
     def add_records(self, entries: Iterable[tuple[Manifest, str, str]], *, chunk: int = 500) -> int:
         """Catalog many ``(manifest, manifest_key, manifest_sha256)`` at once (catalog rebuild).
 
@@ -411,7 +411,7 @@ class Catalog:
             for c in manifest.corrections
         )
 
-    @_storage_errors
+    @storage_errors
     def list_for_review(self, *, unit: str | Collection[str] | None = None) -> list[RecordRow]:
         """Records whose status is ``needs_review``, oldest first (the clerk's work queue).
 
@@ -425,7 +425,7 @@ class Catalog:
             query = query.order_by(RecordTable.created_at, RecordTable.id)
             return [record_row(r) for r in session.scalars(query)]
 
-    @_storage_errors
+    @storage_errors
     def corrections(self, record_id: str) -> list[dict[str, Any]]:
         """The record's review history, oldest first."""
         with self._read() as session:
@@ -439,7 +439,7 @@ class Catalog:
                 for c in session.scalars(query)
             ]
 
-    @_storage_errors
+    @storage_errors
     def get_record(self, record_id: str) -> RecordRow:
         """Return a record by id, or by a unique id prefix of at least 8 characters.
 
@@ -462,7 +462,7 @@ class Catalog:
                 raise NotFoundError(what="record", name=record_id)
             return record_row(record)
 
-    @_storage_errors
+    @storage_errors
     def get_text(self, record_id: str) -> str:
         """Return the full OCR text of a record (exact id).
 
@@ -475,7 +475,7 @@ class Catalog:
                 raise NotFoundError(what="record", name=record_id)
             return body
 
-    @_storage_errors
+    @storage_errors
     def find_records_for_batch(self, batch_id: str) -> list[RecordRow]:
         """Return the records produced by one batch, oldest first."""
         with self._read() as session:
@@ -486,7 +486,7 @@ class Catalog:
             )
             return [record_row(r) for r in session.scalars(query)]
 
-    @_storage_errors
+    @storage_errors
     def list_records(self, limit: int | None = None) -> list[RecordRow]:
         """Return records newest first, at most ``limit`` of them when given."""
         with self._read() as session:
@@ -497,7 +497,7 @@ class Catalog:
             )
             return [record_row(r) for r in session.scalars(query)]
 
-    @_storage_errors
+    @storage_errors
     def delete_record(self, record_id: str) -> None:
         """Delete a record and its search entry (exact id only: no prefixes for deletes).
 
@@ -514,14 +514,14 @@ class Catalog:
             session.execute(delete(CorrectionTable).where(CorrectionTable.record_id == record_id))
             session.delete(record)
 
-    @_storage_errors
+    @storage_errors
     def object_keys(self) -> set[str]:
         """Every PDF and manifest key the catalog points at (for finding orphans)."""
         with self._read() as session:
             pairs = session.execute(select(RecordTable.pdf_key, RecordTable.manifest_key))
             return {key for pair in pairs for key in pair}
 
-    @_storage_errors
+    @storage_errors
     def count_records(self) -> int:
         """Return the number of records in the catalog."""
         with self._read() as session:
@@ -529,7 +529,7 @@ class Catalog:
 
     # --- search ----------------------------------------------------------------------------
 
-    @_storage_errors
+    @storage_errors
     def find(
         self,
         query: str = "",

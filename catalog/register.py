@@ -26,7 +26,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog, _storage_errors
+from catalog.database import Catalog, storage_errors
 from catalog.register_file import Table, load_mapping, open_table
 from catalog.register_rows import BadRow, ParsedRow, UnitFacts, parse_rows
 from catalog.tables import (
@@ -379,7 +379,7 @@ def entries(
         raise StorageError(operation="register", reason=str(exc).splitlines()[0]) from exc
 
 
-@_storage_errors
+@storage_errors
 def units(catalog: Catalog) -> list[Unit]:
     """Every unit the register knows, ordered by code."""
     columns = (getattr(RegisterUnitTable, c) for c in UNIT_COLUMNS)
@@ -388,7 +388,7 @@ def units(catalog: Catalog) -> list[Unit]:
         return [Unit(**row._mapping) for row in rows]
 
 
-@_storage_errors
+@storage_errors
 def digitised_index(
     catalog: Catalog, codes: Collection[str] | None = None
 ) -> dict[str, frozenset[Kind]]:
@@ -421,7 +421,7 @@ def digitised_index(
     return {code: frozenset(kinds) for code, kinds in found.items()}
 
 
-@_storage_errors
+@storage_errors
 def mismatches(catalog: Catalog) -> Mismatches:
     """Digitised records missing from the register, and records filed under another unit.
 
@@ -450,7 +450,7 @@ def mismatches(catalog: Catalog) -> Mismatches:
     return Mismatches(unregistered=unregistered, wrong_unit=wrong_unit)
 
 
-@_storage_errors
+@storage_errors
 def copy_register(source: Catalog, target: Catalog) -> int:
     """Copy every unit and dossier of ``source``'s register into ``target``; return the dossiers.
 

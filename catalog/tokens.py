@@ -19,12 +19,11 @@ from catalog.accounts import (
     User,
     _find,
     _now,
-    _on_catalog,
     _token,
     _user,
     digest,
 )
-from catalog.database import Catalog
+from catalog.database import Catalog, storage_errors
 from catalog.tables import ApiTokenTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
 
@@ -34,7 +33,7 @@ TOKEN_PREFIX = "sohoa_"
 """API tokens start with this, so a leaked one is recognisable (secret scanners, logs)."""
 
 
-@_on_catalog
+@storage_errors
 def create_token(
     catalog: Catalog, name: str, label: str, *, now: datetime | None = None
 ) -> tuple[str, TokenInfo]:
@@ -67,7 +66,7 @@ def create_token(
         return token, _token(row)
 
 
-@_on_catalog
+@storage_errors
 def token_user(
     catalog: Catalog, token: str, *, now: datetime | None = None
 ) -> tuple[TokenInfo, User] | None:
@@ -94,7 +93,7 @@ def token_user(
     return info, user
 
 
-@_on_catalog
+@storage_errors
 def list_tokens(catalog: Catalog, name: str | None = None) -> list[TokenInfo]:
     """Tokens of one account (or of all), newest first, revoked ones included."""
     query = select(ApiTokenTable).order_by(ApiTokenTable.created_at.desc(), ApiTokenTable.id)
@@ -104,7 +103,7 @@ def list_tokens(catalog: Catalog, name: str | None = None) -> list[TokenInfo]:
         return [_token(r) for r in session.scalars(query)]
 
 
-@_on_catalog
+@storage_errors
 def revoke_token(
     catalog: Catalog, name: str, label: str, *, now: datetime | None = None
 ) -> TokenInfo:

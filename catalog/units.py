@@ -25,7 +25,7 @@ from typing import get_args
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog, _storage_errors
+from catalog.database import Catalog, storage_errors
 from catalog.register import units as register_units
 from catalog.tables import BatchTable, RecordTable, RegisterEntryTable, RegisterUnitTable, UserTable
 from schemas.register import Unit, UnitLevel
@@ -143,7 +143,7 @@ def _counts(session: Session) -> dict[str, Counter[str]]:
     }
 
 
-@_storage_errors
+@storage_errors
 def overview(catalog: Catalog) -> list[UnitOverview]:
     """Every unit in hierarchy order (parents first), then codes used but never listed."""
     tree = _tree(catalog)
@@ -185,7 +185,7 @@ def _checked(code: str, name: str, level: str | None, parent: str | None) -> Uni
     return Unit(code=code, name=name, level=level or None, parent=parent)
 
 
-@_storage_errors
+@storage_errors
 def save_unit(
     catalog: Catalog,
     code: str,
@@ -233,7 +233,7 @@ def _check_parent(unit: Unit, known: dict[str, str | None]) -> None:
         step = known.get(step)
 
 
-@_storage_errors
+@storage_errors
 def delete_unit(catalog: Catalog, code: str) -> None:
     """Remove a unit nothing refers to (a typo, a test entry).
 

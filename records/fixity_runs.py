@@ -33,8 +33,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.database import Catalog, open_catalog
-from catalog.module_tables import ModuleTables
+from catalog.database import Catalog, open_catalog, storage_errors
 from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
 from records.fixity import FixityProgress, FixityReport
@@ -49,7 +48,6 @@ __all__ = [
     "carry_runs",
     "check_scope",
     "copy_runs",
-    "ensure_tables",
     "error_code",
     "fail_run",
     "finish_run",
@@ -69,14 +67,6 @@ log = logging.getLogger(__name__)
 MAX_FAILURES_KEPT = 10_000
 """Failures stored per run; the run's counts stay exact beyond that."""
 MAX_PER_PAGE = 200
-
-
-_TABLES = ModuleTables([FixityRunTable.__table__, FixityFailureTable.__table__])
-
-
-ensure_tables = _TABLES.ensure
-"""Create this module's tables in a catalog opened before it was imported."""
-_on_catalog = _TABLES.on_catalog
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -181,7 +171,7 @@ def _run(row: FixityRunTable, failures: Iterable[FixityFailureTable] = ()) -> Fi
 # --- writing -----------------------------------------------------------------------------------
 
 
-@_on_catalog
+@storage_errors
 def start_run(
     catalog: Catalog,
     *,
@@ -237,7 +227,7 @@ def _failure_rows(catalog: Catalog, run_id: int, report: FixityReport) -> list[d
     return rows
 
 
-@_on_catalog
+@storage_errors
 def finish_run(
     catalog: Catalog, run_id: int, report: FixityReport, *, now: datetime | None = None
 ) -> None:
@@ -263,7 +253,7 @@ def error_code(exc: BaseException) -> str:
     return f"{type(exc).__name__}" + (f" ({int(code)})" if code is not None else "")
 
 
-@_on_catalog
+@storage_errors
 def fail_run(
     catalog: Catalog, run_id: int, exc: BaseException, *, now: datetime | None = None
 ) -> None:
@@ -374,7 +364,7 @@ def _gone(owner: str | None) -> bool:
     return False
 
 
-@_on_catalog
+@storage_errors
 def close_abandoned(catalog: Catalog, *, now: datetime | None = None) -> int:
     """Mark ``error (interrupted)`` the runs left ``running`` by a dead process of this host.
 
@@ -399,7 +389,7 @@ def close_abandoned(catalog: Catalog, *, now: datetime | None = None) -> int:
     return len(dead)
 
 
-@_on_catalog
+@storage_errors
 def list_runs(catalog: Catalog, *, page: int = 1, per_page: int = 20) -> RunPage:
     """One page (from 1) of runs, newest first, without their failures."""
     per_page = min(max(per_page, 1), MAX_PER_PAGE)
@@ -416,7 +406,7 @@ def list_runs(catalog: Catalog, *, page: int = 1, per_page: int = 20) -> RunPage
     return RunPage(runs, total, page, per_page)
 
 
-@_on_catalog
+@storage_errors
 def latest_finished(catalog: Catalog) -> FixityRun | None:
     """The archive's current verdict: the newest completed run over every unit.
 
@@ -436,7 +426,7 @@ def latest_finished(catalog: Catalog) -> FixityRun | None:
         return None if row is None else _run(row)
 
 
-@_on_catalog
+@storage_errors
 def get_run(catalog: Catalog, run_id: int) -> FixityRun:
     """One run with its failures (records by id, then orphans by key).
 
@@ -497,14 +487,13 @@ def check_scope(
 # --- catalog rebuild ---------------------------------------------------------------------------
 
 
-@_on_catalog
+@storage_errors
 def copy_runs(source: Catalog, target: Catalog) -> int:
     """Copy the whole history from ``source`` into ``target`` (replacing it); return the runs.
 
     Why: like the audit log the history is not in the archive, so a rebuilt catalog
     would otherwise forget every check made before it.
     """
-    ensure_tables(target)
     copied = 0
     with source._read() as reading, target._write() as writing:
         for table in (FixityFailureTable, FixityRunTable):  # children first

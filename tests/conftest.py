@@ -110,6 +110,27 @@ class Cli:
         return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
+def page_image(path: Path, *, source: str, index: int = 0, source_page: int = 0):
+    """The page record ``iter_pages`` would make for a 300-dpi grey PNG at ``path``."""
+    from PIL import Image
+
+    from schemas.models import PageImage
+
+    with Image.open(path) as image:
+        width, height = image.size
+    return PageImage(
+        index=index,
+        path=str(path),
+        source=source,
+        source_page=source_page,
+        width=width,
+        height=height,
+        dpi=300.0,
+        mode="L",
+        encoding="png",
+    )
+
+
 SQLITE_SIDE_FILES = ("*.sqlite-wal", "*.sqlite-shm", "*.sqlite-journal")
 
 

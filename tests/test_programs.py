@@ -18,13 +18,13 @@ from pathlib import Path
 import numpy as np
 import pikepdf
 import pytest
+from conftest import page_image
 from PIL import Image, ImageDraw, ImageFont
 from pytesseract import pytesseract as pt
 
 from ocr.engine import ocr_page
 from ocr.orient import osd_rotation
 from pdf.sign import validation
-from schemas.models import PageImage
 from schemas.settings import OcrSettings
 from sohoa.errors import (
     ExitCode,
@@ -49,23 +49,6 @@ def _text_image(path: Path, lines: list[str], *, size=(1200, 500)) -> Path:
         draw.text((60, 60 + 90 * n), line, font=font, fill=0)
     image.save(path)
     return path
-
-
-def _page(path: Path, source: str, source_page: int = 0) -> PageImage:
-    """The page record ``iter_pages`` would make for a 300 dpi grey image at ``path``."""
-    with Image.open(path) as image:
-        width, height = image.size
-    return PageImage(
-        index=0,
-        path=str(path),
-        source=source,
-        source_page=source_page,
-        width=width,
-        height=height,
-        dpi=300.0,
-        mode="L",
-        encoding="png",
-    )
 
 
 def _recording_tesseract(tmp_path: Path) -> tuple[Path, Path]:
@@ -203,7 +186,7 @@ def test_every_tesseract_run_of_a_page_read_gets_one_thread(tmp_path, monkeypatc
     monkeypatch.setattr(pt, "tesseract_cmd", str(script))
     monkeypatch.delenv("OMP_THREAD_LIMIT", raising=False)
     path = _text_image(tmp_path / "page.png", ["Hồ sơ đăng ký", "Nguyễn Văn An"], size=(1600, 900))
-    page = _page(path, "page.png")
+    page = page_image(path, source="page.png")
     read = ocr_page(page, OcrSettings(reread_below=0, recover_lines=False))
     assert "Nguyễn" in read.text or "Văn" in read.text, read.text
     runs = log.read_text().split()
@@ -215,7 +198,7 @@ def test_a_tesseract_failure_becomes_an_ocr_error_with_tesseracts_words(tmp_path
     broken.mkdir()
     (broken / "vie.traineddata").write_bytes(b"this is not a traineddata file")
     path = _text_image(tmp_path / "page.png", ["Hồ sơ"])
-    page = _page(path, "hoso.pdf", source_page=1)
+    page = page_image(path, source="hoso.pdf", source_page=1)
     with pytest.raises(OcrError) as caught:
         ocr_page(page, OcrSettings(tessdata_dir=broken))
     reason = caught.value.params["reason"]
@@ -225,7 +208,7 @@ def test_a_tesseract_failure_becomes_an_ocr_error_with_tesseracts_words(tmp_path
 
 def test_a_tesseract_timeout_surfaces_as_an_ocr_error(tmp_path):
     path = _text_image(tmp_path / "page.png", ["Hồ sơ đăng ký"] * 4, size=(2400, 3300))
-    page = _page(path, "slow.pdf")
+    page = page_image(path, source="slow.pdf")
     with pytest.raises(OcrError) as caught:
         ocr_page(page, OcrSettings(page_timeout_s=0.01))
     assert isinstance(caught.value.__cause__, ProgramTimeoutError)
@@ -250,7 +233,7 @@ def test_an_osd_timeout_means_cannot_tell(tmp_path):
 
 def test_a_missing_tesseract_is_a_set_up_error_not_a_bad_page(tmp_path, monkeypatch):
     monkeypatch.setattr(pt, "tesseract_cmd", "sohoa-no-tesseract-here")
-    page = _page(_text_image(tmp_path / "page.png", ["Hồ sơ"]), "hoso.pdf")
+    page = page_image(_text_image(tmp_path / "page.png", ["Hồ sơ"]), source="hoso.pdf")
     with pytest.raises(ProgramMissingError) as caught:
         ocr_page(page, OcrSettings())
     assert not isinstance(caught.value, OcrError)

@@ -21,6 +21,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
+from conftest import page_image
 from PIL import Image, ImageDraw, ImageFont
 from rapidfuzz.distance import Levenshtein
 
@@ -83,22 +84,6 @@ def _sheet(skew: float, turn: Image.Transpose | None, columns: int) -> Image.Ima
     return image.transpose(turn) if turn is not None else image
 
 
-def _page(path: Path, index: int) -> PageImage:
-    with Image.open(path) as image:
-        width, height = image.size
-    return PageImage(
-        index=index,
-        path=str(path),
-        source="text-layer.png",
-        source_page=index,
-        width=width,
-        height=height,
-        dpi=300.0,
-        mode="L",
-        encoding="png",
-    )
-
-
 def normalise(text: str) -> str:
     """NFC, all whitespace runs (line breaks included) as one space: layout does not count."""
     return re.sub(r"\s+", " ", unicodedata.normalize("NFC", text)).strip()
@@ -126,7 +111,7 @@ def ocr_sheets(tmp: Path) -> tuple[list[PageImage], list[PageOcr]]:
     for index, kind in enumerate(PAGE_KINDS.values()):
         path = tmp / f"sheet{index}.png"
         _sheet(*kind).save(path)
-        pages.append(_page(path, index))
+        pages.append(page_image(path, source="text-layer.png", index=index, source_page=index))
     return pages, [ocr_page(page, OcrSettings()) for page in pages]
 
 
@@ -241,7 +226,7 @@ def test_words_whose_boxes_touch_still_read_as_two_words(tmp_path):
     """
     path = tmp_path / "blank.png"
     Image.new("L", (1200, 300), 255).save(path)
-    page = _page(path, 0)
+    page = page_image(path, source="text-layer.png", index=0, source_page=0)
     texts, left, words = ["triển", "khai", "thực", "hiện"], 100.0, []
     for text in texts:
         width = 30.0 * len(text)

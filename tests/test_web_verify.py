@@ -447,7 +447,6 @@ def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(tmp_path)
     import sys
 
     catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
-    fixity_runs.ensure_tables(catalog)
     mine = fixity_runs.start_run(catalog, started_by="cli", sample=5, unit=None)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
@@ -467,7 +466,6 @@ def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path):
     from records.fixity import FixityReport
 
     catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
-    fixity_runs.ensure_tables(catalog)
     whole = fixity_runs.start_run(catalog, started_by="nightly", sample=200, unit=None)
     fixity_runs.finish_run(catalog, whole, FixityReport(catalog_records=0, results=()))
     commune = fixity_runs.start_run(catalog, started_by="web:cuc", sample=50, unit="H56.01")

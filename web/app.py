@@ -31,7 +31,6 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from catalog.accounts import ensure_tables
 from catalog.audit import Action
 from schemas.settings import Settings
 from sohoa import __version__
@@ -227,7 +226,7 @@ def create_app(
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
     app.state.login_limiter = LoginLimiter(settings.web)
-    ensure_tables(open_catalog(settings.resolved_catalog_url))
+    open_catalog(settings.resolved_catalog_url)  # every table exists before the first request
     for router in ROUTERS:
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
