@@ -2,8 +2,10 @@
 
 Used by ``tests/test_text_layer.py`` (the layer must read back as the OCR read it) and by
 ``bench/ocr.py`` (CER of the text each reader gets from sohoa's and OCRmyPDF's PDFs).
-poppler's ``pdftotext`` in its three modes, pypdf, pdfminer.six and PyMuPDF (MuPDF); the
-last three are dev dependencies. Pages are numbered from 1, as the readers' own options are.
+poppler's ``pdftotext`` in its three modes, pypdf, pdfminer.six and PyMuPDF (MuPDF), which
+are dev dependencies, and pdf.js (Firefox's reader, ``pdfjs-dist`` from npm, run by node;
+``scripts/bootstrap.sh`` installs it in ``bench/pdfjs``). Pages are numbered from 1, as the
+readers' own options are.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 Reader = Callable[[Path, int], str]
+PDFJS = Path(__file__).resolve().parent / "pdfjs"
 
 
 def _pdftotext(mode: str | None) -> Reader:
@@ -45,6 +48,12 @@ def _pymupdf(pdf: Path, number: int) -> str:
         return doc[number - 1].get_text()
 
 
+def _pdfjs(pdf: Path, number: int) -> str:
+    args = ["node", str(PDFJS / "extract.mjs"), str(pdf), str(number)]
+    done = subprocess.run(args, capture_output=True, check=True, timeout=60)
+    return done.stdout.decode("utf-8")
+
+
 READERS: dict[str, Reader] = {
     "pdftotext": _pdftotext(None),
     "pdftotext -layout": _pdftotext("-layout"),
@@ -52,13 +61,16 @@ READERS: dict[str, Reader] = {
     "pypdf": _pypdf,
     "pdfminer": _pdfminer,
     "pymupdf": _pymupdf,
+    "pdf.js": _pdfjs,
 }
 MODULES = {"pypdf": "pypdf", "pdfminer": "pdfminer", "pymupdf": "pymupdf"}
 """Reader name -> the Python module it needs (the others need only poppler-utils)."""
 
 
 def installed(reader: str) -> bool:
-    """Whether the reader's module (if it needs one) can be imported."""
+    """Whether the reader's module (if it needs one) can be imported, or its npm package run."""
+    if reader == "pdf.js":
+        return (PDFJS / "node_modules" / "pdfjs-dist").is_dir()
     return reader not in MODULES or importlib.util.find_spec(MODULES[reader]) is not None
 
 

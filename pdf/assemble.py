@@ -1,6 +1,8 @@
 """Assemble the archival PDF (PDF/A-2b): the colour scan of each page plus an invisible text layer.
 
-Each page shows its scan at its true size (pixels / dpi) and carries the OCR
+Each page shows its scan at its true size (pixels / dpi), turned straight by the
+tilt of its text (:mod:`pdf.placement`: a placement matrix, the image bytes as
+scanned, so every reader sees straight lines), and carries the OCR
 words as invisible text (render mode 3) in Tesseract's glyphless font, placed
 and stretched to each word's box, so selecting, copying and searching work in
 any reader. The scan is stored as set by :class:`~schemas.settings.PdfSettings`:
@@ -28,6 +30,7 @@ from PIL import Image
 
 from pdf.mrc import MrcLayers, g4_encode, split_page
 from pdf.pdfa import XMP_NS, add_srgb_output_intent, write_xmp
+from pdf.placement import Placement, page_tilt
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import PdfSettings
 from sohoa import SOFTWARE
@@ -388,8 +391,10 @@ def text_layer(
     return "\n".join(ops).encode("ascii")
 
 
-def _page_images(pdf: Pdf, page: PageImage, settings: PdfSettings) -> tuple[Dictionary, bytes]:
-    """The page's image XObjects and the operators that paint them."""
+def _page_images(
+    pdf: Pdf, page: PageImage, settings: PdfSettings, placement: Placement
+) -> tuple[Dictionary, bytes]:
+    """The page's image XObjects and the operators that paint them, turned as ``placement`` says."""
     layers = _mrc_layers(page, settings) if settings.image_mode == "mrc" else None
     paint = ""
     if layers is None:
@@ -409,19 +414,24 @@ def _page_images(pdf: Pdf, page: PageImage, settings: PdfSettings) -> tuple[Dict
             f"/{name} Do Q\n"
         )
     xobjects = Dictionary({f"/{name}": pdf.make_indirect(obj) for name, obj, _ in placed})
-    return xobjects, "".join(ops).encode()
+    turn = placement.image_cm(px)
+    paint_ops = f"q {turn}\n{''.join(ops)}Q\n" if turn else "".join(ops)
+    return xobjects, paint_ops.encode()
 
 
 def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font, settings: PdfSettings) -> None:
-    width_pt = page.width * 72.0 / page.dpi
-    height_pt = page.height * 72.0 / page.dpi
-    xobjects, content = _page_images(pdf, page, settings)
-    if ocr and ocr.words:
-        content += text_layer(
-            ocr.words, dpi=page.dpi, page_height_pt=height_pt, rotation=ocr.rotation
-        )
+    """Append one page: the scan (straightened for display, see :mod:`pdf.placement`), its text."""
+    words = ocr.words if ocr else ()
+    rotation = ocr.rotation if ocr else 0
+    placement = Placement(page.width, page.height, page_tilt(words, rotation))
+    px = 72.0 / page.dpi
+    width_pt, height_pt = placement.width * px, placement.height * px
+    xobjects, content = _page_images(pdf, page, settings, placement)
+    if words:
+        moved = [placement.word(w) for w in words]
+        content += text_layer(moved, dpi=page.dpi, page_height_pt=height_pt, rotation=rotation)
     # turn the page for display; the scan's bytes stay as they are
-    extra = {"Rotate": ocr.rotation} if ocr and ocr.rotation else {}
+    extra = {"Rotate": rotation} if rotation else {}
     new_page = pikepdf.Page(
         Dictionary(
             **extra,

@@ -14,6 +14,8 @@ APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qp
               fonts-dejavu-core unpaper ghostscript pngquant softhsm2 chromium)
 # The benchmarks' page generator draws with Noto as well (SOHOA_BENCH=1, set by make bench).
 if [ "${SOHOA_BENCH:-0}" = 1 ]; then APT_PACKAGES+=(fonts-noto-core); fi
+# Node.js runs pdf.js for the tests (below); Debian's, where the machine has none of its own.
+command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 UV_VERSION=0.13.8
 
 missing=()
@@ -34,3 +36,10 @@ if [ ! -x "$UV" ]; then
 fi
 # The lock file pins every Python dependency; --frozen refuses to change it.
 PYTHONPATH=.tools/uv "$UV" sync --frozen --quiet
+
+# pdf.js (Mozilla's PDF reader, in Firefox) reads the archival PDF's text layer back in the
+# tests and benchmarks, beside poppler, MuPDF, pypdf and pdfminer. Pinned by package-lock.json.
+if [ ! -d bench/pdfjs/node_modules/pdfjs-dist ]; then
+  echo "sohoa: installing pdf.js into bench/pdfjs/"
+  npm ci --prefix bench/pdfjs --no-audit --no-fund --loglevel=error >/dev/null
+fi
