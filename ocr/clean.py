@@ -5,7 +5,10 @@ so it is measured in isolation on synthetic scans (see :mod:`samples.synth`)
 and kept free of Prefect and storage concerns.
 
 Steps, in order, each switched by its :class:`~schemas.settings.OcrSettings`
-flag: colour suppression while converting to grey (``suppress_colour``), dark
+flag: colour suppression while converting to grey (``suppress_colour``),
+flattening of a photographed sheet (``flatten_photos``, see :mod:`ocr.flatten`),
+the resolution measured from the letters when the file states none or a false
+one (``estimate_resolution``, see :mod:`ocr.resolution`), dark
 border and punch-hole removal (``remove_borders``), illumination flattening
 (``normalise_illumination``), median denoising (``denoise``), upscaling of
 low-resolution scans (``min_ocr_dpi``), 90/180/270° orientation (``orient``,
@@ -29,7 +32,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr import paper
+from ocr import flatten, paper, resolution
 from ocr.orient import (
     InkSample,
     Orientation,
@@ -80,9 +83,10 @@ _SAT_RAMP = np.clip((np.arange(256) - _SAT_FROM) * 255 // (_SAT_FULL - _SAT_FROM
 class CleanResult:
     """A page ready for Tesseract and the way back to the original pixels.
 
-    The cleaned image is the original upscaled by ``scale``, turned clockwise
-    by ``rotation`` (losslessly, as :func:`cv2.rotate`), then rotated by
-    ``skew_deg`` about its centre. ``to_original`` is the exact inverse of
+    The cleaned image is the original, flattened if it is a photographed
+    sheet (a homography, :mod:`ocr.flatten`), upscaled by ``scale``, turned
+    clockwise by ``rotation`` (losslessly, as :func:`cv2.rotate`), then
+    rotated by ``skew_deg`` about its centre. ``to_original`` is the exact inverse of
     that chain, so a point found in :attr:`image` maps to the same spot of the
     original, unturned scan; a PDF viewer shows that scan upright once the
     page's ``/Rotate`` is ``rotation``.
@@ -93,20 +97,34 @@ class CleanResult:
     skew_deg: float
     """Rotation applied after turning (cv2 convention: positive = counter-clockwise); 0.0: none."""
     scale: float
-    """Upscale factor applied first (1.0 if none)."""
+    """Upscale factor (1.0 if none), applied first, or right after the flattening."""
     to_original: np.ndarray
-    """2x3 affine matrix: ``to_original @ [x, y, 1]`` is the original-pixel position of (x, y)."""
+    """2x3 affine matrix: ``to_original @ [x, y, 1]`` is the original-pixel position of (x, y).
+
+    3x3 (a homography, ``[2, 2] == 1``) when the page was flattened: the
+    position is then ``(u / w, v / w)`` for ``(u, v, w) = to_original @ [x, y, 1]``;
+    :meth:`map_points` does either.
+    """
     rotation: int = 0
     """Clockwise degrees (0, 90, 180, 270) by which the original must turn to read upright."""
     blank: bool = False
     """No content found (only paper, noise, borders): the page need not be OCR'd."""
     steps: tuple[str, ...] = ()
     """Steps that actually ran, in order, e.g. ``("orient:180", "denoise", "deskew:-2.31")``."""
+    dpi: float = 0.0
+    """Resolution of :attr:`image`, as Tesseract is told: the page's resolution times ``scale``."""
+    dpi_measured: float | None = None
+    """The page's resolution as measured from its letters (``None``: not measured)."""
+    dpi_source: str = "stated"
+    """``stated``, ``assumed`` or ``measured``: see :class:`ocr.resolution.Resolution`."""
 
     def map_points(self, points: np.ndarray) -> np.ndarray:
         """Map an (N, 2) array of cleaned-image points to original-image pixel coordinates."""
         pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
-        return pts @ self.to_original[:, :2].T + self.to_original[:, 2]
+        mapped = pts @ self.to_original[:, :2].T + self.to_original[:, 2]
+        if self.to_original.shape[0] == 3:
+            return mapped[:, :2] / mapped[:, 2:]
+        return mapped
 
 
 # --- grey conversion ------------------------------------------------------------
@@ -398,18 +416,60 @@ class _Prepared:
         return paper.map_copy(self.lift, self.dpi)[0]
 
 
-def _prepare(image: np.ndarray, dpi: float, opts: OcrSettings, steps: list[str]) -> _Prepared:
-    """Colour, borders, lighting and noise dealt with, at scan resolution.
+def _grey(
+    image: np.ndarray, opts: OcrSettings, steps: list[str]
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """The page in grey, coloured ink lightened if ``suppress_colour``; and the lightening."""
+    if not opts.suppress_colour:
+        return _to_gray(image), None
+    gray, lift = suppress_colour(image)
+    steps += ["colour"] if lift is not None else []
+    return gray, lift
+
+
+def _flatten(
+    image: np.ndarray,
+    gray: np.ndarray,
+    lift: np.ndarray | None,
+    opts: OcrSettings,
+    steps: list[str],
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """The photographed sheet flattened (and its colour map), and the photo->sheet homography.
+
+    The sheet is looked for in the plain grey photo: colour suppression
+    lightens a wooden or coloured desk towards the paper's tone. Returns the
+    inputs and ``None`` when no sheet is clearly found (a scan).
+    """
+    if not opts.flatten_photos:
+        return gray, lift, None
+    sheet = flatten.find_sheet(gray if lift is None else _to_gray(image))
+    if sheet is None:
+        return gray, lift, None
+    steps.append("flatten")
+    flat_lift = None if lift is None else flatten.flatten(lift, sheet, fill=0)
+    return flatten.flatten(gray, sheet), flat_lift, sheet.homography
+
+
+def _resolution(
+    gray: np.ndarray, dpi: float, known: bool, opts: OcrSettings, steps: list[str]
+) -> resolution.Resolution:
+    """The resolution to clean and read at (:func:`ocr.resolution.resolve`); a step if it changed."""
+    if not opts.estimate_resolution:
+        return resolution.Resolution(dpi, "stated" if known else "assumed")
+    found = resolution.resolve(gray, dpi=dpi, known=known, min_ocr_dpi=opts.min_ocr_dpi)
+    if found.source == "measured":
+        steps.append(f"dpi:{found.dpi:.0f}")
+    return found
+
+
+def _prepare(
+    gray: np.ndarray, lift: np.ndarray | None, dpi: float, opts: OcrSettings, steps: list[str]
+) -> _Prepared:
+    """Borders, lighting and noise dealt with, at the page's resolution.
 
     The coarse paper map of the 100-dpi copy serves both borders and lighting
     unless the borders step repainted that copy.
     """
-    lift = None
-    if opts.suppress_colour:
-        gray, lift = suppress_colour(image)
-        steps += ["colour"] if lift is not None else []
-    else:
-        gray = _to_gray(image)
     small, small_dpi = paper.map_copy(gray, dpi)
     coarse = None
     if opts.remove_borders:
@@ -438,7 +498,9 @@ def _skew(sample: InkSample, rotation: int, found: Orientation | None) -> float:
     return round(angle, 3)
 
 
-def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanResult:
+def clean_for_ocr(
+    image: np.ndarray, *, dpi: float, opts: OcrSettings, dpi_known: bool = True
+) -> CleanResult:
     """Prepare one page for Tesseract; the steps are listed in the module docstring.
 
     OpenCV is limited to one thread (process-wide) because pages already run
@@ -449,30 +511,38 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
             Convert RGB arrays with ``cv2.cvtColor(a, cv2.COLOR_RGB2BGR)`` first.
         dpi: resolution of ``image``; pages below ``opts.min_ocr_dpi`` are upscaled.
         opts: which steps run (see :class:`~schemas.settings.OcrSettings`).
+        dpi_known: whether the file stated ``dpi`` (``False``: it was assumed). A
+            photographed sheet, once flattened, counts as stating none.
     """
     cv2.setNumThreads(1)
+    known = bool(dpi_known and dpi and dpi > 0)
     dpi = float(dpi) if dpi and dpi > 0 else float(opts.min_ocr_dpi)
     steps: list[str] = []
-    page = _prepare(image, dpi, opts, steps)
+    gray, lift = _grey(image, opts, steps)
+    gray, lift, homography = _flatten(image, gray, lift, opts, steps)
+    res = _resolution(gray, dpi, known and homography is None, opts, steps)
+    dpi = res.dpi
+    page = _prepare(gray, lift, dpi, opts, steps)
     gray = page.gray
     colour = page.colour if page.lift is not None else None
     blank = opts.detect_blank and paper.blank(page.small, page.small_dpi, colour)
-    found, sample = None, None
+    turned, sample = None, None
     if opts.orient and not blank:
-        found, sample = find_rotation(gray, dpi)
+        turned, sample = find_rotation(gray, dpi)
     elif opts.deskew and not blank:  # find_rotation's sample: upright pages come out the same
         sample = ink_sample(flip_copy(gray, dpi))
-    rotation = found.rotation if found is not None else 0
-    forward, scale = np.eye(3), 1.0
+    rotation = turned.rotation if turned is not None else 0
+    forward, scale = (np.eye(3) if homography is None else homography), 1.0
     if dpi < opts.min_ocr_dpi:
         scale = opts.min_ocr_dpi / dpi
-        gray, forward = _upscale(gray, scale)
+        gray, enlarge = _upscale(gray, scale)
+        forward = enlarge @ forward
         steps.append(f"upscale:{scale:.3g}")
     if rotation:
         forward = turn_matrix(rotation, gray.shape[1], gray.shape[0]) @ forward
         gray = turn_image(gray, rotation)
         steps.append(f"orient:{rotation}")
-    skew = _skew(sample, rotation, found) if sample is not None and opts.deskew else 0.0
+    skew = _skew(sample, rotation, turned) if sample is not None and opts.deskew else 0.0
     if skew:
         gray, matrix = _rotate(gray, skew)
         forward = matrix @ forward
@@ -482,7 +552,8 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
         steps.append("binarise")
     if blank:
         steps.append("blank")
-    to_original = np.linalg.inv(forward)[:2, :]
+    back = np.linalg.inv(forward)
+    to_original = back[:2, :] if homography is None else back / back[2, 2]
     return CleanResult(
         image=gray,
         skew_deg=float(skew),
@@ -491,4 +562,7 @@ def clean_for_ocr(image: np.ndarray, *, dpi: float, opts: OcrSettings) -> CleanR
         rotation=rotation,
         blank=blank,
         steps=tuple(steps),
+        dpi=dpi * scale,
+        dpi_measured=res.measured,
+        dpi_source=res.source,
     )

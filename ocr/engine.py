@@ -39,11 +39,13 @@ def load_page_pixels(page: PageImage) -> np.ndarray:
 def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
     """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure."""
     cv2.setNumThreads(1)
-    cleaned = clean_for_ocr(load_page_pixels(page), dpi=page.dpi, opts=opts)
+    cleaned = clean_for_ocr(
+        load_page_pixels(page), dpi=page.dpi, opts=opts, dpi_known=page.dpi_known
+    )
     blank = bool(getattr(cleaned, "blank", False))
     words: list[Word] = []
     if not blank:  # a blank page is reported, not OCR'd at length
-        dpi = page.dpi * cleaned.scale
+        dpi = cleaned.dpi or page.dpi * cleaned.scale  # the measured resolution, when it was
         data = reread_page(cleaned.image, _run_tesseract(page, cleaned.image, opts, dpi), opts, dpi)
         words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
     text = text_from_words(words)
@@ -61,6 +63,8 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
         blank=blank,
         steps=tuple(getattr(cleaned, "steps", ())),
         needs_review=bool(words) and mean < opts.review_confidence,
+        dpi_estimated=cleaned.dpi_measured,
+        dpi_source=cleaned.dpi_source,
     )
 
 
@@ -104,8 +108,12 @@ def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list
     """Build words from Tesseract's TSV columns, mapping boxes to the original image.
 
     A box in the cleaned image is mapped by its bottom-left corner (the text
-    origin in the PDF) and its bottom-right corner; the distance between the two
-    mapped points is the word's width on the scan and their direction its angle.
+    origin in the PDF), its bottom-right corner and its top-left corner: the
+    distance between the first two mapped points is the word's width on the
+    scan and their direction its angle; the distance from the bottom-left to
+    the top-left is its height. Three points rather than a scale factor, so a
+    flattened photo's homography (whose scale changes across the page) gives
+    each word the size it has where it stands.
     """
     words: list[Word] = []
     line_ids: dict[tuple[int, int, int], int] = {}
@@ -123,24 +131,28 @@ def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list
 
 
 def _apply(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
-    return (
-        float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2]),
-        float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2]),
-    )
+    """``matrix`` (2x3 affine, or 3x3 homography) applied to the point (x, y)."""
+    u = float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2])
+    v = float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2])
+    if matrix.shape[0] == 2:
+        return u, v
+    w = float(matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2])
+    return u / w, v / w
 
 
 def _mapped_word(text, conf, line, box: Sequence[float], to_original) -> Word:
     left, top, width, height = box
     x0, y0 = _apply(to_original, left, top + height)  # bottom-left
     x1, y1 = _apply(to_original, left + width, top + height)  # bottom-right
-    scale = math.hypot(to_original[0, 0], to_original[1, 0])
+    x2, y2 = _apply(to_original, left, top)  # top-left
+    tall = math.hypot(x2 - x0, y2 - y0)
     angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y grows down
     return Word(
         text=text,
         left=x0,
-        top=y0 - height * scale,
+        top=y0 - tall,
         width=max(1.0, math.hypot(x1 - x0, y1 - y0)),
-        height=max(1.0, height * scale),
+        height=max(1.0, tall),
         angle=round(angle, 3),
         conf=conf,
         line=line,

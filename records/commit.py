@@ -78,6 +78,8 @@ def page_summaries(draft: RecordDraft) -> tuple[PageSummary, ...]:
     return tuple(
         PageSummary(
             dpi_known=p.dpi_known,
+            dpi_estimated=o.dpi_estimated,
+            dpi_source=o.dpi_source,
             rotation=o.rotation,
             blank=o.blank,
             steps=o.steps,

@@ -100,6 +100,12 @@ class PageOcr(_Frozen):
     """Cleaning steps that ran, e.g. ``("orient:180", "denoise", "deskew:-2.31")``."""
     needs_review: bool = False
     """True when the page has words and their mean confidence is under the threshold."""
+    dpi_estimated: float | None = None
+    """Resolution measured from the letters' height (``None``: not measured, e.g. a blank page)."""
+    dpi_source: Literal["stated", "assumed", "measured"] | None = None
+    """Where the resolution OCR used came from: the file (``stated``), the 300-dpi default
+    (``assumed``: none stated, nothing measurable) or the letters (``measured``);
+    ``None`` when not recorded (results made before sohoa measured it)."""
 
 
 class PageReading(_Frozen):
@@ -124,6 +130,11 @@ class PageSummary(_Frozen):
     needs_review: bool
     dpi_known: bool = True
     """False when the scan did not state its resolution and 300 dpi was assumed."""
+    dpi_estimated: float | None = None
+    """Resolution measured from the letters' height (:attr:`PageOcr.dpi_estimated`)."""
+    dpi_source: Literal["stated", "assumed", "measured"] | None = None
+    """Where the resolution OCR used came from (:attr:`PageOcr.dpi_source`); ``None`` in
+    manifests written before it was recorded."""
     rotation: int = 0
     blank: bool = False
     steps: tuple[str, ...] = ()

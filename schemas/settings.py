@@ -74,6 +74,13 @@ class OcrSettings(_Frozen):
     Measured (bench/ocr.py): upscaling 200-dpi pages to 300 raised mean CER from 0.12 % to
     3.81 % on the same 18 pages, so only scans below 200 dpi are enlarged.
     """
+    estimate_resolution: bool = True
+    """Measure a page's resolution from the height of its letters when the file states none,
+    or one the letters contradict by more than 1.6x (a 70-dpi photo tagged 300, a phone's
+    72-dpi tag on a 12-megapixel photo); see :mod:`ocr.resolution`. Off: the stated resolution, or 300 dpi."""
+    flatten_photos: bool = True
+    """Find the sheet in a photographed page (a bright quadrilateral on a darker surround) and
+    flatten its perspective for OCR; the archive keeps the photo as taken (:mod:`ocr.flatten`)."""
     review_confidence: float = Field(default=70.0, ge=0, le=100)
     """Pages whose mean word confidence is below this are flagged for review."""
     reread_below: float = Field(default=80.0, ge=0, le=100)

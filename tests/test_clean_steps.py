@@ -25,6 +25,8 @@ ALL_OFF = OcrSettings(
     suppress_colour=False,
     binarise=False,
     detect_blank=False,
+    estimate_resolution=False,
+    flatten_photos=False,
 )
 
 

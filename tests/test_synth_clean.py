@@ -199,12 +199,14 @@ def test_to_original_maps_back_to_the_scan(dpi: int, skew: float) -> None:
 
 
 def test_clean_accepts_gray_and_respects_flags(text_page: Image.Image) -> None:
+    # an A4 page at 150 dpi labelled 300: the resolution check would rightly enlarge it
     scan = _gray(synth.degrade(text_page.resize((1240, 1754)), skew_deg=3))
-    off = clean_for_ocr(scan, dpi=300, opts=OcrSettings(deskew=False, denoise=False))
+    fixed = {"estimate_resolution": False}
+    off = clean_for_ocr(scan, dpi=300, opts=OcrSettings(deskew=False, denoise=False, **fixed))
     assert off.skew_deg == 0.0 and off.scale == 1.0
     assert np.array_equal(off.image, scan)
     assert np.allclose(off.to_original, [[1, 0, 0], [0, 1, 0]])
-    on = clean_for_ocr(scan, dpi=300, opts=OcrSettings())
+    on = clean_for_ocr(scan, dpi=300, opts=OcrSettings(**fixed))
     assert on.image.dtype == np.uint8 and on.image.shape == scan.shape
     assert on.skew_deg == pytest.approx(-3.0, abs=0.3)
 
