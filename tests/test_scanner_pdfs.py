@@ -5,13 +5,16 @@ stream assembled around that G4 data) and read back by real decoders (pikepdf,
 ``jbig2dec``, poppler). What it proves: an image that extracts is taken out at its
 native size, pixel for pixel; an image that cannot be taken out as it is (no
 ``jbig2dec``, a DeviceN colour space) falls back to rasterising instead of ending in
-an internal error; damaged image data is still refused with a reason.
+an internal error; damaged image data is still refused with a reason; ``jbig2dec``
+runs through sohoa's runner, so a decoder that hangs is stopped and the file refused.
+(Colour spaces, masks and page geometry: ``test_pages_pdf.py``.)
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import struct
 import subprocess
@@ -21,16 +24,20 @@ import pikepdf
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageOps, features
 
+from ocr import pages as page_intake
 from ocr.pages import iter_pages
 from schemas.models import SourceFile
 from schemas.settings import LimitSettings, Settings
 from services.system_check import _poppler
-from sohoa.errors import BadInputError
+from sohoa.errors import BadInputError, ExitCode
+from sohoa.programs.jbig2dec import Jbig2Decoder
 from storage.objectstore import sha256_file
 
 LIMITS = LimitSettings()
 WIDTH, HEIGHT, DPI = 800, 600, 200
 PAGE_PT = (WIDTH * 72 / DPI, HEIGHT * 72 / DPI)
+SLEEP = shutil.which("sleep")
+"""Found before a test narrows ``PATH`` to a folder of chosen programs."""
 INK_BOX = (100, 100, 300, 250)
 """The filled rectangle in image pixels; rasterised pages are checked for ink there."""
 
@@ -190,6 +197,7 @@ def test_jbig2_page_is_extracted_with_jbig2dec(tmp_path):
     (page,) = _pages(_jbig2_pdf(tmp_path / "jbig2.pdf", img), tmp_path)
     assert page.encoding == "png" and page.mode == "1"
     _assert_extracted_exactly(page, img)
+    assert isinstance(pikepdf.jbig2.get_decoder(), Jbig2Decoder)  # sohoa's door, not pikepdf's
 
 
 def test_jbig2_page_without_jbig2dec_is_rasterised(tmp_path, path_without_jbig2dec, caplog):
@@ -217,12 +225,13 @@ def test_settings_check_names_jbig2dec_when_installed(tmp_path):
 
 @pytest.mark.parametrize("separation", [False, True], ids=["devicen", "separation"])
 def test_devicen_page_is_rasterised_not_an_internal_error(tmp_path, caplog, separation):
-    """The issue's ``jbig2_baddevicen.pdf``: HifiPrintImageNotTranscodableError → rasterise."""
+    """The issue's ``jbig2_baddevicen.pdf``: inks need the viewer's conversion → rasterise."""
     path = _devicen_pdf(tmp_path / "devicen.pdf", _bilevel_scan(), separation=separation)
     with caplog.at_level(logging.INFO, logger="ocr.pages"):
         (page,) = _pages(path, tmp_path)
     _assert_rasterised_with_ink(page)
-    assert any("HifiPrint" in r.getMessage() for r in caplog.records), caplog.text
+    ink = "Separation" if separation else "DeviceN"
+    assert any(ink in r.getMessage() for r in caplog.records), caplog.text
 
 
 # --------------------------------------------------------------------------- CCITT G4, JPEG 2000
@@ -284,3 +293,79 @@ def test_truncated_jpeg_image_is_still_refused_not_rasterised(tmp_path):
     with pytest.raises(BadInputError) as caught:
         _pages(path, tmp_path)
     assert caught.value.key == "corrupt_pdf"
+
+
+# --------------------------------------------------------------------------- jbig2dec's door
+
+
+def _fake_jbig2dec(bin_dir: Path, *, version: str, then: str) -> Path:
+    """A real program named ``jbig2dec`` on ``PATH``: answers ``--version``, then runs ``then``.
+
+    It writes its process id to ``jbig2dec.pid`` first, so a test can see it is gone.
+    """
+    pid_file = bin_dir / "jbig2dec.pid"
+    script = bin_dir / "jbig2dec"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ "$1" = --version ]; then echo "jbig2dec {version}"; exit 0; fi\n'
+        f'echo $$ > "{pid_file}"\n'
+        f"{then}\n"
+    )
+    script.chmod(0o755)
+    return pid_file
+
+
+def test_jbig2dec_that_hangs_is_stopped_and_the_file_refused(
+    tmp_path, path_without_jbig2dec, monkeypatch
+):
+    """pikepdf's own decoder waits for ever; through ``run_program`` it has a timeout.
+
+    A decoder still busy after ``JBIG2_TIMEOUT_S`` means data it cannot finish: the file
+    is refused as corrupt (not rasterised: poppler's jbig2 decoder would spin as well),
+    and the program is killed, not left behind.
+    """
+    pid_file = _fake_jbig2dec(tmp_path / "bin", version="0.20", then=f"exec {SLEEP} 600")
+    monkeypatch.setattr(page_intake, "JBIG2_TIMEOUT_S", 1.0)
+    path = _jbig2_pdf(tmp_path / "jbig2.pdf", _bilevel_scan())
+    with pytest.raises(BadInputError) as caught:
+        _pages(path, tmp_path)
+    assert caught.value.key == "corrupt_pdf"
+    assert "jbig2dec ran longer than 1.0 s" in str(caught.value), caught.value
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
+
+
+def test_jbig2dec_too_old_means_rasterise(tmp_path, path_without_jbig2dec):
+    """jbig2dec before 0.15 cannot read PDF's embedded streams: rasterise, as pikepdf would."""
+    pid_file = _fake_jbig2dec(tmp_path / "bin", version="0.14", then="exit 1")
+    (page,) = _pages(_jbig2_pdf(tmp_path / "jbig2.pdf", _bilevel_scan()), tmp_path)
+    _assert_rasterised_with_ink(page)
+    assert not pid_file.exists()  # asked for its version only, never given the data
+
+
+def _garbage_jbig2_pdf(path: Path) -> Path:
+    return _one_image_pdf(
+        path,
+        bytes(range(256)) * 8,
+        Filter=pikepdf.Name.JBIG2Decode,
+        ColorSpace=pikepdf.Name.DeviceGray,
+        BitsPerComponent=1,
+    )
+
+
+def test_jbig2_data_jbig2dec_rejects_is_refused_as_corrupt(tmp_path):
+    """The real ``jbig2dec`` exits 1 on garbage: a clear ``corrupt_pdf`` naming it."""
+    with pytest.raises(BadInputError) as caught:
+        _pages(_garbage_jbig2_pdf(tmp_path / "hong.pdf"), tmp_path)
+    assert caught.value.key == "corrupt_pdf" and "jbig2dec failed" in str(caught.value)
+
+
+def test_damaged_jbig2_scan_is_quarantined_by_the_cli(cli, tmp_path):
+    """End to end: the bad-input exit code (not 70), one reason line, the original kept."""
+    path = _garbage_jbig2_pdf(tmp_path / "ho-so-hong.pdf")
+    done = cli("ingest", str(path))
+    assert done.returncode == ExitCode.BAD_INPUT, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and path.name in errors[0] and "jbig2dec" in errors[0], done.stderr
+    kept = [p for p in (cli.data_dir / "quarantine").rglob("*") if p.name.endswith(path.name)]
+    assert len(kept) == 1 and sha256_file(kept[0]) == sha256_file(path)
