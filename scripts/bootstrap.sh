@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 # jbig2dec decodes the JBIG2 images black-and-white office scanners write: pikepdf starts
 # it to take such a page's image out as it is (without it the page is rasterised instead).
 # JPEG 2000 needs no package: Pillow's wheel bundles openjpeg, poppler depends on libopenjp2.
+# fonts-liberation2 (Times-metric Liberation Serif, as Vietnamese offices print in Times New
+# Roman) draws the real-world OCR corpus (bench/realworld_corpus.py) and its test.
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf jbig2dec
-              fonts-dejavu-core unpaper ghostscript pngquant softhsm2 chromium)
+              fonts-dejavu-core fonts-liberation2 unpaper ghostscript pngquant softhsm2 chromium)
 # The benchmarks' page generator draws with Noto as well (SOHOA_BENCH=1, set by make bench).
 if [ "${SOHOA_BENCH:-0}" = 1 ]; then APT_PACKAGES+=(fonts-noto-core); fi
 # Node.js runs pdf.js for the tests (below); Debian's, where the machine has none of its own.
