@@ -55,15 +55,16 @@ def _poppler(settings: Settings) -> Check:
     Why a warning: without ``jbig2dec`` (JBIG2, what black-and-white office scanners
     write) or Pillow's openjpeg (JPEG 2000), such a page is still rasterised by poppler
     and archived, but re-drawn at ``rasterise_dpi`` instead of kept as scanned.
-    ``jbig2dec`` is started by pikepdf, not through :mod:`sohoa.programs`, so pikepdf
-    is asked whether it can use it.
+    The decoder asked is the one sohoa lends pikepdf (:mod:`sohoa.programs.jbig2dec`,
+    with a timeout), so the answer is about the program sohoa will really run.
     """
-    from pikepdf.jbig2 import get_decoder
     from PIL import features
+
+    from sohoa.programs.jbig2dec import Jbig2Decoder
 
     facts = [pdfsig.version(timeout=TOOL_TIMEOUT_S)]
     missing = []
-    if get_decoder().available():
+    if Jbig2Decoder(timeout=TOOL_TIMEOUT_S).available():
         facts.append(f"jbig2dec at {shutil.which('jbig2dec')}")
     else:
         missing.append("jbig2dec (JBIG2 scans are rasterised; install the jbig2dec package)")
