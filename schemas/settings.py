@@ -86,8 +86,10 @@ class OcrSettings(_Frozen):
     reread_below: float = Field(default=80.0, ge=0, le=100)
     """Words read with less confidence are cut out and read again alone (0 turns it off).
 
-    The re-reading replaces a word only when it spells the same letters with a higher
-    confidence: it fixes tone marks and case on capitals ("NGUYÊN" → "NGUYỄN").
+    The re-reading replaces a word only when it spells the same letters, is more confident
+    and has more evidence than Tesseract's own confidence: a valid Vietnamese syllable where
+    the first reading is none, or a known phrase with its neighbours ("DÂN TĨNH" → "TỈNH",
+    "NGUYÊN THỊ" → "NGUYỄN"); on a tie the first reading stays (:mod:`ocr.reread`).
     """
     recover_lines: bool = True
     """Read again, line by line, inked text lines the page reading returned no words for."""

@@ -6,10 +6,16 @@ held-out documents; the cases that must stay as read matter as much as the fixes
 
 from __future__ import annotations
 
+import tomllib
+
 import pytest
 
 from ocr.fields import extract_page
 from ocr.lexicon import (
+    NAMES_PATH,
+    VOCABULARY_PATH,
+    context_support,
+    known_pair,
     repaired_email,
     respelled_document_number,
     respelled_name,
@@ -17,6 +23,7 @@ from ocr.lexicon import (
     tone_key,
 )
 from ocr.rules import load_rules
+from ocr.syllables import is_syllable, is_word_form
 from ocr.validators import check_document_number
 from tests.test_fields import RECEIPT, page
 
@@ -157,3 +164,76 @@ def test_a_capital_read_inside_a_place_name_is_lowered():
     assert respelled_place(read) == read.replace("TrỊ", "Trị")
     shouted = "Số 5, đường Lê Lợi, phường 7, quận 3, TP. HỒ CHÍ MINH"
     assert respelled_place(shouted) == shouted  # words in capitals stay in capitals
+
+
+# --------------------------------------------------------------------------- syllables, context
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["hiện", "hiên", "đội", "đôi", "kết", "quả", "QUẢ", "Thực", "NGUYỄN", "TỈNH", "TĨNH", "Trị",
+     "giữ", "gìn", "giếng", "khuya", "khuỷu", "quýt", "Quỳnh", "thuở", "yêu", "ích", "nghiêng",
+     "hoà", "hòa", "thuỷ", "thủy", "xoong", "ngoẹo", "rượu", "kỹ"],
+)  # fmt: skip
+def test_real_syllables_are_syllables(word):
+    assert is_syllable(word)
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["kêt", "hiẹn", "ĐÐT", "Ðội", "GD", "UBND", "nguyen", "ghe" + "\u0301" * 2, "cia", "kan",
+     "ngha", "quôc", "phât"],
+)  # fmt: skip
+def test_what_no_vietnamese_syllable_spells_is_not_one(word):
+    """A stop (c, ch, p, t) needs sắc or nặng; k/gh/ngh only before i, e, ê; no eth."""
+    assert not is_syllable(word)
+
+
+def test_every_syllable_of_the_lexicons_is_a_syllable():
+    """The inventory must never call a real syllable invalid: the name lexicon and every
+    word of the vocabulary are checked against it."""
+    names = tomllib.loads(NAMES_PATH.read_text(encoding="utf-8"))
+    words = [w for key in ("surnames", "syllables", "rare_syllables") for w in names.get(key, ())]
+    lines = VOCABULARY_PATH.read_text(encoding="utf-8").splitlines()
+    words += [w for line in lines if not line.startswith("#") for w in line.split() if w != "0"]
+    assert len(words) > 1000
+    assert [w for w in words if not is_syllable(w)] == []
+
+
+@pytest.mark.parametrize(
+    ("word", "expected"),
+    [("hiện", True), ("Trị", True), ("TRỊ", True), ("TrỊ", False), ("sƠ", False), ("kêt", False)],
+)
+def test_a_word_form_is_a_syllable_in_one_of_print_cases(word, expected):
+    assert is_word_form(word) is expected
+
+
+@pytest.mark.parametrize(
+    ("word", "before", "after", "expected"),
+    [
+        ("hiện", "Thực", "kế", 2),  # "thực hiện" is a word
+        ("hiên", "Thực", "kế", 0),
+        ("đội", "đạo", "ngũ", 2),
+        ("đôi", "đạo", "ngũ", 0),
+        ("quả", "KẾT", None, 2),  # case does not matter
+        ("TỈNH", "DÂN", "HÀ", 2),  # "tỉnh Hà …": a province after its division word
+        ("TĨNH", "HÀ", None, 2),  # "Hà Tĩnh"
+        ("TỈNH", "HÀ", None, 0),
+        ("hiện", "Thực,", None, 0),  # no phrase across punctuation
+        ("NGUYỄN", "nộp:", "THỊ", 2),
+        ("NGUYÊN", "nộp:", "THỊ", 0),  # no family name "Nguyên"
+        ("TRẦN", "ông", "ĐỨC", 1),  # a family name opening a name
+        ("TRẤN", "ông", "ĐỨC", 0),  # "thị trấn Đức Phổ" makes no phrase of "trấn đức"
+        ("Thơ", "Thanh", None, 1),  # a given name inside a name
+        ("tháng", "18", "3", 2),  # a date: a number beside it
+        ("thắng", "18", "3", 0),
+    ],
+)
+def test_context_support(word, before, after, expected):
+    assert context_support(word, before, after) == expected
+
+
+def test_field_labels_are_known_phrases():
+    """The labels of field_rules.toml count as phrases, so a label read right stays right."""
+    assert known_pair("Mã", "hồ") and known_pair("hồ", "sơ")
+    assert not known_pair("hổ", "sơ")
