@@ -9,10 +9,13 @@ already archived batch is returned without reprocessing.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
+import sys
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,7 @@ from flows.progress import NullProgress, ProgressSink
 from ocr.pages import iter_pages
 from ocr.reading import draft_records, read_page
 from pdf.assemble import build_archival_pdf
-from pdf.sign.signer import sign_pdf
+from pdf.mrc import prepare_layers
 from records import commit as archive
 from schemas.models import (
     Manifest,
@@ -36,7 +39,7 @@ from schemas.models import (
     SignatureSummary,
     StoredObject,
 )
-from schemas.settings import Kind, OcrSettings, Settings
+from schemas.settings import Kind, OcrSettings, PdfSettings, Settings
 from sohoa import logmask
 from sohoa.errors import (
     BadInputError,
@@ -75,9 +78,27 @@ def extract_pages_task(batch: inbox.ReceivedBatch, settings: Settings) -> list[P
 
 
 @task(name="ocr-page", cache_policy=NO_CACHE)
-def ocr_page_task(page: PageImage, opts: OcrSettings, decode: bool) -> PageReading:
-    """Clean and OCR one page and decode its QR codes and barcodes (runs one per core)."""
-    return read_page(page, opts, decode_symbols=decode)
+def ocr_page_task(
+    page: PageImage, opts: OcrSettings, decode: bool, pdf: PdfSettings
+) -> PageReading:
+    """Clean and OCR one page, decode its QR codes and barcodes; split it for MRC (one per core).
+
+    Why the MRC split is here and not in the PDF step: done right after the page is
+    read, it runs while the other worker's Tesseract reads another page, instead of
+    one page after another on one core once all pages are read. The layers wait in
+    the work folder (:func:`pdf.mrc.prepare_layers`) and the PDF step picks them up.
+    """
+    reading = read_page(page, opts, decode_symbols=decode)
+    if pdf.image_mode == "mrc" and page.mode != "1":  # the pages the PDF step splits
+        prepare_layers(
+            Path(page.path),
+            page.dpi,
+            background_dpi=pdf.background_dpi,
+            background_quality=pdf.background_quality,
+            ink_colour_dpi=pdf.ink_colour_dpi,
+            max_ink_share=pdf.max_ink_share,
+        )
+    return reading
 
 
 @task(name="fields-and-split", cache_policy=NO_CACHE)
@@ -106,8 +127,33 @@ def build_pdf_task(batch, draft: RecordDraft, settings) -> tuple[Path, Signature
         settings=settings.pdf,
     )
     signed = work / f"{draft.record_id}.pdf"
-    summary = sign_pdf(unsigned, signed, settings)
+    summary = _sign(unsigned, signed, settings)
     return signed, summary
+
+
+SIGNING_MODULE = "pdf.sign.signer"
+
+
+def _sign(unsigned: Path, signed: Path, settings: Settings) -> SignatureSummary:
+    """Sign with :func:`pdf.sign.signer.sign_pdf`, imported when first needed.
+
+    Why not at the top: pyHanko and its HTTP stack make up about a quarter of this
+    module's import time, spent before the first page could start; only this last
+    step needs them, and :func:`_read_all` has them imported while pages are read.
+    """
+    from pdf.sign.signer import sign_pdf
+
+    return sign_pdf(unsigned, signed, settings)
+
+
+def _import_meanwhile(module: str) -> None:
+    """Import ``module`` in a background thread (a failure is left to the real import)."""
+
+    def load() -> None:
+        with suppress(ImportError):
+            importlib.import_module(module)
+
+    threading.Thread(target=load, name=f"import-{module}", daemon=True).start()
 
 
 @task(name="store-originals", cache_policy=NO_CACHE)
@@ -132,7 +178,11 @@ def commit_task(batch, draft, signed, signature, originals, settings) -> Manifes
 
 def _read_all(pages, settings: Settings, progress, batch_id) -> list[PageReading]:
     decode = settings.fields.enabled and settings.fields.decode_codes
-    futures = ocr_page_task.map(pages, unmapped(settings.ocr), unmapped(decode))
+    if SIGNING_MODULE not in sys.modules:
+        _import_meanwhile(SIGNING_MODULE)
+    futures = ocr_page_task.map(
+        pages, unmapped(settings.ocr), unmapped(decode), unmapped(settings.pdf)
+    )
     for future in as_completed(futures):
         progress.page_done(batch_id, future.result().ocr.index)
     return [f.result() for f in futures]

@@ -23,7 +23,9 @@ arrays, whatever the batch size.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -120,7 +122,24 @@ def _ink(channel: np.ndarray, dpi: float) -> np.ndarray:
 
 
 def _despeckle(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
-    """Drop specks smaller than ``min_area`` pixels unless they sit next to larger ink."""
+    """Drop specks smaller than ``min_area`` pixels unless they sit next to larger ink.
+
+    Only the box holding all of the mask's ink is labelled (none outside it to keep or
+    drop): a seal's mask is a few per cent of the page, a text page's about two thirds.
+    """
+    left, top, width, height = cv2.boundingRect(mask.view(np.uint8))
+    if width * height == 0:
+        return mask
+    if width * height == mask.size:
+        return _despeckle_box(mask, dpi, min_area)
+    out = np.zeros_like(mask)
+    box = np.ascontiguousarray(mask[top : top + height, left : left + width])
+    out[top : top + height, left : left + width] = _despeckle_box(box, dpi, min_area)
+    return out
+
+
+def _despeckle_box(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
+    """:func:`_despeckle` on the whole of ``mask``."""
     _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
     small = stats[:, cv2.CC_STAT_AREA] < min_area
     small[0] = False
@@ -171,7 +190,9 @@ def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 def _masked_mean(image: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Downsample ``image`` averaging only pixels where ``weight`` is set; fill empty cells."""
     keep = weight.view(np.uint8) * np.uint8(255)
-    kept = cv2.bitwise_and(image, image, mask=keep)
+    # copyTo zero-fills where the mask is 0: the same pixels as a masked bitwise_and,
+    # which OpenCV runs some 40 times slower on a page (0.17 s against 5 ms)
+    kept = cv2.copyTo(image, keep)
     total = cv2.resize(kept, size, interpolation=cv2.INTER_AREA).astype(np.float32)
     share = cv2.resize(keep, size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
     mean = total / np.maximum(share[..., None] if total.ndim == 3 else share, 1e-3)
@@ -198,6 +219,8 @@ def _masks(image: Image.Image, dpi: float) -> tuple[np.ndarray, np.ndarray, np.n
     del red, green, blue
     dark = _despeckle(_ink(brightest, dpi), dpi, min_area)
     chroma = cv2.subtract(brightest, darkest) > MIN_CHROMA
+    if not chroma.any():  # a grey page in RGB: no coloured ink, whatever the threshold
+        return pixels, darkest, dark, np.zeros_like(dark)
     coloured = _despeckle(_ink(darkest, dpi) & chroma & ~dark, dpi, 3 * min_area)
     return pixels, darkest, dark, coloured
 
@@ -248,8 +271,129 @@ def split_page(
     """Split an RGB or greyscale scan into MRC layers, or ``None`` if it should stay as it is.
 
     Returns ``None`` for pages MRC would damage: photographs or dark scans
-    (more ink than ``max_ink_share`` of the page).
+    (more ink than ``max_ink_share`` of the page). When :func:`prepare_layers` already
+    split the file ``image`` was opened from, with the same options, and the file has
+    not changed since, its stored layers are returned instead of splitting again.
     """
+    options = {
+        "background_dpi": background_dpi,
+        "background_quality": background_quality,
+        "ink_colour_dpi": ink_colour_dpi,
+        "max_ink_share": max_ink_share,
+    }
+    source = getattr(image, "filename", None)
+    if source:
+        found = _stored_layers(Path(source), dpi, options)
+        if found is not _NOT_STORED:
+            return found  # type: ignore[return-value]
+    return _split(image, dpi, **options)
+
+
+def prepare_layers(path: Path, dpi: float, **options: float) -> None:
+    """Split the page image at ``path`` now and store its layers beside it (``<name>.mrc``).
+
+    Why: the flow calls this for each page right after reading it, so the split (about
+    0.3 s of CPU a page) runs while other pages are being OCR'd, instead of one page
+    after another once every page has been read; :func:`split_page` then returns the
+    stored layers when the PDF is assembled. The file lives in the batch's work folder
+    and goes with it. An image that cannot be read is left alone: assembling the PDF
+    reports it as before.
+
+    Args:
+        path: the page image (as :func:`split_page`'s image would be opened from).
+        dpi: its resolution.
+        options: :func:`split_page`'s keyword options.
+    """
+    try:
+        with Image.open(path) as img:
+            img.load()
+            layers = _split(img, dpi, **options)
+    except (OSError, ValueError):
+        return
+    _store_layers(Path(path), dpi, options, layers)
+
+
+_NOT_STORED = object()
+_STORE_FORMAT = 1
+_BLOBS = ("text_mask", "colour_mask", "colour_jpeg", "background_jpeg")
+
+
+def _stored_path(path: Path) -> Path:
+    return path.with_name(path.name + ".mrc")
+
+
+def _store_key(path: Path, dpi: float, options: dict) -> dict:
+    """What the stored layers were made from: the file as it was, the resolution, the options."""
+    stat = path.stat()
+    return {
+        "format": _STORE_FORMAT,
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+        "dpi": float(dpi),
+        "options": {k: float(v) for k, v in sorted(options.items())},
+    }
+
+
+def _store_layers(path: Path, dpi: float, options: dict, layers: MrcLayers | None) -> None:
+    """Write ``layers`` beside ``path``: a JSON header line, then the encoded images."""
+    header: dict = {"key": _store_key(path, dpi, options), "layers": None}
+    blobs: list[bytes] = []
+    if layers is not None:
+        fields = {k: v for k, v in asdict(layers).items() if k not in _BLOBS}
+        blobs = [getattr(layers, k) or b"" for k in _BLOBS]
+        header["layers"] = fields | {
+            "blobs": [
+                None if getattr(layers, k) is None else len(b)
+                for k, b in zip(_BLOBS, blobs, strict=True)
+            ]
+        }
+    dest = _stored_path(path)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    tmp.write_bytes(json.dumps(header).encode() + b"\n" + b"".join(blobs))
+    tmp.replace(dest)
+
+
+def _stored_layers(path: Path, dpi: float, options: dict) -> MrcLayers | None | object:
+    """The layers :func:`prepare_layers` stored for this file and options, else ``_NOT_STORED``."""
+    stored = _stored_path(path)
+    try:
+        data = stored.read_bytes()
+        key = _store_key(path, dpi, options)
+    except OSError:
+        return _NOT_STORED
+    head, _, body = data.partition(b"\n")
+    try:
+        header = json.loads(head)
+        if header["key"] != key:
+            return _NOT_STORED
+        return _layers_from(header["layers"], body)
+    except (ValueError, KeyError, TypeError):  # a torn or foreign file: split again
+        return _NOT_STORED
+
+
+def _layers_from(fields: dict | None, body: bytes) -> MrcLayers | None:
+    if fields is None:
+        return None
+    lengths, blobs, at = fields.pop("blobs"), {}, 0
+    for name, length in zip(_BLOBS, lengths, strict=True):
+        blobs[name] = None if length is None else body[at : at + length]
+        at += length or 0
+    if at != len(body):
+        raise ValueError("stored layers are cut short")
+    tuples = ("text_rgb", "colour_size", "colour_box", "background_size")
+    return MrcLayers(**{k: tuple(v) if k in tuples else v for k, v in fields.items()}, **blobs)
+
+
+def _split(
+    image: Image.Image,
+    dpi: float,
+    *,
+    background_dpi: float,
+    background_quality: int,
+    ink_colour_dpi: float,
+    max_ink_share: float,
+) -> MrcLayers | None:
+    """:func:`split_page` without looking for stored layers."""
     pixels, darkest, dark, coloured = _masks(image, dpi)
     if (np.count_nonzero(dark) + np.count_nonzero(coloured)) > max_ink_share * dark.size:
         return None
