@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ocr.clean import clean_for_ocr
+from ocr.reading_order import reading_lines
 from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import OcrSettings
@@ -65,6 +66,7 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
         needs_review=bool(words) and mean < opts.review_confidence,
         dpi_estimated=cleaned.dpi_measured,
         dpi_source=cleaned.dpi_source,
+        sheet=cleaned.sheet,
     )
 
 
@@ -107,6 +109,11 @@ def _reason(exc: ExternalProgramError) -> str:
 def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list[Word]:
     """Build words from Tesseract's TSV columns, mapping boxes to the original image.
 
+    Lines are numbered in reading order (:func:`ocr.reading_order.reading_lines`),
+    worked out on the upright, cleaned image the boxes come from, before they are
+    mapped: a header row Tesseract read across both blocks becomes two lines, each
+    block read whole. The text, the PDF text layer and search all follow the numbers.
+
     A box in the cleaned image is mapped by its bottom-left corner (the text
     origin in the PDF), its bottom-right corner and its top-left corner: the
     distance between the first two mapped points is the word's width on the
@@ -115,19 +122,30 @@ def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list
     flattened photo's homography (whose scale changes across the page) gives
     each word the size it has where it stands.
     """
+    lines = _tsv_lines(data)
+    boxes = [[(b[0], b[1], b[0] + b[2], b[1] + b[3]) for _, _, b in line] for line in lines]
     words: list[Word] = []
-    line_ids: dict[tuple[int, int, int], int] = {}
+    texts = [[text for text, _, _ in line] for line in lines]
+    for number, refs in enumerate(reading_lines(boxes, texts)):
+        for i, j in refs:
+            text, conf, box = lines[i][j]
+            words.append(_mapped_word(text, conf, number, box, to_original))
+    return words
+
+
+def _tsv_lines(data: dict) -> list[list[tuple[str, float, tuple[float, float, float, float]]]]:
+    """Tesseract's words (text, confidence, left/top/width/height) grouped by its lines, in order."""
+    lines: dict[tuple[int, int, int], list] = {}
     for i, level in enumerate(data["level"]):
         text = unicodedata.normalize("NFC", str(data["text"][i]).strip())
         conf = float(data["conf"][i])
         if int(level) != 5 or not text or conf < 0:
             continue
         key = (int(data["block_num"][i]), int(data["par_num"][i]), int(data["line_num"][i]))
-        line = line_ids.setdefault(key, len(line_ids))
-        left, top = float(data["left"][i]), float(data["top"][i])
-        width, height = float(data["width"][i]), float(data["height"][i])
-        words.append(_mapped_word(text, conf, line, (left, top, width, height), to_original))
-    return words
+        box = (float(data["left"][i]), float(data["top"][i]))
+        box += (float(data["width"][i]), float(data["height"][i]))
+        lines.setdefault(key, []).append((text, conf, box))
+    return list(lines.values())
 
 
 def _apply(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
