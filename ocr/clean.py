@@ -118,6 +118,8 @@ class CleanResult:
     """The page's resolution as measured from its letters (``None``: not measured)."""
     dpi_source: str = "stated"
     """``stated``, ``assumed`` or ``measured``: see :class:`ocr.resolution.Resolution`."""
+    sheet: tuple[tuple[float, float], ...] | None = None
+    """A photographed sheet's corners in the original (TL, TR, BR, BL), when it was flattened."""
 
     def map_points(self, points: np.ndarray) -> np.ndarray:
         """Map an (N, 2) array of cleaned-image points to original-image pixel coordinates."""
@@ -471,7 +473,7 @@ def _flatten(
         return gray, lift, None
     steps.append("flatten")
     flat_lift = None if lift is None else flatten.flatten(lift, sheet, fill=0)
-    return flatten.flatten(gray, sheet), flat_lift, sheet.homography
+    return flatten.flatten(gray, sheet), flat_lift, sheet
 
 
 def _resolution(
@@ -547,7 +549,8 @@ def clean_for_ocr(
     dpi = float(dpi) if dpi and dpi > 0 else float(opts.min_ocr_dpi)
     steps: list[str] = []
     gray, lift = _grey(image, opts, steps)
-    gray, lift, homography = _flatten(image, gray, lift, opts, steps)
+    gray, lift, sheet = _flatten(image, gray, lift, opts, steps)
+    homography = None if sheet is None else sheet.homography
     res = _resolution(gray, dpi, known and homography is None, opts, steps)
     dpi = res.dpi
     page = _prepare(gray, lift, dpi, opts, steps)
@@ -593,4 +596,5 @@ def clean_for_ocr(
         dpi=dpi * scale,
         dpi_measured=res.measured,
         dpi_source=res.source,
+        sheet=None if sheet is None else tuple((float(x), float(y)) for x, y in sheet.corners),
     )

@@ -5,13 +5,13 @@ darker desk. Tesseract reads text lines best when they are straight and
 evenly spaced, which perspective breaks (lines converge; no one deskew angle
 fits them all), and the desk around the sheet is read as noise.
 
-What is archived: the photo as taken. Why not the flattened sheet: the
-original is the evidence (its hash is what the inbox recorded), a homography
-resamples every pixel, and a wrong corner would silently crop text from the
-archived record. The flattening is one more invertible step of the cleaning
-chain, like the upscale and the deskew: word boxes found on the flattened page
-go back through the inverse homography onto the words of the photo, so the
-PDF's invisible text sits on the words a reader sees.
+What is archived: the photo as taken, as the batch's original file (its hash is
+what the inbox recorded), and in the archival PDF the sheet flattened the same way
+from the colour photo (:mod:`pdf.sheet`), so the record reads and prints like a
+scan. Here, flattening is one more invertible step of the cleaning chain, like the
+upscale and the deskew: word boxes found on the flattened page go back through the
+inverse homography onto the words of the photo (the manifest's coordinates), and
+the sheet's corners travel with the reading (``PageOcr.sheet``).
 
 Flattening happens only when a sheet is clearly found (:func:`find_sheet`): a
 convex four-cornered bright region, clearly brighter than what surrounds it,
@@ -195,10 +195,10 @@ def find_sheet(gray: np.ndarray) -> Sheet | None:
     else:
         return None
     corners = (quad + 0.5) * k - 0.5  # pixel centres, as cv2.resize
-    return _sheet(corners)
+    return sheet_from_corners(corners)
 
 
-def _sheet(corners: np.ndarray) -> Sheet:
+def sheet_from_corners(corners: np.ndarray) -> Sheet:
     """The flattening of ``corners`` onto an upright rectangle as large as its longer sides.
 
     Taking the longer of each pair of opposite sides keeps the nearer (larger)

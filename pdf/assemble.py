@@ -2,7 +2,8 @@
 
 Each page shows its scan at its true size (pixels / dpi), turned straight by the
 tilt of its text (:mod:`pdf.placement`: a placement matrix, the image bytes as
-scanned, so every reader sees straight lines), and carries the OCR
+scanned, so every reader sees straight lines), or a photographed sheet flattened
+(:mod:`pdf.sheet`), and carries the OCR
 words as invisible text (render mode 3) in Tesseract's glyphless font, placed
 and stretched to each word's box, so selecting, copying and searching work in
 any reader. The scan is stored as set by :class:`~schemas.settings.PdfSettings`:
@@ -18,6 +19,7 @@ from __future__ import annotations
 import io
 import math
 import statistics
+import tempfile
 import zlib
 from collections.abc import Sequence
 from functools import lru_cache
@@ -31,6 +33,7 @@ from PIL import Image
 from pdf.mrc import MrcLayers, g4_encode, split_page
 from pdf.pdfa import XMP_NS, add_srgb_output_intent, write_xmp
 from pdf.placement import Placement, page_tilt
+from pdf.sheet import flattened_page
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import PdfSettings
 from sohoa import SOFTWARE
@@ -48,6 +51,10 @@ UPRIGHT_BELOW_DEG = 10.0
 MAX_SNAP_DRIFT = 0.75
 # The narrowest space drawn between two words (in ems), when their boxes touch or overlap.
 MIN_SPACE_EM = 0.25
+# A line's glyphs fill this share of the distance to the nearest line (see line_sizes),
+# growing to at most MAX_SIZE_GROWTH times its words' height.
+LINE_FILL = 0.8
+MAX_SIZE_GROWTH = 2.0
 JPEG_QUALITY_FOR_LOSSLESS_INPUT = 90
 FONT_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf",
@@ -316,7 +323,9 @@ def line_angle(words: Sequence[Word], rotation: int) -> float:
     return snapped if drift <= MAX_SNAP_DRIFT * height else measured
 
 
-def _line_ops(words: Sequence[Word], angle: float, px: float, page_height_pt: float) -> list[str]:
+def _line_ops(
+    words: Sequence[Word], angle: float, size_px: float, px: float, page_height_pt: float
+) -> list[str]:
     """One text object for one line: one ``Tm`` on its baseline, words placed along it.
 
     In page pixels (y down) the baseline runs along ``u = (cos, -sin)`` and "up" is
@@ -325,10 +334,10 @@ def _line_ops(words: Sequence[Word], angle: float, px: float, page_height_pt: fl
     word's place on the line; across, the median over the line is the straight line
     the words' box bottoms sit on (a median, so dotted-below and descending letters
     do not tilt it). The baseline is :data:`DESCENT` of the size above that line, so a
-    reader's glyph box (baseline - descent .. + ascent) covers the word's box.
+    reader's glyph box (baseline - descent .. + ascent) rises from the word's box bottom
+    by ``size_px`` (see :func:`line_sizes`).
     """
     cos, sin = _unit(angle)
-    size_px = max(1.0, statistics.median(w.height for w in words))
     placed = sorted((w.left * cos - (w.top + w.height) * sin, w.width, w.text) for w in words)
     bottom = statistics.median(-w.left * sin - (w.top + w.height) * cos for w in words)
     lift = bottom + DESCENT * size_px
@@ -371,6 +380,36 @@ def _space(gap_pt: float, size: float) -> str:
     return f" {_stretch(' ', max(gap_pt, MIN_SPACE_EM * size / 2), size):.2f} Tz <0020> Tj"
 
 
+def line_sizes(lines: Sequence[Sequence[Word]], rotation: int) -> list[float]:
+    """The glyph size of each line, in pixels: its words' height, grown towards the next line.
+
+    Why: pdfminer.six makes a paragraph of lines only when the gap between two lines is
+    under half a line's glyph height, and otherwise orders lone lines by a layout guess
+    that puts a centred heading inside the paragraph beside it (2-5 % CER on a plain
+    letter). So a line's glyphs fill :data:`LINE_FILL` of the distance to the nearest
+    line above or below that overlaps it (as OCRmyPDF sizes glyphs to the line height),
+    never less than its words' median height nor more than :data:`MAX_SIZE_GROWTH` times it.
+    A highlight then covers the line's height from the words' bottom up.
+    """
+    cos, sin = _unit(float(rotation))
+    spans, bottoms, heights = [], [], []
+    for words in lines:
+        starts = [w.left * cos - (w.top + w.height) * sin for w in words]
+        spans.append((min(starts), max(s + w.width for s, w in zip(starts, words, strict=True))))
+        bottoms.append(statistics.median(-w.left * sin - (w.top + w.height) * cos for w in words))
+        heights.append(max(1.0, statistics.median(w.height for w in words)))
+    sizes = []
+    for i, ((start, end), bottom, height) in enumerate(zip(spans, bottoms, heights, strict=True)):
+        pitches = [
+            abs(other - bottom)
+            for j, ((s, e), other) in enumerate(zip(spans, bottoms, strict=True))
+            if j != i and s < end and e > start and abs(other - bottom) > height / 2
+        ]
+        grown = LINE_FILL * min(pitches) if pitches else height
+        sizes.append(min(max(height, grown), MAX_SIZE_GROWTH * height))
+    return sizes
+
+
 def text_layer(
     words: Sequence[Word], *, dpi: float, page_height_pt: float, rotation: int = 0
 ) -> bytes:
@@ -385,14 +424,15 @@ def text_layer(
     for word in words:
         if _utf16_hex(word.text):
             lines.setdefault(word.line, []).append(word)
+    ordered = [line for _, line in sorted(lines.items())]
     ops = []
-    for _, line in sorted(lines.items()):
-        ops += _line_ops(line, line_angle(line, rotation), px, page_height_pt)
+    for line, size in zip(ordered, line_sizes(ordered, rotation), strict=True):
+        ops += _line_ops(line, line_angle(line, rotation), size, px, page_height_pt)
     return "\n".join(ops).encode("ascii")
 
 
 def _page_images(
-    pdf: Pdf, page: PageImage, settings: PdfSettings, placement: Placement
+    pdf: Pdf, page: PageImage, settings: PdfSettings, placement: Placement, px: float
 ) -> tuple[Dictionary, bytes]:
     """The page's image XObjects and the operators that paint them, turned as ``placement`` says."""
     layers = _mrc_layers(page, settings) if settings.image_mode == "mrc" else None
@@ -404,7 +444,6 @@ def _page_images(
         placed = _mrc_xobjects(pdf, layers)
         r, g, b = (c / 255 for c in layers.text_rgb)
         paint = f"{r:.3f} {g:.3f} {b:.3f} rg "
-    px = 72.0 / page.dpi
     ops = []
     for name, _, (left, top, width, height) in placed:
         colour = paint if name == "TextInk" else ""
@@ -419,17 +458,29 @@ def _page_images(
     return xobjects, paint_ops.encode()
 
 
+def page_dpi(page: PageImage, ocr: PageOcr | None) -> float:
+    """The resolution the page is shown at: the one OCR measured from the letters, if it did.
+
+    Why: a phone photo with no DPI tag (or a false one) would otherwise be sized at the
+    assumed 300 dpi, a 576 x 960 photo of an A4 letter becoming a 5 x 8 cm page.
+    """
+    if ocr and ocr.dpi_source == "measured" and ocr.dpi_estimated:
+        return ocr.dpi_estimated
+    return page.dpi
+
+
 def _add_page(pdf: Pdf, page: PageImage, ocr: PageOcr | None, font, settings: PdfSettings) -> None:
     """Append one page: the scan (straightened for display, see :mod:`pdf.placement`), its text."""
     words = ocr.words if ocr else ()
     rotation = ocr.rotation if ocr else 0
     placement = Placement(page.width, page.height, page_tilt(words, rotation))
-    px = 72.0 / page.dpi
+    dpi = page_dpi(page, ocr)
+    px = 72.0 / dpi
     width_pt, height_pt = placement.width * px, placement.height * px
-    xobjects, content = _page_images(pdf, page, settings, placement)
+    xobjects, content = _page_images(pdf, page, settings, placement, px)
     if words:
         moved = [placement.word(w) for w in words]
-        content += text_layer(moved, dpi=page.dpi, page_height_pt=height_pt, rotation=rotation)
+        content += text_layer(moved, dpi=dpi, page_height_pt=height_pt, rotation=rotation)
     # turn the page for display; the scan's bytes stay as they are
     extra = {"Rotate": rotation} if rotation else {}
     new_page = pikepdf.Page(
@@ -468,9 +519,11 @@ def build_archival_pdf(
     """
     settings = settings or PdfSettings()
     font_path = find_glyphless_font(tessdata_dir)
-    with Pdf.new() as pdf:
+    with Pdf.new() as pdf, tempfile.TemporaryDirectory(prefix="sohoa-sheets-") as work:
         font = _glyphless_font(pdf, font_path)
         for page, page_ocr in zip(pages, ocr, strict=True):
+            if page_ocr is not None and page_ocr.sheet:  # a photographed sheet: see pdf.sheet
+                page, page_ocr = flattened_page(page, page_ocr, Path(work))
             _add_page(pdf, page, page_ocr, font, settings)
         title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
         properties = {**metadata, "pageCount": str(len(pages)), "software": SOFTWARE}

@@ -80,6 +80,7 @@ def page_summaries(draft: RecordDraft) -> tuple[PageSummary, ...]:
             dpi_known=p.dpi_known,
             dpi_estimated=o.dpi_estimated,
             dpi_source=o.dpi_source,
+            sheet=o.sheet,
             rotation=o.rotation,
             blank=o.blank,
             steps=o.steps,

@@ -102,6 +102,9 @@ class PageOcr(_Frozen):
     """True when the page has words and their mean confidence is under the threshold."""
     dpi_estimated: float | None = None
     """Resolution measured from the letters' height (``None``: not measured, e.g. a blank page)."""
+    sheet: tuple[tuple[float, float], ...] | None = None
+    """A photographed sheet's corners on the photo (top-left, top-right, bottom-right,
+    bottom-left), when OCR found and flattened one: the archival PDF shows it flattened."""
     dpi_source: Literal["stated", "assumed", "measured"] | None = None
     """Where the resolution OCR used came from: the file (``stated``), the 300-dpi default
     (``assumed``: none stated, nothing measurable) or the letters (``measured``);
@@ -135,6 +138,8 @@ class PageSummary(_Frozen):
     dpi_source: Literal["stated", "assumed", "measured"] | None = None
     """Where the resolution OCR used came from (:attr:`PageOcr.dpi_source`); ``None`` in
     manifests written before it was recorded."""
+    sheet: tuple[tuple[float, float], ...] | None = None
+    """A photographed sheet's corners on the photo (:attr:`PageOcr.sheet`)."""
     rotation: int = 0
     blank: bool = False
     steps: tuple[str, ...] = ()

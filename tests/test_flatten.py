@@ -14,15 +14,19 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pikepdf
 import pytest
 from PIL import Image
 from test_resolution import LETTER, SERIF, raw_tesseract, read_file
 
 from ocr.clean import clean_for_ocr
+from ocr.engine import ocr_page
 from ocr.flatten import find_sheet
+from ocr.pages import iter_pages
 from samples import synth
 from samples.synth import cer, render_page_with_truth
-from schemas.settings import OcrSettings
+from schemas.models import SourceFile
+from schemas.settings import LimitSettings, OcrSettings
 from sohoa.programs import tesseract
 
 OFF = OcrSettings(flatten_photos=False, estimate_resolution=False)
@@ -201,3 +205,36 @@ def test_flatbed_scans_are_left_untouched(letter) -> None:
         assert now.steps == before.steps and now.dpi == 300 and now.dpi_source == "stated"
         assert np.array_equal(now.image, before.image)
         assert np.array_equal(now.to_original, before.to_original)
+
+
+def test_the_archival_pdf_shows_the_sheet_flattened_and_every_reader_reads_it(
+    letter, photos, tmp_path
+) -> None:
+    """The PDF page is the sheet, flattened, at its measured resolution (about A4), and
+    every reader gets the OCR's text back from it; the manifest's words stay on the photo.
+
+    Why: the photo's text lines converge, and poppler and pdf.js read converging lines
+    out of order; a flattened sheet has straight lines, as a scan does.
+    """
+    from bench.pdf_readers import READERS
+    from pdf.assemble import build_archival_pdf
+
+    path, quad, _ = photos["deep-shadow"]
+    source = SourceFile(name=path.name, sha256="0" * 64, size=path.stat().st_size, format="jpeg")
+    (page,) = iter_pages(source, path, tmp_path / "pages", start_index=0, limits=LimitSettings())
+    reading = ocr_page(page, OcrSettings())
+    assert reading.sheet is not None
+    assert np.abs(np.array(reading.sheet) - quad).max() < 0.015 * np.hypot(page.width, page.height)
+    pdf = build_archival_pdf([page], [reading], tmp_path / "photo.pdf", metadata={})
+    with pikepdf.open(pdf) as doc:
+        width_in, height_in = (float(v) / 72 for v in doc.pages[0].MediaBox[2:])
+    assert width_in == pytest.approx(8.27, rel=0.15) and height_in / width_in == pytest.approx(
+        1.414, rel=0.05
+    )
+    texts = {name: read(pdf, 1) for name, read in READERS.items()}
+    errors = {name: cer(reading.text, text) for name, text in texts.items() if name != "pdfminer"}
+    assert all(error <= 0.005 for error in errors.values()), sorted(errors.items())
+    # pdfminer orders the signature block by its own layout guess (the signer's name
+    # before the title above it): every character is there, the order is its own.
+    ours, theirs = (" ".join(sorted(t.split())) for t in (reading.text, texts["pdfminer"]))
+    assert cer(ours, theirs) <= 0.005

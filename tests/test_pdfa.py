@@ -382,3 +382,51 @@ def test_signed_file_is_still_pdfa(dossier):
     validator = importlib.import_module("page")  # a dev dependency: missing means a broken set-up
     report = validator.validate_pdf(str(dossier["signed"]), profile="2b")
     assert report.is_compliant, [(f.rule_id, f.message) for f in report.failures]
+
+
+def test_a_photo_with_no_stated_resolution_is_sized_by_its_measured_one(tmp_path):
+    """An untagged 576 x 960 photo (about 70 dpi) is a letter-sized page, not 5 x 8 cm.
+
+    The page image says 300 dpi because the file stated none; OCR measured 72 from the
+    letters, and the PDF page is sized, and its text placed, at that.
+    """
+    import pymupdf
+
+    from schemas.models import PageOcr, Word
+
+    path = tmp_path / "photo.jpg"
+    Image.new("RGB", (576, 960), "white").save(path, quality=80)
+    page = PageImage(
+        index=0,
+        path=str(path),
+        source="photo.jpg",
+        source_page=0,
+        width=576,
+        height=960,
+        dpi=300.0,
+        dpi_known=False,
+        mode="RGB",
+        encoding="jpeg",
+    )
+    word = Word(text="Quyết", left=100, top=200, width=60, height=12, conf=90)
+    measured = PageOcr(
+        index=0,
+        width=576,
+        height=960,
+        dpi=300.0,
+        words=(word,),
+        text="Quyết",
+        mean_confidence=90,
+        dpi_estimated=72.0,
+        dpi_source="measured",
+    )
+    assumed = measured.model_copy(update={"dpi_estimated": None, "dpi_source": "assumed"})
+    for reading, inches in ((measured, (8.0, 13.333)), (assumed, (1.92, 3.2))):
+        pdf = build_archival_pdf([page], [reading], tmp_path / "p.pdf", metadata={})
+        with pikepdf.open(pdf) as doc:
+            box = [float(v) / 72 for v in doc.pages[0].MediaBox]
+        assert box[2:] == pytest.approx(inches, abs=0.01)
+        with pymupdf.open(pdf) as doc:
+            ((x0, *_),) = [w for w in doc[0].get_text("words") if w[4] == "Quyết"]
+        dpi = 576 / inches[0]
+        assert x0 / 72 == pytest.approx(100 / dpi, abs=0.02)  # the text is on the word still
