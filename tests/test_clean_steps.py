@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from test_reread import OFFICE_LINES
 
 from ocr.clean import clean_for_ocr, despeckle, is_blank, suppress_colour
 from ocr.orient import turn_matrix
@@ -369,29 +370,13 @@ def test_despeckle_removes_lone_pixels_and_keeps_one_pixel_strokes() -> None:
     assert cv2.medianBlur(page, 3)[10:50, 20].min() == 255  # what a median would have done
 
 
-RECEIPT = [
-    "ỦY BAN NHÂN DÂN TỈNH HÀ TĨNH",
-    "BỘ PHẬN TIẾP NHẬN VÀ TRẢ KẾT QUẢ",
-    "PHIẾU TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
-    "Mã hồ sơ: 000.00.12.H23-240312-0087",
-    "Tiếp nhận hồ sơ của: ông TRẦN ĐỨC PHÁT, đội trưởng Đội Quản lý thị trường số 3",
-    "Địa chỉ: thôn Đông Thịnh, xã Cẩm Bình, huyện Cẩm Xuyên, tỉnh Hà Tĩnh",
-    (
-        "Nội dung yêu cầu giải quyết: cấp giấy phép kinh doanh; thực hiện thủ tục đăng ký"
-        " hộ kinh doanh, phát hành hóa đơn."
-    ),
-    "Thời gian trả kết quả: 15 giờ 00 phút, ngày 18 tháng 3 năm 2024.",
-    "Kết quả được trả tại Bộ phận một cửa hoặc qua dịch vụ bưu chính công ích.",
-    "Người tiếp nhận: HOÀNG THỊ MỸ LỆ, công chức Văn phòng HĐND và UBND huyện.",
-    "Ghi chú: hồ sơ đã được số hóa theo Nghị định số 45/2020/NĐ-CP của Chính phủ.",
-]
-
-
 def test_a_noisy_bilevel_200_dpi_scan_is_despeckled_not_median_filtered() -> None:
     """A 1-bit scanner page (blur and sensor noise before the threshold) reads at least as
     well as raw Tesseract and as with no noise step, and better than after a median."""
     serif = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
-    img, truth = synth.render_page_with_truth(RECEIPT, dpi=200, font_size_pt=12, font_path=serif)
+    img, truth = synth.render_page_with_truth(
+        OFFICE_LINES, dpi=200, font_size_pt=12, font_path=serif
+    )
     grey = synth.degrade(img.convert("L"), blur_sigma=0.8, noise=0.08, seed=11)
     scan = np.where(np.asarray(grey) > 140, 255, 0).astype(np.uint8)
     on = clean_for_ocr(scan, dpi=200, opts=OcrSettings())
