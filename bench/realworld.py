@@ -278,6 +278,17 @@ def main_table(pages, scores, readers) -> str:
     return table(headers, rows)
 
 
+def reader_table(pages, readers) -> str:
+    """sohoa's signed PDF: CER % of every reader per kind, beside the OCR text's own."""
+    by = readers["sohoa signed PDF"]
+    names = sorted(by)
+    rows = [
+        [label, *(pct(by[name][mask, 0].mean()) for name in names)]
+        for label, mask in groups(pages).items()
+    ]
+    return table(["kind", *names], rows)
+
+
 def order_free(truth: str, text: str) -> float:
     """CER with word order ignored (both sides' words sorted): recognition without layout."""
     return cer(" ".join(sorted(truth.split())), " ".join(sorted(text.split())))
@@ -365,6 +376,9 @@ def report(top, pages, scores, readers, ours, theirs, texts) -> str:
                 "## CER per kind\n\n" + main_table(pages, scores, readers) + "\n" + note,
                 "OCRmyPDF's own sidecar text, CER % per kind: "
                 + "; ".join(f"{k} {v}" for k, v in sidecar.items()),
+                "## sohoa's signed PDF, every reader\n\nCER % of the text each reader of "
+                "`bench/pdf_readers.py` gets from sohoa's signed PDF (compare the sohoa CER "
+                "column above: that is the OCR text itself).\n\n" + reader_table(pages, readers),
                 "## Word order ignored\n\nThe same texts with both sides' words sorted before the CER: "
                 "what is left is recognition (characters, words lost or invented), without reading "
                 "order. The gap to the table above is reading order: mostly the two-column header "
