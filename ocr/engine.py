@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ocr.clean import clean_for_ocr
+from ocr.noise import is_noise
 from ocr.reading_order import reading_lines
 from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
@@ -49,6 +50,8 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
         dpi = cleaned.dpi or page.dpi * cleaned.scale  # the measured resolution, when it was
         data = reread_page(cleaned.image, _run_tesseract(page, cleaned.image, opts, dpi), opts, dpi)
         words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
+        if opts.drop_noise:
+            words = [w for w in words if not is_noise(w.text, w.conf)]
     text = text_from_words(words)
     mean = float(np.mean([w.conf for w in words])) if words else 0.0
     return PageOcr(

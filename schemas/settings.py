@@ -91,6 +91,10 @@ class OcrSettings(_Frozen):
     the first reading is none, or a known phrase with its neighbours ("DÂN TĨNH" → "TỈNH",
     "NGUYÊN THỊ" → "NGUYỄN"); on a tie the first reading stays (:mod:`ocr.reread`).
     """
+    drop_noise: bool = True
+    """Drop words Tesseract doubts (confidence under 50) that cannot be print: a character no
+    Vietnamese document prints, or letters that spell no Vietnamese syllable ("Cftuayert",
+    "X⁄Ẳ++⁄"): what seals, signatures and handwriting are read as (:mod:`ocr.noise`)."""
     recover_lines: bool = True
     """Read again, line by line, inked text lines the page reading returned no words for."""
 
