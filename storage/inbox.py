@@ -182,6 +182,30 @@ def quarantine(batch: ReceivedBatch, error: SohoaError, settings: Settings) -> P
     return dest
 
 
+RELEASED_PREFIX = ".released-"
+"""A released batch's inbox folder, renamed, while it is deleted (see :func:`release`)."""
+
+
 def release(batch: ReceivedBatch) -> None:
-    """Remove the inbox folder once the archive and catalog hold the batch."""
-    shutil.rmtree(batch.folder, ignore_errors=True)
+    """Remove the inbox folder once the archive and catalog hold the batch.
+
+    Renamed first (one atomic step), then deleted: a run killed while deleting leaves a
+    ``.released-<id>`` folder that :func:`remove_released` clears, never a half-deleted
+    batch folder that looks like an upload cut off (no ``batch.json``) or like a batch
+    whose originals are missing, and stays in the inbox for ever.
+    """
+    trash = batch.folder.with_name(RELEASED_PREFIX + batch.folder.name)
+    shutil.rmtree(trash, ignore_errors=True)  # a leftover of an earlier, killed release
+    try:
+        batch.folder.rename(trash)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def remove_released(inbox_dir: Path) -> list[str]:
+    """Delete what killed releases left (``.released-*`` folders); return their names."""
+    leftovers = sorted(inbox_dir.glob(RELEASED_PREFIX + "*")) if inbox_dir.is_dir() else []
+    for folder in leftovers:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [folder.name for folder in leftovers]

@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from schemas.settings import Settings
 from sohoa.dates import parse_day
 from storage import claims
-from storage.inbox import ReceivedBatch, plain_name, read_batch_file
+from storage.inbox import ReceivedBatch, plain_name, read_batch_file, remove_released
 from storage.objectstore import atomic_copy, atomic_write_bytes
 
 ATTEMPTS_FILE = "nightly.json"
@@ -73,6 +73,7 @@ def scan_inbox(settings: Settings) -> tuple[list[ReceivedBatch], list[str]]:
     """
     if not settings.inbox_dir.is_dir():
         return [], []
+    remove_released(settings.inbox_dir)  # archived batches a killed run did not finish deleting
     waiting, incomplete = [], []
     for folder in sorted(settings.inbox_dir.iterdir()):
         if not folder.is_dir() or folder.name.startswith("."):
