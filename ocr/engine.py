@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from ocr.clean import clean_for_ocr
+from ocr.flatten import apply_matrix
 from ocr.noise import is_noise
 from ocr.reading_order import reading_lines
 from ocr.reread import reread_page
@@ -151,21 +152,11 @@ def _tsv_lines(data: dict) -> list[list[tuple[str, float, tuple[float, float, fl
     return list(lines.values())
 
 
-def _apply(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
-    """``matrix`` (2x3 affine, or 3x3 homography) applied to the point (x, y)."""
-    u = float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2])
-    v = float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2])
-    if matrix.shape[0] == 2:
-        return u, v
-    w = float(matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2])
-    return u / w, v / w
-
-
 def _mapped_word(text, conf, line, box: Sequence[float], to_original) -> Word:
     left, top, width, height = box
-    x0, y0 = _apply(to_original, left, top + height)  # bottom-left
-    x1, y1 = _apply(to_original, left + width, top + height)  # bottom-right
-    x2, y2 = _apply(to_original, left, top)  # top-left
+    x0, y0 = apply_matrix(to_original, left, top + height)  # bottom-left
+    x1, y1 = apply_matrix(to_original, left + width, top + height)  # bottom-right
+    x2, y2 = apply_matrix(to_original, left, top)  # top-left
     tall = math.hypot(x2 - x0, y2 - y0)
     angle = math.degrees(math.atan2(-(y1 - y0), x1 - x0))  # counter-clockwise, y grows down
     return Word(

@@ -226,3 +226,13 @@ def flatten(image: np.ndarray, sheet: Sheet, *, fill: int = 255) -> np.ndarray:
         borderMode=cv2.BORDER_CONSTANT,
         borderValue=fill,
     )
+
+
+def apply_matrix(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
+    """``matrix`` (2x3 affine, or 3x3 homography) applied to the point (x, y)."""
+    u = float(matrix[0, 0] * x + matrix[0, 1] * y + matrix[0, 2])
+    v = float(matrix[1, 0] * x + matrix[1, 1] * y + matrix[1, 2])
+    if matrix.shape[0] == 2:
+        return u, v
+    w = float(matrix[2, 0] * x + matrix[2, 1] * y + matrix[2, 2])
+    return u / w, v / w

@@ -19,17 +19,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ocr.flatten import sheet_from_corners
+from ocr.flatten import apply_matrix, sheet_from_corners
 from schemas.models import PageImage, PageOcr, Word
 from sohoa.errors import BadInputError
 
 JPEG_QUALITY = 90
 """The flattened sheet is a new image (resampled), so it is stored as a good JPEG."""
-
-
-def _apply(matrix: np.ndarray, x: float, y: float) -> tuple[float, float]:
-    u, v, w = matrix @ np.array([x, y, 1.0])
-    return float(u / w), float(v / w)
 
 
 def moved_word(word: Word, homography: np.ndarray) -> Word:
@@ -42,7 +37,7 @@ def moved_word(word: Word, homography: np.ndarray) -> Word:
     x0, y0 = word.left, word.top + word.height
     points = ((x0, y0), (x0 + word.width * math.cos(a), y0 - word.width * math.sin(a)))
     points += ((x0 - word.height * math.sin(a), y0 - word.height * math.cos(a)),)
-    (bx, by), (rx, ry), (tx, ty) = (_apply(homography, x, y) for x, y in points)
+    (bx, by), (rx, ry), (tx, ty) = (apply_matrix(homography, x, y) for x, y in points)
     height = max(1.0, math.hypot(tx - bx, ty - by))
     return word.model_copy(
         update={
