@@ -1,7 +1,10 @@
 """The ``digitise_batch`` flow: one upload in, signed searchable PDFs in the archive out.
 
 Thin wiring only: every step is a plain function in ``ocr/`` or ``storage/``.
-Tasks pass paths and small value objects, never page pixels. Pages are OCR'd in
+Tasks pass paths and small value objects, never page pixels; the batch's words
+(pages, readings, drafts) go in ``quote``: Prefect otherwise walks every word of a
+task's arguments looking for futures, three times per call (0.5-1 s a call on a
+15-page batch, on the serial tail the clerk waits for). Pages are OCR'd in
 parallel (one Tesseract per core). Idempotency comes from content hashes: the
 same files with the same options give the same batch and record ids, and an
 already archived batch is returned without reprocessing.
@@ -23,6 +26,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from catalog.database import open_catalog
 from flows.progress import NullProgress, ProgressSink
@@ -365,7 +369,7 @@ def _process(
         batch = inbox.classify(batch, settings)
         progress.pages_found(batch.batch_id, len(pages))
         readings = _read_all(pages, settings, progress, batch.batch_id)
-        drafts = fields_task(batch, pages, readings, dossier_code, settings)
+        drafts = fields_task(batch, quote(pages), quote(readings), dossier_code, settings)
     except (BadInputError, OcrError) as exc:
         where = inbox.quarantine(batch, exc, settings)
         get_run_logger().warning(
@@ -381,10 +385,10 @@ def _process(
             manifests.append(committed[draft.record_id])
             continue
         progress.stage(batch.batch_id, "sign")
-        signed, signature = build_pdf_task(batch, draft, settings)
+        signed, signature = build_pdf_task(batch, quote(draft), settings)
         progress.stage(batch.batch_id, "store")
         commit = commit_task.with_options(**retrying)
-        manifests.append(commit(batch, draft, signed, signature, originals, settings))
+        manifests.append(commit(batch, quote(draft), signed, signature, originals, settings))
     # each record wrote its own page count; the batch row keeps the whole scan's
     open_catalog(settings.resolved_catalog_url).upsert_batch(
         batch.batch_id, status="archived", page_count=len(pages), file_count=len(batch.files)
