@@ -99,3 +99,30 @@ def test_a_damaged_store_or_unreadable_image_changes_nothing(tmp_path):
     broken.write_bytes(b"\xff\xd8 not a jpeg")
     mrc.prepare_layers(broken, 300, **OPTIONS)  # left to the PDF step to report
     assert not broken.with_name(broken.name + ".mrc").exists()
+
+
+def test_background_size_is_a_whole_fraction_of_the_page():
+    """300 -> 100 dpi is an exact 3:1 reduction (the fast one), other ratios as asked."""
+    assert mrc._scaled_size(2480, 3508, 300, 100) == (826, 1169)
+    assert mrc._scaled_size(1654, 2339, 200, 100) == (827, 1169)
+    assert mrc._scaled_size(2000, 3000, 250, 100) == (800, 1200)
+    assert mrc._scaled_size(500, 700, 75, 100) == (500, 700)  # never enlarged
+
+
+@pytest.mark.parametrize("size", [(826, 1169), (827, 1170), (400, 500)])
+def test_shrink_averages_like_an_area_resize(size):
+    """Whole-factor-first shrinking gives the area average of what it keeps (a paper's shading).
+
+    It keeps all but fewer than ``factor`` pixels at the right and bottom edges.
+    """
+    import cv2
+
+    rng = np.random.default_rng(5)
+    noise = rng.integers(0, 256, (3508, 2480, 3), dtype=np.uint8)
+    shading = cv2.GaussianBlur(noise, (0, 0), 12)
+    ours = mrc._shrink(shading, size)
+    factor = min(2480 // size[0], 3508 // size[1])
+    kept = shading[: 3508 // factor * factor, : 2480 // factor * factor]
+    plain = cv2.resize(kept, size, interpolation=cv2.INTER_AREA)
+    assert ours.shape == plain.shape
+    assert np.abs(ours.astype(int) - plain.astype(int)).max() <= 2
