@@ -295,6 +295,33 @@ def test_truncated_jpeg_image_is_still_refused_not_rasterised(tmp_path):
     assert caught.value.key == "corrupt_pdf"
 
 
+@pytest.mark.parametrize("keep", [1.0, 0.5, 0.98])
+def test_a_jpeg_file_is_kept_whole_or_refused_when_cut(tmp_path, keep):
+    """An uploaded JPEG is copied byte for byte when every block decodes, refused when cut.
+
+    The check decodes at an eighth of the size (Pillow's draft mode); it must still
+    read to the last byte, or a cut file would be archived as a half-grey page.
+    """
+    buf = io.BytesIO()
+    _bilevel_scan().convert("RGB").save(buf, "JPEG", quality=80)
+    data = buf.getvalue()[: round(len(buf.getvalue()) * keep)]
+    path = tmp_path / "scan.jpg"
+    path.write_bytes(data)
+    source = SourceFile(name=path.name, sha256=sha256_file(path), size=len(data), format="jpeg")
+
+    def pages():
+        return list(iter_pages(source, path, tmp_path / "pages", start_index=0, limits=LIMITS))
+
+    if keep < 1:
+        with pytest.raises(BadInputError) as caught:
+            pages()
+        assert caught.value.key == "corrupt_image"
+        return
+    (page,) = pages()
+    assert (page.width, page.height, page.mode, page.encoding) == (WIDTH, HEIGHT, "RGB", "jpeg")
+    assert Path(page.path).read_bytes() == data
+
+
 # --------------------------------------------------------------------------- jbig2dec's door
 
 
