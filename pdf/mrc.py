@@ -45,8 +45,6 @@ DIACRITIC_REACH_MM = 0.8
 """Small marks this close to larger ink (tone marks, dots of ị) are kept whatever their size."""
 INK_COLOUR_QUALITY = 75
 """JPEG quality of the coloured-ink image (seen only through its mask)."""
-WHOLE_RATIO_TOLERANCE = 0.02
-"""A resolution ratio this close to a whole number is reduced by that whole number."""
 
 
 @dataclass(frozen=True)
@@ -202,19 +200,8 @@ def _masked_mean(image: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -
 
 
 def _scaled_size(width: int, height: int, dpi: float, target_dpi: float) -> tuple[int, int]:
-    """Pixels of a ``target_dpi`` copy; a whole fraction of the page when the ratio is one.
-
-    Why whole fractions: 300 to 100 dpi as 2480 -> 826 px is an exact 3:1 reduction,
-    which OpenCV's area resize does three times faster than 2480 -> 827 (see
-    :func:`_shrink`); the 0.1 % it leaves at the page edge is paper.
-    """
-    ratio = dpi / target_dpi
-    if ratio <= 1:
-        return width, height
-    if abs(ratio - round(ratio)) < WHOLE_RATIO_TOLERANCE:
-        factor = round(ratio)
-        return max(1, width // factor), max(1, height // factor)
-    return max(1, round(width / ratio)), max(1, round(height / ratio))
+    scale = min(1.0, target_dpi / dpi)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -101,14 +101,6 @@ def test_a_damaged_store_or_unreadable_image_changes_nothing(tmp_path):
     assert not broken.with_name(broken.name + ".mrc").exists()
 
 
-def test_background_size_is_a_whole_fraction_of_the_page():
-    """300 -> 100 dpi is an exact 3:1 reduction (the fast one), other ratios as asked."""
-    assert mrc._scaled_size(2480, 3508, 300, 100) == (826, 1169)
-    assert mrc._scaled_size(1654, 2339, 200, 100) == (827, 1169)
-    assert mrc._scaled_size(2000, 3000, 250, 100) == (800, 1200)
-    assert mrc._scaled_size(500, 700, 75, 100) == (500, 700)  # never enlarged
-
-
 @pytest.mark.parametrize("size", [(826, 1169), (827, 1170), (400, 500)])
 def test_shrink_averages_like_an_area_resize(size):
     """Whole-factor-first shrinking gives the area average of what it keeps (a paper's shading).
