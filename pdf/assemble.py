@@ -214,9 +214,8 @@ def _mrc_layers(page: PageImage, settings: PdfSettings) -> MrcLayers | None:
     """Split the page for MRC, or ``None`` to keep its original image (bilevel, photo, tiny)."""
     if page.mode == "1":
         return None
-    try:
+    try:  # not decoded here: the layers split while pages were read need no pixels
         with Image.open(page.path) as img:
-            img.load()
             layers = split_page(
                 img,
                 page.dpi,
