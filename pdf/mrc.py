@@ -139,7 +139,7 @@ def _despeckle(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
 
 def _despeckle_box(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
     """:func:`_despeckle` on the whole of ``mask``."""
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(mask.view(np.uint8), connectivity=8)
+    labels, stats = _components(mask)
     small = stats[:, cv2.CC_STAT_AREA] < min_area
     small[0] = False
     if not small.any():
@@ -153,6 +153,23 @@ def _despeckle_box(mask: np.ndarray, dpi: float, min_area: float) -> np.ndarray:
     keep[labels.flat[where[near.flat[where]]]] = True
     out.flat[where] = keep[labels.flat[where]]
     return out
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-connected labels of ``mask`` and their statistics, as 16-bit labels when they fit.
+
+    Why 16-bit first: labelling a page into 16-bit labels takes about 40 % of the time
+    32-bit ones do (23 against 58 ms for an A4 page at 300 dpi); a page with more than
+    65,535 specks makes OpenCV refuse the 16-bit run, and is labelled again in 32 bits.
+    """
+    binary = mask.view(np.uint8)
+    try:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(
+            binary, connectivity=8, ltype=cv2.CV_16U
+        )
+    except cv2.error:
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    return labels, stats
 
 
 def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
@@ -174,14 +191,20 @@ def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
             )
         )
     filled = None
-    for total, share in reversed(levels):
+    for depth in range(len(levels) - 1, -1, -1):
+        total, share = levels[depth]
         have = share > 0
         weight = share[..., None] if total.ndim == 3 else share
-        mean = total / np.maximum(weight, 1e-6)
         if filled is None:
+            mean = total / np.maximum(weight, 1e-6)
             filled = np.where(have[..., None] if total.ndim == 3 else have, mean, 255)
             continue
         up = cv2.resize(filled, (share.shape[1], share.shape[0]), interpolation=cv2.INTER_LINEAR)
+        if depth == 0:  # the cells themselves: known ones keep their values, only holes change
+            filled = values.copy()
+            filled[~have] = up[~have]
+            continue
+        mean = total / np.maximum(weight, 1e-6)
         filled = np.where(have[..., None] if total.ndim == 3 else have, mean, up)
     return filled
 

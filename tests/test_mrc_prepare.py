@@ -118,3 +118,37 @@ def test_shrink_averages_like_an_area_resize(size):
     plain = cv2.resize(kept, size, interpolation=cv2.INTER_AREA)
     assert ours.shape == plain.shape
     assert np.abs(ours.astype(int) - plain.astype(int)).max() <= 2
+
+
+def test_a_page_of_more_specks_than_16_bit_labels_is_still_cleaned():
+    """Past 65,535 components the labels are 32-bit: every speck still goes, the text stays."""
+    mask = np.zeros((1200, 1200), bool)
+    mask[::4, ::4] = True  # 90,000 isolated dots: scanner noise
+    mask[600:640, 100:1100] = True  # one bar of "text"
+    labels, _ = mrc._components(mask)
+    assert labels.dtype == np.int32
+    cleaned = mrc._despeckle(mask, 300, mrc.SPECK_AREA_300DPI)
+    assert cleaned[600:640, 100:1100].all()
+    assert cleaned.sum() == 40 * 1000 + np.count_nonzero(_near_bar())
+
+
+def _near_bar() -> np.ndarray:
+    """Which dots of the 4-pixel grid lie within reach of the bar (kept as its diacritics)."""
+    reach = max(3, round(mrc.DIACRITIC_REACH_MM / 25.4 * 300) * 2 + 1) // 2
+    rows = np.arange(0, 1200, 4)[:, None]
+    cols = np.arange(0, 1200, 4)[None, :]
+    inside = (rows >= 600) & (rows < 640) & (cols >= 100) & (cols < 1100)
+    near = (
+        (rows >= 600 - reach) & (rows < 640 + reach) & (cols >= 100 - reach) & (cols < 1100 + reach)
+    )
+    return near & ~inside
+
+
+def test_specks_go_and_text_stays_with_16_bit_labels():
+    mask = np.zeros((400, 400), bool)
+    mask[50, 50] = mask[300, 20] = True  # two lone specks
+    mask[200:230, 100:300] = True
+    labels, _ = mrc._components(mask)
+    assert labels.dtype == np.uint16
+    cleaned = mrc._despeckle(mask, 300, mrc.SPECK_AREA_300DPI)
+    assert not cleaned[50, 50] and not cleaned[300, 20] and cleaned[200:230, 100:300].all()
