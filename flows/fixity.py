@@ -25,6 +25,7 @@ from prefect import flow, get_run_logger, task, unmapped
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from catalog import units
 from catalog.database import open_catalog
@@ -127,7 +128,8 @@ def _check(
     total, rows = plan_task(settings, sample, seed, unit)
     progress.started(len(rows))
     lost = orphans_task.submit(settings) if orphans else None
-    futures = check_task.map(chunks(rows, workers), unmapped(settings))
+    # quoted: Prefect would visit every field of every row, several times per chunk
+    futures = check_task.map([quote(c) for c in chunks(rows, workers)], unmapped(settings))
     results: list[VerifyResult] = []
     for future in as_completed(futures):
         for result in future.result():

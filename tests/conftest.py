@@ -211,3 +211,34 @@ def scan_pdf(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("scans") / "ho-so-3-trang.pdf"
     write_pdf(path, pages, dpi=300, jpeg_quality=80)
     return path
+
+
+@pytest.fixture
+def prefect_walk(monkeypatch) -> list:
+    """Every object Prefect's engines visit in task and flow arguments, while the test runs.
+
+    Why: Prefect looks for futures and states in arguments object by object, several
+    times a call; a flow that hands it a batch's words or a catalog's rows unquoted
+    pays for each one. Tests assert which types never show up here.
+    """
+    import prefect.flow_engine
+    import prefect.futures
+    import prefect.task_engine
+    import prefect.utilities.engine
+
+    seen: list = []
+
+    def counting(original):
+        def visit(expr, visit_fn, *args, **kwargs):
+            def spy(obj, *rest):
+                seen.append(obj)
+                return visit_fn(obj, *rest)
+
+            return original(expr, spy, *args, **kwargs)
+
+        return visit
+
+    engines = (prefect.task_engine, prefect.utilities.engine, prefect.flow_engine, prefect.futures)
+    for module in engines:
+        monkeypatch.setattr(module, "visit_collection", counting(module.visit_collection))
+    return seen

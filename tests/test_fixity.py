@@ -164,6 +164,20 @@ def test_fixity_flow_reports_and_logs_without_personal_data(
     assert ours.parameters["started_by"] == "nightly"
 
 
+def test_prefect_does_not_walk_the_catalog_rows(
+    small_archive, tmp_path, prefect_api_url, prefect_walk
+):
+    """Chunks of catalog rows reach the checks quoted: a province's archive is 10^5-10^6
+    rows, which Prefect would otherwise visit field by field, several times per chunk."""
+    from catalog.rows import RecordRow
+    from flows.fixity import run_fixity_check
+
+    settings = small_archive.copy(tmp_path / "data")
+    report = run_fixity_check(settings, workers=2)
+    assert report.counts["ok"] == 3  # the rows were there to be walked
+    assert [o for o in prefect_walk if isinstance(o, RecordRow)] == []
+
+
 def test_parallel_and_serial_give_the_same_verdicts(small_archive, tmp_path):
     settings = small_archive.copy(tmp_path / "data")
     damage(settings, small_archive.record_ids)

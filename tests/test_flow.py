@@ -61,7 +61,7 @@ def test_only_outages_are_retried():
     assert not worth_retrying(None, None, failed(NotFoundError(what="record", name="x")))
 
 
-def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, monkeypatch):
+def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, prefect_walk):
     """The pages' words reach the tasks without Prefect visiting each one.
 
     Prefect looks for futures in every task argument, object by object, three times a
@@ -69,36 +69,11 @@ def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, monkey
     commit). The flow passes those arguments ``quote``d; without it this counts
     thousands of words.
     """
-    import prefect.flow_engine
-    import prefect.futures
-    import prefect.task_engine
-    import prefect.utilities.engine
-
     from samples.synth import render_page, write_png
     from schemas.models import Word
 
-    seen: list[Word] = []
-
-    def counting(original):
-        def visit(expr, visit_fn, *args, **kwargs):
-            def spy(obj, *rest):
-                if isinstance(obj, Word):
-                    seen.append(obj)
-                return visit_fn(obj, *rest)
-
-            return original(expr, spy, *args, **kwargs)
-
-        return visit
-
-    for module in (
-        prefect.task_engine,
-        prefect.utilities.engine,
-        prefect.flow_engine,
-        prefect.futures,
-    ):
-        monkeypatch.setattr(module, "visit_collection", counting(module.visit_collection))
     scan = tmp_path / "don.png"
     write_png(scan, render_page(["ĐƠN ĐỀ NGHỊ", "Kính gửi: Ủy ban nhân dân xã"], font_size_pt=16))
     [manifest] = run_digitise([str(scan)], settings=Settings(data_dir=tmp_path / "d"))
     assert manifest.pages[0].word_count > 5  # the words were there to be walked
-    assert seen == []
+    assert [o for o in prefect_walk if isinstance(o, Word)] == []
