@@ -16,9 +16,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from ocr import noise
 from ocr.clean import clean_for_ocr
 from ocr.flatten import apply_matrix
-from ocr.noise import is_noise
 from ocr.reading_order import reading_lines
 from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
@@ -50,9 +50,7 @@ def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
     if not blank:  # a blank page is reported, not OCR'd at length
         dpi = cleaned.dpi or page.dpi * cleaned.scale  # the measured resolution, when it was
         data = reread_page(cleaned.image, _run_tesseract(page, cleaned.image, opts, dpi), opts, dpi)
-        words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg)
-        if opts.drop_noise:
-            words = [w for w in words if not is_noise(w.text, w.conf)]
+        words = words_from_tsv(data, cleaned.to_original, cleaned.skew_deg, opts.drop_noise)
     text = text_from_words(words)
     mean = float(np.mean([w.conf for w in words])) if words else 0.0
     return PageOcr(
@@ -110,8 +108,14 @@ def _reason(exc: ExternalProgramError) -> str:
     return str(exc.params.get("detail") or exc.render("en"))[:160]
 
 
-def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list[Word]:
+def words_from_tsv(
+    data: dict, to_original: np.ndarray, skew_deg: float, drop_noise: bool = False
+) -> list[Word]:
     """Build words from Tesseract's TSV columns, mapping boxes to the original image.
+
+    With ``drop_noise``, words read from seals, signatures and handwriting
+    (:mod:`ocr.noise`) are dropped first: left in, a margin note's "word" beside the
+    body text passes for a column and hides the real header and footer blocks.
 
     Lines are numbered in reading order (:func:`ocr.reading_order.reading_lines`),
     worked out on the upright, cleaned image the boxes come from, before they are
@@ -127,6 +131,8 @@ def words_from_tsv(data: dict, to_original: np.ndarray, skew_deg: float) -> list
     each word the size it has where it stands.
     """
     lines = _tsv_lines(data)
+    if drop_noise:
+        lines = _without_noise(lines)
     boxes = [[(b[0], b[1], b[0] + b[2], b[1] + b[3]) for _, _, b in line] for line in lines]
     words: list[Word] = []
     texts = [[text for text, _, _ in line] for line in lines]
@@ -150,6 +156,13 @@ def _tsv_lines(data: dict) -> list[list[tuple[str, float, tuple[float, float, fl
         box += (float(data["width"][i]), float(data["height"][i]))
         lines.setdefault(key, []).append((text, conf, box))
     return list(lines.values())
+
+
+def _without_noise(lines: list[list]) -> list[list]:
+    """The lines with their noise words (:func:`ocr.noise.kept`) left out; empty lines too."""
+    flags = iter(noise.kept([(text, conf, box[3]) for line in lines for text, conf, box in line]))
+    out = [[word for word in line if next(flags)] for line in lines]
+    return [line for line in out if line]
 
 
 def _mapped_word(text, conf, line, box: Sequence[float], to_original) -> Word:

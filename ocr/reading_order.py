@@ -259,6 +259,8 @@ def _grow(rows, start, gutter, parts, lines, height, used) -> tuple[_Band, int]:
     last = start
     for r in range(start, len(rows)):
         fitted = _fit(rows[r], band.gutter, parts, lines, height)
+        if fitted is None and band.rows:
+            fitted = _centred_fit(band, rows[r], parts, lines, height)
         verdict = "stop" if fitted is None else _verdict(band, fitted, height)
         if verdict == "stop":
             break
@@ -268,6 +270,8 @@ def _grow(rows, start, gutter, parts, lines, height, used) -> tuple[_Band, int]:
             last = r
     for r in range(start - 1, -1, -1) if band.rows else ():
         fitted = None if r in used else _fit(rows[r], band.gutter, parts, lines, height)
+        if fitted is None and r not in used:
+            fitted = _centred_fit(band, rows[r], parts, lines, height)
         if fitted is None or not (_text(fitted[0]) and _text(fitted[1])):
             break
         if _top(band) - _bottom(fitted[0] + fitted[1]) > ROW_STEP * height:
@@ -277,6 +281,57 @@ def _grow(rows, start, gutter, parts, lines, height, used) -> tuple[_Band, int]:
         band.rows.insert(0, (r, fitted[0], fitted[1]))
         band.gutter = fitted[2]
     return band, last
+
+
+def _centred_fit(band: _Band, row: list[int], parts, lines, height: float) -> Fit | None:
+    """A row that crosses the column gap, yet whose every part is centred on one side's block.
+
+    Header blocks are centred in their halves of the page and may be wider than their
+    half: a long issuing body or a "V/v" subject line under the number runs past the
+    other block's left edge, and the first header row often has only a word space
+    between its halves. Such a row leaves no common gutter, but each of its parts (the
+    row split at its widest clear gap, if that helps) still stands centred under or over
+    its own block's lines. The band's gutter stays as it was.
+    """
+    centres = [
+        statistics.median(p.centre for p in side) if side else None
+        for side in (band.side_parts(0), band.side_parts(1))
+    ]
+    sides: tuple[list[Part], list[Part]] = ([], [])
+    for i in row:
+        for part in parts[i]:
+            for piece in _halves(part, lines[i], height):
+                side = _centred_side(piece, centres, height)
+                if side is None and not piece.mark:
+                    return None
+                sides[side if side is not None else 0].append(piece)
+    if not _text(sides[0] + sides[1]):
+        return None
+    return sides[0], sides[1], band.gutter, True
+
+
+def _halves(part: Part, words: Sequence[Box], height: float) -> list[Part]:
+    """``part`` as it is, or split at its widest gap clearly wider than its word spaces."""
+    if part.mark or len(part.words) < 2:
+        return [part]
+    boxes = [words[k] for k in part.words]
+    gaps = _gaps(boxes)
+    n = max(range(len(gaps)), key=lambda k: gaps[k])
+    if not _parts_at(boxes, n, height, wide=False):
+        return [part]
+    cut = n + 1
+    return [
+        _part(part.line, words, part.words[:cut], height),
+        _part(part.line, words, part.words[cut:], height),
+    ]
+
+
+def _centred_side(part: Part, centres, height: float) -> int | None:
+    """The side (0, 1) whose block centre ``part`` is centred on, if exactly one."""
+    hits = [
+        s for s, c in enumerate(centres) if c is not None and abs(part.centre - c) <= ALIGN * height
+    ]
+    return hits[0] if len(hits) == 1 else None
 
 
 def _top(band: _Band) -> float:

@@ -9,9 +9,16 @@ cost key fields even on clean scans:
 * a bold line standing alone under a signature ("Nguyễn Hữu Mạnh") is dropped with
   the signature as if it were a picture; read as one line (``--psm 7``) it is plain.
 
-So after the page run, the doubtful words and the inked lines that got no words are
-cut out of the cleaned image, enlarged, and read again by one Tesseract process per
-kind (a list file of crops: the model loads once). A re-read word replaces the
+A third failure costs whole lines: Tesseract may take two blocks set side by side
+(the footer's "Nơi nhận" list beside the signature block, the two header blocks) for
+one block, and fitting one set of baselines across both mangles the side whose lines
+are set closer ("- Như trên;" / "- UBND thành phố Cần Thơ (b/c);" came back as "R Xe tê
+h phố Cần Thơ (b/c)" / "< anh pho Can C);"); each side cut out alone and read as a
+block (``--psm 6``) is plain (:func:`split_blocks`).
+
+So after the page run, such merged blocks, the doubtful words and the inked lines that
+got no words are cut out of the cleaned image, enlarged, and read again by one
+Tesseract process per kind (a list file of crops: the model loads once). A re-read word replaces the
 original only when it spells the same letters (tone marks and case aside), is more
 confident, *and* has more evidence than the page's reading (:func:`better_reading`):
 it is a Vietnamese word form where the old one is none (:mod:`ocr.syllables`), or its
@@ -29,6 +36,7 @@ import logging
 import tempfile
 import unicodedata
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -46,6 +54,15 @@ WORD_SCALES = (1.5, 2.0)
 """Each doubtful word is read at these enlargements (one process); the most confident
 reading that spells the same letters wins. One scale alone fails on a few short words
 ("Trị" at 1.5x read "..)"), two disagree rarely."""
+BLOCK_DOUBT = 50.0
+"""A block with a word read under this confidence and a line parted at a wide gap is read
+again side by side (:func:`split_blocks`)."""
+WIDE_GAP = 2.0
+"""A gap this many text heights wide between two words of one line parts two blocks."""
+MAX_BLOCK_SHARE = 0.15
+"""Blocks larger than this share of the page are not read again: headers and footers are
+small (at most 9 % of the page on the real-world corpus's 36 pages), and reading half a page
+again would cost a second page reading (a body merged with its margin notes: 2 s of CPU)."""
 MIN_LINE_CONFIDENCE = 75.0
 """A recovered line's mean word confidence must reach this (signature scribbles stay out)."""
 log = logging.getLogger(__name__)
@@ -62,6 +79,8 @@ class Crop:
     width: int
     height: int
     scale: float = ENLARGE
+    pad: int | None = None
+    """White margin taken around the crop; ``None``: 30 % of its height (a word or a line)."""
 
 
 def doubtful_words(data: dict, below: float) -> list[int]:
@@ -116,14 +135,13 @@ def lost_lines(image: np.ndarray, data: dict) -> list[Crop]:
     return crops
 
 
-def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings, dpi: float):
-    """Read each crop with one Tesseract process; per crop, its words as (text, conf)."""
-    if not crops:
-        return []
+def _crop_tsv(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings, dpi: float):
+    """Tesseract's TSV of all crops read in one process (``page_num`` = crop + 1), and per
+    crop the page position of its enlarged image's origin; ``None`` if the run failed."""
     with tempfile.TemporaryDirectory(prefix="sohoa-reread-") as tmp:
-        paths = []
+        paths, origins = [], []
         for n, crop in enumerate(crops):
-            pad = max(4, int(0.3 * crop.height))
+            pad = max(4, int(0.3 * crop.height)) if crop.pad is None else crop.pad
             y0, x0 = max(0, crop.top - pad), max(0, crop.left - pad)
             part = image[y0 : crop.top + crop.height + pad, x0 : crop.left + crop.width + pad]
             part = cv2.resize(
@@ -132,6 +150,7 @@ def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings
             path = Path(tmp) / f"{n:05d}.pgm"
             cv2.imwrite(str(path), part)
             paths.append(str(path))
+            origins.append((x0, y0))
         listing = Path(tmp) / "crops.txt"
         listing.write_text("\n".join(paths) + "\n", encoding="utf-8")
         try:
@@ -149,11 +168,19 @@ def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings
             log.warning(
                 "second reading of %d crops failed, first reading kept: %s", len(crops), exc
             )
-            return [[] for _ in crops]
+            return None, origins
+    out["text"] = [unicodedata.normalize("NFC", str(t).strip()) for t in out["text"]]
+    return out, origins
+
+
+def read_crops(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings, dpi: float):
+    """Read each crop with one Tesseract process; per crop, its words as (text, conf)."""
+    if not crops:
+        return []
+    out, _ = _crop_tsv(image, crops, psm, opts, dpi)
     found: list[list[tuple[str, float]]] = [[] for _ in crops]
-    for i, level in enumerate(out["level"]):
-        text = unicodedata.normalize("NFC", str(out["text"][i]).strip())
-        page = int(out["page_num"][i]) - 1
+    for i, level in enumerate(out["level"] if out else []):
+        text, page = out["text"][i], int(out["page_num"][i]) - 1
         if int(level) == 5 and text and float(out["conf"][i]) >= 0 and 0 <= page < len(crops):
             found[page].append((text, float(out["conf"][i])))
     return found
@@ -167,6 +194,8 @@ def reread_page(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) ->
     a search for "GD&ĐT" must find the page (:mod:`ocr.validators` does the same for fields).
     """
     data["text"] = [str(t).translate(_ETH_FOR_D) for t in data["text"]]
+    if opts.split_blocks:
+        data = split_blocks(image, data, opts, dpi)
     if opts.recover_lines:
         data = _add_lost_lines(image, data, opts, dpi)
     if opts.reread_below > 0:  # recovered lines too: they are read no better than the page
@@ -352,3 +381,194 @@ def _line_rows(columns, crop: Crop, words: list[tuple[str, float]], block: int) 
         out.append(row)
         x += width + unit
     return out
+
+
+# --------------------------------------------------------------------------- merged blocks
+
+
+def split_blocks(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -> dict:
+    """Blocks Tesseract merged across a column gap, read again one side at a time.
+
+    A block qualifies when one of its lines parts at a gap :data:`WIDE_GAP` text
+    heights wide, it holds a word read under :data:`BLOCK_DOUBT`, and an ink-free
+    column runs down the whole block through that gap (:func:`merged_blocks`). Both
+    sides of every such block are read in one Tesseract process as uniform blocks
+    (``--psm 6``); a block's new reading replaces the old only when it is more
+    confident and keeps as much confident text (:func:`better_block`). The sides
+    become blocks of their own, left first: read block by block.
+    """
+    found = merged_blocks(image, data)
+    if not found:
+        return data
+    crops = [crop for _, sides in found for crop in sides]
+    out, origins = _crop_tsv(image, crops, 6, opts, dpi)
+    if out is None:
+        return data
+    columns = list(data)
+    rows = [{k: data[k][i] for k in columns} for i in range(len(data["level"]))]
+    block = max((int(b) for b in data["block_num"]), default=0)
+    for n, (number, _) in enumerate(found):
+        new = []
+        for side in (2 * n, 2 * n + 1):
+            block += 1
+            new += _crop_rows(out, side, origins[side], crops[side].scale, columns, block)
+        sides = crops[2 * n : 2 * n + 2]
+        gone = [r for r in rows if int(r["block_num"]) == number or _inside(r, sides)]
+        if better_block([r for r in gone if _is_word(r)], new):
+            at = next(i for i, r in enumerate(rows) if int(r["block_num"]) == number)
+            rows = [r for r in rows if not any(r is g for g in gone)]
+            rows[at:at] = new
+    return {k: [r[k] for r in rows] for k in columns}
+
+
+def merged_blocks(image: np.ndarray, data: dict) -> list[tuple[int, tuple[Crop, Crop]]]:
+    """Tesseract blocks that hold two side-by-side blocks, and the crop of each side."""
+    words = [i for i in range(len(data["level"])) if _is_word(_row(data, i))]
+    heights = [int(data["height"][i]) for i in words if float(data["conf"][i]) >= 60]
+    if len(heights) < 5:
+        return []
+    unit = float(np.median(heights))
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    found = []
+    for number in sorted({int(data["block_num"][i]) for i in words}):
+        mine = [i for i in words if int(data["block_num"][i]) == number]
+        gaps = _wide_gaps(data, mine, unit)
+        if not gaps or min(float(data["conf"][i]) for i in mine) >= BLOCK_DOUBT:
+            continue
+        box = _union([_box(data, i) for i in mine])
+        if (box[2] - box[0]) * (box[3] - box[1]) > MAX_BLOCK_SHARE * grey.size:
+            continue
+        sides = next(filter(None, (_sides(grey, box, gap, unit) for gap in gaps)), None)
+        if sides:
+            found.append((number, sides))
+    return found
+
+
+def _wide_gaps(data: dict, rows: list[int], unit: float) -> list[tuple[int, int]]:
+    """The gaps (right edge, next left edge) between neighbouring words of one line that
+    are :data:`WIDE_GAP` text heights wide."""
+    gaps = []
+    for a, b in pairwise(rows):
+        if _tsv_line(data, a) != _tsv_line(data, b):
+            continue
+        right, left = int(data["left"][a]) + int(data["width"][a]), int(data["left"][b])
+        if left - right >= WIDE_GAP * unit:
+            gaps.append((right, left))
+    return gaps
+
+
+def _sides(grey: np.ndarray, box, gap: tuple[int, int], unit: float) -> tuple[Crop, Crop] | None:
+    """The block's two sides, split at the middle of the ink-free columns through ``gap``.
+
+    The free run must be at least one text height wide and reach from the block's top to
+    its bottom: a signature or a seal across the gap leaves the block whole. Ink is
+    Otsu's threshold over the block and two text heights around it (its crops may grow
+    that far, :func:`_snapped`), not the page: only doubtful blocks pay for it.
+    """
+    left, top, right, bottom = box
+    reach = int(2 * unit)
+    y0, y1 = max(0, top - reach), min(grey.shape[0], bottom + reach)
+    _, ink = cv2.threshold(grey[y0:y1, left:right], 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    free = np.flatnonzero(
+        ink[top - y0 : bottom - y0, gap[0] - left : gap[1] - left].sum(axis=0) == 0
+    )
+    if free.size == 0:
+        return None
+    runs = np.split(free, np.flatnonzero(np.diff(free) > 1) + 1)
+    run = max(runs, key=len)
+    if len(run) < unit:
+        return None
+    cut = gap[0] + int(run[len(run) // 2])
+    pad = max(4, int(0.3 * unit))
+    rows = ink.sum(axis=1, where=np.arange(left, right)[None, :] < cut - pad)
+    rows_right = ink.sum(axis=1, where=np.arange(left, right)[None, :] >= cut + pad)
+    return (
+        _snapped(rows, y0, (left, top, cut - pad, bottom), unit, pad),
+        _snapped(rows_right, y0, (cut + pad, top, right, bottom), unit, pad),
+    )
+
+
+def _snapped(rows: np.ndarray, y0: int, box, unit: float, pad: int) -> Crop:
+    """A side's crop, its top and bottom moved out to the nearest ink-free row.
+
+    The block's box is the union of the words Tesseract found; a line it lost at the
+    block's edge would be cut in half, and half a line reads as junk. ``rows``: the
+    side's ink per row, from page row ``y0``.
+    """
+    left, top, right, bottom = box
+    reach = int(2 * unit)
+    clear = [y for y in range(top, max(y0, top - reach) - 1, -1) if rows[y - y0] == 0]
+    top = clear[0] if clear else top
+    clear = [y for y in range(bottom, min(y0 + len(rows), bottom + reach)) if rows[y - y0] == 0]
+    bottom = clear[0] if clear else bottom
+    return Crop(left, top, right - left, bottom - top, ENLARGE, pad)
+
+
+def better_block(old: list[dict], new: list[dict]) -> bool:
+    """Whether a block's side-by-side reading should replace the first one.
+
+    It must be more confident over its characters, and keep at least as many characters
+    read at 80 or more, so a block read whole and well never gives way to fewer words.
+    """
+    if not new:
+        return False
+
+    def mean(rows):
+        weights = [len(str(r["text"])) for r in rows]
+        return sum(float(r["conf"]) * w for r, w in zip(rows, weights)) / max(1, sum(weights))
+
+    def sure(rows):
+        return sum(len(str(r["text"])) for r in rows if float(r["conf"]) >= 80)
+
+    return mean(new) > mean(old) and sure(new) >= sure(old)
+
+
+def _crop_rows(out: dict, page: int, origin, scale: float, columns, block: int) -> list[dict]:
+    """The words Tesseract read in crop ``page``, as page rows of block ``block``."""
+    rows = []
+    for i in range(len(out["level"])):
+        row = _row(out, i)
+        if int(row["page_num"]) - 1 != page or not _is_word(row):
+            continue
+        new = dict.fromkeys(columns, 0) | {k: row[k] for k in columns if k in row}
+        new.update(
+            page_num=1,
+            block_num=block,
+            left=origin[0] + round(int(row["left"]) / scale),
+            top=origin[1] + round(int(row["top"]) / scale),
+            width=max(1, round(int(row["width"]) / scale)),
+            height=max(1, round(int(row["height"]) / scale)),
+        )
+        rows.append(new)
+    return rows
+
+
+def _inside(row: dict, crops) -> bool:
+    """A word of another block whose centre lies in one of ``crops``: read again with them."""
+    if not _is_word(row):
+        return False
+    x = int(row["left"]) + int(row["width"]) / 2
+    y = int(row["top"]) + int(row["height"]) / 2
+    return any(c.left <= x <= c.left + c.width and c.top <= y <= c.top + c.height for c in crops)
+
+
+def _row(data: dict, i: int) -> dict:
+    return {k: data[k][i] for k in data}
+
+
+def _is_word(row: dict) -> bool:
+    return int(row["level"]) == 5 and bool(str(row["text"]).strip()) and float(row["conf"]) >= 0
+
+
+def _box(data: dict, i: int) -> tuple[int, int, int, int]:
+    x, y = int(data["left"][i]), int(data["top"][i])
+    return x, y, x + int(data["width"][i]), y + int(data["height"][i])
+
+
+def _union(boxes) -> tuple[int, int, int, int]:
+    return (
+        min(b[0] for b in boxes),
+        min(b[1] for b in boxes),
+        max(b[2] for b in boxes),
+        max(b[3] for b in boxes),
+    )

@@ -94,9 +94,14 @@ class OcrSettings(_Frozen):
     drop_noise: bool = True
     """Drop words Tesseract doubts (confidence under 50) that cannot be print: a character no
     Vietnamese document prints, or letters that spell no Vietnamese syllable ("Cftuayert",
-    "X⁄Ẳ++⁄"): what seals, signatures and handwriting are read as (:mod:`ocr.noise`)."""
+    "X⁄Ẳ++⁄"); and, under 60, words far taller or shorter than the page's print, or bare
+    symbols: what seals, signatures and handwriting are read as (:mod:`ocr.noise`). They
+    are dropped before the reading order is worked out, so they never pass for a column."""
     recover_lines: bool = True
     """Read again, line by line, inked text lines the page reading returned no words for."""
+    split_blocks: bool = True
+    """Read again, one side at a time, a block Tesseract merged across a column gap (the
+    "Nơi nhận" list beside the signature block) when it doubted a word of it (:mod:`ocr.reread`)."""
 
 
 class LimitSettings(_Frozen):

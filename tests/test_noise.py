@@ -12,8 +12,9 @@ import cv2
 import numpy as np
 import pytest
 
+from ocr import noise
 from ocr.engine import ocr_page
-from ocr.noise import NOISE_BELOW, is_noise
+from ocr.noise import NOISE_BELOW, SHAPE_BELOW, is_noise
 from samples.synth import cer, render_page_with_truth
 from schemas.models import PageImage
 from schemas.settings import OcrSettings
@@ -24,7 +25,7 @@ LOW = NOISE_BELOW - 20
 @pytest.mark.parametrize("text", ["X⁄Ẳ++⁄", "@®", "¬Yy", "Cftuayert", "tuuu", "(b/©);"])
 def test_doubtful_words_that_cannot_be_print_are_noise(text: str) -> None:
     assert is_noise(text, LOW)
-    assert not is_noise(text, NOISE_BELOW)  # Tesseract sure of it: kept whatever it is
+    assert not is_noise(text, SHAPE_BELOW)  # Tesseract sure of it: kept whatever it is
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,37 @@ def test_yellowed_pages_with_notes_read_no_worse_without_the_noise(tmp_path, ind
     every = ocr_page(image, OcrSettings(drop_noise=False))
     assert cer(page.truth, kept.text) <= cer(page.truth, every.text)
     assert len(kept.words) < len(every.words)
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [
+        ("67.5", 2.4),  # a signature's loop, twice as tall as the print, read as a number
+        ("Tàn", 2.6),
+        ("R", 0.1),  # a pen dot read as a letter
+        ("<", 1.0),  # bare symbols that are no dash or dot
+        ("£", 0.3),
+        ("+", 1.0),
+    ],
+)
+def test_doubtful_words_off_the_print_size_or_bare_symbols_are_noise(text, size) -> None:
+    assert is_noise(text, LOW, size)
+    assert not is_noise(text, SHAPE_BELOW, size)  # Tesseract sure of it: kept
+
+
+@pytest.mark.parametrize(
+    ("text", "size"),
+    [("-", 0.15), ("...", 0.2), ("Nguyễn", 1.0), ("QUYẾT", 1.3), ("18", 0.8), ("VT,", 0.76)],
+)
+def test_doubtful_print_of_the_print_size_and_list_dashes_are_kept(text, size) -> None:
+    assert not is_noise(text, LOW, size)
+
+
+def test_words_are_judged_against_the_page_print_size() -> None:
+    """The body height is the median of the confident words' heights, in any unit."""
+    print_words = [("Ủy", 95.0, 40.0), ("ban", 96.0, 38.0), ("nhân", 94.0, 41.0)]
+    print_words += [("dân", 97.0, 40.0), ("tỉnh", 93.0, 42.0), ("Hà", 91.0, 40.0)]
+    tall = ("67.5", 15.0, 95.0)
+    sure_title = ("QUYẾT", 92.0, 55.0)
+    assert noise.kept([*print_words, tall, sure_title]) == [True] * 6 + [False, True]
+    assert noise.kept([tall]) == [True]  # too few words to know the print size: size unknown

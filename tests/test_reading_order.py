@@ -305,3 +305,61 @@ def _tesseract_lines(data: dict) -> list[str]:
             key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
             lines.setdefault(key, []).append(text)
     return [" ".join(words) for words in lines.values()]
+
+
+def _set(y: float, words: list[tuple[str, float, float]], h: float = 50) -> list[tuple[str, tuple]]:
+    """A Tesseract line given as (word, left, right) at top ``y``."""
+    return [(word, (x0, y, x1, y + h)) for word, x0, x1 in words]
+
+
+def test_a_header_wider_than_its_half_still_reads_block_by_block():
+    """Boxes as Tesseract read a real 300-dpi header (real-world corpus, seed 7300): the
+    left block's long second line ends where the right block's first line begins, so no
+    common gutter holds the first row; the "V/v" subject line under the number runs past
+    the right block's left edge. Each of their parts is centred on its own block."""
+    lines = [
+        _set(
+            244,
+            [("UBND", 362, 532), ("HUYỆN", 555, 765), ("THANH", 784, 997)]
+            + [("OAI", 1021, 1120), ("CỘNG", 1168, 1321), ("HÒA", 1342, 1461)]
+            + [("XÃ", 1475, 1545), ("HỘI", 1563, 1665), ("CHỦ", 1684, 1801)]
+            + [("NGHĨA", 1820, 2001), ("VIỆT", 2016, 2143), ("NAM", 2161, 2286)],
+        ),
+        _set(
+            305,
+            [("BAN", 310, 401), ("QUẢN", 417, 540), ("LÝ", 557, 606), ("DỰ", 628, 680)]
+            + [("ÁN", 702, 754), ("ĐẦU", 773, 863), ("TƯ", 884, 936), ("XÂY", 954, 1030)]
+            + [("DỰNG", 1045, 1170), ("Độc", 1302, 1414), ("lập", 1437, 1527)]
+            + [("-", 1550, 1567), ("Tự", 1589, 1673), ("do", 1689, 1759), ("-", 1782, 1799)]
+            + [("Hạnh", 1823, 1984), ("phúc", 2005, 2150)],
+        ),
+        _set(
+            395,
+            [("Số:", 513, 592), ("1358/BQLDA", 621, 973), ("Thanh", 1186, 1351)]
+            + [("Oai,", 1375, 1480), ("ngày", 1505, 1634), ("13", 1654, 1716)]
+            + [("tháng", 1739, 1892), ("10", 1915, 1978), ("năm", 2001, 2112)]
+            + [("2024", 2133, 2266)],
+        ),
+        _set(
+            459,
+            [("V/v", 247, 307), ("nghiệm", 320, 458), ("thu", 471, 531)]
+            + [("công", 547, 635), ("trình", 648, 738), ("trường", 752, 876)]
+            + [("mầm", 891, 980), ("non", 995, 1062), ("Hoa", 1077, 1151), ("Sen", 1166, 1234)],
+            h=38,
+        ),
+        _set(
+            590,
+            [("Kính", 514, 656), ("gửi:", 678, 788), ("Ủy", 814, 892), ("ban", 910, 1020)]
+            + [("nhân", 1042, 1192), ("dân", 1214, 1322), ("huyện", 1344, 1524)],
+        ),
+    ]
+    assert read(lines) == [
+        "UBND HUYỆN THANH OAI",
+        "BAN QUẢN LÝ DỰ ÁN ĐẦU TƯ XÂY DỰNG",
+        "Số: 1358/BQLDA",
+        "V/v nghiệm thu công trình trường mầm non Hoa Sen",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Thanh Oai, ngày 13 tháng 10 năm 2024",
+        "Kính gửi: Ủy ban nhân dân huyện",
+    ]
