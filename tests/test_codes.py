@@ -220,6 +220,19 @@ def test_inputs_as_array_gray_and_path_give_the_same_hits(receipt: Page, tmp_pat
     assert decode_codes(str(path), 0) == want
 
 
+def test_a_colour_jpeg_file_read_as_luminance_gives_the_same_hits(receipt: Page, tmp_path: Path):
+    """Scanner pages are colour JPEG files: decoded straight to grey, they read the same."""
+    path = tmp_path / "page.jpg"
+    receipt.image.convert("RGB").save(path, quality=85)
+    with Image.open(path) as opened:
+        as_rgb = decode_codes(np.asarray(opened.convert("RGB")), 0)
+    from_file = decode_codes(path, 0)
+    assert [(h.format, h.text) for h in from_file] == [(h.format, h.text) for h in as_rgb]
+    assert set(_by_key(from_file)) == set(receipt.boxes)
+    for ours, theirs in zip(from_file, as_rgb, strict=True):
+        assert max(abs(a - b) for a, b in zip(ours.box, theirs.box, strict=True)) <= 2
+
+
 def test_empty_page_has_no_codes() -> None:
     page = render_page(sample_lines(5, 40), dpi=300, seed=5)
     assert decode_codes(page, 0) == ()
