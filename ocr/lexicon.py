@@ -29,7 +29,7 @@ import re
 import tomllib
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -571,3 +571,234 @@ def context_support(word: str, before: str | None, after: str | None) -> int:
     ):
         return 2
     return 1 if _in_name(word, before, after) else 0
+
+
+# --------------------------------------------------------------------------- published words
+
+WORDS_PATH = Path(__file__).with_name("words_pyvi.txt")
+"""31,157 Vietnamese words, 25,415 of two syllables or more: ``pyvi/models/words.txt`` of
+PyPI ``pyvi`` 0.1.1 (Viet-Trung Tran, MIT licence: ``words_pyvi.LICENSE``), copied
+unchanged (sha256 517743d2…). It is a general dictionary, written by nobody here, so
+what it says about a pair of syllables is evidence that no sample generator shaped."""
+
+
+GRAMMAR_WORDS = frozenset(
+    spelling_key(w)
+    for w in [
+        "của",
+        "và",
+        "các",
+        "có",
+        "là",
+        "được",
+        "cho",
+        "với",
+        "về",
+        "để",
+        "đã",
+        "sẽ",
+        "này",
+        "những",
+        "một",
+        "trong",
+        "theo",
+        "tại",
+        "từ",
+        "khi",
+        "thì",
+        "mà",
+        "do",
+        "nên",
+        "hoặc",
+        "không",
+        "cũng",
+        "đến",
+        "ra",
+        "vào",
+        "lên",
+        "như",
+        "đó",
+        "nào",
+        "bị",
+        "bằng",
+        "trên",
+        "dưới",
+        "sau",
+        "trước",
+        "nay",
+        "rồi",
+        "đều",
+        "vẫn",
+        "còn",
+        "chỉ",
+        "mỗi",
+        "nhiều",
+        "ở",
+        "hai",
+        "ba",
+        "bốn",
+        "năm",
+        "sáu",
+        "bảy",
+        "tám",
+        "chín",
+        "mười",
+        "mươi",
+        "mốt",
+        "lăm",
+        "tư",
+        "trăm",
+        "nghìn",
+        "ngàn",
+        "triệu",
+        "tỷ",
+    ]
+)
+"""The commonest grammatical words and the number words: they stand next to any word, so
+forming no word with their neighbours says nothing against them ("quyền lợi của hàng triệu
+người" is right, although "cửa hàng" is a word and "của hàng" none; "chín mươi triệu")."""
+
+
+@lru_cache(maxsize=1)
+def _dictionary_pairs() -> frozenset[tuple[str, str]]:
+    """Every published word of two syllables, and the pairs of :func:`_pairs`.
+
+    Longer published words are left out: their inner pairs are no words ("luật tố tụng"
+    would make "Luật Tố chức" a phrase and undo the right "Tổ").
+    """
+    found = set(_pairs())
+    for line in WORDS_PATH.read_text(encoding="utf-8").splitlines():
+        syllables = line.split()
+        if len(syllables) == 2:
+            found.add((_context_key(syllables[0]), _context_key(syllables[1])))
+    return frozenset(found)
+
+
+def _unmarked(key: str) -> str:
+    """A syllable without any mark (tone or vowel shape); "đ" stays a letter of its own."""
+    decomposed = unicodedata.normalize("NFD", key)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=1)
+def _marked_forms() -> dict[tuple[str, str, str], frozenset[str]]:
+    """(side, neighbour's key, unmarked syllable) -> the syllable's marked forms that pair.
+
+    Side "a": the neighbour comes after the syllable; "b": before it.
+    """
+    index: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for first, second in _dictionary_pairs():
+        index["a", second, _unmarked(first)].add(first)
+        index["b", first, _unmarked(second)].add(second)
+    return {key: frozenset(forms) for key, forms in index.items()}
+
+
+def _word(first: str | None, second: str | None) -> bool:
+    """Whether two neighbouring words, as read, form a published word or known phrase."""
+    if first is None or second is None or not _joined(first, second):
+        return False
+    return (_context_key(first), _context_key(second)) in _dictionary_pairs()
+
+
+def _free(words: Sequence[str | None], i: int, step: int) -> bool:
+    """Whether word ``i`` exists, links to its neighbour ``i - step`` and is in no word away from it.
+
+    A neighbour already in a word on its other side ("nhân dân" in "nhân dân quận") is
+    taken: that "dân quân" is a word says nothing about the syllable after it.
+    """
+    if not 0 <= i < len(words) or words[i] is None:
+        return False
+    beyond = i + step
+    other = words[beyond] if 0 <= beyond < len(words) else None
+    return not (_word(words[i], other) if step > 0 else _word(other, words[i]))
+
+
+def _remarked(word: str, neighbour: str, side: str) -> frozenset[str]:
+    """Other markings of ``word`` that form a word with ``neighbour`` on ``side`` ("a"/"b")."""
+    key = _context_key(word)
+    return _marked_forms().get((side, _context_key(neighbour), _unmarked(key)), frozenset()) - {key}
+
+
+def _forms_with(words: Sequence[str | None], i: int, step: int) -> frozenset[str]:
+    """Markings of ``words[i]`` that form a word with its neighbour ``i + step``.
+
+    None when that neighbour is missing, taken (:func:`_free`), behind punctuation, or
+    could itself be re-marked into a word with ``words[i]`` as read ("chứng mình": "chứng
+    minh" or "chúng mình"? which one was misread cannot be told).
+    """
+    j = i + step
+    if not _free(words, j, step) or not _joined(*(words[min(i, j)], words[max(i, j)])):
+        return frozenset()
+    word, neighbour = words[i], words[j]
+    if _remarked(neighbour, word, "b" if step > 0 else "a"):
+        return frozenset()
+    return _remarked(word, neighbour, "a" if step > 0 else "b")
+
+
+def retoned(words: Sequence[str | None], i: int) -> str | None:
+    """``words[i]`` with other marks when only those make it a word with a neighbour, else None.
+
+    Tesseract reads a hook above as an acute with full confidence on 1-bit and photo pages
+    ("tổng hợp" -> "tống hợp", "ổn định" -> "ốn định", "đề nghị" -> "đế nghị"), so the
+    second reading, which only looks at doubted words, never sees them. A reader fixes
+    them from the words around: "tống hợp" is no Vietnamese word, "tổng hợp" is. ``words``
+    is the run of words the word stands in (None where a run breaks). Changed only when
+    the word as read is no grammatical or number word (:data:`GRAMMAR_WORDS`), forms no
+    published word nor known phrase with either neighbour, is no personal-name syllable
+    in its place, and exactly one other marking forms a word with a neighbour that is in
+    no word on its other side; anything else stays as read.
+    """
+    word = words[i]
+    before = words[i - 1] if i > 0 else None
+    after = words[i + 1] if i + 1 < len(words) else None
+    bare = (word or "").strip(_STRIP)
+    if not bare.isalpha() or _context_key(bare) in GRAMMAR_WORDS:
+        return None
+    if _word(before, word) or _word(word, after) or _in_name(word, before, after):
+        return None
+    found = _forms_with(words, i, -1) | _forms_with(words, i, 1)
+    if len(found) != 1:
+        return None
+    new = _marked_like(next(iter(found)), bare)
+    start = word.index(bare)
+    return word[:start] + new + word[start + len(bare) :]
+
+
+def _marked_like(key: str, read: str) -> str:
+    """The lexicon's ``key`` (tone mark last) spelled as printed, in ``read``'s case."""
+    decomposed = unicodedata.normalize("NFD", key)
+    tone = "".join(c for c in decomposed if c in _TONE_MARKS)
+    base = unicodedata.normalize("NFC", "".join(c for c in decomposed if c not in _TONE_MARKS))
+    word = _with_tone(base, tone)
+    if read.isupper():
+        return word.upper()
+    return word[:1].upper() + word[1:] if read[:1].isupper() else word
+
+
+_VOWELS = "aăâeêioôơuưy"
+_SHAPED = "ăâêôơư"
+
+
+def _with_tone(base: str, tone: str) -> str:
+    """``base`` (one lower-case syllable, no tone) with ``tone`` on the vowel that carries it.
+
+    The rule every style shares: on the (last) shaped vowel if there is one ("tổng", "người"),
+    else on the last vowel before a final consonant ("hoàng") or of three ("khuỷu"), else
+    on the first of two ("của", "mùa"), except "oa", "oe", "uy" ("hòa"; "hoà" has the same
+    :func:`spelling_key`). "qu" and "gi" before a vowel are onsets, not vowels.
+    """
+    if not tone:
+        return base
+    start = 2 if re.match(r"(qu|gi)[aăâeêioôơuưy]", base) else 0
+    spots = [i for i in range(start, len(base)) if base[i] in _VOWELS]
+    if not spots:
+        return base
+    shaped = [i for i in spots if base[i] in _SHAPED]
+    cluster = base[spots[0] : spots[-1] + 1]
+    if shaped:
+        at = shaped[-1]
+    elif spots[-1] + 1 < len(base) or len(spots) == 3 or cluster in ("oa", "oe", "uy"):
+        at = spots[-1] if len(spots) < 3 else spots[1]
+    else:
+        at = spots[0]
+    return unicodedata.normalize("NFC", base[: at + 1] + tone + base[at + 1 :])

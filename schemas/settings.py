@@ -102,6 +102,10 @@ class OcrSettings(_Frozen):
     split_blocks: bool = True
     """Read again, one side at a time, a block Tesseract merged across a column gap (the
     "Nơi nhận" list beside the signature block) when it doubted a word of it (:mod:`ocr.reread`)."""
+    retone_words: bool = True
+    """Change a word's marks, however confidently read, when the word as read forms no known
+    word with its neighbours and exactly one other marking does ("tống hợp" → "tổng hợp"),
+    by a published dictionary (:func:`ocr.lexicon.retoned`)."""
 
 
 class LimitSettings(_Frozen):
