@@ -30,6 +30,7 @@ from prefect.utilities.annotations import quote
 
 from catalog.database import open_catalog
 from flows.progress import NullProgress, ProgressSink
+from ocr.engine import load_page_pixels
 from ocr.pages import iter_pages
 from ocr.reading import draft_records, read_page
 from pdf.assemble import build_archival_pdf
@@ -92,11 +93,13 @@ def ocr_page_task(
     one page after another on one core once all pages are read. The layers wait in
     the work folder (:func:`pdf.mrc.prepare_layers`) and the PDF step picks them up.
     """
-    reading = read_page(page, opts, decode_symbols=decode)
+    pixels = load_page_pixels(page)  # decoded once for OCR, codes and the MRC split
+    reading = read_page(page, opts, decode_symbols=decode, pixels=pixels)
     if pdf.image_mode == "mrc" and page.mode != "1":  # the pages the PDF step splits
         prepare_layers(
             Path(page.path),
             page.dpi,
+            pixels=pixels,
             background_dpi=pdf.background_dpi,
             background_quality=pdf.background_quality,
             ink_colour_dpi=pdf.ink_colour_dpi,

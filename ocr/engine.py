@@ -39,12 +39,16 @@ def load_page_pixels(page: PageImage) -> np.ndarray:
     return pixels
 
 
-def ocr_page(page: PageImage, opts: OcrSettings) -> PageOcr:
-    """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure."""
+def ocr_page(page: PageImage, opts: OcrSettings, pixels: np.ndarray | None = None) -> PageOcr:
+    """Clean and OCR one page; raise :class:`OcrError` naming the file and page on failure.
+
+    ``pixels``: the page as :func:`load_page_pixels` decodes it, when the caller already
+    holds it (it is only read): one decode then serves OCR, codes and MRC.
+    """
     cv2.setNumThreads(1)
-    cleaned = clean_for_ocr(
-        load_page_pixels(page), dpi=page.dpi, opts=opts, dpi_known=page.dpi_known
-    )
+    if pixels is None:
+        pixels = load_page_pixels(page)
+    cleaned = clean_for_ocr(pixels, dpi=page.dpi, opts=opts, dpi_known=page.dpi_known)
     blank = bool(getattr(cleaned, "blank", False))
     words: list[Word] = []
     if not blank:  # a blank page is reported, not OCR'd at length

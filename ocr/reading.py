@@ -10,8 +10,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 
+import cv2
+import numpy as np
+
 from ocr.codes import decode_codes
-from ocr.engine import ocr_page
+from ocr.engine import load_page_pixels, ocr_page
 from ocr.fields import (
     PageFields,
     extract_page,
@@ -30,11 +33,28 @@ from schemas.settings import FieldSettings, Kind, OcrSettings
 log = logging.getLogger(__name__)
 
 
-def read_page(page: PageImage, opts: OcrSettings, *, decode_symbols: bool = True) -> PageReading:
-    """OCR one page and decode its QR codes and barcodes (on the archived colour scan)."""
-    result = ocr_page(page, opts)
-    codes = decode_codes(page.path, page.index) if decode_symbols and not result.blank else ()
+def read_page(
+    page: PageImage,
+    opts: OcrSettings,
+    *,
+    decode_symbols: bool = True,
+    pixels: np.ndarray | None = None,
+) -> PageReading:
+    """OCR one page and decode its QR codes and barcodes (on the archived colour scan).
+
+    ``pixels``: the page decoded by :func:`ocr.engine.load_page_pixels`, when the caller
+    holds it; otherwise decoded here, once for both readings.
+    """
+    if pixels is None:
+        pixels = load_page_pixels(page)
+    result = ocr_page(page, opts, pixels)
+    codes = decode_codes(_grey(pixels), page.index) if decode_symbols and not result.blank else ()
     return PageReading(ocr=result, codes=codes)
+
+
+def _grey(pixels: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR page as luminance (:func:`decode_codes` takes three channels as RGB)."""
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2GRAY) if pixels.ndim == 3 else pixels
 
 
 def draft_records(

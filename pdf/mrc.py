@@ -245,14 +245,24 @@ def _shrink(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return image
 
 
-def _masks(image: Image.Image, dpi: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _page_array(image: Image.Image | np.ndarray) -> np.ndarray:
+    """The page as an RGB or grey uint8 array (an array is taken as it is)."""
+    if isinstance(image, np.ndarray):
+        return image
+    if image.mode == "L":
+        return np.asarray(image)
+    return np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
+
+
+def _masks(
+    image: Image.Image | np.ndarray, dpi: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The page's pixels (RGB or grey), darkest channel, dark-ink mask and coloured-ink mask."""
     min_area = SPECK_AREA_300DPI * (dpi / 300) ** 2
-    if image.mode == "L":
-        pixels = np.asarray(image)
+    pixels = _page_array(image)
+    if pixels.ndim == 2:
         dark = _despeckle(_ink(pixels, dpi), dpi, min_area)
         return pixels, pixels, dark, np.zeros_like(dark)
-    pixels = np.asarray(image if image.mode == "RGB" else image.convert("RGB"))
     red, green, blue = cv2.split(pixels)
     brightest = cv2.max(cv2.max(red, green), blue)
     darkest = cv2.min(cv2.min(red, green), blue)
@@ -329,7 +339,9 @@ def split_page(
     return _split(image, dpi, **options)
 
 
-def prepare_layers(path: Path, dpi: float, **options: float) -> None:
+def prepare_layers(
+    path: Path, dpi: float, *, pixels: np.ndarray | None = None, **options: float
+) -> None:
     """Split the page image at ``path`` now and store its layers beside it (``<name>.mrc``).
 
     Why: the flow calls this for each page right after reading it, so the split (about
@@ -342,15 +354,25 @@ def prepare_layers(path: Path, dpi: float, **options: float) -> None:
     Args:
         path: the page image (as :func:`split_page`'s image would be opened from).
         dpi: its resolution.
+        pixels: the image at ``path`` as OpenCV decodes it (BGR or grey), when the caller
+            holds it: not decoded a second time.
         options: :func:`split_page`'s keyword options.
     """
     try:
-        with Image.open(path) as img:
-            img.load()
-            layers = _split(img, dpi, **options)
+        if pixels is not None:
+            layers = _split(_rgb(pixels), dpi, **options)
+        else:
+            with Image.open(path) as img:
+                img.load()
+                layers = _split(img, dpi, **options)
     except (OSError, ValueError):
         return
     _store_layers(Path(path), dpi, options, layers)
+
+
+def _rgb(pixels: np.ndarray) -> np.ndarray:
+    """OpenCV's BGR page in the RGB order the layers keep; grey stays grey."""
+    return cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB) if pixels.ndim == 3 else pixels
 
 
 _NOT_STORED = object()
@@ -425,7 +447,7 @@ def _layers_from(fields: dict | None, body: bytes) -> MrcLayers | None:
 
 
 def _split(
-    image: Image.Image,
+    image: Image.Image | np.ndarray,
     dpi: float,
     *,
     background_dpi: float,

@@ -431,3 +431,30 @@ def test_payload_fields_are_schema_field_names() -> None:
     assert len(fields) == len(every_key)
     assert fields["applicant_name"] == "Nguyễn Thị Hồng Đào"
     assert fields["document_number"] == "123/QĐ-UBND"
+
+
+def test_read_page_decodes_once_and_reads_as_from_the_file(tmp_path: Path) -> None:
+    """The page task decodes a page once for OCR, codes and MRC: the same readings as
+    decoding it for each, and OCR leaves the shared pixels as they were."""
+    import cv2
+
+    from ocr.engine import load_page_pixels
+    from ocr.reading import read_page
+    from schemas.models import PageImage
+    from schemas.settings import OcrSettings
+
+    scan = _receipt_page(200, seed=4)
+    path = tmp_path / "page.jpg"
+    scan.image.convert("RGB").save(path, quality=90, dpi=(200, 200))
+    page = PageImage(
+        index=0, path=str(path), source="page.jpg", source_page=0, width=scan.image.width,
+        height=scan.image.height, dpi=200, dpi_known=True, mode="RGB", encoding="jpeg",
+    )  # fmt: skip
+    pixels = load_page_pixels(page)
+    before = pixels.copy()
+    shared = read_page(page, OcrSettings(), pixels=pixels)
+    assert np.array_equal(pixels, before)
+    alone = read_page(page, OcrSettings())
+    assert shared == alone
+    assert set(_by_key(shared.codes)) == set(scan.boxes)
+    assert shared.codes == decode_codes(cv2.imread(str(path), cv2.IMREAD_GRAYSCALE), 0)

@@ -86,6 +86,35 @@ def test_other_options_resolution_or_a_changed_file_are_split_afresh(tmp_path):
     assert _split_as_the_pdf_step(page).colour_mask is None
 
 
+@pytest.mark.parametrize("grey", [False, True])
+def test_layers_split_from_the_pixels_ocr_decoded_are_the_files_layers(tmp_path, monkeypatch, grey):
+    """The flow hands the page OCR decoded (OpenCV: BGR or grey) to the split, not the path.
+
+    The layers must be those of the file: the colours in RGB order (a red seal stays
+    red), a grey page grey. The file is then not opened at all.
+    """
+    import cv2
+
+    page = _page(tmp_path / "p.png", seal=True)
+    if grey:
+        Image.open(page).convert("L").save(page)
+    expected = _split_fresh(page)
+    pixels = cv2.imread(str(page), cv2.IMREAD_UNCHANGED)
+    opened = Image.open
+
+    def open_but_not_the_page(source, *args, **kwargs):
+        if Path(str(source)) == page:
+            pytest.fail("the file was decoded again")
+        return opened(source, *args, **kwargs)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(Image, "open", open_but_not_the_page)
+        mrc.prepare_layers(page, 300, pixels=pixels, **OPTIONS)
+    monkeypatch.setattr(mrc, "_split", lambda *a, **k: pytest.fail("split again"))
+    assert _split_as_the_pdf_step(page) == expected
+    assert (expected.colour_mask is not None) != grey
+
+
 def test_a_damaged_store_or_unreadable_image_changes_nothing(tmp_path):
     page = _page(tmp_path / "p.jpg")
     mrc.prepare_layers(page, 300, **OPTIONS)
