@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 
 from ocr.lexicon import context_support, retoned
+from ocr.noise import margin_notes
 from ocr.syllables import is_word_form
 from schemas.settings import OcrSettings
 from sohoa.errors import ExternalProgramError, ProgramMissingError
@@ -81,6 +82,8 @@ class Crop:
     scale: float = ENLARGE
     pad: int | None = None
     """White margin taken around the crop; ``None``: 30 % of its height (a word or a line)."""
+    replaces: bool = False
+    """Its reading, if kept, replaces the words read inside it (a band of :func:`line_bands`)."""
 
 
 def doubtful_words(data: dict, below: float) -> list[int]:
@@ -95,11 +98,18 @@ def doubtful_words(data: dict, below: float) -> list[int]:
 
 
 def lost_lines(image: np.ndarray, data: dict) -> list[Crop]:
-    """Inked, text-shaped regions of the page that received no word at all.
+    """Inked, text-shaped regions of the page that received no word at all."""
+    return find_lost_lines(image, data)[0]
+
+
+def find_lost_lines(image: np.ndarray, data: dict) -> tuple[list[Crop], np.ndarray]:
+    """The lost lines (see :func:`lost_lines`) and the image to read them from.
 
     Ink is found by Otsu's threshold; every word box Tesseract returned is blanked;
     what is left is smeared along the line and kept where it has the height of the
-    page's text and the width of a word or more.
+    page's text and the width of a word or more. A region taller than two lines is
+    searched for a seal's rings, which are erased from the image returned
+    (:func:`erase_rings`), and cut into its lines (:func:`line_bands`).
     """
     heights = [
         int(h)
@@ -109,30 +119,225 @@ def lost_lines(image: np.ndarray, data: dict) -> list[Crop]:
         if int(lv) == 5 and float(c) >= 60 and str(t).strip()
     ]
     if len(heights) < 5:
-        return []
+        return [], image
     line_h = float(np.median(heights))
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    margin = max(2, int(0.15 * line_h))
-    for i, level in enumerate(data["level"]):
-        if int(level) == 5 and str(data["text"][i]).strip():
-            x, y = int(data["left"][i]), int(data["top"][i])
-            w, h = int(data["width"][i]), int(data["height"][i])
-            ink[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 0
+    ink = _unread_ink(grey, data, line_h, 0.0)
+    crops = [Crop(*box) for box in _inked_regions(ink, line_h, False) if _text_dense(ink, box)]
+    ink = _unread_ink(grey, data, line_h, HELD)
+    for box in _inked_regions(ink, line_h, True):
+        image = erase_rings(image, ink, box, line_h)
+        whole = _all_ink(image, box)
+        for band in line_bands(whole, box, line_h):
+            if not _centre_in(band, crops) and _text_dense(whole, band):
+                crops.append(Crop(*band, replaces=True))
+    return crops, image
+
+
+def _text_dense(ink: np.ndarray, box) -> bool:
+    """Inked like a line of print: not a speck, not a filled shape."""
+    x, y, w, h = box
+    return 0.08 <= cv2.countNonZero(ink[y : y + h, x : x + w]) / (w * h) <= 0.6
+
+
+def _all_ink(image: np.ndarray, box) -> np.ndarray:
+    """A page-sized mask of all ink (words read included) inside ``box``, by Otsu's
+    threshold over it: the lines of a region whose words were partly read are cut
+    on the whole lines (:func:`line_bands`), not on what is left of them."""
+    x, y, w, h = box
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    ink = np.zeros(grey.shape[:2], np.uint8)
+    _, ink[y : y + h, x : x + w] = cv2.threshold(
+        grey[y : y + h, x : x + w], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU
+    )
+    return ink
+
+
+def _centre_in(box, crops: list[Crop]) -> bool:
+    """Whether a band's centre lies in a line already found (read once is enough)."""
+    x, y = box[0] + box[2] / 2, box[1] + box[3] / 2
+    return any(c.left <= x <= c.left + c.width and c.top <= y <= c.top + c.height for c in crops)
+
+
+def _inked_regions(ink: np.ndarray, line_h: float, tall: bool) -> list[tuple[int, int, int, int]]:
+    """Boxes of the ink smeared along the line, a word wide or more, clear of the page's
+    edges, and of a line's height (or, with ``tall``, more than two lines high)."""
     smear = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * line_h)), 1))
-    joined = cv2.dilate(ink, smear)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(joined, connectivity=8)
-    page_h, page_w = grey.shape[:2]
-    crops = []
+    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, smear), connectivity=8)
+    page_h, page_w = ink.shape[:2]
+    boxes = []
     for left, top, width, height, _area in stats[1:count]:
-        if not (0.6 * line_h <= height <= 2.0 * line_h and width >= 2.5 * line_h):
+        if width < 2.5 * line_h or height < 0.6 * line_h or (height > 2.0 * line_h) != tall:
             continue
         if left <= 0 or top <= 0 or left + width >= page_w or top + height >= page_h:
             continue  # scanner edges and page borders, not text
-        density = cv2.countNonZero(ink[top : top + height, left : left + width]) / (width * height)
-        if 0.08 <= density <= 0.6:
-            crops.append(Crop(int(left), int(top), int(width), int(height)))
-    return crops
+        boxes.append((int(left), int(top), int(width), int(height)))
+    return boxes
+
+
+def _unread_ink(grey: np.ndarray, data: dict, line_h: float, held: float) -> np.ndarray:
+    """Otsu's ink, less the boxes of the words Tesseract read (:func:`_held`)."""
+    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    margin = max(2, int(0.15 * line_h))
+    for i in range(len(data["level"])):
+        if _held(_row(data, i), line_h, held):
+            x, y = int(data["left"][i]), int(data["top"][i])
+            w, h = int(data["width"][i]), int(data["height"][i])
+            ink[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 0
+    return ink
+
+
+def _held(row: dict, line_h: float, held: float) -> bool:
+    """A word that counts as read: read at ``held`` or more, and (if ``held``) no taller
+    than two lines.
+
+    Why: through a seal's ring Tesseract often reads the stamped lines as a few junk
+    words ("KT" 71 px tall at 26, "xrưy" 153 px at 0); counted as read, they would hide
+    the lines from :func:`line_bands`. Such words give way to a recovered line that
+    covers them (:func:`_insert_lines`). Only regions taller than two lines are looked
+    for this way: a doubted word alone is for :func:`_fix_doubtful`.
+    """
+    if not _is_word(row) or float(row["conf"]) < held:
+        return False
+    return not held or int(row["height"]) <= 2 * line_h
+
+
+HELD = 50.0
+"""Words read under this confidence do not hide their ink from the search for lost lines."""
+RING_COVER = 0.4
+"""A circle around which this share of the circumference is ink is a seal's ring: a line
+of print covers at most a third of any circle wider than two lines (measured on the
+real-world corpus's 1-bit seals: rings 0.42-1.0, print under 0.3)."""
+
+
+def erase_rings(image: np.ndarray, ink: np.ndarray, box, line_h: float) -> np.ndarray:
+    """``image`` with the rings of a seal around ``box`` made white (a copy, if any).
+
+    Why: a 1-bit seal's ring crosses the lines it stamps, and a line read with two arcs
+    through it comes back as "/®>KT:GIẦM". The ring is looked for in all the ink
+    (words read included) of ``box`` and half its size around: a thin ring broken by
+    the threshold is not part of the region. Hough's circles give candidate centres; the
+    centre is refined to where ink covers one radius most fully (:func:`_ring_radii`),
+    and every ink pixel at a ring's radius is erased; ``ink`` too (where lines are found).
+    A letter the ring runs along loses that stroke: less harm than the arcs.
+    """
+    left, top, width, height = (int(v) for v in box)
+    reach = max(width, height) // 2
+    x0, y0 = max(0, left - reach), max(0, top - reach)
+    x1, y1 = left + width + reach, top + height + reach
+    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    _, whole = cv2.threshold(grey[y0:y1, x0:x1], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    found = _ring_radii(whole, line_h)
+    if found is None:
+        return image
+    ys, xs = found[0] + y0, found[1] + x0
+    image = image.copy()
+    image[ys, xs] = 255
+    ink[ys, xs] = 0
+    return image
+
+
+def _ring_radii(region: np.ndarray, line_h: float):
+    """Rows and columns of the region's ink that lie on a seal's rings, or ``None``."""
+    circles = _hough_centres(region, line_h)
+    if not circles:
+        return None
+    ys, xs = np.nonzero(region)
+    step = max(1, int(0.05 * line_h))
+    reach = range(-4 * step, 4 * step + 1, step)
+    peak, dist, cover = max(
+        (
+            _cover(ys, xs, cx + dx, cy + dy, line_h)
+            for cx, cy in circles
+            for dx in reach
+            for dy in reach
+        ),
+        key=lambda found: found[0],
+    )
+    radii = np.flatnonzero(cover >= RING_COVER)
+    radii = radii[radii >= 2 * line_h]
+    if peak < RING_COVER or radii.size == 0:
+        return None
+    hit = np.isin(dist, radii)
+    return ys[hit], xs[hit]
+
+
+def _hough_centres(region: np.ndarray, line_h: float) -> list[tuple[float, float]]:
+    """Centres of Hough's three strongest circles wider than two lines, found at a tenth
+    of a line's height a pixel (a fiftieth of the work at 200 dpi: the centres are
+    refined on the full image anyway, :func:`_ring_radii`)."""
+    scale = min(1.0, 10 / line_h)
+    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    circles = cv2.HoughCircles(
+        cv2.GaussianBlur(small, (3, 3), 0),
+        cv2.HOUGH_GRADIENT,
+        dp=1,
+        minDist=2 * line_h * scale,
+        param1=100,
+        param2=30,
+        minRadius=int(2 * line_h * scale),
+        maxRadius=max(small.shape),
+    )
+    if circles is None:
+        return []
+    return [(float(x) / scale, float(y) / scale) for x, y, _ in circles[0][:3]]
+
+
+def _cover(ys, xs, cx: float, cy: float, line_h: float):
+    """(best cover beyond two lines' radius, each pixel's radius, cover per radius)."""
+    dist = np.hypot(xs - cx, ys - cy).round().astype(int)
+    cover = np.bincount(dist) / (2 * np.pi * np.maximum(np.arange(dist.max() + 1), 1))
+    far = cover[int(2 * line_h) :]
+    return (float(far.max()) if far.size else 0.0), dist, cover
+
+
+def line_bands(ink: np.ndarray, box, line_h: float) -> list[tuple[int, int, int, int]]:
+    """The text lines inside a tall inked region, as (left, top, width, height).
+
+    Why: on a 1-bit scan a seal cannot be told from print by its colour, and its ring
+    runs through the signer's title and name; smeared along the line, ring, signature
+    and both lines are one region many lines tall. Across a row of print a third of
+    the width or more is ink; a ring or a pen stroke adds a few pixels a row. So the
+    rows inked above Otsu's level of the region's rows (:func:`_otsu`), in runs of a
+    text line's height, are the lines; each is cut to its most inked stretch along the row
+    (:func:`_inked_span`), leaving the ring's far side out. What a band holds is only
+    kept when it reads as confident text (:func:`_reads_as_text`).
+    """
+    left, top, width, height = (int(v) for v in box)
+    region = ink[top : top + height, left : left + width] > 0
+    rows = np.convolve(region.sum(axis=1), np.ones(3) / 3, mode="same")
+    dense = np.flatnonzero(rows > _otsu(rows))
+    if dense.size == 0:
+        return []
+    bands = []
+    for run in np.split(dense, np.flatnonzero(np.diff(dense) > 1) + 1):
+        if not 0.5 * line_h <= len(run) <= 1.5 * line_h:
+            continue
+        grow = int(0.2 * line_h)
+        y0, y1 = max(0, run[0] - grow), min(height, run[-1] + 1 + grow)
+        span = _inked_span(region[y0:y1], line_h)
+        if span and span[1] - span[0] >= 2.5 * line_h:
+            bands.append((left + span[0], top + y0, span[1] - span[0], y1 - y0))
+    return bands
+
+
+def _otsu(values: np.ndarray) -> float:
+    """The level that best parts ``values`` in two groups (Otsu's threshold)."""
+    top = float(values.max()) or 1.0
+    scaled = np.round(values / top * 255).astype(np.uint8).reshape(1, -1)
+    level, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    return level / 255 * top
+
+
+def _inked_span(band: np.ndarray, line_h: float) -> tuple[int, int] | None:
+    """The columns of a band's most inked stretch: columns closer than a text height
+    are one stretch (the gaps between words), farther ones are not (a ring's arc)."""
+    cols = np.flatnonzero(band.sum(axis=0))
+    if cols.size == 0:
+        return None
+    runs = np.split(cols, np.flatnonzero(np.diff(cols) > line_h) + 1)
+    best = max(runs, key=lambda r: band[:, r[0] : r[-1] + 1].sum())
+    return int(best[0]), int(best[-1]) + 1
 
 
 def _crop_tsv(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings, dpi: float):
@@ -202,7 +407,29 @@ def reread_page(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) ->
         _fix_doubtful(image, data, opts, dpi)
     if opts.retone_words:
         retone_words(data)
+    if opts.drop_margin_notes:
+        drop_margin_notes(data)
     return data
+
+
+def drop_margin_notes(data: dict) -> None:
+    """Blank the words :func:`ocr.noise.margin_notes` finds to be pen notes in the margins.
+
+    Here, not with the other noise words, because it needs the words' lines and boxes.
+    Costs no Tesseract run.
+    """
+    rows = [i for i in range(len(data["level"])) if _is_word(_row(data, i))]
+    words = [
+        (str(data["text"][i]).strip(), float(data["conf"][i]), _box_lwh(data, i)) for i in rows
+    ]
+    lines = [_tsv_line(data, i) for i in rows]
+    for i, note in zip(rows, margin_notes(words, lines), strict=True):
+        if note:
+            data["text"][i] = ""
+
+
+def _box_lwh(data: dict, i: int) -> tuple[float, float, float, float]:
+    return tuple(float(data[k][i]) for k in ("left", "top", "width", "height"))
 
 
 def retone_words(data: dict) -> None:
@@ -323,13 +550,32 @@ def _row_crop(data: dict, i: int) -> Crop:
 
 
 def _add_lost_lines(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -> dict:
-    crops = lost_lines(image, data)
+    crops, clean = find_lost_lines(image, data)
+    readings = [_trimmed(words) for words in read_crops(clean, crops, 7, opts, dpi)]
     kept = [
-        (crop, words)
-        for crop, words in zip(crops, read_crops(image, crops, 7, opts, dpi), strict=True)
-        if _reads_as_text(words)
+        (crop, words) for crop, words in zip(crops, readings, strict=True) if _reads_as_text(words)
     ]
     return _insert_lines(data, kept) if kept else data
+
+
+def _trimmed(words: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """A recovered line without the words at its ends that are marks, not print: no
+    letter or digit in them, or read under :data:`HELD`.
+
+    Why: a line cut out of a seal keeps a bit of the ring's lettering or a pen stroke at
+    its ends, read as "”," or "⁄„ề" at 0; counted in, they sink a plain line under
+    :data:`MIN_LINE_CONFIDENCE` ("⁄„ề Sỹ Nguyên": 61).
+    """
+
+    def mark(word: tuple[str, float]) -> bool:
+        return word[1] < HELD or not any(ch.isalnum() for ch in word[0])
+
+    words = list(words)
+    while words and mark(words[0]):
+        words.pop(0)
+    while words and mark(words[-1]):
+        words.pop()
+    return words
 
 
 def _reads_as_text(words: list[tuple[str, float]]) -> bool:
@@ -344,17 +590,29 @@ def _reads_as_text(words: list[tuple[str, float]]) -> bool:
 def _insert_lines(data: dict, kept: list[tuple[Crop, list[tuple[str, float]]]]) -> dict:
     """Add each recovered line as its own block, placed after the words above it.
 
+    Words whose centre lies in a recovered band (:attr:`Crop.replaces`) were a reading
+    of its ink through a seal (:func:`_held`) and give way to it, in their place: a
+    band may hold the end of a line whose start was read well.
+
     The words get boxes spread over the crop in proportion to their length: the
     second reading ran on an enlarged, padded crop, so its own boxes are not page
     coordinates, and a proportional split is exact enough for a text layer.
     """
     columns = list(data)
     rows = [{k: data[k][i] for k in columns} for i in range(len(data["level"]))]
+    bands = [crop for crop, _ in kept if crop.replaces]
+    for crop in bands:  # a marker row where the band's first replaced word was
+        at = next((i for i, r in enumerate(rows) if _inside(r, [crop])), None)
+        if at is not None:
+            rows.insert(at, {"level": 0, "band": crop})
+    rows = [r for r in rows if not _inside(r, bands)]
     block = max((int(b) for b in data["block_num"]), default=0)
     for crop, words in sorted(kept, key=lambda kw: kw[0].top):
         block += 1
-        at = _after_last_line_above(rows, crop.top)
+        spot = [i for i, r in enumerate(rows) if r.get("band") is crop]
+        at = spot[0] if spot else _after_last_line_above(rows, crop.top)
         rows[at:at] = _line_rows(columns, crop, words, block)
+    rows = [r for r in rows if "band" not in r]
     return {k: [r[k] for r in rows] for k in columns}
 
 

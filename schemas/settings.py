@@ -97,8 +97,14 @@ class OcrSettings(_Frozen):
     "X⁄Ẳ++⁄"); and, under 60, words far taller or shorter than the page's print, or bare
     symbols: what seals, signatures and handwriting are read as (:mod:`ocr.noise`). They
     are dropped before the reading order is worked out, so they never pass for a column."""
+    drop_margin_notes: bool = True
+    """Drop words wholly outside the print's area (the box of the lines with two sure words)
+    that are unlike print: doubted, off the print's height, or no syllable, abbreviation or
+    number; what a reader's pen notes in the margins are read as (:func:`ocr.noise.margin_notes`)."""
     recover_lines: bool = True
-    """Read again, line by line, inked text lines the page reading returned no words for."""
+    """Read again, line by line, inked text lines the page reading returned no words for; a
+    region taller than two lines (a 1-bit seal over the signer's title and name) is cut into
+    its lines after the seal's rings are erased (:func:`ocr.reread.line_bands`)."""
     split_blocks: bool = True
     """Read again, one side at a time, a block Tesseract merged across a column gap (the
     "Nơi nhận" list beside the signature block) when it doubted a word of it (:mod:`ocr.reread`)."""

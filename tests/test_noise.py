@@ -89,7 +89,8 @@ def test_a_scribbled_signature_leaves_the_print_whole(tmp_path) -> None:
 @pytest.mark.parametrize("index", [0, 1])
 def test_yellowed_pages_with_notes_read_no_worse_without_the_noise(tmp_path, index) -> None:
     """The real-world corpus's yellowed pages with handwritten notes, signatures and seals
-    (truth: the print only): dropping noise words never costs CER, and some are dropped."""
+    (truth: the print only): dropping noise words and margin notes never costs CER, and
+    some are dropped."""
     from bench.realworld_corpus import make_page
     from ocr.pages import iter_pages
     from schemas.models import SourceFile
@@ -100,7 +101,7 @@ def test_yellowed_pages_with_notes_read_no_worse_without_the_noise(tmp_path, ind
     source = SourceFile(name=page.path.name, sha256="0" * 64, size=size, format="pdf")
     (image,) = iter_pages(source, page.path, tmp_path / "p", start_index=0, limits=LimitSettings())
     kept = ocr_page(image, OcrSettings())
-    every = ocr_page(image, OcrSettings(drop_noise=False))
+    every = ocr_page(image, OcrSettings(drop_noise=False, drop_margin_notes=False))
     assert cer(page.truth, kept.text) <= cer(page.truth, every.text)
     assert len(kept.words) < len(every.words)
 

@@ -243,6 +243,12 @@ def test_a_reading_replaces_the_page_only_on_evidence(old, readings, before, aft
 def test_the_eth_look_alike_is_read_as_the_vietnamese_letter_whatever_the_settings():
     """Tesseract gives "Ð" (U+00D0) for "Đ" (U+0110); a search for "GD&ĐT" must find it."""
     data = {"level": [4, 5, 5], "text": ["", "GD&ÐT", "ðội"], "conf": [-1, 90.0, 91.0]}
-    off = OcrSettings(reread_below=0, recover_lines=False, split_blocks=False, retone_words=False)
+    off = OcrSettings(
+        reread_below=0,
+        recover_lines=False,
+        split_blocks=False,
+        retone_words=False,
+        drop_margin_notes=False,
+    )
     fixed = reread_page(np.zeros((10, 10), np.uint8), data, off, 300)
     assert fixed["text"][1:] == ["GD&ĐT", "đội"]
