@@ -242,3 +242,14 @@ def prefect_walk(monkeypatch) -> list:
     for module in engines:
         monkeypatch.setattr(module, "visit_collection", counting(module.visit_collection))
     return seen
+
+
+RESIDENCE_LETTER = [
+    "ỦY BAN NHÂN DÂN XÃ CẨM BÌNH",
+    "Xác nhận ông Trần Đức Phát cư trú tại thôn Đông Thịnh, xã Cẩm Bình,",
+    "huyện Cẩm Xuyên, tỉnh Hà Tĩnh, từ ngày 18 tháng 3 năm 2024 đến nay.",
+    "Giấy xác nhận này có giá trị trong thời hạn sáu tháng kể từ ngày ký.",
+    "Hồ sơ đã được số hóa theo Nghị định số 45/2020/NĐ-CP của Chính phủ.",
+    "Người ký: Hoàng Thị Mỹ Lệ",
+]
+"""A short residence certificate's lines: print to put pen notes and signatures beside."""

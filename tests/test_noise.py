@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from conftest import RESIDENCE_LETTER
 
 from ocr import noise
 from ocr.engine import ocr_page
@@ -49,14 +50,7 @@ def test_doubtful_words_that_are_print_are_kept(text: str) -> None:
 
 
 def test_a_scribbled_signature_leaves_the_print_whole(tmp_path) -> None:
-    lines = [
-        "ỦY BAN NHÂN DÂN XÃ CẨM BÌNH",
-        "Xác nhận ông Trần Đức Phát cư trú tại thôn Đông Thịnh, xã Cẩm Bình,",
-        "huyện Cẩm Xuyên, tỉnh Hà Tĩnh, từ ngày 18 tháng 3 năm 2024 đến nay.",
-        "Giấy xác nhận này có giá trị trong thời hạn sáu tháng kể từ ngày ký.",
-        "Hồ sơ đã được số hóa theo Nghị định số 45/2020/NĐ-CP của Chính phủ.",
-        "Người ký: Hoàng Thị Mỹ Lệ",
-    ]
+    lines = RESIDENCE_LETTER
     img, truth = render_page_with_truth(lines, dpi=300, font_size_pt=13)
     page = np.asarray(img.convert("L")).copy()
     rng = np.random.default_rng(3)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytesseract
+from conftest import RESIDENCE_LETTER
 from PIL import Image, ImageDraw, ImageFont
 
 from ocr.engine import ocr_page
@@ -72,14 +73,7 @@ def test_the_title_under_a_seal_on_a_1_bit_scan_is_recovered() -> None:
 
 def _noted_page(tmp_path) -> tuple[PageImage, str]:
     """A 200-dpi page of print with black-pen notes in the top and the left margin."""
-    lines = [
-        "ỦY BAN NHÂN DÂN XÃ CẨM BÌNH",
-        "Xác nhận ông Trần Đức Phát cư trú tại thôn Đông Thịnh, xã Cẩm Bình,",
-        "huyện Cẩm Xuyên, tỉnh Hà Tĩnh, từ ngày 18 tháng 3 năm 2024 đến nay.",
-        "Giấy xác nhận này có giá trị trong thời hạn sáu tháng kể từ ngày ký.",
-        "Hồ sơ đã được số hóa theo Nghị định số 45/2020/NĐ-CP của Chính phủ.",
-        "Người ký: Hoàng Thị Mỹ Lệ",
-    ]
+    lines = RESIDENCE_LETTER
     img, truth = render_page_with_truth(lines, dpi=200, font_size_pt=12, margin_mm=30)
     pen = ImageFont.truetype(SCRIPT, 52)
     ImageDraw.Draw(img).text((700, 40), "Kinh chuyen d/c Hung", font=pen, fill=(30, 30, 30))
