@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytesseract
 import pytest
+from conftest import rendered_and_read
 from PIL import ImageDraw
 
 from ocr.reread import (
@@ -41,11 +42,7 @@ DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 @pytest.fixture(scope="module")
 def page() -> tuple[np.ndarray, dict]:
     """A rendered 300-dpi page in grey and Tesseract's reading of it."""
-    image = np.array(render_page(LINES, dpi=300, font_size_pt=13).convert("L"))
-    data = pytesseract.image_to_data(
-        image, lang="vie", config="--psm 3 --dpi 300", output_type=pytesseract.Output.DICT
-    )
-    return image, data
+    return rendered_and_read(LINES)
 
 
 def _words(data: dict) -> list[str]:

@@ -10,12 +10,11 @@ The page test is real Tesseract's TSV of a rendered page, edited the way its con
 from __future__ import annotations
 
 import numpy as np
-import pytesseract
 import pytest
+from conftest import rendered_and_read
 
 from ocr.lexicon import _with_tone, retoned
 from ocr.reread import reread_page
-from samples.synth import render_page
 from schemas.settings import OcrSettings
 
 
@@ -88,11 +87,7 @@ LINES = ["Đơn vị khẩn trương rà soát, tổng hợp và báo cáo kết
 
 @pytest.fixture(scope="module")
 def tsv() -> tuple[np.ndarray, dict]:
-    image = np.array(render_page(LINES, dpi=300, font_size_pt=13).convert("L"))
-    data = pytesseract.image_to_data(
-        image, lang="vie", config="--psm 3 --dpi 300", output_type=pytesseract.Output.DICT
-    )
-    return image, data
+    return rendered_and_read(LINES)
 
 
 def _edited(data: dict, read: str, misread: str) -> tuple[dict, int]:
