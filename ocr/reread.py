@@ -44,6 +44,7 @@ import numpy as np
 
 from ocr.lexicon import context_support, retoned
 from ocr.noise import margin_notes
+from ocr.seals import erase_rings, line_bands
 from ocr.syllables import is_word_form
 from schemas.settings import OcrSettings
 from sohoa.errors import ExternalProgramError, ProgramMissingError
@@ -83,7 +84,7 @@ class Crop:
     pad: int | None = None
     """White margin taken around the crop; ``None``: 30 % of its height (a word or a line)."""
     replaces: bool = False
-    """Its reading, if kept, replaces the words read inside it (a band of :func:`line_bands`)."""
+    """Its reading, if kept, replaces the words read inside it (a band of :func:`ocr.seals.line_bands`)."""
 
 
 def doubtful_words(data: dict, below: float) -> list[int]:
@@ -109,7 +110,7 @@ def find_lost_lines(image: np.ndarray, data: dict) -> tuple[list[Crop], np.ndarr
     what is left is smeared along the line and kept where it has the height of the
     page's text and the width of a word or more. A region taller than two lines is
     searched for a seal's rings, which are erased from the image returned
-    (:func:`erase_rings`), and cut into its lines (:func:`line_bands`).
+    (:func:`ocr.seals.erase_rings`), and cut into its lines (:func:`ocr.seals.line_bands`).
     """
     heights = [
         int(h)
@@ -143,7 +144,7 @@ def _text_dense(ink: np.ndarray, box) -> bool:
 def _all_ink(image: np.ndarray, box) -> np.ndarray:
     """A page-sized mask of all ink (words read included) inside ``box``, by Otsu's
     threshold over it: the lines of a region whose words were partly read are cut
-    on the whole lines (:func:`line_bands`), not on what is left of them."""
+    on the whole lines (:func:`ocr.seals.line_bands`), not on what is left of them."""
     x, y, w, h = box
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
     ink = np.zeros(grey.shape[:2], np.uint8)
@@ -193,7 +194,7 @@ def _held(row: dict, line_h: float, held: float) -> bool:
 
     Why: through a seal's ring Tesseract often reads the stamped lines as a few junk
     words ("KT" 71 px tall at 26, "xrưy" 153 px at 0); counted as read, they would hide
-    the lines from :func:`line_bands`. Such words give way to a recovered line that
+    the lines from :func:`ocr.seals.line_bands`. Such words give way to a recovered line that
     covers them (:func:`_insert_lines`). Only regions taller than two lines are looked
     for this way: a doubted word alone is for :func:`_fix_doubtful`.
     """
@@ -204,140 +205,6 @@ def _held(row: dict, line_h: float, held: float) -> bool:
 
 HELD = 50.0
 """Words read under this confidence do not hide their ink from the search for lost lines."""
-RING_COVER = 0.4
-"""A circle around which this share of the circumference is ink is a seal's ring: a line
-of print covers at most a third of any circle wider than two lines (measured on the
-real-world corpus's 1-bit seals: rings 0.42-1.0, print under 0.3)."""
-
-
-def erase_rings(image: np.ndarray, ink: np.ndarray, box, line_h: float) -> np.ndarray:
-    """``image`` with the rings of a seal around ``box`` made white (a copy, if any).
-
-    Why: a 1-bit seal's ring crosses the lines it stamps, and a line read with two arcs
-    through it comes back as "/®>KT:GIẦM". The ring is looked for in all the ink
-    (words read included) of ``box`` and half its size around: a thin ring broken by
-    the threshold is not part of the region. Hough's circles give candidate centres; the
-    centre is refined to where ink covers one radius most fully (:func:`_ring_radii`),
-    and every ink pixel at a ring's radius is erased; ``ink`` too (where lines are found).
-    A letter the ring runs along loses that stroke: less harm than the arcs.
-    """
-    left, top, width, height = (int(v) for v in box)
-    reach = max(width, height) // 2
-    x0, y0 = max(0, left - reach), max(0, top - reach)
-    x1, y1 = left + width + reach, top + height + reach
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    _, whole = cv2.threshold(grey[y0:y1, x0:x1], 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    found = _ring_radii(whole, line_h)
-    if found is None:
-        return image
-    ys, xs = found[0] + y0, found[1] + x0
-    image = image.copy()
-    image[ys, xs] = 255
-    ink[ys, xs] = 0
-    return image
-
-
-def _ring_radii(region: np.ndarray, line_h: float):
-    """Rows and columns of the region's ink that lie on a seal's rings, or ``None``."""
-    circles = _hough_centres(region, line_h)
-    if not circles:
-        return None
-    ys, xs = np.nonzero(region)
-    step = max(1, int(0.05 * line_h))
-    reach = range(-4 * step, 4 * step + 1, step)
-    peak, dist, cover = max(
-        (
-            _cover(ys, xs, cx + dx, cy + dy, line_h)
-            for cx, cy in circles
-            for dx in reach
-            for dy in reach
-        ),
-        key=lambda found: found[0],
-    )
-    radii = np.flatnonzero(cover >= RING_COVER)
-    radii = radii[radii >= 2 * line_h]
-    if peak < RING_COVER or radii.size == 0:
-        return None
-    hit = np.isin(dist, radii)
-    return ys[hit], xs[hit]
-
-
-def _hough_centres(region: np.ndarray, line_h: float) -> list[tuple[float, float]]:
-    """Centres of Hough's three strongest circles wider than two lines, found at a tenth
-    of a line's height a pixel (a fiftieth of the work at 200 dpi: the centres are
-    refined on the full image anyway, :func:`_ring_radii`)."""
-    scale = min(1.0, 10 / line_h)
-    small = cv2.resize(region, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    circles = cv2.HoughCircles(
-        cv2.GaussianBlur(small, (3, 3), 0),
-        cv2.HOUGH_GRADIENT,
-        dp=1,
-        minDist=2 * line_h * scale,
-        param1=100,
-        param2=30,
-        minRadius=int(2 * line_h * scale),
-        maxRadius=max(small.shape),
-    )
-    if circles is None:
-        return []
-    return [(float(x) / scale, float(y) / scale) for x, y, _ in circles[0][:3]]
-
-
-def _cover(ys, xs, cx: float, cy: float, line_h: float):
-    """(best cover beyond two lines' radius, each pixel's radius, cover per radius)."""
-    dist = np.hypot(xs - cx, ys - cy).round().astype(int)
-    cover = np.bincount(dist) / (2 * np.pi * np.maximum(np.arange(dist.max() + 1), 1))
-    far = cover[int(2 * line_h) :]
-    return (float(far.max()) if far.size else 0.0), dist, cover
-
-
-def line_bands(ink: np.ndarray, box, line_h: float) -> list[tuple[int, int, int, int]]:
-    """The text lines inside a tall inked region, as (left, top, width, height).
-
-    Why: on a 1-bit scan a seal cannot be told from print by its colour, and its ring
-    runs through the signer's title and name; smeared along the line, ring, signature
-    and both lines are one region many lines tall. Across a row of print a third of
-    the width or more is ink; a ring or a pen stroke adds a few pixels a row. So the
-    rows inked above Otsu's level of the region's rows (:func:`_otsu`), in runs of a
-    text line's height, are the lines; each is cut to its most inked stretch along the row
-    (:func:`_inked_span`), leaving the ring's far side out. What a band holds is only
-    kept when it reads as confident text (:func:`_reads_as_text`).
-    """
-    left, top, width, height = (int(v) for v in box)
-    region = ink[top : top + height, left : left + width] > 0
-    rows = np.convolve(region.sum(axis=1), np.ones(3) / 3, mode="same")
-    dense = np.flatnonzero(rows > _otsu(rows))
-    if dense.size == 0:
-        return []
-    bands = []
-    for run in np.split(dense, np.flatnonzero(np.diff(dense) > 1) + 1):
-        if not 0.5 * line_h <= len(run) <= 1.5 * line_h:
-            continue
-        grow = int(0.2 * line_h)
-        y0, y1 = max(0, run[0] - grow), min(height, run[-1] + 1 + grow)
-        span = _inked_span(region[y0:y1], line_h)
-        if span and span[1] - span[0] >= 2.5 * line_h:
-            bands.append((left + span[0], top + y0, span[1] - span[0], y1 - y0))
-    return bands
-
-
-def _otsu(values: np.ndarray) -> float:
-    """The level that best parts ``values`` in two groups (Otsu's threshold)."""
-    top = float(values.max()) or 1.0
-    scaled = np.round(values / top * 255).astype(np.uint8).reshape(1, -1)
-    level, _ = cv2.threshold(scaled, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-    return level / 255 * top
-
-
-def _inked_span(band: np.ndarray, line_h: float) -> tuple[int, int] | None:
-    """The columns of a band's most inked stretch: columns closer than a text height
-    are one stretch (the gaps between words), farther ones are not (a ring's arc)."""
-    cols = np.flatnonzero(band.sum(axis=0))
-    if cols.size == 0:
-        return None
-    runs = np.split(cols, np.flatnonzero(np.diff(cols) > line_h) + 1)
-    best = max(runs, key=lambda r: band[:, r[0] : r[-1] + 1].sum())
-    return int(best[0]), int(best[-1]) + 1
 
 
 def _crop_tsv(image: np.ndarray, crops: list[Crop], psm: int, opts: OcrSettings, dpi: float):

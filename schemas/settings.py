@@ -104,7 +104,7 @@ class OcrSettings(_Frozen):
     recover_lines: bool = True
     """Read again, line by line, inked text lines the page reading returned no words for; a
     region taller than two lines (a 1-bit seal over the signer's title and name) is cut into
-    its lines after the seal's rings are erased (:func:`ocr.reread.line_bands`)."""
+    its lines after the seal's rings are erased (:func:`ocr.seals.line_bands`)."""
     split_blocks: bool = True
     """Read again, one side at a time, a block Tesseract merged across a column gap (the
     "Nơi nhận" list beside the signature block) when it doubted a word of it (:mod:`ocr.reread`)."""

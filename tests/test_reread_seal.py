@@ -3,7 +3,7 @@
 Real Tesseract throughout. On a black-and-white scan a seal cannot be removed by its
 colour: its rings run through the signer's title and name, and the lines plus the rings
 are one inked region several lines tall, which the search for lost lines used to turn
-away (:func:`ocr.reread.line_bands`, :func:`ocr.reread.erase_rings`). Pen notes in the
+away (:func:`ocr.seals.line_bands`, :func:`ocr.seals.erase_rings`). Pen notes in the
 top and left margins are read with confidence, so the noise filter kept them
 (:func:`ocr.noise.margin_notes`).
 """
