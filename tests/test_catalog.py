@@ -464,3 +464,18 @@ def test_read_only_directory_gives_storage_error(tmp_path: Path) -> None:
         locked.chmod(0o700)
     assert outcomes == ["StorageError catalog", "StorageError catalog", "opened"]
     assert not (locked / "sub").exists() and not (locked / "catalog.sqlite").exists()
+
+
+def test_the_audit_trail_keeps_record_ids_whole_and_masks_id_numbers(tmp_path: Path):
+    """About one hex record id in ten holds nine decimal digits in a row, which the ID-number
+    mask turned into "f*********775c2ee35": the trail lost which record was viewed."""
+    from catalog import audit
+
+    cat = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    actor = audit.Actor(name="auditor", via="cli")
+    audit.record(cat, actor, "record.view", target="f241168775c2ee35")
+    audit.record(cat, actor, "batch.retry", target="27e26ae1b172ff23d342")
+    audit.record(cat, actor, "search", target="CCCD 001087012345")
+    targets = [e.target for e in reversed(audit.query(cat).entries)]
+    assert targets[:2] == ["f241168775c2ee35", "27e26ae1b172ff23d342"]
+    assert "001087012345" not in targets[2] and targets[2].endswith("345")
