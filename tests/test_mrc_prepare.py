@@ -154,7 +154,7 @@ def test_a_page_of_more_specks_than_16_bit_labels_is_still_cleaned():
     mask = np.zeros((1200, 1200), bool)
     mask[::4, ::4] = True  # 90,000 isolated dots: scanner noise
     mask[600:640, 100:1100] = True  # one bar of "text"
-    labels, _ = mrc._components(mask)
+    _, labels, _ = mrc.label_components(mask.view(np.uint8))
     assert labels.dtype == np.int32
     cleaned = mrc._despeckle(mask, 300, mrc.SPECK_AREA_300DPI)
     assert cleaned[600:640, 100:1100].all()
@@ -177,7 +177,7 @@ def test_specks_go_and_text_stays_with_16_bit_labels():
     mask = np.zeros((400, 400), bool)
     mask[50, 50] = mask[300, 20] = True  # two lone specks
     mask[200:230, 100:300] = True
-    labels, _ = mrc._components(mask)
+    _, labels, _ = mrc.label_components(mask.view(np.uint8))
     assert labels.dtype == np.uint16
     cleaned = mrc._despeckle(mask, 300, mrc.SPECK_AREA_300DPI)
     assert not cleaned[50, 50] and not cleaned[300, 20] and cleaned[200:230, 100:300].all()
