@@ -300,7 +300,7 @@ def _centred_fit(band: _Band, row: list[int], parts, lines, height: float) -> Fi
     sides: tuple[list[Part], list[Part]] = ([], [])
     for i in row:
         for part in parts[i]:
-            for piece in _halves(part, lines[i], height):
+            for piece in _halves(part, lines[i], height, centres):
                 side = _centred_side(piece, centres, height)
                 if side is None and not piece.mark:
                     return None
@@ -310,20 +310,44 @@ def _centred_fit(band: _Band, row: list[int], parts, lines, height: float) -> Fi
     return sides[0], sides[1], band.gutter, True
 
 
-def _halves(part: Part, words: Sequence[Box], height: float) -> list[Part]:
-    """``part`` as it is, or split at its widest gap clearly wider than its word spaces."""
+def _halves(part: Part, words: Sequence[Box], height: float, centres) -> list[Part]:
+    """``part`` as it is, or split in two: at its widest gap if that is clearly wider than
+    its word spaces, else at the one word space that leaves each half centred on its own
+    side's block (:func:`_centred_cut`)."""
     if part.mark or len(part.words) < 2:
         return [part]
     boxes = [words[k] for k in part.words]
     gaps = _gaps(boxes)
     n = max(range(len(gaps)), key=lambda k: gaps[k])
-    if not _parts_at(boxes, n, height, wide=False):
+    cut = (
+        n + 1
+        if _parts_at(boxes, n, height, wide=False)
+        else _centred_cut(part, words, height, centres)
+    )
+    if cut is None:
         return [part]
-    cut = n + 1
     return [
         _part(part.line, words, part.words[:cut], height),
         _part(part.line, words, part.words[cut:], height),
     ]
+
+
+def _centred_cut(part: Part, words: Sequence[Box], height: float, centres) -> int | None:
+    """The word space after which the left words are centred on the left block and the rest
+    on the right block, if exactly one does.
+
+    Why: a crowded first header row ("UBND THÀNH PHỐ VĨNH YÊN CỘNG HÒA XÃ HỘI CHỦ NGHĨA
+    VIỆT NAM" on a 90-dpi photo) may leave only a word space between its halves, so no gap
+    tells where they meet; the blocks' centres, taken from the rows below, do. Both halves
+    must land on their centres at once, which a line of one block never does by chance.
+    """
+    cuts = [
+        k
+        for k in range(1, len(part.words))
+        if _centred_side(_part(part.line, words, part.words[:k], height), centres, height) == 0
+        and _centred_side(_part(part.line, words, part.words[k:], height), centres, height) == 1
+    ]
+    return cuts[0] if len(cuts) == 1 else None
 
 
 def _centred_side(part: Part, centres, height: float) -> int | None:

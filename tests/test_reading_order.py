@@ -363,3 +363,47 @@ def test_a_header_wider_than_its_half_still_reads_block_by_block():
         "Thanh Oai, ngày 13 tháng 10 năm 2024",
         "Kính gửi: Ủy ban nhân dân huyện",
     ]
+
+
+def _boxes(y_words: list[tuple[str, int, int, int, int]]) -> list[tuple[str, tuple]]:
+    """A Tesseract line given as (word, left, top, width, height)."""
+    return [(w, (x, y, x + dx, y + dy)) for w, x, y, dx, dy in y_words]
+
+
+def test_a_header_row_with_only_a_word_space_between_its_blocks_is_cut_where_both_centre():
+    """Boxes as read from a 90-dpi phone photo (real-world corpus, seed 7100): the first
+    header row's halves are 7 px apart, as close as its word spaces, so no gap parts it;
+    cut after "YÊN", each half is centred on its own block's lines below."""
+    lines = [
+        _boxes(
+            [("UBND", 128, 128, 49, 13), ("THÀNH", 182, 126, 61, 15), ("PHỐ", 250, 125, 36, 17)]
+            + [("VĨNH", 290, 128, 44, 15), ("YÊN", 340, 128, 34, 15), ("CỘNG", 381, 129, 45, 16)]
+            + [("HÒA", 431, 130, 34, 13), ("XÃ", 469, 131, 20, 13), ("HỘI", 494, 130, 29, 17)]
+            + [("CHỦ", 528, 130, 34, 15), ("NGHĨA", 568, 133, 52, 13), ("VIỆT", 624, 134, 37, 15)]
+            + [("NAM", 665, 136, 35, 11)]
+        ),
+        _boxes(
+            [("BAN", 128, 146, 25, 9), ("QUẢN", 157, 143, 36, 14), ("LÝ", 199, 146, 14, 11)]
+            + [("DỰ", 218, 147, 16, 11), ("ÁN", 239, 142, 16, 20), ("ĐẦU", 260, 145, 26, 12)]
+            + [("TƯ", 291, 143, 14, 20), ("XÂY", 313, 143, 21, 20), ("DỰNG", 338, 149, 36, 11)]
+        ),
+        _boxes([("Số:", 172, 169, 23, 14), ("2320/TB-BQLDA", 201, 171, 129, 15)]),
+        _boxes(
+            [("Độc", 420, 148, 32, 16), ("lập", 458, 149, 26, 16), ("-", 490, 156, 6, 3)]
+            + [("Tự", 501, 151, 25, 15), ("do", 530, 151, 21, 13), ("-", 556, 158, 6, 3)]
+            + [("Hạnh", 569, 151, 45, 15), ("phúc", 620, 152, 42, 16)]
+        ),
+        _boxes(
+            [("Vĩnh", 397, 177, 34, 13), ("Yên,", 438, 177, 31, 15), ("ngày", 475, 177, 38, 17)]
+            + [("05", 517, 179, 19, 13), ("tháng", 542, 178, 44, 17), ("6", 592, 180, 10, 13)]
+            + [("năm", 607, 180, 32, 13), ("2022", 645, 181, 39, 13)]
+        ),
+    ]
+    assert read(lines) == [
+        "UBND THÀNH PHỐ VĨNH YÊN",
+        "BAN QUẢN LÝ DỰ ÁN ĐẦU TƯ XÂY DỰNG",
+        "Số: 2320/TB-BQLDA",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        "Vĩnh Yên, ngày 05 tháng 6 năm 2022",
+    ]
