@@ -44,6 +44,7 @@ import numpy as np
 
 from ocr.lexicon import context_support, retoned
 from ocr.noise import margin_notes
+from ocr.orient import label_components
 from ocr.seals import erase_rings, line_bands
 from ocr.syllables import is_word_form
 from schemas.settings import OcrSettings
@@ -164,7 +165,7 @@ def _inked_regions(ink: np.ndarray, line_h: float, tall: bool) -> list[tuple[int
     """Boxes of the ink smeared along the line, a word wide or more, clear of the page's
     edges, and of a line's height (or, with ``tall``, more than two lines high)."""
     smear = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * line_h)), 1))
-    count, _, stats, _ = cv2.connectedComponentsWithStats(cv2.dilate(ink, smear), connectivity=8)
+    count, _, stats = label_components(cv2.dilate(ink, smear))
     page_h, page_w = ink.shape[:2]
     boxes = []
     for left, top, width, height, _area in stats[1:count]:
