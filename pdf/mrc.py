@@ -186,8 +186,8 @@ def _fill(values: np.ndarray, known: np.ndarray) -> np.ndarray:
             continue
         up = cv2.resize(filled, (share.shape[1], share.shape[0]), interpolation=cv2.INTER_LINEAR)
         if depth == 0:  # the cells themselves: known ones keep their values, only holes change
-            filled = values.copy()
-            filled[~have] = up[~have]
+            np.copyto(up, values, where=have[..., None] if values.ndim == 3 else have)
+            filled = up
             continue
         mean = total / np.maximum(weight, 1e-6)
         filled = np.where(have[..., None] if total.ndim == 3 else have, mean, up)
@@ -204,7 +204,14 @@ def _masked_mean(image: np.ndarray, weight: np.ndarray, size: tuple[int, int]) -
     share = _shrink(keep, size).astype(np.float32) / 255
     mean = total / np.maximum(share[..., None] if total.ndim == 3 else share, 1e-3)
     known = (share > 0.02).astype(np.float32)
-    return np.clip(_fill(mean, known), 0, 255).round().astype(np.uint8)
+    return _to_uint8(_fill(mean, known))
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    """Rounded to the nearest level (half to even, as ``np.round``) and clipped to 0-255, in
+    one pass: the values are averages of pixels, never negative, so the absolute value
+    ``convertScaleAbs`` takes changes nothing."""
+    return cv2.convertScaleAbs(values)
 
 
 def _scaled_size(width: int, height: int, dpi: float, target_dpi: float) -> tuple[int, int]:
@@ -280,7 +287,7 @@ def _colour_layer(
     share = _shrink(density, size)
     mean = total / np.maximum(share, 1e-3)[..., None]
     known = (share > 0.02 * 255).astype(np.float32)
-    colours = np.clip(_fill(mean, known), 0, 255).round().astype(np.uint8)
+    colours = _to_uint8(_fill(mean, known))
     return g4_encode(crop), _jpeg(colours, INK_COLOUR_QUALITY, subsampling=0), size, (x, y, w, h)
 
 
