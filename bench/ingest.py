@@ -17,6 +17,10 @@ the same run and on the same cores:
    settings. One warm-up run first (the data folder's Prefect database, demo signing key,
    page cache); then ``--runs`` timed runs, each with its own ``--unit`` so each is a new
    batch: pages -> OCR -> fields -> MRC PDF/A -> PAdES signature -> store -> catalog.
+   Then **one running process** (``--child-warm``): the same CLI code called once per
+   batch inside one long-running Python process, as the web app, a watched folder or a
+   Prefect worker run it; the first batch (imports, word index) is its warm-up, the next
+   ``--runs`` are timed, each with its share of the server's CPU.
 4. **profile**: one more ingest through the same CLI code in this script's child
    (``--child-profile``), with per-stage timers around the pipeline's own functions:
    CPU per stage is each thread's CPU (``time.thread_time``) inside the stage, minus
@@ -252,6 +256,39 @@ def run_profile(pdf: Path, data_dir: Path, unit: str, server, cprofile: bool) ->
     return {**run, **profile}
 
 
+def run_in_process(pdf: Path, data_dir: Path, units: list[str], server: PrefectServer) -> list:
+    """Batches ingested one after another by one long-running process (``--child-warm``):
+    what a web upload, a watched folder or a Prefect worker waits for, once started."""
+    out = OUT_DIR / "in-process.json"
+    args = [sys.executable, str(Path(__file__).resolve()), "--child-warm", str(pdf)]
+    args += ["--child-out", str(out), "--unit", ",".join(units)]
+    before = server.cpu()
+    _run_cli(args, data_dir, server)
+    runs = json.loads(out.read_text())[1:]  # the first batch pays the imports: a warm-up
+    share = (server.cpu() - before) / max(1, len(runs) + 1)  # the server's CPU, spread evenly
+    return [{**r, "cpu": r["cpu"] + share, "server_cpu": share} for r in runs]
+
+
+def child_warm(pdf: Path, units: list[str], out: Path) -> None:
+    """Ingest ``pdf`` once per unit through the CLI's code in this one process; per batch:
+    wall, this process's and its children's CPU, others' load."""
+    from cli.app import app
+
+    def ingest(unit: str) -> None:
+        try:
+            app(["ingest", "--json", "--unit", unit, str(pdf)])
+        except SystemExit as exc:
+            if exc.code:
+                raise
+
+    runs = []
+    for unit in units:
+        run = measure(lambda u=unit: ingest(u))
+        run.pop("result")
+        runs.append(run)
+    out.write_text(json.dumps(runs), encoding="utf-8")
+
+
 # --------------------------------------------------------------------------- the report
 
 
@@ -266,6 +303,7 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 MODES = {
     "server": "**sohoa ingest**, Prefect server running (warm)",
+    "process": "sohoa ingest in a process already running (web app, watched folder, worker)",
     "embedded": "sohoa ingest, CLI starts its own temporary Prefect server",
 }
 
@@ -491,7 +529,7 @@ def main(args: argparse.Namespace) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     data_dir, stamp = work / "data", datetime.now().strftime("%H%M%S")
-    ours: dict[str, list[dict]] = {"server": [], "embedded": []}
+    ours: dict[str, list[dict]] = {"server": [], "process": [], "embedded": []}
     profiles: dict[str, dict] = {}
     log("starting a Prefect server (the warm set-up)")
     server = PrefectServer(work / "prefect-server")
@@ -504,6 +542,10 @@ def main(args: argparse.Namespace) -> None:
                 f"sohoa, Prefect server, run {i + 1}: {ours['server'][-1]['wall']:.1f} s wall, "
                 f"{ours['server'][-1]['cpu']:.1f} s CPU"
             )
+        units = [f"BENCH-P{i}{stamp}" for i in range(args.runs + 1)]
+        ours["process"] = run_in_process(pdf, data_dir, units, server)
+        for i, run in enumerate(ours["process"], 1):
+            log(f"sohoa, one running process, batch {i}: {run['wall']:.1f} s wall")
         if not args.no_profile:
             profiles["server"] = run_profile(
                 pdf, data_dir, f"BENCH-PS{stamp}", server, args.cprofile
@@ -850,6 +892,7 @@ if __name__ == "__main__":
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument("--cprofile", action="store_true", help="cProfile the main thread too")
     parser.add_argument("--child-profile", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-warm", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--unit", help=argparse.SUPPRESS)
     parser.add_argument("--report-from", type=Path, help="print the report of a results.json")
@@ -866,6 +909,8 @@ if __name__ == "__main__":
                 saved["profiles"],
             )
         )
+    elif args.child_warm:
+        child_warm(args.child_warm, args.unit.split(","), args.child_out)
     elif args.child_profile:
         child_profile(args.child_profile, args.unit, args.child_out, args.cprofile)
     else:
