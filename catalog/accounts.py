@@ -33,7 +33,8 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError, SohoaError
 

@@ -24,7 +24,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.tables import AuditTable
 from sohoa.logmask import mask_personal_data
 

@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.tables import BatchTable, RecordTable
 
 __all__ = ["BatchPage", "BatchSummary", "list_batches"]

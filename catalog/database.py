@@ -23,29 +23,26 @@ so one :class:`Catalog` can be shared by the pipeline's threads.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import threading
 import unicodedata
-from collections.abc import Callable, Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Any, ParamSpec, Self, TypeVar
+from typing import Any, Self
 
-from sqlalchemy import Engine, create_engine, delete, event, func, inspect, select
+from sqlalchemy import delete, func, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 
 from catalog import search, search_index
+from catalog.connection import make_engine, storage_errors
 from catalog.rows import BatchRow, RecordRow, SearchHit, batch_row, record_row
 from catalog.search import RESULT_CAP, SearchFilters, SearchPage
 from catalog.tables import Base, BatchTable, CorrectionTable, RecordTable
 from schemas.models import Manifest
-from sohoa.errors import NotFoundError, StorageError
+from sohoa.errors import NotFoundError
 from sohoa.textfold import fold, query_terms
 
 __all__ = [
@@ -57,67 +54,6 @@ __all__ = [
 
 MIN_PREFIX = 8
 """Shortest record-id prefix accepted by :meth:`Catalog.get_record` (like git)."""
-
-BUSY_TIMEOUT_MS = 30_000
-"""How long a writer waits for another writer before SQLite reports 'database is locked'."""
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-# --- errors and engine ---------------------------------------------------------------------
-
-
-def storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
-    """Turn database and file-system failures into :class:`StorageError` for the CLI."""
-
-    @functools.wraps(method)
-    def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return method(*args, **kwargs)
-        except DBAPIError as exc:
-            reason = str(exc.orig) if exc.orig is not None else str(exc)
-            raise StorageError(operation="catalog", reason=reason) from exc
-        except (SQLAlchemyError, OSError, ImportError) as exc:
-            raise StorageError(operation="catalog", reason=str(exc)) from exc
-
-    return wrapper
-
-
-def _sqlite_engine(url: str) -> Engine:
-    """Create a SQLite engine with WAL, foreign keys, a busy timeout and explicit BEGINs."""
-    parsed = make_url(url)
-    database = parsed.database or ""
-    in_memory = database in ("", ":memory:") or "mode=memory" in database
-    if not in_memory and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    options: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-    if in_memory:
-        options["poolclass"] = StaticPool  # one shared connection, or each thread sees its own DB
-    engine = create_engine(url, **options)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _on_begin)
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA foreign_keys = ON")
-            if not in_memory:
-                cursor.execute("PRAGMA journal_mode = WAL")
-        finally:
-            cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # A deferred transaction that reads and then writes cannot wait for a lock held
-        # by another writer (SQLITE_BUSY at once); taking the write lock up front can.
-        write = connection.get_execution_options().get("sohoa_write", False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-    return engine
-
 
 # --- record rows -----------------------------------------------------------------------------
 
@@ -188,7 +124,7 @@ class Catalog:
     def __init__(self, url: str, *, fulltext: bool | None = None) -> None:
         self.url = url
         is_sqlite = make_url(url).get_backend_name() == "sqlite"
-        self._engine = _sqlite_engine(url) if is_sqlite else create_engine(url, pool_pre_ping=True)
+        self._engine = make_engine(url)
         self._fts = is_sqlite if fulltext is None else (fulltext and is_sqlite)
         write_engine = self._engine.execution_options(sohoa_write=True)
         self._read = sessionmaker(self._engine, expire_on_commit=False)

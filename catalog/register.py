@@ -26,7 +26,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.register_file import Table, load_mapping, open_table
 from catalog.register_rows import BadRow, ParsedRow, UnitFacts, parse_rows
 from catalog.tables import (

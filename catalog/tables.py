@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Index, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
@@ -104,10 +104,11 @@ class RecordTable(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     fields_json: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
     text: Mapped[str] = mapped_column(Text, default="")
-    fts_rowid: Mapped[int | None] = mapped_column(default=None)
+    fts_rowid: Mapped[int | None] = mapped_column(BigInteger, default=None)
     """The record's search key: rowid of its ``records_fts``/``keys_fts`` rows and the order
     of results. It encodes ``received_on`` (see :func:`catalog.search_index.sort_key`), so "newest
-    first" and a date range are rowid order and a rowid range, in SQL and in FTS5 alike."""
+    first" and a date range are rowid order and a rowid range, in SQL and in FTS5 alike.
+    64-bit: the day sits above bit 32 (~3×10¹⁵), past a 32-bit ``integer`` on PostgreSQL."""
     folded: Mapped[str | None] = mapped_column(Text, default=None)
     """Folded code and text for the ``ILIKE`` fallback; NULL when FTS5 is used."""
     review_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")

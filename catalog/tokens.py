@@ -23,7 +23,8 @@ from catalog.accounts import (
     _user,
     digest,
 )
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.tables import ApiTokenTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
 

@@ -25,7 +25,8 @@ from typing import get_args
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from catalog.database import Catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog
 from catalog.register import units as register_units
 from catalog.tables import BatchTable, RecordTable, RegisterEntryTable, RegisterUnitTable, UserTable
 from schemas.register import Unit, UnitLevel

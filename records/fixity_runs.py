@@ -33,7 +33,8 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.database import Catalog, open_catalog, storage_errors
+from catalog.connection import storage_errors
+from catalog.database import Catalog, open_catalog
 from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
 from records.fixity import FixityProgress, FixityReport

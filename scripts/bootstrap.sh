@@ -12,8 +12,12 @@ cd "$(dirname "$0")/.."
 # JPEG 2000 needs no package: Pillow's wheel bundles openjpeg, poppler depends on libopenjp2.
 # fonts-liberation2 (Times-metric Liberation Serif, as Vietnamese offices print in Times New
 # Roman) draws the real-world OCR corpus (bench/realworld_corpus.py) and its test.
+# postgresql: the tests run the catalog on Debian's PostgreSQL server as well as on SQLite
+# (tests/pgserver.py starts a private one per test session; the package's own cluster is
+# not used).
 APT_PACKAGES=(tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd poppler-utils qpdf jbig2dec
-              fonts-dejavu-core fonts-liberation2 unpaper ghostscript pngquant softhsm2 chromium)
+              fonts-dejavu-core fonts-liberation2 unpaper ghostscript pngquant softhsm2 chromium
+              postgresql)
 # The benchmarks' page generator draws with Noto as well (SOHOA_BENCH=1, set by make bench).
 if [ "${SOHOA_BENCH:-0}" = 1 ]; then APT_PACKAGES+=(fonts-noto-core); fi
 # Node.js runs pdf.js for the tests (below); Debian's, where the machine has none of its own.

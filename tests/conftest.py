@@ -28,6 +28,7 @@ atexit.register(shutil.rmtree, _PROCESS_HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = str(_PROCESS_HOME / "prefect-home")
 os.environ["XDG_DATA_HOME"] = str(_PROCESS_HOME / "xdg-data")
 
+from pgserver import pg_server, pg_url  # noqa: F401  (fixtures)
 from s3server import s3_server, s3_store  # noqa: F401  (fixtures)
 
 SOHOA = Path(sys.executable).with_name("sohoa")
