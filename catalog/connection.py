@@ -147,7 +147,7 @@ def storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
     """Turn database and file-system failures into :func:`catalog_error`'s errors.
 
     The wrapped function's first argument is the catalog (or, for :class:`Catalog`'s own
-    methods, ``self``): its ``url`` says which database the message names.
+    methods, ``self``) or its URL: that says which database the message names.
     """
 
     @functools.wraps(method)
@@ -155,7 +155,8 @@ def storage_errors(method: Callable[_P, _R]) -> Callable[_P, _R]:
         try:
             return method(*args, **kwargs)
         except (SQLAlchemyError, OSError, ImportError) as exc:
-            url = getattr(args[0], "url", None) if args else None
+            first = args[0] if args else None
+            url = first if isinstance(first, str) else getattr(first, "url", None)
             raise catalog_error(exc, url) from exc
 
     return wrapper

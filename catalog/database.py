@@ -9,13 +9,14 @@ tables holding *folded* text (see :mod:`sohoa.textfold`) so "dang ky" finds
 fields). Their rows are written in the same transaction as the record row, so
 they never disagree. How search uses them is in :mod:`catalog.search`.
 
-Other databases (any SQLAlchemy URL) work without FTS5: search falls back to
+PostgreSQL (:mod:`catalog.connection`) works without FTS5: search falls back to
 ``ILIKE`` on a folded copy of the text kept in ``records.folded``.
 
-Upgrading: a catalog made by an older sohoa gets the new columns when opened;
-the first search or write then fills them and rebuilds the FTS5 tables from the
-records table in one transaction (minutes per million records, once). ``sohoa
-catalog rebuild`` writes the current layout too.
+Upgrading: opening a catalog brings its tables to this sohoa's layout with Alembic
+migrations (:mod:`catalog.schema`); the first search or write then fills new search
+columns and rebuilds the FTS5 tables from the records table in one transaction
+(minutes per million records, once). ``sohoa catalog rebuild`` writes the current
+layout too.
 
 Every method opens a short session and returns frozen rows, never ORM objects,
 so one :class:`Catalog` can be shared by the pipeline's threads.
@@ -32,15 +33,15 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from sqlalchemy import delete, func, inspect, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from catalog import search, search_index
+from catalog import schema, search, search_index
 from catalog.connection import make_engine, storage_errors
 from catalog.rows import BatchRow, RecordRow, SearchHit, batch_row, record_row
 from catalog.search import RESULT_CAP, SearchFilters, SearchPage
-from catalog.tables import Base, BatchTable, CorrectionTable, RecordTable
+from catalog.tables import BatchTable, CorrectionTable, RecordTable
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError
 from sohoa.textfold import fold, query_terms
@@ -131,36 +132,15 @@ class Catalog:
         self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)
         self._search_ready = False
         self._search_lock = threading.Lock()
-        self._create_all()
+        self._upgrade_layout(write_engine)
 
-    def _create_all(self) -> None:
-        """Create missing tables, columns and indexes; existing data is kept.
+    def _upgrade_layout(self, write_engine: Engine) -> None:
+        """Bring the tables to this sohoa's layout (:func:`catalog.schema.upgrade`).
 
         The FTS5 tables and the search columns' values come later, from
         :meth:`_prepare_search`, so opening a catalog never takes long.
         """
-        Base.metadata.create_all(self._engine)
-        self._add_missing_columns()
-        with self._engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                for index in table.indexes:
-                    index.create(connection, checkfirst=True)
-
-    def _add_missing_columns(self) -> None:
-        """Add columns a newer sohoa defines to a catalog an older one created (never drops)."""
-        inspector = inspect(self._engine)
-        with self._engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                present = {c["name"] for c in inspector.get_columns(table.name)}
-                for column in table.columns:
-                    if column.name in present:
-                        continue
-                    kind = column.type.compile(self._engine.dialect)
-                    default = column.server_default.arg if column.server_default else None
-                    suffix = f" DEFAULT '{default}'" if isinstance(default, str) else ""
-                    connection.exec_driver_sql(
-                        f'ALTER TABLE {table.name} ADD COLUMN "{column.name}" {kind}{suffix}'
-                    )
+        self.layout_revisions = schema.upgrade(self._engine, write_engine)
 
     # --- the search index: created or upgraded on first use ---------------------------------
 

@@ -135,6 +135,24 @@ def _signature_line(r) -> str:
     )
 
 
+@catalog_app.command("upgrade")
+def upgrade_layout(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Nâng cấp cấu trúc danh mục / Upgrade the catalog's tables to this version's layout.
+
+    Opening a catalog does this too; run it to upgrade at a time of your choosing (before
+    starting the workers of a new release) and see what changed.
+    """
+    from cli.common import guard, load_settings, out
+    from services import integrity
+
+    result = guard(lambda: integrity.upgrade_catalog(load_settings()))
+    if as_json:
+        out.print_json(json.dumps(result, ensure_ascii=False))
+        return
+    key = "catalog_upgraded" if result["changed"] else "catalog_current"
+    out.print(t(key, **{**result, "before": result["before"] or "-"}), highlight=False)
+
+
 @catalog_app.command("rebuild")
 def rebuild(
     keep_going: Annotated[

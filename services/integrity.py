@@ -75,6 +75,17 @@ def rebuild_catalog(settings: Settings, *, keep_going: bool = False, progress=No
     )
 
 
+def upgrade_catalog(settings: Settings) -> dict[str, Any]:
+    """Bring the catalog's layout to this sohoa's (also done whenever a catalog is opened):
+    where it is, and its layout revision before and after."""
+    from catalog.connection import location
+    from catalog.schema import upgrade_at
+
+    url = settings.resolved_catalog_url
+    before, after = upgrade_at(url)
+    return {"catalog": location(url), "before": before, "after": after, "changed": before != after}
+
+
 def verify(settings: Settings, record_id: str, *, scope: str | None = None) -> VerifyResult:
     """Check the record again now: hashes of its PDF and manifest, and its signature.
 
