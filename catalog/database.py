@@ -9,8 +9,10 @@ tables holding *folded* text (see :mod:`sohoa.textfold`) so "dang ky" finds
 fields). Their rows are written in the same transaction as the record row, so
 they never disagree. How search uses them is in :mod:`catalog.search`.
 
-PostgreSQL (:mod:`catalog.connection`) works without FTS5: search falls back to
-``ILIKE`` on a folded copy of the text kept in ``records.folded``.
+PostgreSQL (:mod:`catalog.connection`) keeps the same words in ``tsvector`` columns with
+GIN indexes instead of FTS5 (:mod:`catalog.search_index`). Without a word index
+(``fulltext=False``) search falls back to ``ILIKE`` on a folded copy of the text kept
+in ``records.folded``.
 
 Upgrading: opening a catalog brings its tables to this sohoa's layout with Alembic
 migrations (:mod:`catalog.schema`); the first search or write then fills new search
@@ -34,7 +36,6 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 from sqlalchemy import Engine, delete, func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import schema, search, search_index
@@ -113,9 +114,10 @@ class Catalog:
 
     Args:
         url: SQLAlchemy URL, usually ``Settings.resolved_catalog_url``.
-        fulltext: use the FTS5 index; ``None`` (default) means "when the URL is SQLite".
-            ``False`` on SQLite exercises the portable ``ILIKE`` fallback (tests only:
-            do not switch an existing catalog between the two).
+        fulltext: keep a word index (SQLite: FTS5; PostgreSQL: tsvectors with GIN
+            indexes, :mod:`catalog.search_index`); ``None`` (default) means yes. ``False``
+            exercises the portable ``ILIKE`` fallback (tests and the benchmark's
+            comparison only: do not switch an existing catalog between the two).
 
     Raises:
         StorageError: the database cannot be created, opened or is not a database.
@@ -124,9 +126,8 @@ class Catalog:
     @storage_errors
     def __init__(self, url: str, *, fulltext: bool | None = None) -> None:
         self.url = url
-        is_sqlite = make_url(url).get_backend_name() == "sqlite"
         self._engine = make_engine(url)
-        self._fts = is_sqlite if fulltext is None else (fulltext and is_sqlite)
+        self._fts = True if fulltext is None else fulltext
         write_engine = self._engine.execution_options(sohoa_write=True)
         self._read = sessionmaker(self._engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(write_engine, expire_on_commit=False)

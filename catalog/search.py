@@ -38,8 +38,14 @@ The last word is completed as a prefix (type-ahead for codes and IDs) only in
 the key fields and only when no key field holds it as a whole word: "tran"
 finds Trần, not Trang; "h21.65-2209" still finds ``H21.65-220914-0011``.
 
-Without FTS5 (another database, or ``fulltext=False``) tiers 1 and 2 become one
-``ILIKE`` over ``records.folded``; filters and order are the same SQL columns.
+On PostgreSQL the same words are ``tsvector`` columns of one table
+(:data:`~catalog.search_index.WORDS_TABLE`): tier 1 matches its ``keys``, tier 2 its
+``body``, each with the tags, as a ``tsquery`` built here (phrases with ``<->``, prefixes
+with ``:*``), read newest first from a server-side cursor that stops, like SQLite's
+progress handler, once the page is full and the budget spent.
+
+Without a word index (``fulltext=False``) tiers 1 and 2 become one ``ILIKE`` over
+``records.folded``; filters and order are the same SQL columns.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, te
 from sqlalchemy.orm import Session
 
 from catalog.rows import SearchHit
-from catalog.search_index import day_range, tag, words
+from catalog.search_index import WORDS_TABLE, day_range, on_postgres, tag, words
 from catalog.tables import RecordTable
 from sohoa.textfold import Term, query_terms, snippet
 
@@ -70,6 +76,9 @@ TEXT_COUNT_BUDGET_S = 0.005
 
 _PROGRESS_STEPS = 1000
 """SQLite virtual-machine steps between two looks at the clock while counting."""
+
+_PG_BATCH = 100
+"""Keys fetched per round trip from PostgreSQL while counting (the clock is read between)."""
 
 
 # --- what a search returns ------------------------------------------------------------------
@@ -300,6 +309,9 @@ def _interrupted(exc: sqlite3.OperationalError) -> bool:
 
 def _is_key_word(session: Session, word: str) -> bool:
     """True when some record's key fields hold ``word`` as a whole word."""
+    if on_postgres(session):
+        sql = f"SELECT 1 FROM {WORDS_TABLE} WHERE keys @@ CAST(:q AS tsquery) LIMIT 1"
+        return session.execute(text(sql), {"q": _lexeme(word)}).first() is not None
     found = session.execute(
         text("SELECT 1 FROM keys_fts WHERE keys_fts MATCH :q LIMIT 1"),
         {"q": f"keys : {_quote(word)}"},
@@ -382,22 +394,122 @@ def _ranked(
     add(0, _exact_tier(session, parsed, filters, cap))
     matched = parsed.terms
     if fulltext:
-        tags = filters.tag_groups()
         matched = _key_terms(session, parsed)
-        searches = [("keys_fts", _match("keys", matched, parsed, tags))]
         whole = [Term(t.parts) for t in parsed.terms]  # words of the text are never completed
-        searches.append(("records_fts", _match("{dossier_code body}", whole, parsed, tags)))
-        for tier, (table, expression) in enumerate(searches, start=1):
+        for tier, (where, terms) in enumerate((("keys", matched), ("body", whole)), start=1):
             if len(ranked) >= cap:  # the tiers before already fill every page there is
                 break
-            keys, counted = _fts_keys_within(
-                session, table, expression, filters, cap, needed=needed
-            )
+            keys, counted = _word_tier(session, where, terms, parsed, filters, cap, needed)
             add(tier, keys)
             complete = complete and counted
     elif len(ranked) < cap:
         add(2, _like_tier(session, parsed, filters, cap))
     return ranked, complete, matched
+
+
+def _word_tier(
+    session: Session,
+    where: str,
+    terms: list[Term],
+    parsed: _Parsed,
+    filters: SearchFilters,
+    cap: int,
+    needed: int,
+) -> tuple[list[int], bool]:
+    """Tier 1 (``where`` is ``keys``) or 2 (``body``): keys of records holding every term,
+    newest first, and whether they are all (see :func:`_fts_keys_within`)."""
+    tags = filters.tag_groups()
+    if on_postgres(session):
+        query = _tsquery(terms, parsed, tags)
+        return _pg_keys_within(session, where, query, filters, cap, needed=needed)
+    table, columns = (
+        ("keys_fts", "keys") if where == "keys" else ("records_fts", "{dossier_code body}")
+    )
+    expression = _match(columns, terms, parsed, tags)
+    return _fts_keys_within(session, table, expression, filters, cap, needed=needed)
+
+
+# --- PostgreSQL: the same words in tsvectors (catalog.search_index.WORDS_TABLE) -------------
+
+
+def _lexeme(word: str) -> str:
+    """One word as a ``tsquery`` lexeme (quoted; words are letters and digits already)."""
+    return "'" + word.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def _tsquery(terms: list[Term], parsed: _Parsed, tags: list[list[str]]) -> str:
+    """The ``tsquery`` of :func:`_match`: each term a phrase of its parts (``<->``), the last
+    part completed (``:*``) for a prefix term; all terms; the compact form as an
+    alternative for an ID typed in groups; one of each tag group."""
+    phrases = []
+    for term in terms:
+        parts = [_lexeme(p) for p in term.parts]
+        if term.prefix:
+            parts[-1] += ":*"
+        phrases.append("(" + " <-> ".join(parts) + ")")
+    expression = "(" + " & ".join(phrases) + ")"
+    split = len(parsed.terms) > 1 or len(parsed.terms[0].parts) > 1
+    if split and parsed.has_digit and len(parsed.compact) >= 6:
+        expression = f"({expression} | {_lexeme(parsed.compact)})"
+    groups = ["(" + " | ".join(_lexeme(t) for t in group) + ")" for group in tags]
+    return " & ".join([expression, *groups])
+
+
+def _pg_newest_first(where: str, query: str, filters: SearchFilters) -> tuple[str, dict]:
+    """:func:`_newest_first` on :data:`WORDS_TABLE` (the ``LIMIT`` left to the caller)."""
+    sql = f"SELECT key FROM {WORDS_TABLE} WHERE {where} @@ CAST(:q AS tsquery)"
+    params: dict[str, Any] = {"q": query}
+    low, high = day_range(filters.date_from, filters.date_to)
+    if low is not None:
+        sql, params = sql + " AND key >= :low", {**params, "low": low}
+    if high is not None:
+        sql, params = sql + " AND key < :high", {**params, "high": high}
+    return sql + " ORDER BY key DESC", params
+
+
+def _pg_keys(
+    session: Session, query: str, filters: SearchFilters, limit: int, offset: int = 0
+) -> list[int]:
+    """Keys whose key fields match ``query``, newest first: a page of a filtered browse."""
+    sql, params = _pg_newest_first("keys", query, filters)
+    rows = session.execute(text(sql + " LIMIT :n OFFSET :o"), {**params, "n": limit, "o": offset})
+    return [key for (key,) in rows]
+
+
+def _pg_count(session: Session, query: str, filters: SearchFilters, cap: int) -> int:
+    sql, params = _pg_newest_first("keys", query, filters)
+    counted = f"SELECT count(*) FROM ({sql} LIMIT :n) AS found"
+    return int(session.scalar(text(counted), {**params, "n": cap}) or 0)
+
+
+def _pg_keys_within(
+    session: Session,
+    where: str,
+    query: str,
+    filters: SearchFilters,
+    cap: int,
+    *,
+    needed: int,
+) -> tuple[list[int], bool]:
+    """:func:`_fts_keys_within` on PostgreSQL: rows streamed from a server-side cursor,
+    reading stopped between batches once ``needed`` keys are read and the budget spent."""
+    deadline = time.perf_counter() + TEXT_COUNT_BUDGET_S
+    sql, params = _pg_newest_first(where, query, filters)
+    result = session.execute(
+        text(sql + " LIMIT :n").execution_options(stream_results=True, yield_per=_PG_BATCH),
+        {**params, "n": cap},
+    )
+    keys: list[int] = []
+    try:
+        batch = result.fetchmany(needed + 1)  # the page asked for (and one to see more)
+        while batch:
+            keys += [key for (key,) in batch]
+            if len(keys) > needed and time.perf_counter() > deadline and len(keys) < cap:
+                return keys, False
+            batch = result.fetchmany(_PG_BATCH)
+    finally:
+        result.close()
+    return keys, len(keys) < cap
 
 
 def _browse(
@@ -411,6 +523,10 @@ def _browse(
     Otherwise, and for dates alone, the records table's indexes serve.
     """
     groups = filters.tag_groups()
+    if fulltext and groups and on_postgres(session):
+        query = " & ".join("(" + " | ".join(_lexeme(t) for t in g) + ")" for g in groups)
+        total = _pg_count(session, query, filters, cap)
+        return _pg_keys(session, query, filters, limit, offset), total, total < cap
     if fulltext and groups:
         expression = " AND ".join(_tags(group) for group in groups)
         keys = _fts_keys(session, "keys_fts", expression, filters, limit, offset)

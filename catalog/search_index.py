@@ -44,6 +44,7 @@ __all__ = [
     "free_key",
     "index_entry",
     "index_stale",
+    "is_index_table",
     "procedure_prefixes",
     "record_tags",
     "reindex",
@@ -60,6 +61,20 @@ FTS_TABLES: dict[str, str] = {
     "keys_fts": "keys, tags",
 }
 """Columns of the two FTS5 tables; a catalog whose tables differ is re-indexed."""
+
+WORDS_TABLE = "search_words"
+"""PostgreSQL's counterpart of the two FTS5 tables: per search key, the words of the key
+fields and of the dossier code and text, each a ``tsvector`` (GIN-indexed) with the tags."""
+WORDS_DDL = (
+    (
+        f"CREATE TABLE {WORDS_TABLE} (key BIGINT PRIMARY KEY, keys TSVECTOR NOT NULL, "
+        "body TSVECTOR NOT NULL)"
+    ),
+    f"CREATE INDEX ix_{WORDS_TABLE}_keys ON {WORDS_TABLE} USING GIN (keys)",
+    f"CREATE INDEX ix_{WORDS_TABLE}_body ON {WORDS_TABLE} USING GIN (body)",
+)
+MAX_POSITION = 16383
+"""PostgreSQL's largest word position; later words keep it (a phrase there may not match)."""
 
 KEY_FIELDS = (
     "applicant_name",
@@ -208,8 +223,46 @@ def index_entry(values: Mapping[str, Any], fields: Mapping[str, str]) -> dict[st
     }
 
 
+def is_index_table(name: str | None) -> bool:
+    """Whether a table is the word index (FTS5's tables and their shadow tables, or
+    :data:`WORDS_TABLE`): derived from ``records``, rebuilt here, outside the migrations."""
+    return bool(name) and (name == WORDS_TABLE or any(name.startswith(t) for t in FTS_TABLES))
+
+
+def on_postgres(session: Session) -> bool:
+    """Whether ``session`` talks to PostgreSQL (its word index is :data:`WORDS_TABLE`)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def tsvector(folded: str) -> str:
+    """A ``tsvector`` literal of ``folded``'s words at their positions, built here rather than
+    by PostgreSQL's text parser, so the words are exactly FTS5's: runs of letters and digits
+    (the parser would read "1.5" as a number and "-4" as a signed one)."""
+    found = _WORDS.findall(folded)
+    return " ".join(f"'{word}':{min(n, MAX_POSITION)}" for n, word in enumerate(found, start=1))
+
+
+def word_vectors(entry: Mapping[str, str]) -> dict[str, str]:
+    """The ``keys`` and ``body`` vectors of an :func:`index_entry`, tags included."""
+    body = f"{entry['dossier_code']}\n{entry['body']}"
+    return {
+        "keys": tsvector(f"{entry['keys']} {entry['tags']}"),
+        "body": tsvector(f"{body} {entry['tags']}"),
+    }
+
+
 def write_index(session: Session, key: int, entry: Mapping[str, str]) -> None:
-    """Insert a record's rows into both FTS5 tables under rowid ``key``."""
+    """Insert a record's rows into both FTS5 tables under rowid ``key`` (PostgreSQL: its
+    row of :data:`WORDS_TABLE`)."""
+    if on_postgres(session):
+        session.execute(
+            text(
+                f"INSERT INTO {WORDS_TABLE} (key, keys, body) "
+                "VALUES (:key, CAST(:keys AS tsvector), CAST(:body AS tsvector))"
+            ),
+            {"key": key, **word_vectors(entry)},
+        )
+        return
     session.execute(
         text(
             "INSERT INTO records_fts (rowid, record_id, dossier_code, body, tags) "
@@ -224,7 +277,10 @@ def write_index(session: Session, key: int, entry: Mapping[str, str]) -> None:
 
 
 def delete_index(session: Session, key: int) -> None:
-    """Remove a record's rows from both FTS5 tables."""
+    """Remove a record's rows from both FTS5 tables (PostgreSQL: from :data:`WORDS_TABLE`)."""
+    if on_postgres(session):
+        session.execute(text(f"DELETE FROM {WORDS_TABLE} WHERE key = :key"), {"key": key})
+        return
     for table in FTS_TABLES:
         session.execute(text(f"DELETE FROM {table} WHERE rowid = :key"), {"key": key})
 
@@ -251,6 +307,9 @@ def index_stale(session: Session, *, fulltext: bool) -> bool:
         return True
     if not fulltext:
         return False
+    if on_postgres(session):
+        found = session.scalar(text("SELECT to_regclass(:t) IS NOT NULL"), {"t": WORDS_TABLE})
+        return not found
     for name, ddl in fts_ddl().items():
         found = session.scalar(
             text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = :n"), {"n": name}
@@ -293,9 +352,12 @@ def reindex(session: Session, *, fulltext: bool) -> None:
 
 
 def _refill_fts(session: Session) -> None:
-    """Drop and recreate both FTS5 tables, then index every record in key order."""
-    for name, ddl in fts_ddl().items():
+    """Drop and recreate both FTS5 tables (PostgreSQL: :data:`WORDS_TABLE` and its GIN
+    indexes), then index every record in key order."""
+    statements = WORDS_DDL if on_postgres(session) else fts_ddl().values()
+    for name in [WORDS_TABLE] if on_postgres(session) else FTS_TABLES:
         session.execute(text(f"DROP TABLE IF EXISTS {name}"))
+    for ddl in statements:
         session.execute(text(ddl))
     table = RecordTable.__table__
     last = -1

@@ -268,3 +268,17 @@ def rendered_and_read(lines: list[str]) -> tuple:
         image, lang="vie", config="--psm 3 --dpi 300", output_type=pytesseract.Output.DICT
     )
     return image, data
+
+
+SQLITE_ONLY = pytest.mark.parametrize("catalog_url", ["sqlite"], indirect=True)
+"""For a test of SQLite's own machinery (the FTS5 tables, WAL, a file opened read-only)."""
+SEARCH_ON_SQLITE = SQLITE_ONLY
+"""For a search test whose behaviour PostgreSQL's search does not have (said where used)."""
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog_url(request, tmp_path: Path) -> str:
+    """An empty catalog database: a SQLite file, or a database on the session's PostgreSQL."""
+    if request.param == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite'}"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import SQLITE_ONLY
 
 from catalog.database import Catalog
 from schemas.fields import FieldValue
@@ -121,21 +122,6 @@ BIRTH_ID = _sha("birth")
 LAND_ID = _sha("land")
 SIMILAR_ID = _sha("similar")
 MARRIAGE_ID = _sha("marriage")
-
-
-SQLITE_ONLY = pytest.mark.parametrize("catalog_url", ["sqlite"], indirect=True)
-"""For a test of SQLite's own machinery (the FTS5 tables, WAL)."""
-SEARCH_ON_SQLITE = SQLITE_ONLY
-"""For a search test whose behaviour PostgreSQL's fallback search does not have yet
-(issue 16: search on PostgreSQL with FTS5's behaviour comes next)."""
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def catalog_url(request, tmp_path: Path) -> str:
-    """An empty catalog database: a SQLite file, or a database on the session's PostgreSQL."""
-    if request.param == "postgresql":
-        return request.getfixturevalue("pg_url")
-    return f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite'}"
 
 
 @pytest.fixture
@@ -247,7 +233,6 @@ def test_partial_dossier_code_prefix(catalog: Catalog) -> None:
     assert _ids(catalog.search("h21.65-2209")) == [LAND_ID]
 
 
-@SEARCH_ON_SQLITE
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -23,6 +23,7 @@ from catalog import accounts, units
 from catalog.connection import parse
 from catalog.database import Catalog
 from catalog.schema import VERSION_TABLE, current_revision, head_revision, types_differ
+from catalog.search_index import is_index_table
 from catalog.tables import Base
 from sohoa.errors import ConfigError
 
@@ -67,7 +68,8 @@ def _revision(url: str) -> str | None:
 
 
 def _differences(url: str) -> list:
-    """What Alembic's autogenerate finds between the database and the model (FTS5 left out)."""
+    """What Alembic's autogenerate finds between the database and the model (the word index,
+    derived data outside the migrations, left out)."""
     engine = create_engine(parse(url))
     try:
         with engine.connect() as connection:
@@ -77,7 +79,7 @@ def _differences(url: str) -> list:
                     "version_table": VERSION_TABLE,
                     "compare_type": types_differ,
                     "include_name": lambda name, kind, _parent: (
-                        not (kind == "table" and "_fts" in (name or ""))
+                        not (kind == "table" and is_index_table(name))
                     ),
                 },
             )

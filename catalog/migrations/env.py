@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 from catalog.schema import VERSION_TABLE, types_differ
+from catalog.search_index import is_index_table
 from catalog.tables import Base
 
 connection = context.config.attributes["connection"]
@@ -19,6 +20,7 @@ context.configure(
     version_table=VERSION_TABLE,
     render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying
     compare_type=types_differ,
+    include_name=lambda name, kind, _parent: not (kind == "table" and is_index_table(name)),
 )
 with context.begin_transaction():
     context.run_migrations()
