@@ -25,18 +25,16 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog.connection import storage_errors
 from catalog.database import Catalog
 from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
-from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError, SohoaError
+from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
 
 __all__ = [
     "HASHER",
@@ -45,7 +43,6 @@ __all__ = [
     "TokenInfo",
     "User",
     "authenticate",
-    "carry_accounts",
     "copy_accounts",
     "count_admins",
     "create_user",
@@ -478,23 +475,3 @@ def copy_accounts(source: Catalog, target: Catalog) -> int:
                 writing.execute(insert(table), [dict(r._mapping) for r in chunk])
                 copied += len(chunk) if table is UserTable else 0
     return copied
-
-
-def carry_accounts(old: Path, new: Path) -> int | None:
-    """Copy accounts, tokens and the audit log from the old catalog file into a rebuilt one.
-
-    For :func:`records.rebuild.rebuild_catalog`, beside the register. Returns the
-    users copied, or ``None`` when there was no old catalog or it could not be read
-    (then accounts are made again with ``sohoa users add``; the rebuild goes on).
-    """
-    if not old.exists():
-        return None
-    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
-    try:
-        return copy_accounts(source, target)
-    except (SohoaError, SQLAlchemyError) as exc:
-        log.warning("accounts not carried over from the old catalog: %s", type(exc).__name__)
-        return None
-    finally:
-        source.close()
-        target.close()

@@ -16,7 +16,7 @@ Recording must never make a check fail: the ``safe_*`` functions and
 app, which needs a run id to show progress, uses the raising :func:`start_run`.
 
 Like the accounts and the audit log these rows are not in the archive, so a
-catalog rebuild carries them over (:func:`carry_runs`).
+catalog rebuild carries them over (:func:`copy_runs`).
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -46,7 +45,6 @@ __all__ = [
     "FixityFailure",
     "FixityRun",
     "RunPage",
-    "carry_runs",
     "check_scope",
     "copy_runs",
     "error_code",
@@ -505,22 +503,3 @@ def copy_runs(source: Catalog, target: Catalog) -> int:
                 writing.execute(insert(table), [dict(r._mapping) for r in chunk])
                 copied += len(chunk) if table is FixityRunTable else 0
     return copied
-
-
-def carry_runs(old: Path, new: Path) -> int | None:
-    """Copy the history from the old catalog file into a rebuilt one.
-
-    For :func:`records.rebuild.rebuild_catalog`. Returns the runs copied, or ``None``
-    when there was no old catalog or it could not be read (the rebuild goes on).
-    """
-    if not old.exists():
-        return None
-    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
-    try:
-        return copy_runs(source, target)
-    except (SohoaError, SQLAlchemyError) as exc:
-        log.warning("fixity history not carried over from the old catalog: %s", error_code(exc))
-        return None
-    finally:
-        source.close()
-        target.close()

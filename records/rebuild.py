@@ -7,38 +7,36 @@ catalog row holds (fields, review state, corrections, OCR text, sha256 of the PD
 and :meth:`catalog.database.Catalog.add_records` writes rows exactly as the pipeline
 does, so search results and counts come out the same.
 
-Atomic: the new catalog is built in a new SQLite file beside the old one and only
-renamed over it when complete; any failure before that leaves the old catalog as
-it was. Run it while nothing else writes the catalog (no ingest, no review).
+Atomic: the new catalog is built apart (a new SQLite file, or a new PostgreSQL schema)
+and only takes the old one's place when complete (:mod:`records.rebuild_targets`);
+any failure before that leaves the old catalog as it was. Run it while nothing else
+writes the catalog (no ingest, no review).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import sqlite3
-import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.accounts import carry_accounts
-from catalog.database import Catalog, forget_catalog
+from catalog.accounts import copy_accounts
+from catalog.database import Catalog
 from catalog.register import copy_register
 from records.commit import load_manifest
 from records.fixity import ARCHIVE_PREFIX, workers_for
-from records.fixity_runs import carry_runs
+from records.fixity_runs import copy_runs
+from records.rebuild_targets import target_for
 from schemas.models import Manifest
-from sohoa.errors import ConfigError, NotFoundError, SohoaError, VerificationError
+from sohoa.errors import NotFoundError, SohoaError, VerificationError
 from storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -124,23 +122,6 @@ class _Held:
         if key != self._key:
             raise NotFoundError(what="object", name=key)
         return self._data
-
-
-def sqlite_path(url: str) -> Path:
-    """The file behind a SQLite catalog URL.
-
-    Raises:
-        ConfigError: the catalog is not a SQLite file (an atomic file swap needs one).
-    """
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if (
-        parsed.get_backend_name() != "sqlite"
-        or database in ("", ":memory:")
-        or "mode=memory" in database
-    ):
-        raise ConfigError("rebuild_needs_sqlite", backend=parsed.get_backend_name())
-    return Path(database.removeprefix("file:").split("?")[0]).expanduser().resolve()
 
 
 def load_entry(store: ObjectStore, key: str) -> Entry:
@@ -241,9 +222,8 @@ def batch_facts(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
     return facts
 
 
-def build_catalog(path: Path, entries: Sequence[Entry]) -> tuple[int, int]:
-    """Write a complete catalog into the new file ``path``; return (records, batches)."""
-    url = f"sqlite:///{path}"
+def build_catalog(url: str, entries: Sequence[Entry]) -> tuple[int, int]:
+    """Write a complete catalog into the new, empty database at ``url``; (records, batches)."""
     catalog = Catalog(url)
     try:
         written = catalog.add_records(entries)
@@ -255,55 +235,33 @@ def build_catalog(path: Path, entries: Sequence[Entry]) -> tuple[int, int]:
     return written, len(facts)
 
 
-def fold_wal(path: Path) -> None:
-    """Make ``path`` one self-contained file to rename: fold the WAL back in, leave WAL mode."""
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA journal_mode = DELETE")
-    db.close()
+def carry(copy: Callable[[Catalog, Catalog], int], old_url: str | None, new_url: str) -> int | None:
+    """Copy what only the old catalog holds into the new one with ``copy``; what it returns.
 
-
-def carry_register(old: Path, new: Path) -> int | None:
-    """Copy the dossier register from the old catalog file into the new one, if it can be read.
-
-    Why: the register (imported from the one-stop-shop system) is not in the archive,
-    so a rebuild would otherwise drop every rate report's denominator. A catalog too
-    damaged to read is the usual reason to rebuild; then the register is re-imported
-    instead, and the rebuild still goes ahead.
+    Why: the register (imported from the one-stop-shop system), accounts, tokens, the
+    audit log and the fixity history are not in the archive, so a rebuild that writes a
+    fresh database must carry them over. A catalog too damaged to read is the usual
+    reason to rebuild; then ``None`` is returned (they are made again: ``sohoa register
+    import``, ``sohoa users add``) and the rebuild still goes ahead.
     """
-    if not old.exists():
+    if old_url is None:
         return None
-    source, target = Catalog(f"sqlite:///{old}"), Catalog(f"sqlite:///{new}")
     try:
-        return copy_register(source, target)
+        source = Catalog(old_url)
+    except SohoaError as exc:
+        log.warning("%s: old catalog unreadable: %s", copy.__name__, type(exc).__name__)
+        return None
+    target = Catalog(new_url)
+    try:
+        return copy(source, target)
     except (SohoaError, sqlite3.Error, SQLAlchemyError) as exc:
-        log.warning("register not carried over from the old catalog: %s", type(exc).__name__)
+        log.warning(
+            "%s: not carried over from the old catalog: %s", copy.__name__, type(exc).__name__
+        )
         return None
     finally:
         source.close()
         target.close()
-
-
-def swap_in(new: Path, dest: Path, url: str) -> bool:
-    """Replace ``dest`` by ``new`` in one rename; return whether a catalog was replaced.
-
-    The old file's WAL is checkpointed first so no committed write is left in a
-    ``-wal`` file that would then be applied to the new database.
-    """
-    forget_catalog(url)
-    existed = dest.exists()
-    if existed:
-        with sqlite3.connect(dest) as db:
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        db.close()
-    os.replace(new, dest)
-    for suffix in ("-wal", "-shm", "-journal"):
-        Path(f"{dest}{suffix}").unlink(missing_ok=True)
-    directory = os.open(dest.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
-    return existed
 
 
 def rebuild_catalog(
@@ -314,22 +272,23 @@ def rebuild_catalog(
     workers: int | None = None,
     progress: RebuildProgress | None = None,
 ) -> RebuildReport:
-    """Recreate the SQLite catalog at ``url`` from every manifest under ``archive/``.
+    """Recreate the catalog at ``url`` (SQLite or PostgreSQL) from every manifest under
+    ``archive/``.
 
     Args:
-        url: the catalog's SQLAlchemy URL (a SQLite file).
+        url: the catalog's URL (a SQLite file, or a PostgreSQL database).
         store: the archive.
         keep_going: leave out bad manifests (reported) instead of abandoning the rebuild.
         workers: manifests read at once (default: one per core).
         progress: told how many manifests there are and when each is read.
 
     Raises:
-        ConfigError: the catalog is not a SQLite file.
+        ConfigError: an in-memory catalog, or another kind of database.
         StorageError: the archive could not be listed or read; the old catalog is kept.
         VerificationError: a bad manifest without ``keep_going``; the old catalog is kept.
     """
     started = time.monotonic()
-    dest = sqlite_path(url)
+    target = target_for(url)
     progress = progress or RebuildProgress()
     keys = [k for k in store.list(ARCHIVE_PREFIX) if k.endswith(MANIFEST_SUFFIX)]
     progress.started(len(keys))
@@ -337,23 +296,14 @@ def rebuild_catalog(
         store, keys, workers=workers_for(workers), keep_going=keep_going, advanced=progress.advanced
     )
     entries, duplicates = newest_per_record(loaded)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.rebuild-", suffix=".tmp")
-    os.close(fd)
-    new = Path(name)
-    try:
-        new.unlink()  # SQLite creates it; an empty file is a valid but odd database
-        records, batches = build_catalog(new, entries)
-        register = carry_register(dest, new)
-        carry_accounts(dest, new)  # web accounts, tokens, audit log: not in the archive
-        runs = carry_runs(dest, new)  # the fixity history: not in the archive either
-        fold_wal(new)
-        replaced = swap_in(new, dest, url)
-    finally:
-        for leftover in (new, Path(f"{new}-wal"), Path(f"{new}-shm"), Path(f"{new}-journal")):
-            leftover.unlink(missing_ok=True)
+    with target.building() as new_url:
+        records, batches = build_catalog(new_url, entries)
+        register = carry(copy_register, target.old_url, new_url)
+        carry(copy_accounts, target.old_url, new_url)  # accounts, tokens, audit log
+        runs = carry(copy_runs, target.old_url, new_url)  # the fixity history
+        replaced = target.swap_in()
     return RebuildReport(
-        catalog=str(dest),
+        catalog=target.where,
         manifests=len(keys),
         records=records,
         batches=batches,

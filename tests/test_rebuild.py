@@ -149,7 +149,7 @@ def test_a_record_whose_pdf_is_gone_is_not_catalogued(small_archive, tmp_path, p
     assert all((cli.data_dir / "objects" / k).is_file() for k in keys)
 
 
-def test_rebuild_needs_a_sqlite_file(tmp_path, prefect_api_url):
+def test_rebuild_needs_a_file_or_postgresql(tmp_path, prefect_api_url):
     cli = make_cli(tmp_path / "data", prefect_api_url)
     done = cli("catalog", "rebuild", extra_env={"SOHOA_CATALOG_URL": "sqlite://"})
     assert done.returncode == ExitCode.CONFIG
@@ -190,3 +190,44 @@ def test_the_dossier_register_survives_a_rebuild(small_archive, tmp_path, prefec
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["register_dossiers"] == 2
     assert register_rows() == before
+
+
+def test_a_postgresql_catalog_is_rebuilt_with_the_same_results_as_on_sqlite(
+    small_archive, tmp_path, prefect_api_url, pg_url
+):
+    """Rebuilt into a new schema and moved into place: the same search results, review
+    queue and verification as the SQLite catalog of the same archive; accounts carried
+    over; another application's table in the same schema untouched; nothing left over."""
+    import psycopg
+    from conftest import Cli
+
+    from catalog import accounts
+    from catalog.database import Catalog
+
+    cli = make_cli(tmp_path / "data", prefect_api_url)
+    small_archive.copy(cli.data_dir)
+    seen = user_view(cli)  # on the archive's own SQLite catalog
+    pg = Cli(cli.data_dir, {**cli.env, "SOHOA_CATALOG_URL": pg_url})
+    with psycopg.connect(pg_url, autocommit=True) as connection:
+        connection.execute("CREATE TABLE other_app (note text); INSERT INTO other_app VALUES ('x')")
+
+    first = pg("catalog", "rebuild", "--json")
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert (report["records"], report["batches"], report["replaced"]) == (3, 2, False)
+    assert user_view(pg) == seen
+    with Catalog(pg_url) as catalog:
+        accounts.create_user(catalog, "kiemtra.h56", "mat-khau-rat-dai-2025", role="auditor")
+
+    again = pg("catalog", "rebuild", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["replaced"] is True
+    assert user_view(pg) == seen
+    with Catalog(pg_url) as catalog:
+        assert [u.name for u in accounts.list_users(catalog)] == ["kiemtra.h56"]
+    with psycopg.connect(pg_url) as connection:
+        assert connection.execute("SELECT note FROM other_app").fetchall() == [("x",)]
+        schemas = connection.execute(
+            "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'sohoa_%'"
+        ).fetchall()
+    assert schemas == []  # no half-built or replaced catalog left behind

@@ -412,7 +412,7 @@ def test_rebuild_writes_the_same_search_columns_and_index(catalog: Catalog, tmp_
         (m, f"records/{m.record_id}/manifest.json", _sha("m-" + m.record_id))
         for m in reversed(RECORDS)
     ]
-    assert build_catalog(rebuilt, entries)[0] == 5
+    assert build_catalog(f"sqlite:///{rebuilt}", entries)[0] == 5
     original = Path(catalog.url.removeprefix("sqlite:///"))
     for sql in (
         "SELECT * FROM records ORDER BY id",
