@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import sqlite3
 import unicodedata
 import zipfile
 from collections.abc import Iterator
@@ -19,9 +18,11 @@ from pathlib import Path
 import pytest
 from conftest import SOHOA, Cli
 from openpyxl import Workbook
+from sqlalchemy import create_engine, text
 from test_catalog import _add, make_manifest
 
 from catalog import register
+from catalog.connection import parse
 from catalog.database import Catalog
 from catalog.register import (
     copy_register,
@@ -225,14 +226,19 @@ def write_xlsx(path: Path, rows: list[list], *, title: str = "Hồ sơ") -> Path
 
 
 def row_count(catalog: Catalog, table: str = "register_entries") -> int:
-    url = catalog.url.removeprefix("sqlite:///")
-    with sqlite3.connect(url) as conn:
-        return conn.execute(f"select count(*) from {table}").fetchone()[0]
+    """Rows of ``table`` as the database holds them (read apart from the catalog's code)."""
+    engine = create_engine(parse(catalog.url))
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(text(f"select count(*) from {table}"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
-def catalog(tmp_path: Path) -> Iterator[Catalog]:
-    cat = Catalog(f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite'}")
+def catalog(catalog_url: str) -> Iterator[Catalog]:
+    """An empty catalog: a SQLite file, or a database on the session's PostgreSQL."""
+    cat = Catalog(catalog_url)
     yield cat
     cat.close()
 

@@ -423,8 +423,9 @@ REGISTER_HEADER = (
 
 
 @pytest.fixture
-def register_db(tmp_path, monkeypatch):
-    """The register above imported into a fresh catalog, with one record per digitised kind."""
+def register_db(tmp_path, monkeypatch, catalog_url):
+    """The register above imported into a fresh catalog (SQLite and PostgreSQL), with one
+    record per digitised kind."""
     from test_catalog import make_manifest
 
     from catalog.database import forget_catalog, open_catalog
@@ -433,6 +434,7 @@ def register_db(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SOHOA_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("SOHOA_LANG", "vi")
+    monkeypatch.setenv("SOHOA_CATALOG_URL", catalog_url)
     settings = Settings()
     catalog = open_catalog(settings.resolved_catalog_url)
     units = {u.code: u for u in UNITS}

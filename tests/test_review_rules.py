@@ -22,9 +22,9 @@ def _value(name, value, problem=None):
 
 
 @pytest.fixture
-def record(tmp_path):
+def record(tmp_path, catalog_url):
     store = LocalObjectStore(tmp_path / "objects")
-    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    catalog = Catalog(catalog_url)
     fields = (
         _value("applicant_name", "Lê Văn Tám"),
         _value("birth_date", "1988-08-15"),
