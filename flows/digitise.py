@@ -183,6 +183,15 @@ def commit_task(batch, draft, signed, signature, originals, settings) -> Manifes
     )
 
 
+@task(name="catalog-stored-record", cache_policy=NO_CACHE)
+def stored_task(batch, draft, settings) -> Manifest | None:
+    """A record an earlier run stored but could not catalog: catalogued as it is
+    (:func:`records.commit.catalog_stored`), not signed and stored again."""
+    return archive.catalog_stored(
+        batch, draft, open_store(settings), open_catalog(settings.resolved_catalog_url)
+    )
+
+
 def _read_all(pages, settings: Settings, progress, batch_id) -> list[PageReading]:
     decode = settings.fields.enabled and settings.fields.decode_codes
     if SIGNING_MODULE not in sys.modules:
@@ -386,6 +395,10 @@ def _process(
     for draft in drafts:
         if draft.record_id in committed:
             manifests.append(committed[draft.record_id])
+            continue
+        stored = stored_task.with_options(**retrying)(batch, quote(draft), settings)
+        if stored is not None:
+            manifests.append(stored)
             continue
         progress.stage(batch.batch_id, "sign")
         signed, signature = build_pdf_task(batch, quote(draft), settings)

@@ -197,8 +197,56 @@ def commit_record(
     )
     manifest_key = object_keys.manifest_key(prefix, draft.record_id)
     manifest = _keep_review(manifest, store, manifest_key)
-    put_manifest(manifest, manifest_key, store, catalog)
+    stored = _stored_already(manifest, store, manifest_key)
+    if stored is None:
+        put_manifest(manifest, manifest_key, store, catalog)
+        return manifest
+    catalog.add_record(stored[0], manifest_key=manifest_key, manifest_sha256=stored[1])
+    return stored[0]
+
+
+def catalog_stored(
+    batch: ReceivedBatch, draft: RecordDraft, store: ObjectStore, catalog: Catalog
+) -> Manifest | None:
+    """Catalog the record an earlier run stored (PDF and manifest) but could not catalog.
+
+    Why: when the catalog database went away after a record's objects were stored, the
+    next run would otherwise sign the record again (a new signing time: new bytes) and
+    add a second retained PDF and manifest to the archive. The stored pair is the
+    record; only its row was missing. ``None`` when there is no such pair (or its PDF
+    is not the one the manifest names): the record is then signed and stored as usual.
+    """
+    prefix = object_keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
+    key = object_keys.manifest_key(prefix, draft.record_id)
+    try:
+        info = store.stat(key)
+        manifest = load_manifest(store, key)
+        pdf = store.stat(manifest.pdf.key)
+    except NotFoundError:
+        return None
+    if pdf.sha256 != manifest.pdf.sha256 or manifest.batch_id != batch.batch_id:
+        return None
+    catalog.add_record(manifest, manifest_key=key, manifest_sha256=info.sha256)
     return manifest
+
+
+def _stored_already(
+    manifest: Manifest, store: ObjectStore, key: str
+) -> tuple[Manifest, str] | None:
+    """The manifest at ``key`` and its sha256, when it says all ``manifest`` says but the time.
+
+    Why: a commit retried after its catalog row failed (the database unreachable) has
+    already stored this manifest; uploading it again, only ``created_at`` newer, would
+    add a retained version in the archive for nothing (see :func:`_put_once`).
+    """
+    try:
+        info = store.stat(key)
+    except NotFoundError:
+        return None
+    old = load_manifest(store, key)
+    if old != manifest.model_copy(update={"created_at": old.created_at}):
+        return None
+    return old, info.sha256
 
 
 def _keep_review(manifest: Manifest, store: ObjectStore, key: str) -> Manifest:

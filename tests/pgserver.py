@@ -52,6 +52,25 @@ class PgServer:
     port: int
     user: str
     password: str
+    control: tuple[str, ...] = ()
+    """``pg_ctl`` and its arguments up to the action: what :meth:`stop`/:meth:`start` run."""
+
+    def stop(self) -> None:
+        """Shut the server down now (``-m immediate``: as a crash or a pulled cable would)."""
+        _run([*self.control, "-m", "immediate", "stop"], timeout=60)
+
+    def start(self) -> None:
+        """Start it again on the same port and data; a no-op if it runs."""
+        if (
+            subprocess.run(
+                _as_server_user([*self.control, "status"]), capture_output=True, check=False
+            ).returncode
+            != 0
+        ):
+            _run(
+                [*self.control, "-w", "-t", str(START_TIMEOUT_S), "start"],
+                timeout=START_TIMEOUT_S + 10,
+            )
 
     def url(self, database: str = "postgres", *, password: str | None = None) -> str:
         """A plain ``postgresql://`` URL, as a sysadmin would write it."""
@@ -119,12 +138,10 @@ def running_server() -> Iterator[PgServer]:
             timeout=START_TIMEOUT_S,
         )
         options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
-        _run(
-            [str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log")]
-            + ["-w", "-t", str(START_TIMEOUT_S), "start"],
-            timeout=START_TIMEOUT_S + 10,
-        )
-        yield PgServer("127.0.0.1", port, SUPERUSER, password)
+        control = (str(bin_dir / "pg_ctl"), "-D", str(data), "-o", options, "-l", str(root / "log"))
+        server = PgServer("127.0.0.1", port, SUPERUSER, password, control)
+        server.start()
+        yield server
     finally:
         if (data / "postmaster.pid").exists():
             with contextlib.suppress(Exception):

@@ -158,6 +158,9 @@ def test_a_retry_after_a_catalog_failure_stores_no_second_version(versioned, cat
     manifest = _commit(tmp_path, recording, catalog, b"%PDF-1.7 signed")
 
     assert versions(manifest.pdf.key) == 1  # not one retained copy per attempt
+    manifest_key = catalog.get_record(manifest.record_id).manifest_key
+    assert versions(manifest_key) == 1  # the same manifest, only its time newer: kept
+    assert catalog.get_record(manifest.record_id).manifest_sha256 == store.stat(manifest_key).sha256
     assert recording.files_put == []  # neither the original nor the PDF uploaded again
     assert [o.key for o in manifest.originals] == [stored[0]]
     assert store.stat(stored[0]).sha256 == manifest.originals[0].sha256
