@@ -280,7 +280,9 @@ def demo(
         if word:
             hits = search_records(settings, word, limit=5)["hits"]
             console.print(t("demo_search", word=word, n=len(hits)))
-    console.print(t("demo_next", catalog=settings.resolved_catalog_url))
+    from catalog.connection import location
+
+    console.print(t("demo_next", catalog=location(settings.resolved_catalog_url)))
     raise typer.Exit(code)
 
 

@@ -23,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 Kind = Literal["thanh-phan", "ket-qua"]
 """Loại số hóa: ``thanh-phan`` (thành phần hồ sơ, 0) or ``ket-qua`` (kết quả, 1)."""
@@ -364,7 +365,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     """Root for embedded-mode state: inbox, quarantine, work, catalog, local objects, demo key."""
     catalog_url: str | None = None
-    """SQLAlchemy URL of the catalog; default SQLite at ``data_dir/catalog.sqlite``."""
+    """URL of the catalog: ``sqlite:///path`` or ``postgresql://user@host:5432/db``; default
+    SQLite at ``data_dir/catalog.sqlite``. Keep a password out of it (``catalog_password_file``)."""
+    catalog_password_file: Path | None = None
+    """File holding the PostgreSQL catalog's password (a Docker/Kubernetes secret); used when
+    the URL has none. libpq's ``PGPASSWORD`` and ``~/.pgpass`` work as well."""
     default_unit: str = "DEMO"
     """Mã đơn vị used when ``--unit`` is not given."""
     ocr: OcrSettings = OcrSettings()
@@ -426,8 +431,17 @@ class Settings(BaseSettings):
 
     @property
     def resolved_catalog_url(self) -> str:
-        """The catalog URL, defaulting to SQLite inside ``data_dir``."""
-        return self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+        """The catalog URL to connect with, defaulting to SQLite inside ``data_dir``; with the
+        password from ``catalog_password_file`` when the URL has none. Shown to people only
+        through :func:`catalog.connection.location`, which never prints a password."""
+        url = self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
+        if self.catalog_password_file is None:
+            return url
+        parsed = make_url(url)
+        if parsed.password is not None or parsed.get_backend_name() == "sqlite":
+            return url
+        password = read_secret(None, self.catalog_password_file)
+        return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def read_secret(value: SecretStr | None, file: Path | None) -> str | None:

@@ -141,3 +141,43 @@ def test_an_ingest_archives_its_record_in_a_postgresql_catalog_once(
         assert catalog.get_record(records[0]["id"]).dossier_code == "000.00.06.H56-231027-0361"
     assert len(cli.archive_objects()) == 2  # the signed PDF and its manifest, once each
     assert cli.record_count() == 0  # nothing went to a SQLite file on the side
+
+
+def test_the_compose_init_script_makes_the_catalog_database_and_the_password_file_opens_it(
+    pg_server: PgServer, tmp_path: Path
+) -> None:
+    """deploy/postgres-init/10-sohoa-catalog.sh, run by psql as the postgres image runs it,
+    against a real server; then sohoa reaches the new database with the password taken
+    from the secret file, the URL itself holding none."""
+    import os
+    import subprocess
+
+    from schemas.settings import Settings
+
+    secret = tmp_path / "catalog_password"
+    secret.write_text("katalog-secret-2026\n")
+    script = Path(__file__).parents[1] / "deploy" / "postgres-init" / "10-sohoa-catalog.sh"
+    env = {
+        **os.environ,
+        "POSTGRES_USER": pg_server.user,
+        "POSTGRES_DB": "postgres",
+        "PGHOST": pg_server.host,
+        "PGPORT": str(pg_server.port),
+        "PGPASSWORD": pg_server.password,
+        "CATALOG_PASSWORD_FILE": str(secret),
+    }
+    done = subprocess.run(
+        ["sh", str(script)], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    try:
+        url = f"postgresql://sohoa@{pg_server.host}:{pg_server.port}/sohoa"
+        settings = Settings(
+            data_dir=tmp_path / "data", catalog_url=url, catalog_password_file=secret
+        )
+        with Catalog(settings.resolved_catalog_url) as catalog:
+            assert catalog.count_records() == 0
+        assert "katalog-secret-2026" not in settings.model_dump_json()
+    finally:
+        pg_server.execute("DROP DATABASE IF EXISTS sohoa WITH (FORCE)")
+        pg_server.execute("DROP ROLE IF EXISTS sohoa")

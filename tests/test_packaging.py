@@ -24,7 +24,7 @@ def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
         assert set(service.get("secrets", [])) <= declared, name
     env = services["sohoa"]["environment"]
     assert not any("PASSWORD" in k.upper() and not k.endswith("_FILE") for k in env)
-    for key_file in ("minio_user", "minio_password"):
+    for key_file in ("minio_user", "minio_password", "catalog_password"):
         (tmp_path / key_file).write_text("x" * 20)
     for key, value in env.items():
         if key.startswith("SOHOA_"):
@@ -32,6 +32,12 @@ def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
     settings = Settings()  # raises if the compose file names a setting that does not exist
     assert settings.store.backend == "s3" and settings.store.endpoint == "minio:9000"
     assert settings.store.secret_key_file is not None
+    # the catalog on the compose PostgreSQL, its password from the secret file only
+    assert env["SOHOA_CATALOG_URL"] == "postgresql://sohoa@postgres:5432/sohoa"
+    assert settings.resolved_catalog_url == f"postgresql://sohoa:{'x' * 20}@postgres:5432/sohoa"
+    init = (ROOT / "deploy" / "postgres-init" / "10-sohoa-catalog.sh").read_text()
+    assert "/run/secrets/catalog_password" in init and "CREATE DATABASE sohoa" in init
+    assert "catalog_password" in services["postgres"]["secrets"]
 
 
 def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords():
