@@ -16,6 +16,7 @@ import json
 import random
 import re
 import sqlite3
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -93,12 +94,30 @@ def _other_receipt(folder: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def world(small_archive, tmp_path_factory) -> World:  # noqa: F811
+def on_postgres(settings: Settings, server) -> Settings:
+    """``settings`` with the catalog moved into a new database on ``server``: rebuilt there
+    from the archive, as a province moving its catalog to PostgreSQL would."""
+    from records.rebuild import rebuild_catalog
+    from storage.stores import open_store
+
+    name = f"web_{uuid.uuid4().hex[:12]}"
+    server.execute(f'CREATE DATABASE "{name}"')
+    moved = settings.model_copy(update={"catalog_url": server.url(name)})
+    report = rebuild_catalog(moved.resolved_catalog_url, store=open_store(moved))
+    assert report.records == 3 and not report.skipped
+    return moved
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, small_archive, tmp_path_factory) -> World:  # noqa: F811
+    """The small archive plus one receipt of another unit, its catalog a SQLite file or a
+    PostgreSQL database: every test of this module runs on both."""
     from flows.digitise import run_digitise
 
     root = tmp_path_factory.mktemp("auditor")
     settings = small_archive.copy(root / "data")
+    if request.param == "postgresql":
+        settings = on_postgres(settings, request.getfixturevalue("pg_server"))
     (made,) = run_digitise(
         [str(_other_receipt(root / "scans"))], settings=settings, unit=OTHER_UNIT
     )
@@ -359,11 +378,12 @@ def test_verify_again_posts_checks_and_is_audited(app, world):
 def damaged(world, tmp_path):
     """A copy of the module's archive whose receipt PDF had one byte flipped behind the store."""
     folder = tmp_path / "data"
-    with sqlite3.connect(world.settings.data_dir / "catalog.sqlite") as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    if world.settings.catalog_url is None:  # SQLite: a consistent copy of the file comes along
+        with sqlite3.connect(world.settings.data_dir / "catalog.sqlite") as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
     copy_data_dir(world.settings.data_dir, folder)
-    settings = Settings(data_dir=folder)
+    settings = Settings(data_dir=folder, catalog_url=world.settings.catalog_url)
     row = open_catalog(settings.resolved_catalog_url).get_record(world.receipt)
     path = settings.local_store_root / row.pdf_key
     data = bytearray(path.read_bytes())
