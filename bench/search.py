@@ -1,36 +1,46 @@
-"""Search latency on a large catalog: sohoa's search against bm25 ranking and ILIKE.
+"""Search latency at scale: sohoa's search on SQLite and PostgreSQL, against bm25 and ILIKE.
 
-Run: ``nice -n 10 .venv/bin/python bench/search.py [--records N] [--rebuild] [--queries Q]``
-(default N = 1,000,000, Q = 200 per query class). The first run builds the catalog
-(about 17 minutes and 9 GB for a million records on 2 cores) and keeps it under
-``bench/out/search-<N>.sqlite``; later runs reuse it unless ``--rebuild``.
+Run: ``nice -n 10 .venv/bin/python bench/search.py [--records N] [--rebuild] [--queries Q]
+[--url URL ...] [--postgres]`` (default N = 1,000,000, Q = 200 per query class). The first
+run builds the catalog (about 17 minutes and 9 GB for a million records on 2 cores) and
+keeps it under ``bench/out/search-<N>.sqlite``; later runs reuse it unless ``--rebuild``.
+``--url`` measures the catalog at a database URL instead (repeatable; a PostgreSQL database
+must be empty or built by this script), ``--postgres`` adds a database ``search_<N>`` on the
+bench's own PostgreSQL server (:mod:`bench.pgserver_bench`, kept under ``bench/out/pg/``):
+with both backends the same corpus and queries run on each, side by side in one table.
 
 Why: auditors search a province's whole archive, typed without diacritics, and
 a district alone files 34,000-60,000 dossiers a year (domain.md). The target is
-p95 under 50 ms for names, ID numbers and words on SQLite at a million records.
+p95 under 50 ms for names, ID numbers and words at a million records, on both backends.
 
 The catalog: N synthetic records with fictitious people, procedures, places and
 dossier codes from :mod:`samples.docgen`/:mod:`samples.data`, 12-digit CCCD numbers
 (sometimes printed in groups of three), ~72 units, both kinds, 10 % needing review,
 ngày tiếp nhận spread over 2021-2024, and 150-300 words of OCR-like text per record
 drawn (Zipf) from ~6,000 Vietnamese syllables with ~1 % of words misread. Rows are
-computed by the catalog's own :func:`catalog.database.record_values` and
-:func:`catalog.search_index.index_entry` in two worker processes and inserted with
-``executemany``, 2,000 records per transaction, into a file whose schema
-:class:`~catalog.database.Catalog` created; a self-check writes a few records through
-``Catalog.add_record`` and compares every row. No ANALYZE and no FTS5 'optimize':
-the file is what the pipeline would have written.
+computed by the catalog's own :func:`catalog.database.record_values`,
+:func:`catalog.search_index.index_entry` (and on PostgreSQL
+:func:`~catalog.search_index.word_vectors`) in two worker processes and inserted with
+``executemany`` (PostgreSQL's ``search_words`` with ``COPY``), 2,000 records per
+transaction, into a database whose schema :class:`~catalog.database.Catalog` created; a
+self-check writes a few records again through ``Catalog.add_record`` and compares every
+row. SQLite: no ANALYZE and no FTS5 'optimize', the file is what the pipeline would have
+written. PostgreSQL: GIN indexes created after loading, then ``VACUUM ANALYZE`` (see
+:func:`build`).
 
-Measured, warm (every class once before timing), end to end through
-``Catalog.find`` (ranking, total, loading the page, snippets; 20 hits a page):
-accent-free full names, surname + given name, 12-digit IDs typed plain and in
-groups, dossier codes, common words, two-word queries, rare (misread) words, a word
-with unit + kind + three-month filters, and browsing with filters. Alternatives in
-the same run, on fewer queries (they are slow): (1) the ranking sohoa used before,
-FTS5 ``bm25()`` over every match, on the same FTS5 table; (2) the portable ``ILIKE``
-fallback (``Catalog(fulltext=False)``) on a 100,000-record catalog from the same generator.
-One cold query is timed last, after evicting the file from the OS cache
-(``posix_fadvise DONTNEED``). Output: printed and written to ``bench/out/search.md``.
+Measured, warm (10 queries of every class on every backend, then 5 of the class again,
+before timing), end to end through ``Catalog.find`` (ranking, total, loading the page,
+snippets; 20 hits a page): accent-free full names, surname + given name, 12-digit IDs typed
+plain and in groups, dossier codes, common words, two-word queries, rare (misread) words, a
+word with unit + kind + three-month filters, and browsing with filters; the backends take
+turns class by class. Alternatives in the same run, on fewer queries (they are slow;
+``--alt-queries 0`` skips them): (1) the ranking sohoa used before, FTS5 ``bm25()`` over
+every match, on the same FTS5 table (SQLite only: there is no FTS5 on PostgreSQL); (2) the
+portable ``ILIKE`` fallback (``Catalog(fulltext=False)``) on a 100,000-record SQLite catalog
+from the same generator (the fallback is the same SQL on both backends; SQLite alone shows
+its cost). One cold query per backend is timed last, after evicting the files from the OS
+cache (``posix_fadvise DONTNEED``; the bench's PostgreSQL server is restarted too, emptying
+its buffers). Output: printed and written to ``bench/out/search.md``.
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import argparse
+import contextlib
 import itertools
 import multiprocessing
 import os
@@ -51,15 +62,21 @@ import random
 import re
 import sqlite3
 import statistics
-import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from bench.pgserver_bench import PgServer, evict, local_cluster, restart_cold
 from bench.pipeline import git, load, measure, table
+from catalog.connection import location, make_engine, parse
 from catalog.database import Catalog, SearchFilters, record_values
-from catalog.search_index import index_entry
+from catalog.search_index import WORDS_DDL, WORDS_TABLE, index_entry, on_postgres, word_vectors
 from samples import data
 from samples.docgen import random_dossier_code, random_person, random_procedure
 from schemas.fields import FieldValue
@@ -214,15 +231,39 @@ class Corpus:
 
 _CORPUS: Corpus | None = None
 _FULLTEXT = True
+_POSTGRES = False
 
 
-def _init_worker(n: int, fulltext: bool) -> None:
-    global _CORPUS, _FULLTEXT
-    _CORPUS, _FULLTEXT = Corpus(n), fulltext
+@dataclass(frozen=True)
+class Target:
+    """One catalog measured: its URL, and the bench's own server when it runs there (so its
+    database may be dropped and created again)."""
+
+    url: str
+    server: PgServer | None = None
+
+    @property
+    def postgres(self) -> bool:
+        return parse(self.url).get_backend_name() == "postgresql"
+
+    @property
+    def label(self) -> str:
+        return "PostgreSQL" if self.postgres else "SQLite"
+
+    @property
+    def path(self) -> Path:
+        """The SQLite file (SQLite only)."""
+        return Path(parse(self.url).database or "")
+
+
+def _init_worker(n: int, fulltext: bool, postgres: bool) -> None:
+    global _CORPUS, _FULLTEXT, _POSTGRES
+    _CORPUS, _FULLTEXT, _POSTGRES = Corpus(n), fulltext, postgres
 
 
 def _rows(start: int) -> list[tuple[dict, dict | None, dict]]:
-    """Rows of records ``start``..``start+CHUNK``: record values, FTS entry, batch values."""
+    """Rows of records ``start``..``start+CHUNK``: record values, word-index entry (FTS5 columns,
+    or on PostgreSQL the ``keys``/``body`` vectors), batch values."""
     assert _CORPUS is not None
     out = []
     for index in range(start, min(start + CHUNK, _CORPUS.n)):
@@ -230,6 +271,8 @@ def _rows(start: int) -> list[tuple[dict, dict | None, dict]]:
         values = record_values(m, f"archive/{m.record_id}.json", m.pdf.sha256, fulltext=_FULLTEXT)
         fields = {f.name: f.value for f in m.fields}
         entry = index_entry(values, fields) if _FULLTEXT else None
+        if entry is not None and _POSTGRES:
+            entry = word_vectors(entry)
         batch = {"id": m.batch_id, "status": "archived", "reason": None, "file_count": 1,
                  "page_count": 1, "created_at": m.created_at, "updated_at": m.created_at,
                  "unit": m.unit, "kind": m.kind, "dossier_code": values["dossier_code"]}  # fmt: skip
@@ -238,8 +281,9 @@ def _rows(start: int) -> list[tuple[dict, dict | None, dict]]:
 
 
 def _insert(catalog: Catalog, rows: list[tuple[dict, dict | None, dict]], used: set[int]) -> None:
-    """One transaction: batches, records and both FTS5 tables, in search-key order."""
-    from sqlalchemy import insert, text
+    """One transaction: batches, records and the word index, in search-key order."""
+    from sqlalchemy import insert
+    from sqlalchemy.dialects import postgresql, sqlite
 
     from catalog.tables import BatchTable, RecordTable
 
@@ -252,69 +296,116 @@ def _insert(catalog: Catalog, rows: list[tuple[dict, dict | None, dict]], used: 
             entry["key"] = values["fts_rowid"]
     batches = list({b["id"]: b for _, _, b in rows}.values())
     with catalog._write() as session:
-        session.execute(insert(BatchTable).prefix_with("OR IGNORE"), batches)
+        dialect = postgresql if on_postgres(session) else sqlite
+        session.execute(dialect.insert(BatchTable).on_conflict_do_nothing(), batches)
         session.execute(insert(RecordTable), [values for values, _, _ in rows])
         entries = [entry for _, entry, _ in rows if entry is not None]
         if entries:
-            session.execute(
-                text(
-                    "INSERT INTO records_fts (rowid, record_id, dossier_code, body, tags) "
-                    "VALUES (:key, :record_id, :dossier_code, :body, :tags)"
-                ),
-                entries,
-            )
-            session.execute(
-                text("INSERT INTO keys_fts (rowid, keys, tags) VALUES (:key, :keys, :tags)"),
-                entries,
-            )
+            (_copy_words if on_postgres(session) else _insert_fts)(session, entries)
 
 
-def build(path: Path, n: int, *, fulltext: bool = True) -> float:
-    """Write a catalog of ``n`` synthetic records to ``path``; return the seconds it took."""
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{path}{suffix}").unlink(missing_ok=True)
+def _insert_fts(session: Session, entries: list[dict]) -> None:
+    """SQLite: both FTS5 tables, as :func:`catalog.search_index.write_index` writes them."""
+    session.execute(
+        text(
+            "INSERT INTO records_fts (rowid, record_id, dossier_code, body, tags) "
+            "VALUES (:key, :record_id, :dossier_code, :body, :tags)"
+        ),
+        entries,
+    )
+    session.execute(
+        text("INSERT INTO keys_fts (rowid, keys, tags) VALUES (:key, :keys, :tags)"), entries
+    )
+
+
+def _copy_words(session: Session, entries: list[dict]) -> None:
+    """PostgreSQL: the rows of ``search_words`` through ``COPY`` (text format, so the server
+    reads each vector as ``CAST(:x AS tsvector)`` does in ``write_index``)."""
+    raw = session.connection().connection.driver_connection
+    sql = f"COPY {WORDS_TABLE} (key, keys, body) FROM STDIN"
+    with raw.cursor() as cursor, cursor.copy(sql) as copy:
+        for entry in entries:
+            copy.write_row((entry["key"], entry["keys"], entry["body"]))
+
+
+def build(target: Target, n: int, *, fulltext: bool = True) -> float:
+    """Write a catalog of ``n`` synthetic records to an empty ``target``; return the seconds.
+
+    On PostgreSQL ``search_words`` is loaded without its GIN indexes, which are created
+    afterwards (one pass over sorted entries instead of a million index updates), then
+    ``VACUUM ANALYZE``: the pipeline's own catalog would get both from autovacuum, which
+    vacuums and analyzes an insert-only table after enough rows.
+    """
     started = time.perf_counter()
-    catalog = Catalog(f"sqlite:///{path}", fulltext=fulltext)
-    catalog.find("")  # creates the FTS5 tables
+    catalog = Catalog(target.url, fulltext=fulltext)
+    if catalog.count_records():
+        raise SystemExit(f"{location(target.url)} holds records: give an empty database")
+    catalog.find("")  # creates the word index (FTS5 tables; PostgreSQL: search_words)
+    if target.postgres and fulltext:
+        _autocommit(catalog, f"DROP TABLE {WORDS_TABLE}", WORDS_DDL[0])
     used: set[int] = set()
     context = multiprocessing.get_context("fork")
-    with context.Pool(2, initializer=_init_worker, initargs=(n, fulltext)) as pool:
+    setup = (n, fulltext, target.postgres)
+    with context.Pool(2, initializer=_init_worker, initargs=setup) as pool:
         for done, rows in enumerate(pool.imap(_rows, range(0, n, CHUNK)), start=1):
             _insert(catalog, rows, used)
             if done % 50 == 0:
                 print(
                     f"  {done * CHUNK:,} records, {time.perf_counter() - started:.0f} s", flush=True
                 )
+    if target.postgres and fulltext:
+        loaded = time.perf_counter()
+        _autocommit(catalog, "SET maintenance_work_mem = '1GB'", *WORDS_DDL[1:])
+        print(f"  GIN indexes: {time.perf_counter() - loaded:.0f} s", flush=True)
+    if target.postgres:
+        _autocommit(catalog, "VACUUM ANALYZE")
     catalog.close()
-    with sqlite3.connect(path) as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    if not target.postgres:
+        with sqlite3.connect(target.path) as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
     return time.perf_counter() - started
 
 
-def self_check(path: Path, corpus: Corpus, work: Path) -> str:
-    """Write three records through ``Catalog.add_record`` and compare every row with the bulk's."""
-    scratch = work / "self-check.sqlite"  # a fresh temporary folder
-    indexes = (0, corpus.n // 2, corpus.n - 1)
-    with Catalog(f"sqlite:///{scratch}") as catalog:
-        for i in indexes:
-            m = corpus.manifest(i)
-            catalog.add_record(
-                m, manifest_key=f"archive/{m.record_id}.json", manifest_sha256=m.pdf.sha256
+def _autocommit(catalog: Catalog, *statements: str) -> None:
+    """Run ``statements`` on one connection outside a transaction (VACUUM must be)."""
+    with catalog._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for statement in statements:
+            connection.execute(text(statement))
+
+
+_WORD_ROWS = {
+    "sqlite": (
+        "SELECT rowid, * FROM records_fts WHERE rowid = :key",
+        "SELECT rowid, * FROM keys_fts WHERE rowid = :key",
+    ),
+    "postgresql": (f"SELECT key, keys::text, body::text FROM {WORDS_TABLE} WHERE key = :key",),
+}
+"""The word-index rows of one search key, per backend."""
+
+
+def self_check(catalog: Catalog, corpus: Corpus) -> str:
+    """Write three records again through ``Catalog.add_record`` (which replaces a record and
+    its index rows) and compare every row with what the bulk load had written."""
+
+    def rows(record_id: str) -> list[list[tuple]]:
+        with catalog._read() as session:
+            record = session.execute(
+                text("SELECT * FROM records WHERE id = :id"), {"id": record_id}
             )
-    queries = {
-        "records": "SELECT * FROM records WHERE id = ?",
-        "records_fts": "SELECT rowid, * FROM records_fts WHERE record_id = ?",
-        "keys_fts": "SELECT rowid, * FROM keys_fts WHERE rowid = "
-        "(SELECT fts_rowid FROM records WHERE id = ?)",
-    }
-    same = 0
-    with sqlite3.connect(path) as bulk, sqlite3.connect(scratch) as single:
-        for i in indexes:
-            record_id = corpus.manifest(i).record_id
-            rows = [(bulk.execute(q, (record_id,)).fetchall(), single.execute(q, (record_id,)).fetchall()) for q in queries.values()]  # fmt: skip
-            same += all(a == b and a for a, b in rows)
-    return f"{same}/{len(indexes)} records identical to `Catalog.add_record` (every column, both FTS5 rows)"
+            found = record.all()
+            key = {"key": found[0].fts_rowid if found else None}
+            queries = _WORD_ROWS[session.get_bind().dialect.name]
+            words = [session.execute(text(q), key).all() for q in queries]
+            return [[tuple(row) for row in part] for part in (found, *words)]
+
+    indexes, same = (0, corpus.n // 2, corpus.n - 1), 0
+    for i in indexes:
+        m = corpus.manifest(i)
+        bulk = rows(m.record_id)
+        catalog.add_record(m, manifest_key=f"archive/{m.record_id}.json", manifest_sha256=m.pdf.sha256)  # fmt: skip
+        same += bulk == rows(m.record_id) and all(bulk)
+    return f"{same}/{len(indexes)} records identical to `Catalog.add_record` (every column, every word-index row)"
 
 
 # --- queries --------------------------------------------------------------------------------
@@ -429,6 +520,18 @@ def timed(run: Callable[[str, SearchFilters], list[str]], queries: Sequence[Quer
     return {"times": times, "ranks": ranks}
 
 
+def warm(runners: Sequence[Callable], sets: dict[str, list[Query]], count: int = 10) -> None:
+    """Run ``count`` queries of every class on every backend before anything is timed.
+
+    Why: a freshly started PostgreSQL server has empty shared buffers, so whichever class
+    came first (names) paid for filling them; SQLite's pages stay in the OS cache.
+    """
+    for queries in sets.values():
+        for run in runners:
+            for q, f, _ in queries[:count]:
+                run(q, f)
+
+
 def sohoa_runner(catalog: Catalog) -> Callable[[str, SearchFilters], list[str]]:
     def run(q: str, f: SearchFilters) -> list[str]:
         return [h.record_id for h in catalog.find(q, filters=f, limit=20).hits]
@@ -474,16 +577,19 @@ def found(result: dict) -> str:
     return f"{top:.0%} / {first:.0%}"
 
 
-def cold_query(path: Path, query: str) -> float:
-    """First query of a new catalog object after the file left the OS page cache (ms)."""
-    for suffix in ("", "-wal"):
-        file = Path(f"{path}{suffix}")
-        if file.exists():
-            fd = os.open(file, os.O_RDONLY)
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(fd)
+def cold_query(target: Target, query: str) -> float | None:
+    """First query of a new catalog object after its files left the OS page cache (ms);
+    on the bench's own PostgreSQL server after a restart too (its buffer cache). ``None``
+    for a server the bench does not run."""
+    if target.postgres and target.server is None:
+        return None
+    if target.postgres:
+        restart_cold()
+    else:
+        for suffix in ("", "-wal"):
+            evict(Path(f"{target.path}{suffix}"))
     start = time.perf_counter()
-    with Catalog(f"sqlite:///{path}") as catalog:
+    with Catalog(target.url) as catalog:
         catalog.find(query)
     return (time.perf_counter() - start) * 1000
 
@@ -491,105 +597,214 @@ def cold_query(path: Path, query: str) -> float:
 # --- the run --------------------------------------------------------------------------------
 
 
-def _machine() -> str:
+def _machine(targets: Sequence[Target]) -> str:
     cpu = next(
         (ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
          if ln.startswith("model name")), platform.processor() or "?",
     )  # fmt: skip
-    return f"{os.cpu_count()} cores ({cpu}), Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}"
+    versions = [f"SQLite {sqlite3.sqlite_version}"]
+    for target in (t for t in targets if t.postgres):
+        with Catalog(target.url) as catalog, catalog._read() as session:
+            version = session.scalar(text("SHOW server_version"))
+        versions.append(f"PostgreSQL {version.split()[0]}")
+    python = f"Python {platform.python_version()}"
+    return f"{os.cpu_count()} cores ({cpu}), {python}, {', '.join(versions)}"
 
 
-def _size(path: Path) -> str:
-    total = sum(
-        Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists()
-    )
+def _size(target: Target) -> str:
+    if target.postgres:
+        with Catalog(target.url) as catalog, catalog._read() as session:
+            total = session.scalar(text("SELECT pg_database_size(current_database())"))
+    else:
+        files = [Path(f"{target.path}{s}") for s in ("", "-wal")]
+        total = sum(file.stat().st_size for file in files if file.exists())
     return f"{total / 1e9:.2f} GB"
 
 
-def _layout() -> str:
+def _layout(postgres: bool) -> str:
     """Changes when the catalog's tables change, so a cached catalog is built again."""
     from catalog import search_index
     from catalog.tables import RecordTable
 
     columns = ",".join(c.name for c in RecordTable.__table__.columns)
-    return f"{columns}|{search_index.fts_ddl()}|{CHUNK}|{SEED}"
+    words = WORDS_DDL if postgres else search_index.fts_ddl()
+    return f"{columns}|{words}|{CHUNK}|{SEED}"
 
 
-def ensure_catalog(path: Path, n: int, *, fulltext: bool, rebuild: bool) -> float:
-    """Build ``path`` unless a catalog of the same layout is cached; return its build seconds."""
-    stamp = Path(f"{path}.built")
-    if not rebuild and path.exists() and stamp.exists():
-        layout, seconds = stamp.read_text().rsplit("\n", 1)
-        if layout == _layout():
+def _read_stamp(target: Target) -> str | None:
+    """What built the catalog: a file beside SQLite's, a comment on PostgreSQL's word index
+    (gone with the table or the database, so a dropped catalog is never taken as built)."""
+    if not target.postgres:
+        stamp = Path(f"{target.path}.built")
+        return stamp.read_text() if target.path.exists() and stamp.exists() else None
+    engine = make_engine(target.url)
+    try:
+        with engine.connect() as connection:
+            sql = "SELECT obj_description(to_regclass(:t), 'pg_class')"
+            return connection.scalar(text(sql), {"t": WORDS_TABLE})
+    except SQLAlchemyError:  # no such database yet
+        return None
+    finally:
+        engine.dispose()
+
+
+def _write_stamp(target: Target, stamp: str) -> None:
+    if not target.postgres:
+        Path(f"{target.path}.built").write_text(stamp)
+        return
+    quoted = stamp.replace("'", "''")
+    with Catalog(target.url) as catalog:
+        _autocommit(catalog, f"COMMENT ON TABLE {WORDS_TABLE} IS '{quoted}'")
+
+
+def _empty(target: Target) -> None:
+    """Remove the SQLite file, or drop and create the bench server's database (any other
+    PostgreSQL database must be empty: :func:`build` refuses one holding records)."""
+    if not target.postgres:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{target.path}{suffix}").unlink(missing_ok=True)
+    elif target.server is not None:
+        name = parse(target.url).database
+        target.server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        target.server.execute(f'CREATE DATABASE "{name}"')
+
+
+def ensure_catalog(target: Target, n: int, *, fulltext: bool, rebuild: bool) -> float:
+    """Build ``target`` unless a catalog of the same layout is there; return its build seconds."""
+    stamp = _read_stamp(target)
+    if not rebuild and stamp is not None:
+        layout, seconds = stamp.rsplit("\n", 1)
+        if layout == _layout(target.postgres):
             return float(seconds)
-    print(f"building {path.name}: {n:,} records", flush=True)
-    seconds = build(path, n, fulltext=fulltext)
-    stamp.write_text(f"{_layout()}\n{seconds:.1f}")
+    print(f"building {location(target.url)}: {n:,} records", flush=True)
+    _empty(target)
+    seconds = build(target, n, fulltext=fulltext)
+    _write_stamp(target, f"{_layout(target.postgres)}\n{seconds:.1f}")
     return seconds
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--queries", type=int, default=200, help="per query class")
-    parser.add_argument("--alt-queries", type=int, default=30, help="per class, alternatives")
+    parser.add_argument(
+        "--alt-queries", type=int, default=30, help="per class, alternatives (0: skip them)"
+    )
     parser.add_argument("--rebuild", action="store_true")
-    args = parser.parse_args(argv)
-    n, subset = args.records, min(args.records, SUBSET)
-    OUT.mkdir(parents=True, exist_ok=True)
-    path, like_path = OUT / f"search-{n}.sqlite", OUT / f"search-like-{subset}.sqlite"
-    built = ensure_catalog(path, n, fulltext=True, rebuild=args.rebuild)
-    like_built = ensure_catalog(like_path, subset, fulltext=False, rebuild=args.rebuild)
-    corpus = Corpus(n)
-    with tempfile.TemporaryDirectory() as work:
-        check = self_check(path, corpus, Path(work))
-    sets = query_sets(corpus, args.queries, below=n)
-    with Catalog(f"sqlite:///{path}") as catalog:
-        run = measure(lambda: {k: timed(sohoa_runner(catalog), q) for k, q in sets.items()})
-    ours = run.result
-    bm25 = bm25_runner(path)
-    before = {k: timed(bm25, sets[k][: args.alt_queries]) for k in TEXT_ONLY}
-    like_sets = query_sets(Corpus(subset), args.alt_queries, below=subset)
-    with Catalog(f"sqlite:///{like_path}", fulltext=False) as like_catalog:
+    parser.add_argument(
+        "--url",
+        action="append",
+        default=[],
+        help="a catalog database URL, built there if empty (repeatable; default: the SQLite "
+        "file bench/out/search-N.sqlite)",
+    )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="also measure a database on the bench's own PostgreSQL server (bench/out/pg/)",
+    )
+    return parser.parse_args(argv)
+
+
+def _targets(args: argparse.Namespace, stack: contextlib.ExitStack) -> list[Target]:
+    targets = [Target(url) for url in args.url]
+    if not targets:
+        targets.append(Target(f"sqlite:///{OUT / f'search-{args.records}.sqlite'}"))
+    if args.postgres:
+        server = stack.enter_context(local_cluster())
+        targets.append(Target(server.url(f"search_{args.records}"), server))
+    return targets
+
+
+def alternatives(targets: Sequence[Target], sets: dict, n: int, count: int) -> tuple[dict, dict]:
+    """bm25 on the first SQLite catalog (an FTS5 function: none on PostgreSQL) and ILIKE on
+    a SQLite catalog of its own (the fallback's SQL is the same on both backends)."""
+    if count <= 0:
+        return {}, {}
+    sqlite_target = next((t for t in targets if not t.postgres), None)
+    before = {}
+    if sqlite_target is not None:
+        bm25 = bm25_runner(sqlite_target.path)
+        before = {k: timed(bm25, sets[k][:count]) for k in TEXT_ONLY}
+    subset = min(n, SUBSET)
+    like_target = Target(f"sqlite:///{OUT / f'search-like-{subset}.sqlite'}")
+    ensure_catalog(like_target, subset, fulltext=False, rebuild=False)
+    like_sets = query_sets(Corpus(subset), count, below=subset)
+    with Catalog(like_target.url, fulltext=False) as like_catalog:
         like = {k: timed(sohoa_runner(like_catalog), q) for k, q in like_sets.items()}
-    cold = cold_query(path, sets["name"][-1][0])  # last: it empties the OS cache
+    return before, like
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _arguments(argv)
+    n = args.records
+    OUT.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        targets = _targets(args, stack)
+        built = [ensure_catalog(t, n, fulltext=True, rebuild=args.rebuild) for t in targets]
+        corpus = Corpus(n)
+        catalogs = [stack.enter_context(Catalog(t.url)) for t in targets]
+        checks = [self_check(catalog, corpus) for catalog in catalogs]
+        sets = query_sets(corpus, args.queries, below=n)
+        runners = [sohoa_runner(catalog) for catalog in catalogs]
+        warm(runners, sets)
+        run = measure(lambda: {k: [timed(r, sets[k]) for r in runners] for k in CLASSES})
+        before, like = alternatives(targets, sets, n, args.alt_queries)
+        for catalog in catalogs:
+            catalog.close()
+        cold = [cold_query(t, sets["name"][-1][0]) for t in targets]  # last: empties caches
+        notes = [
+            f"{t.label}: {_size(t)}, built in {b / 60:.1f} min; self-check: {c}; cold first "
+            f"query {'—' if ms is None else f'{ms:.0f} ms'}."
+            for t, b, c, ms in zip(targets, built, checks, cold, strict=True)
+        ]
+        report = _report(args, targets, notes, sets, run, before, like)
+    OUT_MD.write_text(report + "\n", encoding="utf-8")
+    print(report)
+
+
+def _report(args, targets, notes, sets, run, before, like) -> str:
+    """The markdown report: set-up, then one row per query class, backends side by side."""
+    n, subset, alt = args.records, min(args.records, SUBSET), args.alt_queries
+    ours = run.result
+    headers = ["query class", "n"]
+    for t in targets:
+        headers += [f"{t.label} p50", f"{t.label} p95", f"{t.label} own record"]
+    headers += ["bm25-all p50", "bm25-all p95", "bm25 own record"] if before else []
+    headers += [f"ILIKE {subset:,} p50", f"ILIKE {subset:,} p95"] if like else []
     rows = []
     for k in CLASSES:
-        old = summary(before[k]) if k in before else ("—", "—", "—")
-        mine, theirs = summary(ours[k]), summary(like[k])
-        old_found = found(before[k]) if k in before else "—"
-        rows.append([k, len(sets[k]), *mine, found(ours[k]), *old[:2], old_found, *theirs[:2]])
+        row = [k, len(sets[k])]
+        for result in ours[k]:
+            row += [*summary(result)[:2], found(result)]
+        if before:
+            row += [*summary(before[k])[:2], found(before[k])] if k in before else ["—"] * 3
+        if like:
+            row += summary(like[k])[:2]
+        rows.append(row)
     dirty = " (uncommitted changes)" if git("status", "--porcelain") else ""
     head = f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, commit {git('rev-parse', '--short', 'HEAD')}"
-    built_note = (
-        f"Catalog: {_size(path)} on disk, built in {built / 60:.1f} min (ILIKE catalog of "
-        f"{subset:,} records: {_size(like_path)}, {like_built / 60:.1f} min). Self-check: {check}."
+    servers = " (PostgreSQL's server processes count as other processes)" * any(
+        t.postgres for t in targets
     )
     method = (
-        "Milliseconds per query, warm, 20 hits a page, end to end (ranking, total, page, "
-        "snippets). *own record*: share of targeted queries whose source record is on page 1 "
-        f"/ is first. bm25: {args.alt_queries} queries per class on the same file. ILIKE: "
-        f"{args.alt_queries} queries per class on its own {subset:,}-record catalog.\n"
+        "Milliseconds per query, warm, 20 hits a page, end to end through `Catalog.find` "
+        "(ranking, total, page, snippets); the backends take turns class by class on the same "
+        "queries. *own record*: share of targeted queries whose source record is on page 1 / "
+        f"is first. bm25 (FTS5 only, so SQLite only): {alt} queries per class on the same "
+        f"SQLite file. ILIKE: {alt} queries per class on its own {subset:,}-record SQLite "
+        "catalog.\n"
     )
-    cold_note = (
-        f"Cold first query (file evicted from the OS cache, new Catalog): {cold:.0f} ms. "
-        f"Other processes used {load(run)} of the machine while sohoa was timed.\n"
-    )
-    headers = ["query class", "n", "sohoa p50", "sohoa p95", "sohoa max", "own record"]
-    headers += ["bm25-all p50", "bm25-all p95", "bm25 own record"]
-    headers += [f"ILIKE {subset:,} p50", f"ILIKE {subset:,} p95"]
-    report = "\n".join(
+    return "\n".join(
         [
             f"# Search latency, {n:,} records\n",
-            f"{head}{dirty}; {_machine()}.",
-            built_note,
-            cold_note,
+            f"{head}{dirty}; {_machine(targets)}.",
+            *notes,
+            f"Other processes used {load(run)} of the machine while sohoa was timed{servers}.\n",
             method,
             table(headers, rows),
         ]
     )
-    OUT_MD.write_text(report + "\n", encoding="utf-8")
-    print(report)
 
 
 if __name__ == "__main__":
