@@ -477,7 +477,11 @@ def _pg_keys(
 
 
 def _pg_count(session: Session, query: str, filters: SearchFilters, cap: int) -> int:
+    """Matches of ``query`` in the key fields, counted up to ``cap``, in no order: ordered,
+    PostgreSQL walked the key index reading 48,000-137,000 rows to count 1,000 (browse p95
+    27-91 ms at a million records); unordered, it counts from the GIN index (12-14 ms)."""
     sql, params = _pg_newest_first("keys", query, filters)
+    sql = sql.removesuffix(" ORDER BY key DESC")
     counted = f"SELECT count(*) FROM ({sql} LIMIT :n) AS found"
     return int(session.scalar(text(counted), {**params, "n": cap}) or 0)
 
