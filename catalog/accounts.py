@@ -32,6 +32,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from catalog.connection import storage_errors
+from catalog.copying import copy_tables
 from catalog.database import Catalog
 from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
@@ -463,15 +464,6 @@ def copy_accounts(source: Catalog, target: Catalog) -> int:
     (a fresh database) must carry them over. Sessions are not copied: everyone signs
     in again after a rebuild.
     """
-    copied = 0
     tables = (UserTable, ApiTokenTable, AuditTable)  # parents first
-    with source._read() as reading, target._write() as writing:
-        for table in reversed(tables):
-            writing.execute(table.__table__.delete())
-        writing.execute(SessionTable.__table__.delete())
-        for table in tables:
-            rows = reading.execute(select(table.__table__).execution_options(yield_per=1000))
-            for chunk in rows.partitions(1000):
-                writing.execute(insert(table), [dict(r._mapping) for r in chunk])
-                copied += len(chunk) if table is UserTable else 0
-    return copied
+    copied = copy_tables(source, target, tables, emptied=(SessionTable,))
+    return copied[UserTable.__tablename__]

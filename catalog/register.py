@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from catalog.connection import storage_errors
+from catalog.copying import copy_tables
 from catalog.database import Catalog
 from catalog.register_file import Table, load_mapping, open_table
 from catalog.register_rows import BadRow, ParsedRow, UnitFacts, parse_rows
@@ -458,14 +459,5 @@ def copy_register(source: Catalog, target: Catalog) -> int:
     Why: the register cannot be rebuilt from the archive's manifests, so a catalog
     rebuild that writes a fresh database must carry it over (or it must be re-imported).
     """
-    copied = 0
     tables = (RegisterUnitTable, RegisterEntryTable)  # parents first: entries refer to units
-    with source._read() as reading, target._write() as writing:
-        for table in reversed(tables):
-            writing.execute(table.__table__.delete())
-        for table in tables:
-            rows = reading.execute(select(table.__table__).execution_options(yield_per=CHUNK))
-            for chunk in rows.partitions(CHUNK):
-                writing.execute(insert(table), [dict(r._mapping) for r in chunk])
-                copied += len(chunk) if table is RegisterEntryTable else 0
-    return copied
+    return copy_tables(source, target, tables)[RegisterEntryTable.__tablename__]

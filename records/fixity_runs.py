@@ -33,6 +33,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.connection import storage_errors
+from catalog.copying import copy_tables
 from catalog.database import Catalog, open_catalog
 from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
@@ -493,13 +494,5 @@ def copy_runs(source: Catalog, target: Catalog) -> int:
     Why: like the audit log the history is not in the archive, so a rebuilt catalog
     would otherwise forget every check made before it.
     """
-    copied = 0
-    with source._read() as reading, target._write() as writing:
-        for table in (FixityFailureTable, FixityRunTable):  # children first
-            writing.execute(table.__table__.delete())
-        for table in (FixityRunTable, FixityFailureTable):  # parents first
-            rows = reading.execute(select(table.__table__).execution_options(yield_per=1000))
-            for chunk in rows.partitions(1000):
-                writing.execute(insert(table), [dict(r._mapping) for r in chunk])
-                copied += len(chunk) if table is FixityRunTable else 0
-    return copied
+    copied = copy_tables(source, target, (FixityRunTable, FixityFailureTable))  # parents first
+    return copied[FixityRunTable.__tablename__]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import re
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher, profiles
+from sqlalchemy import create_engine, text
 from starlette.requests import Request
 from webclient import TestClient, csrf_of
 
@@ -54,9 +54,11 @@ class Clock:
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
+def settings(tmp_path, catalog_url) -> Settings:
+    """Accounts, sessions and the audit log on each catalog backend (SQLite, PostgreSQL)."""
     return Settings(
         data_dir=tmp_path / "data",
+        catalog_url=catalog_url,
         web={
             "login_max_failures": 3,
             "login_max_failures_per_ip": 6,
@@ -116,13 +118,23 @@ def catalog_of(settings) -> Catalog:
     return open_catalog(settings.resolved_catalog_url)
 
 
+def rows(settings, query: str) -> list[tuple]:
+    """What the catalog database itself holds, read past sohoa's own code (either backend)."""
+    engine = create_engine(
+        settings.resolved_catalog_url.replace("postgresql:", "postgresql+psycopg:")
+    )
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
 # --- passwords ---------------------------------------------------------------------------------
 
 
 def test_passwords_are_argon2id_and_only_the_right_one_signs_in(settings, people):
-    db = settings.data_dir / "catalog.sqlite"
-    with sqlite3.connect(db) as conn:
-        stored = conn.execute("select password_hash from users where name='an.admin'").fetchone()
+    stored = rows(settings, "select password_hash from users where name='an.admin'")[0]
     assert stored[0].startswith("$argon2id$") and PASSWORD not in stored[0]
     catalog = catalog_of(settings)
     assert users.authenticate(catalog, "an.admin", "sai-mat-khau-roi") == (None, "bad_password")
@@ -137,8 +149,7 @@ def test_a_hash_with_old_parameters_is_replaced_at_sign_in(settings):
     users.create_user(catalog, "dung", PASSWORD, role="clerk", hasher=cheap)
 
     def stored() -> str:
-        with sqlite3.connect(settings.data_dir / "catalog.sqlite") as conn:
-            return conn.execute("select password_hash from users where name='dung'").fetchone()[0]
+        return rows(settings, "select password_hash from users where name='dung'")[0][0]
 
     assert "m=8," in stored()
     user, reason = users.authenticate(catalog, "dung", PASSWORD)
@@ -430,8 +441,7 @@ def test_api_tokens_authenticate_until_revoked_or_disabled(app, people, settings
     made = user_service.create_token(settings, "binh.audit", "script-1", actor=CLI)
     token = made["token"]
     assert token.startswith("sohoa_")
-    with sqlite3.connect(settings.data_dir / "catalog.sqlite") as conn:
-        assert token not in json.dumps(conn.execute("select * from api_tokens").fetchall())
+    assert token not in json.dumps(rows(settings, "select * from api_tokens"), default=str)
     api = client(app)
     bearer = {"Authorization": f"Bearer {token}"}
     me = api.get("/api/me", headers=bearer)
@@ -666,6 +676,7 @@ def _cli(settings, *args: str, input: str | None = None):
     from cli.app import app as cli_app
 
     env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_LANG": "en"}
+    env |= {"SOHOA_CATALOG_URL": settings.catalog_url} if settings.catalog_url else {}
     return CliRunner().invoke(cli_app, list(args), input=input, env=env)
 
 

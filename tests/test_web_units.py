@@ -27,8 +27,9 @@ CLI = Actor("root", via="cli")
 
 
 @pytest.fixture
-def settings(tmp_path) -> Settings:
-    made = Settings(data_dir=tmp_path / "data")
+def settings(tmp_path, catalog_url) -> Settings:
+    """Units and their accounts on each catalog backend (SQLite, PostgreSQL)."""
+    made = Settings(data_dir=tmp_path / "data", catalog_url=catalog_url)
     user_service.add_user(made, "an.admin", PASSWORD, role="admin", actor=CLI)
     user_service.add_user(made, "binh.audit", PASSWORD, role="auditor", actor=CLI)
     user_service.add_user(made, "chi.clerk", PASSWORD, role="clerk", unit="X99", actor=CLI)
@@ -200,6 +201,7 @@ def _sohoa(settings: Settings, *args: str, **env: str):
 
     program = Path(sys.executable).with_name("sohoa")
     full = {**os.environ, "SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_LANG": "en", **env}
+    full |= {"SOHOA_CATALOG_URL": settings.catalog_url} if settings.catalog_url else {}
     return subprocess.run(
         [str(program), *args], check=False, capture_output=True, text=True, env=full, timeout=120
     )
