@@ -92,6 +92,32 @@ class PgServer:
             connection.execute(sql)
 
 
+def moved_to_postgres(settings, server: PgServer, *, records: int):
+    """``settings`` with the catalog moved into a new database on ``server``: rebuilt there
+    from the archive (``records`` of them), as a province moving its catalog would."""
+    from records.rebuild import rebuild_catalog
+    from storage.stores import open_store
+
+    name = f"web_{uuid.uuid4().hex[:12]}"
+    server.execute(f'CREATE DATABASE "{name}"')
+    moved = settings.model_copy(update={"catalog_url": server.url(name)})
+    report = rebuild_catalog(moved.resolved_catalog_url, store=open_store(moved))
+    assert report.records == records and not report.skipped
+    return moved
+
+
+def copy_database(server: PgServer, url: str) -> str:
+    """A new database that is a copy of ``url``'s (PostgreSQL's ``TEMPLATE``), as a URL.
+
+    Nobody may be connected to the copied database: close its catalogs first
+    (``catalog.database.forget_catalog``).
+    """
+    source = url.rsplit("/", 1)[1]
+    name = f"copy_{uuid.uuid4().hex[:12]}"
+    server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    return server.url(name)
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

@@ -16,7 +16,6 @@ import json
 import random
 import re
 import sqlite3
-import uuid
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -25,6 +24,7 @@ import pytest
 from archive_fixture import small_archive  # noqa: F401
 from conftest import copy_data_dir
 from openpyxl import load_workbook
+from pgserver import moved_to_postgres
 from webclient import TestClient, csrf_of
 
 from catalog import audit
@@ -94,20 +94,6 @@ def _other_receipt(folder: Path) -> Path:
     return path
 
 
-def on_postgres(settings: Settings, server) -> Settings:
-    """``settings`` with the catalog moved into a new database on ``server``: rebuilt there
-    from the archive, as a province moving its catalog to PostgreSQL would."""
-    from records.rebuild import rebuild_catalog
-    from storage.stores import open_store
-
-    name = f"web_{uuid.uuid4().hex[:12]}"
-    server.execute(f'CREATE DATABASE "{name}"')
-    moved = settings.model_copy(update={"catalog_url": server.url(name)})
-    report = rebuild_catalog(moved.resolved_catalog_url, store=open_store(moved))
-    assert report.records == 3 and not report.skipped
-    return moved
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def world(request, small_archive, tmp_path_factory) -> World:  # noqa: F811
     """The small archive plus one receipt of another unit, its catalog a SQLite file or a
@@ -117,7 +103,7 @@ def world(request, small_archive, tmp_path_factory) -> World:  # noqa: F811
     root = tmp_path_factory.mktemp("auditor")
     settings = small_archive.copy(root / "data")
     if request.param == "postgresql":
-        settings = on_postgres(settings, request.getfixturevalue("pg_server"))
+        settings = moved_to_postgres(settings, request.getfixturevalue("pg_server"), records=3)
     (made,) = run_digitise(
         [str(_other_receipt(root / "scans"))], settings=settings, unit=OTHER_UNIT
     )

@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from archive_fixture import DPI, RECEIPT, small_archive  # noqa: F401
 from conftest import copy_data_dir, make_cli
+from pgserver import copy_database, moved_to_postgres
 from webclient import TestClient, csrf_of
 
 from catalog import audit
@@ -54,6 +55,8 @@ class World:
     """A finished data directory: four records in two units, and four accounts."""
 
     data_dir: Path
+    catalog_url: str | None
+    """None: the SQLite file in ``data_dir``; else a PostgreSQL database to copy."""
     receipt: str
     """The H56.01 receipt."""
     in_unit: tuple[str, ...]
@@ -62,13 +65,16 @@ class World:
     """The H56.02 receipt."""
 
 
-@pytest.fixture(scope="module")
-def world(small_archive, tmp_path_factory) -> World:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def world(request, small_archive, tmp_path_factory) -> World:
+    """Every test of this module runs on a SQLite catalog and on a PostgreSQL one."""
     from flows.digitise import run_digitise
     from samples.synth import render_page, write_png
 
     root = tmp_path_factory.mktemp("verify")
     settings = small_archive.copy(root / "data")
+    if request.param == "postgresql":
+        settings = moved_to_postgres(settings, request.getfixturevalue("pg_server"), records=3)
     scan = root / "bien-nhan-khac.png"
     lines = [*RECEIPT[:-1], f"Mã hồ sơ: {OTHER_CODE}"]
     write_png(scan, render_page(lines, dpi=DPI, paper="A5", font_size_pt=12, seed=5), dpi=DPI)
@@ -76,8 +82,8 @@ def world(small_archive, tmp_path_factory) -> World:
     for name, role, unit in PEOPLE.values():
         users.add_user(settings, name, PASSWORD, role=role, unit=unit or "", actor=CLI)
     ids = small_archive.record_ids
-    forget_catalog(settings.resolved_catalog_url)  # fold the WAL: tests copy the file
-    return World(settings.data_dir, ids[0], ids, made.record_id)
+    forget_catalog(settings.resolved_catalog_url)  # fold the WAL, or let PostgreSQL copy it
+    return World(settings.data_dir, settings.catalog_url, ids[0], ids, made.record_id)
 
 
 @dataclass
@@ -94,17 +100,22 @@ class Site:
         assert self.jobs().wait(WAIT_S), "the check did not finish"
 
 
-def _copy(world: World, dest: Path) -> Settings:
-    with sqlite3.connect(world.data_dir / "catalog.sqlite") as db:
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+def _copy(world: World, dest: Path, request) -> Settings:
+    """The world's data directory (the local store) and catalog, copied for one test."""
+    if world.catalog_url is None:
+        with sqlite3.connect(world.data_dir / "catalog.sqlite") as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.close()
     copy_data_dir(world.data_dir, dest)
-    return Settings(data_dir=dest)
+    if world.catalog_url is None:
+        return Settings(data_dir=dest)
+    server = request.getfixturevalue("pg_server")
+    return Settings(data_dir=dest, catalog_url=copy_database(server, world.catalog_url))
 
 
 @pytest.fixture
-def site(world, tmp_path) -> Site:
-    settings = _copy(world, tmp_path / "data")
+def site(world, tmp_path, request) -> Site:
+    settings = _copy(world, tmp_path / "data", request)
     return Site(settings, create_app(settings))
 
 
@@ -402,9 +413,11 @@ def test_the_history_survives_a_catalog_rebuild(site, world):
     assert failure_rows(again.text) == [(world.other, "changed")]
 
 
-def test_sohoa_verify_all_records_a_run(world, tmp_path, prefect_api_url):
+def test_sohoa_verify_all_records_a_run(world, tmp_path, prefect_api_url, request):
     cli = make_cli(tmp_path / "data", prefect_api_url)
-    settings = _copy(world, cli.data_dir)
+    settings = _copy(world, cli.data_dir, request)
+    if settings.catalog_url:
+        cli.env["SOHOA_CATALOG_URL"] = settings.catalog_url
     tamper(settings, world.receipt)
     done = cli("verify", "--all")
     assert done.returncode == 9, done.stderr
@@ -419,11 +432,11 @@ def test_sohoa_verify_all_records_a_run(world, tmp_path, prefect_api_url):
 
 
 def test_the_flow_records_its_runs_and_survives_an_unwritable_history(
-    world, tmp_path, monkeypatch, caplog
+    world, tmp_path, monkeypatch, caplog, request
 ):
     from flows.fixity import run_fixity_check
 
-    settings = _copy(world, tmp_path / "data")
+    settings = _copy(world, tmp_path / "data", request)
     report = run_fixity_check(settings, sample=2, orphans=False, workers=1)
     (run,) = runs_of(settings)
     assert (run.started_by, run.sample, run.checked, run.orphans, run.verdict) == (
@@ -441,31 +454,37 @@ def test_the_flow_records_its_runs_and_survives_an_unwritable_history(
     assert len(runs_of(settings)) == 1
 
 
-def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(tmp_path):
+def test_a_run_left_running_by_a_dead_process_is_closed_as_interrupted(tmp_path, catalog_url):
     import socket
     import subprocess
     import sys
 
-    catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
+    from sqlalchemy import update
+
+    from catalog.tables import FixityRunTable
+
+    catalog = open_catalog(
+        Settings(data_dir=tmp_path, catalog_url=catalog_url).resolved_catalog_url
+    )
     mine = fixity_runs.start_run(catalog, started_by="cli", sample=5, unit=None)
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)  # fmt: skip
     lost = fixity_runs.start_run(catalog, started_by="nightly", sample=5, unit=None)
-    with sqlite3.connect(catalog._engine.url.database) as db:
-        db.execute(
-            "UPDATE fixity_runs SET owner = ? WHERE id = ?",
-            (f"{socket.gethostname()}:{dead.stdout.strip()}", lost),
-        )
+    with catalog._write() as session:
+        owner = f"{socket.gethostname()}:{dead.stdout.strip()}"
+        session.execute(update(FixityRunTable).where(FixityRunTable.id == lost).values(owner=owner))
     assert fixity_runs.close_abandoned(catalog) == 1
     assert fixity_runs.get_run(catalog, lost).state == "error"
     assert fixity_runs.get_run(catalog, lost).error == "interrupted"
     assert fixity_runs.get_run(catalog, mine).state == "running"  # this process is alive
 
 
-def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path):
+def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path, catalog_url):
     from records.fixity import FixityReport
 
-    catalog = open_catalog(Settings(data_dir=tmp_path).resolved_catalog_url)
+    catalog = open_catalog(
+        Settings(data_dir=tmp_path, catalog_url=catalog_url).resolved_catalog_url
+    )
     whole = fixity_runs.start_run(catalog, started_by="nightly", sample=200, unit=None)
     fixity_runs.finish_run(catalog, whole, FixityReport(catalog_records=0, results=()))
     commune = fixity_runs.start_run(catalog, started_by="web:cuc", sample=50, unit="H56.01")
