@@ -109,9 +109,12 @@ def moved_to_postgres(settings, server: PgServer, *, records: int):
 def copy_database(server: PgServer, url: str) -> str:
     """A new database that is a copy of ``url``'s (PostgreSQL's ``TEMPLATE``), as a URL.
 
-    Nobody may be connected to the copied database: close its catalogs first
-    (``catalog.database.forget_catalog``).
+    Nobody may be connected to the copied database, so this process's pooled catalog on
+    it is closed first.
     """
+    from catalog.database import forget_catalog
+
+    forget_catalog(url)
     source = url.rsplit("/", 1)[1]
     name = f"copy_{uuid.uuid4().hex[:12]}"
     server.execute(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')

@@ -14,18 +14,20 @@ import io
 import json
 import shutil
 import threading
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from conftest import copy_data_dir
+from pgserver import PgServer, copy_database
 from PIL import Image
 from test_ingest_claim import holder  # noqa: F401  (fixture)
 from webclient import TestClient, csrf_of
 
 from catalog import audit
 from catalog.audit import Action, Actor, AuditFilter
-from catalog.database import open_catalog
+from catalog.database import forget_catalog, open_catalog
 from schemas.settings import Settings
 from services import records as record_service
 from services import review as review_service
@@ -157,17 +159,34 @@ class Archive:
     """What GET /api/batches/{id} answered once the job had finished."""
     queue: list
     """What GET /api/review answered then."""
+    server: PgServer | None = None
+    """The PostgreSQL server holding the catalog, or None for the data dir's SQLite file."""
+    catalog_url: str | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return make_settings(self.data_dir, catalog_url=self.catalog_url)
 
     def copy(self, dest: Path, apps: list, **extra):
+        """The data dir (and on PostgreSQL the catalog database) copied, and an app on it."""
         copy_data_dir(self.data_dir, dest, skip=("prefect", "locks"))
+        if self.server is not None:
+            extra["catalog_url"] = copy_database(self.server, self.catalog_url)
         settings = make_settings(dest, **extra)
         return settings, new_app(settings, apps)
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory, prefect_api_url) -> Archive:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def archive(request, tmp_path_factory, prefect_api_url) -> Archive:
+    """One upload digitised by the web app, its catalog a SQLite file or a PostgreSQL
+    database (a new one on the session's server): every test using it runs on both."""
     root = tmp_path_factory.mktemp("clerk-archive")
-    settings = make_settings(root / "data")
+    server = request.getfixturevalue("pg_server") if request.param == "postgresql" else None
+    url = None
+    if server is not None:
+        url = server.url(f"clerk_{uuid.uuid4().hex[:12]}")
+        server.execute(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"')
+    settings = make_settings(root / "data", catalog_url=url)
     add_people(settings)
     app = create_app(settings)
     scan = receipt_png(root / "scans")
@@ -180,11 +199,13 @@ def archive(tmp_path_factory, prefect_api_url) -> Archive:
     queue = browser.get("/api/review").json()
     app.state.jobs.stop(timeout=60)
     (record,) = final["records"]
-    return Archive(root / "data", batch_id, record["id"], first.json(), final, queue)
+    forget_catalog(settings.resolved_catalog_url)  # PostgreSQL copies only an idle database
+    made = (root / "data", batch_id, record["id"], first.json(), final, queue, server, url)
+    return Archive(*made)
 
 
 def test_an_upload_is_digitised_in_the_background_with_progress(archive):
-    settings = make_settings(archive.data_dir)
+    settings = archive.settings
     assert archive.first["status"] in ("waiting", "running") and not archive.first["done"]
     assert archive.first["unit"] == "H56.01" and archive.first["files"] == 1
     final = archive.final
@@ -700,6 +721,7 @@ def test_cli_review_set_checks_a_revision_when_given(archive, tmp_path, stop_run
 
     settings, _ = archive.copy(tmp_path / "data", stop_runners)
     env = {"SOHOA_DATA_DIR": str(settings.data_dir), "SOHOA_LANG": "en"}
+    env |= {"SOHOA_CATALOG_URL": settings.catalog_url} if settings.catalog_url else {}
 
     def run(*args: str):
         return CliRunner().invoke(cli_app, ["review", *args], env=env)

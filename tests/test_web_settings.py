@@ -109,6 +109,22 @@ def test_broken_parts_of_the_machine_are_named_with_the_reason(tmp_path):
     assert checks["catalog"].status == "ok" and checks["disk"].status in ("ok", "warn")
 
 
+def test_the_catalog_check_reads_a_postgresql_catalog_and_names_a_refused_login(
+    tmp_path, pg_server, pg_url
+):
+    """The machine check on a province's set-up: a live PostgreSQL catalog is "ok"; one
+    that refuses the password fails, saying where, and the password appears nowhere."""
+    live = {c.name: c for c in run_checks(Settings(data_dir=tmp_path, catalog_url=pg_url))}
+    assert live["catalog"].status == "ok" and live["catalog"].detail == "0 records"
+    database = pg_url.rsplit("/", 1)[1]
+    wrong = pg_server.url(database, password="sai-mat-khau")
+    refused = {c.name: c for c in run_checks(Settings(data_dir=tmp_path, catalog_url=wrong))}
+    detail = refused["catalog"].detail
+    assert refused["catalog"].status == "fail" and "log in" in detail, detail
+    assert f"{pg_server.host}:{pg_server.port}" in detail and "sai-mat-khau" not in detail
+    assert pg_server.password not in detail
+
+
 def test_the_api_twin_gives_the_same_rows(app):
     made = users.create_token(app.state.settings, "an.admin", "monitor", actor=CLI)
     api = TestClient(app, headers={"Authorization": f"Bearer {made['token']}"})
