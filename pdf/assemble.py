@@ -391,8 +391,9 @@ def _space(gap_pt: float, size: float) -> str:
 
 @dataclass(frozen=True)
 class _Extent:
-    """A line in the page's upright frame: where it starts and ends along the baseline,
-    the median bottom of its word boxes across it, and its words' median height (pixels)."""
+    """A line in the page's upright frame (pixels): where it starts and ends along the
+    baseline, how high its word boxes' bottoms sit (the median, measured upwards: a line
+    higher on the page has a larger ``bottom``), and its words' median height."""
 
     start: float
     end: float
@@ -467,9 +468,9 @@ def line_leads(
         below = [
             other
             for other in extents
-            if other.overlaps(line) and other.bottom - line.bottom > line.height / 2
+            if other.overlaps(line) and line.bottom - other.bottom > line.height / 2
         ]
-        under = min(below, key=lambda other: other.bottom, default=None)
+        under = max(below, key=lambda other: other.bottom, default=None)
         lead = line.start - under.start if under is not None else 0.0
         if lead <= line.height or not _clear(extents, line, under.start, size):
             lead = 0.0
@@ -479,13 +480,12 @@ def line_leads(
 
 def _clear(extents: Sequence[_Extent], line: _Extent, start: float, size: float) -> bool:
     """Whether no other line has ink between ``start`` and ``line``'s start, at its height."""
-    top = line.bottom - size
     return not any(
         other is not line
         and other.start < line.start
         and other.end > start
-        and other.bottom > top
-        and other.bottom - other.height < line.bottom
+        and other.bottom < line.bottom + size
+        and other.bottom + other.height > line.bottom
         for other in extents
     )
 
