@@ -56,6 +56,9 @@ MIN_SPACE_EM = 0.25
 # growing to at most MAX_SIZE_GROWTH times its words' height.
 LINE_FILL = 0.8
 MAX_SIZE_GROWTH = 2.0
+# pdfminer.six's default LAParams.line_margin: lines closer than this share of a glyph's
+# height are joined into one paragraph (see line_leads).
+PDFMINER_LINE_MARGIN = 0.5
 JPEG_QUALITY_FOR_LOSSLESS_INPUT = 90
 FONT_CANDIDATES = (
     "/usr/share/tesseract-ocr/5/tessdata/pdf.ttf",
@@ -451,31 +454,60 @@ def line_leads(
 ) -> list[float]:
     """How far (pixels) each line's text object starts before its first word: 0 or an indent.
 
-    Why: pdfminer.six joins a line to the paragraph below only when their left edges,
-    right edges or centres align, and orders the boxes it cannot join by a guess that
-    weighs a box's left edge against its height on the page, so a centred heading just
-    above a left-aligned line ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" over the first line of
-    the text) comes out after that line (1-3 % CER on such pages). A line indented by more
-    than its height from the nearest line below it that it overlaps begins with one
-    invisible space that reaches back to that line's left edge, so the two align, when
-    nothing else is drawn in that stretch of its height (a header row's left block keeps
-    the right block where it is). Its words stay on their ink; poppler drops spaces, and
-    other readers at most see a leading space.
+    Why: pdfminer.six joins a line to the one below into a paragraph only when they are
+    closer than :data:`PDFMINER_LINE_MARGIN` of a glyph's height, of about the same size,
+    and their left edges, right edges or centres align; boxes it cannot join it orders by a
+    guess that weighs a box's left edge against its height on the page, so a centred
+    heading just above a left-aligned line ("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" over the
+    first line of the text) comes out after that line (1-3 % CER on such pages). So a line
+    that would be joined to the nearest line under it but for its alignment begins with
+    one invisible space that reaches back to that line's left edge, when nothing else is
+    drawn in that stretch of its height (a header row's left block keeps the right block
+    where it is). Its words stay on their ink; poppler drops spaces, and other readers at
+    most see a leading space. A line that would not be joined anyway is left alone: moving
+    its left edge would only move it in pdfminer's guess.
     """
     extents = _extents(lines, rotation)
     leads = []
     for line, size in zip(extents, sizes, strict=True):
-        below = [
-            other
-            for other in extents
-            if other.overlaps(line) and line.bottom - other.bottom > line.height / 2
-        ]
-        under = max(below, key=lambda other: other.bottom, default=None)
-        lead = line.start - under.start if under is not None else 0.0
-        if lead <= line.height or not _clear(extents, line, under.start, size):
-            lead = 0.0
+        under, under_size = _under(extents, sizes, line)
+        lead = 0.0
+        if (
+            under is not None
+            and line.start - under.start > line.height
+            and _joinable(line, size, under, under_size)
+            and _clear(extents, line, under.start, size)
+        ):
+            lead = line.start - under.start
         leads.append(lead)
     return leads
+
+
+def _under(
+    extents: Sequence[_Extent], sizes: Sequence[float], line: _Extent
+) -> tuple[_Extent | None, float]:
+    """The nearest line below ``line`` that overlaps it along the baseline, and its size."""
+    below = [
+        (other, size)
+        for other, size in zip(extents, sizes, strict=True)
+        if other.overlaps(line) and line.bottom - other.bottom > line.height / 2
+    ]
+    return max(below, key=lambda pair: pair[0].bottom, default=(None, 0.0))
+
+
+def _joinable(line: _Extent, size: float, under: _Extent, under_size: float) -> bool:
+    """Whether pdfminer would join the two glyph boxes but for their alignment.
+
+    A glyph box rises ``size`` from the line's ``bottom`` (see :func:`_line_ops`).
+    """
+    margin = PDFMINER_LINE_MARGIN * size
+    gap = line.bottom - (under.bottom + under_size)
+    aligned = min(
+        abs(line.start - under.start),
+        abs(line.end - under.end),
+        abs(line.start + line.end - under.start - under.end) / 2,
+    )
+    return gap < margin and abs(size - under_size) < margin and aligned > margin
 
 
 def _clear(extents: Sequence[_Extent], line: _Extent, start: float, size: float) -> bool:
