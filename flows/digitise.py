@@ -22,7 +22,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -193,15 +193,33 @@ def stored_task(batch, draft, settings) -> Manifest | None:
 
 
 def _read_all(pages, settings: Settings, progress, batch_id) -> list[PageReading]:
+    """Read every page, at most ``ocr.workers`` (default: one per core) at a time.
+
+    Why the flow bounds it and not only the task runner: a deployment, the nightly
+    run or a web job starts the bare flow with Prefect's default thread pool, which
+    has no bound, so a 200-page batch started 200 Tesseracts (and held 200 decoded
+    pages) at once. Pages are submitted as earlier ones finish, whatever runs them.
+    """
     decode = settings.fields.enabled and settings.fields.decode_codes
     if SIGNING_MODULE not in sys.modules:
         _import_meanwhile(SIGNING_MODULE)
-    futures = ocr_page_task.map(
-        pages, unmapped(settings.ocr), unmapped(decode), unmapped(settings.pdf)
-    )
-    for future in as_completed(futures):
-        progress.page_done(batch_id, future.result().ocr.index)
+    window = settings.ocr.workers or os.cpu_count() or 1
+    futures, running = [], []
+    for page in pages:
+        if len(running) >= window:
+            _page_finished(running, progress, batch_id)
+        running.append(ocr_page_task.submit(page, settings.ocr, decode, settings.pdf))
+        futures.append(running[-1])
+    while running:
+        _page_finished(running, progress, batch_id)
     return [f.result() for f in futures]
+
+
+def _page_finished(running: list, progress, batch_id: str) -> None:
+    """Wait for the first of ``running`` to finish, take it out and report its page."""
+    future = next(as_completed(running))
+    running.remove(future)
+    progress.page_done(batch_id, future.result().ocr.index)
 
 
 @task(name="find-committed", cache_policy=NO_CACHE)

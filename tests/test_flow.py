@@ -77,3 +77,53 @@ def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, prefec
     [manifest] = run_digitise([str(scan)], settings=Settings(data_dir=tmp_path / "d"))
     assert manifest.pages[0].word_count > 5  # the words were there to be walked
     assert [o for o in prefect_walk if isinstance(o, Word)] == []
+
+
+class TesseractCount:
+    """The most Tesseract processes this process had running at once (sampled from /proc)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.most, self.seen = 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _running(self) -> int:
+        import os
+        from pathlib import Path
+
+        count = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                name, rest = stat.read_text().split(") ", 1)
+            except (OSError, ValueError):  # gone meanwhile
+                continue
+            parent = int(rest.split()[1])
+            count += name.endswith("(tesseract") and parent == os.getpid()
+        return count
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.02):
+            now = self._running()
+            self.most, self.seen = max(self.most, now), self.seen + (now > 0)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def test_the_bare_flow_runs_no_more_tesseracts_than_configured(prefect_api_url, tmp_path, scan_pdf):
+    """As a deployment or the nightly run starts it: no task runner given, so Prefect's
+    default thread pool, which has no bound (a 13-page batch ran 13 Tesseracts at once)."""
+    from flows.digitise import digitise_batch
+
+    settings = Settings(data_dir=tmp_path / "data", ocr={"workers": 1})
+    with TesseractCount() as tesseracts:
+        [manifest] = digitise_batch([str(scan_pdf)], settings=settings)
+    assert len(manifest.pages) == 3
+    assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
