@@ -44,3 +44,14 @@ def test_prefect_deploy_all_and_the_listing_commands_work(prefect_api_url):
     for command in (("flow-run", "ls"), ("work-pool", "ls"), ("flow", "ls")):
         done = prefect(prefect_api_url, *command)
         assert done.returncode == 0, (command, done.stderr[-2000:])
+
+
+def test_a_worker_anywhere_runs_the_deployments_from_its_installed_sohoa(prefect_api_url):
+    """What a worker is given: a module path and no step that changes into this checkout."""
+    from prefect.client.orchestration import get_client
+
+    assert prefect(prefect_api_url, "deploy", "--all").returncode == 0
+    with get_client(sync_client=True) as client:
+        stored = client.read_deployment_by_name("digitise_batch/digitise")
+    assert stored.entrypoint == "flows.digitise.digitise_batch"
+    assert not stored.pull_steps and str(ROOT) not in stored.model_dump_json()

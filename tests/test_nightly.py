@@ -325,9 +325,9 @@ def test_prefect_yaml_defines_the_three_deployments_on_the_process_pool():
     flows = {"digitise": "digitise_batch", "nightly": "nightly", "fixity": "fixity_check"}
     for name, deployment in deployments.items():
         assert deployment["work_pool"]["name"] == "sohoa-process"
-        path, name_in_file = deployment["entrypoint"].split(":")
-        loaded = load_flow_from_entrypoint(f"{ROOT / path}:{name_in_file}")
-        assert loaded.name == flows[name]
+        assert ":" not in deployment["entrypoint"]  # a module path: no checkout needed
+        assert load_flow_from_entrypoint(deployment["entrypoint"]).name == flows[name]
+    assert config["pull"] == []  # no "cd into the deploying machine's checkout" step
     assert "schedules" not in deployments["digitise"]  # on demand
     [nightly] = deployments["nightly"]["schedules"]
     assert (nightly["cron"], nightly["timezone"]) == ("0 1 * * *", "Asia/Ho_Chi_Minh")
