@@ -34,6 +34,7 @@ from ocr.engine import load_page_pixels
 from ocr.pages import iter_pages
 from ocr.reading import draft_records, read_page
 from pdf.assemble import build_archival_pdf
+from pdf.keys.signing_key import require_signing_key
 from pdf.mrc import prepare_layers
 from records import commit as archive
 from schemas.models import (
@@ -295,9 +296,11 @@ def digitise_batch(
         BatchBusyError: another live run holds the batch; nothing was done.
         BadInputError, OcrError: the batch was quarantined with the reason.
         StorageError, SigningError: the batch stays in the inbox for a later run.
+        ConfigError: no signing key and the demo certificate is turned off; nothing done.
     """
     logmask.install()
     settings = settings or Settings()
+    require_signing_key(settings)
     progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
     paths = [Path(f) for f in files]
     options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}

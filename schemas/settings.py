@@ -202,6 +202,14 @@ class SigningSettings(_Frozen):
 
     pkcs12_path: Path | None = None
     """PKCS#12 (.p12/.pfx) file; ``None`` generates and uses the demo certificate."""
+    allow_demo: bool = True
+    """Sign with the generated demo certificate when no key is configured.
+
+    ``True`` so that ``make demo`` and a first try work on one machine; a production
+    set-up (``docker-compose.yml``) sets it to ``false``, so a key secret that was not
+    mounted stops the batch with a clear message instead of archiving records under a
+    certificate that is not legally valid.
+    """
     pkcs12_password: SecretStr | None = None
     """Password of the PKCS#12 file (or set ``pkcs12_password_file``)."""
     pkcs12_password_file: Path | None = None

@@ -119,3 +119,16 @@ def test_other_batches_still_go_through(cli, tmp_path, scan_pdf):
 def test_missing_file_is_reported(cli, tmp_path):
     done = cli("ingest", str(tmp_path / "khong-co.pdf"))
     assert done.returncode == ExitCode.NOT_FOUND and "khong-co.pdf" in done.stderr
+
+
+def test_a_production_set_up_without_its_key_refuses_before_any_work(cli, scan_pdf):
+    """``signing.allow_demo = false`` (docker-compose.yml) and no key mounted: the batch is
+    not received, read or signed with the demo certificate; the message says what to fix."""
+    done = cli("ingest", str(scan_pdf), extra_env={"SOHOA_SIGNING__ALLOW_DEMO": "false"})
+    assert done.returncode == ExitCode.CONFIG, done.stdout + done.stderr
+    assert "signing.allow_demo" in done.stderr and "Mount the office's certificate" in done.stderr
+    assert cli.record_count() == 0 and cli.archive_objects() == []
+    inbox = cli.data_dir / "inbox"
+    assert not inbox.exists() or not any(inbox.iterdir())
+    assert not (cli.data_dir / "demo-signer").exists()  # no demo key made either
+    assert scan_pdf.exists()

@@ -24,7 +24,7 @@ def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
         assert set(service.get("secrets", [])) <= declared, name
     env = services["sohoa"]["environment"]
     assert not any("PASSWORD" in k.upper() and not k.endswith("_FILE") for k in env)
-    for key_file in ("minio_user", "minio_password", "catalog_password"):
+    for key_file in ("minio_user", "minio_password", "catalog_password", "signing_password"):
         (tmp_path / key_file).write_text("x" * 20)
     for key, value in env.items():
         if key.startswith("SOHOA_"):
@@ -38,6 +38,11 @@ def test_compose_file_is_valid_and_configures_sohoa(tmp_path, monkeypatch):
     init = (ROOT / "deploy" / "postgres-init" / "10-sohoa-catalog.sh").read_text()
     assert "/run/secrets/catalog_password" in init and "CREATE DATABASE sohoa" in init
     assert "catalog_password" in services["postgres"]["secrets"]
+    # the office's key from secrets; never the demo certificate by default
+    assert settings.signing.pkcs12_path == tmp_path / "signing_p12"
+    assert settings.signing.allow_demo is False
+    for name in ("worker", "web", "sohoa"):
+        assert {"signing_p12", "signing_password"} <= set(services[name]["secrets"]), name
 
 
 def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords():
@@ -45,14 +50,28 @@ def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords()
     services = compose["services"]
     assert {"minio", "postgres", "prefect", "worker"} <= set(services)
     for name, service in services.items():
-        if "cli" not in service.get("profiles", []):
+        one_shot = "cli" in service.get("profiles", []) or service.get("restart") == "no"
+        if not one_shot:
             assert "healthcheck" in service, name
+            assert service.get("restart") == "unless-stopped", name  # back after a reboot
+            probe = " ".join(service["healthcheck"]["test"])
+            others = [other for other in services if other != name]
+            assert not any(f"//{other}:" in probe for other in others), (name, probe)
         env = service.get("environment", {})
         assert not any("PASSWORD" in k and not k.endswith("_FILE") for k in env), name
     assert "--console-address" in services["minio"]["command"]
     assert services["worker"]["entrypoint"][:3] == ["prefect", "worker", "start"]
     assert services["web"]["command"][0] == "serve" and "--host" in services["web"]["command"]
     assert services["worker"]["entrypoint"][4] == "sohoa-process"  # the pool prefect.yaml uses
+    assert "--with-healthcheck" in services["worker"]["entrypoint"]
+    limits = services["worker"]["deploy"]["resources"]["limits"]
+    assert services["worker"]["deploy"]["replicas"] >= 2 and limits["cpus"] and limits["memory"]
+    assert services["worker"]["environment"]["SOHOA_OCR__WORKERS"] == limits["cpus"]
+    one_shot = services["deployments"]
+    assert "prefect --no-prompt deploy --all" in " ".join(one_shot["command"])
+    assert services["worker"]["depends_on"]["deployments"] == {
+        "condition": "service_completed_successfully"
+    }
 
 
 def test_compose_prefect_database_settings_exist_in_prefect(monkeypatch):

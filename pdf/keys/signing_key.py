@@ -172,11 +172,23 @@ def ensure_demo_certificate(key_dir: Path) -> Path:
 # ---------------------------------------------------------------- PKCS#12
 
 
+def require_signing_key(settings: Settings) -> None:
+    """Refuse, before any work, to sign with the demo certificate where it is turned off.
+
+    Raises:
+        ConfigError: no PKCS#12 file or token is configured and ``signing.allow_demo`` is off.
+    """
+    cfg = settings.signing
+    if cfg.pkcs12_path is None and cfg.pkcs11_module is None and not cfg.allow_demo:
+        raise ConfigError("signing_demo_refused")
+
+
 def _credentials(settings: Settings) -> tuple[Path, str | None, bool]:
     """Return ``(pkcs12 path, password, demo)`` from the settings, creating the demo key."""
     cfg = settings.signing
     value, pass_file, p12_path = cfg.pkcs12_password, cfg.pkcs12_password_file, cfg.pkcs12_path
     demo = p12_path is None
+    require_signing_key(settings)
     if p12_path is None:
         p12_path = ensure_demo_certificate(settings.demo_key_dir)
         value, pass_file = None, settings.demo_key_dir / DEMO_PASS
