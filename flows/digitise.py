@@ -61,7 +61,7 @@ from storage import claims, inbox
 from storage.claims import Claim
 from storage.objectstore import sha256_file
 from storage.stores import open_store
-from storage.waiting import locks_dir
+from storage.waiting import claim_place
 
 
 @task(name="extract-pages", cache_policy=NO_CACHE)
@@ -331,7 +331,7 @@ def _batch_claim(settings: Settings, batch_id: str, held: Claim | None) -> Itera
     Raises:
         BatchBusyError: another live run holds it.
     """
-    with claims.hold_or_reuse(locks_dir(settings), batch_id, held) as claim:
+    with claims.hold_or_reuse(claim_place(settings), batch_id, held) as claim:
         if claim is None:
             raise BatchBusyError(batch=batch_id)
         yield claim

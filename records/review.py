@@ -16,8 +16,8 @@ changed since, :class:`~sohoa.errors.StaleRevisionError` is raised and nothing i
 written, so two clerks correcting the same record at once cannot lose a change.
 Without a revision (``sohoa review set`` unless ``--revision`` is given) the last
 writer wins, as before. Read, check and write happen under a per-record claim
-(:mod:`storage.claims`, a ``flock`` in ``locks_dir``) shared by the web app's
-threads and any CLI process, so the check cannot race with another writer.
+(:mod:`storage.claims`: a ``flock``, or an advisory lock on a PostgreSQL catalog) shared
+by the web app's threads, every CLI process and every machine sharing the catalog, so the check cannot race with another writer.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypedDict, Unpack
 
 from catalog.database import Catalog
@@ -54,20 +53,20 @@ def revision_of(manifest: Manifest) -> int:
 
 
 @contextmanager
-def record_lock(locks_dir: Path | None, record_id: str) -> Iterator[None]:
+def record_lock(claims_at: claims.Place | None, record_id: str) -> Iterator[None]:
     """Hold the record's claim for the block, waiting up to :data:`LOCK_WAIT_S` for it.
 
-    ``locks_dir`` ``None`` takes no lock (a caller that is the only writer).
+    ``claims_at`` ``None`` takes no lock (a caller that is the only writer).
 
     Raises:
         ConflictError: another writer kept the record longer than the wait.
     """
-    if locks_dir is None:
+    if claims_at is None:
         yield
         return
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
-        with claims.claim(locks_dir, f"record-{record_id}") as held:
+        with claims.claim(claims_at, f"record-{record_id}") as held:
             if held:
                 yield
                 return
@@ -109,13 +108,13 @@ def correct_field(
     field: str,
     value: str,
     by: str,
-    locks_dir: Path | None = None,
+    claims_at: claims.Place | None = None,
     **options: Unpack[ChangeOptions],
 ) -> Manifest:
     """Set ``field`` of a record to ``value`` typed by a clerk; return the new manifest.
 
     Args:
-        locks_dir: where the per-record claim lives (``None``: no lock).
+        claims_at: where the per-record claim is kept (``None``: no lock).
         **options: reason, force and revision (:class:`ChangeOptions`).
 
     Raises:
@@ -148,7 +147,7 @@ def correct_field(
         reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
         return _updated(manifest, fields=fields, change=change, reasons=reasons)
 
-    return _change(store, catalog, record_id, locks_dir, _revision(options), corrected)
+    return _change(store, catalog, record_id, claims_at, _revision(options), corrected)
 
 
 def accept_record(
@@ -157,7 +156,7 @@ def accept_record(
     catalog: Catalog,
     record_id: str,
     by: str,
-    locks_dir: Path | None = None,
+    claims_at: claims.Place | None = None,
     **options: Unpack[ChangeOptions],
 ) -> Manifest:
     """Mark a record as reviewed: clears low-confidence pages and fields and disagreements.
@@ -165,7 +164,7 @@ def accept_record(
     A missing or invalid field must be corrected first, unless ``force`` records
     that the clerk accepts it as it is (a company as applicant fails the person-name
     check, for instance); the acceptance and its reason go into the history.
-    ``locks_dir`` and ``options`` work as in :func:`correct_field`.
+    ``claims_at`` and ``options`` work as in :func:`correct_field`.
 
     Raises:
         BadInputError: a field is still missing or invalid and ``force`` is not set.
@@ -182,21 +181,21 @@ def accept_record(
         change = _correction(ACCEPT, old, "archived", by, options)
         return _updated(manifest, fields=manifest.fields, change=change, reasons=())
 
-    return _change(store, catalog, record_id, locks_dir, _revision(options), accepted)
+    return _change(store, catalog, record_id, claims_at, _revision(options), accepted)
 
 
 def _change(
     store: ObjectStore,
     catalog: Catalog,
     record_id: str,
-    locks_dir: Path | None,
+    claims_at: claims.Place | None,
     revision: int | None,
     make: Callable[[Manifest], Manifest],
 ) -> Manifest:
     """The one write path of review: claim the record, re-read it, check the revision the
     caller saw, make the change and store the new manifest (archive, then catalog)."""
     record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
-    with record_lock(locks_dir, record_id):
+    with record_lock(claims_at, record_id):
         row, manifest = _current(store, catalog, record_id)
         _check_revision(manifest, revision)
         updated = make(manifest)

@@ -20,7 +20,7 @@ from records.review import ChangeOptions, accept_record, correct_field, review_r
 from schemas.models import Manifest
 from schemas.settings import Settings
 from storage.stores import open_store
-from storage.waiting import locks_dir
+from storage.waiting import claim_place
 
 __all__ = ["review_accept", "review_queue", "review_result", "review_set"]
 
@@ -101,7 +101,7 @@ def _saved(
         catalog=open_catalog(settings.resolved_catalog_url),
         record_id=record_id,
         by=by,
-        locks_dir=locks_dir(settings),
+        claims_at=claim_place(settings),
         **arguments,
         **options,
     )

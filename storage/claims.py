@@ -20,19 +20,51 @@ that holds a claim and calls code that claims the same name passes its
 :class:`Claim` down; :func:`hold_or_reuse` takes it instead of locking again.
 
 Limits: a local file system (``flock`` over NFS is not dependable) and POSIX.
+
+Several machines: where the catalog is PostgreSQL, claims are PostgreSQL session
+advisory locks on it instead (:class:`PgLocks`, chosen by ``storage.waiting.claim_place``):
+the same promises for every worker sharing the catalog. The lock belongs to one database
+connection opened for the claim, and the server drops it when that connection ends in any
+way (the process killed, the machine gone: TCP keepalives find a dead peer within about a
+minute), so a dead worker never blocks a batch; a second hold from the same process opens
+its own connection and is refused, as with ``flock``. PostgreSQL's own machinery, not a
+"running" row with a timeout.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
+
+from sohoa.errors import StorageError
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+PG_CONNECT_TIMEOUT_S = 10
+PG_KEEPALIVE = {"keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
+"""TCP keepalives on a claim's connection: a vanished worker's claims are freed in ~1 min."""
+
+
+@dataclass(frozen=True)
+class PgLocks:
+    """Claims kept as advisory locks on a PostgreSQL server (every machine sees them).
+
+    ``conninfo`` is a libpq URL with its password, so it is kept out of ``repr``;
+    ``where`` names the server and database for messages and comparisons.
+    """
+
+    conninfo: str = field(repr=False)
+    where: str
+
+
+Place = Path | PgLocks
+"""Where claims are kept: a folder of lock files, or a PostgreSQL database."""
 
 
 def lock_path(locks_dir: Path, name: str) -> Path:
@@ -51,67 +83,79 @@ class Claim:
 
     A plain class with slots, not a dataclass: it travels as a Prefect flow
     parameter, and Prefect's parameter encoder must not read or copy the open lock
-    file (it gives up on an object it cannot turn into a dict, as wanted here).
+    file or connection (it gives up on an object it cannot turn into a dict, as wanted).
     """
 
-    __slots__ = ("_handle", "name", "path")
+    __slots__ = ("_is_held", "name", "path")
 
-    def __init__(self, name: str, path: Path, handle: BinaryIO) -> None:
-        self.name, self.path, self._handle = name, path, handle
+    def __init__(self, name: str, path: Path | str, is_held: Callable[[], bool]) -> None:
+        self.name, self.path, self._is_held = name, path, is_held
 
     @property
     def held(self) -> bool:
         """False once the block that took the claim has let it go."""
-        return not self._handle.closed
+        return self._is_held()
 
     def __repr__(self) -> str:
         return f"Claim({self.name!r}, held={self.held})"
 
 
+def _identity(place: Place, name: str) -> Path | str:
+    """What tells one claim from another: its lock file, or its database and name."""
+    return lock_path(place, name) if isinstance(place, Path) else f"{place.where}#{name}"
+
+
 @contextmanager
-def hold(locks_dir: Path, name: str) -> Iterator[Claim | None]:
+def hold(place: Place, name: str) -> Iterator[Claim | None]:
     """Hold claim ``name`` for the ``with`` block, without waiting.
 
     Yields:
         The :class:`Claim` while this process holds it; ``None`` (holding nothing)
         when another holder (another process, or another open of the same claim in
         this one) has it.
+
+    Raises:
+        StorageError: the PostgreSQL server holding the claims cannot be reached.
     """
-    path = lock_path(locks_dir, name)
+    if isinstance(place, PgLocks):
+        with _hold_on_server(place, name) as held:
+            yield held
+        return
+    path = lock_path(place, name)
     handle = _acquire(path)
     if handle is None:
         yield None
         return
     try:
-        yield Claim(name, path, handle)
+        yield Claim(name, path, lambda: not handle.closed)
     finally:
         _release(path, handle)
 
 
 @contextmanager
-def claim(locks_dir: Path, name: str) -> Iterator[bool]:
+def claim(place: Place, name: str) -> Iterator[bool]:
     """Like :func:`hold`, for callers that only need to know whether they hold it.
 
     Yields:
         True while this process holds the claim; False (holding nothing) when
         another live process holds it.
     """
-    with hold(locks_dir, name) as held:
+    with hold(place, name) as held:
         yield held is not None
 
 
 @contextmanager
-def hold_or_reuse(locks_dir: Path, name: str, held: Claim | None) -> Iterator[Claim | None]:
+def hold_or_reuse(place: Place, name: str, held: Claim | None) -> Iterator[Claim | None]:
     """``held`` when it is claim ``name`` and still held, else a new :func:`hold`.
 
     Why: a caller that must do work under the claim before calling on (the nightly
     run reads ``batch.json`` again and counts its attempt) passes its claim down;
     locking again from the same process would be refused by ``flock`` itself.
     """
-    if held is not None and held.held and held.path == lock_path(locks_dir, name):
+    if held is not None and held.held and held.path == _identity(place, name):
         yield held
         return
-    with hold(locks_dir, name) as fresh:
+    with hold(place, name) as fresh:
         yield fresh
 
 
@@ -147,3 +191,45 @@ def _release(path: Path, handle: BinaryIO) -> None:
         path.unlink(missing_ok=True)
     finally:
         handle.close()
+
+
+# --- on a PostgreSQL server ----------------------------------------------------------------
+
+
+def _lock_key(name: str) -> int:
+    """The advisory lock's 64-bit key for claim ``name`` (signed, as PostgreSQL's bigint)."""
+    digest = hashlib.sha256(b"sohoa-claim:" + name.encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextmanager
+def _hold_on_server(place: PgLocks, name: str) -> Iterator[Claim | None]:
+    """Hold ``name`` as a session advisory lock on a connection of its own."""
+    if not _NAME.fullmatch(name):
+        raise ValueError(f"not a claim name: {name!r}")
+    connection = _connect(place)
+    try:
+        key = _lock_key(name)
+        if not connection.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:
+            yield None
+            return
+        yield Claim(name, _identity(place, name), lambda: not connection.closed)
+    finally:
+        connection.close()  # the server drops the session's locks with it
+
+
+def _connect(place: PgLocks) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(
+            place.conninfo,
+            autocommit=True,
+            connect_timeout=PG_CONNECT_TIMEOUT_S,
+            application_name="sohoa-claim",
+            **PG_KEEPALIVE,
+        )
+    except psycopg.Error as exc:
+        raise StorageError(
+            "catalog_unreachable", where=place.where, reason=type(exc).__name__
+        ) from None

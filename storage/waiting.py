@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import make_url
+
 from schemas.settings import Settings
 from sohoa.dates import parse_day
 from storage import claims
@@ -60,9 +62,16 @@ def report_day(day: date | str | None, timezone: str, *, now: datetime | None = 
     return (now or datetime.now(zone)).astimezone(zone).date() - timedelta(days=1)
 
 
-def locks_dir(settings: Settings) -> Path:
-    """Where claim files live (on the same file system as the inbox)."""
-    return settings.data_dir / LOCKS_DIR
+def claim_place(settings: Settings) -> claims.Place:
+    """Where claims are kept: advisory locks on a PostgreSQL catalog, which every worker
+    sharing that catalog sees; else lock files beside the inbox (one machine)."""
+    url = make_url(settings.resolved_catalog_url)
+    if url.get_backend_name() != "postgresql":
+        return settings.data_dir / LOCKS_DIR
+    port = f":{url.port}" if url.port else ""
+    where = f"{url.host or 'localhost'}{port}/{url.database or ''}"
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    return claims.PgLocks(conninfo=conninfo, where=where)
 
 
 def scan_inbox(settings: Settings) -> tuple[list[ReceivedBatch], list[str]]:
@@ -160,7 +169,7 @@ def claimed(
         claim; ``batch`` is ``None`` when the folder is gone (archived by another run
         between listing and claiming) or no longer complete.
     """
-    with claims.hold(locks_dir(settings), batch.batch_id) as held:
+    with claims.hold(claim_place(settings), batch.batch_id) as held:
         yield held, (read_waiting(batch.folder) if held else None)
 
 

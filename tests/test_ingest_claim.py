@@ -14,6 +14,7 @@ import hashlib
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +27,7 @@ from sohoa.errors import BatchBusyError, ExitCode
 from sohoa.messages import message
 from storage import claims, inbox
 from storage.objectstore import sha256_file
-from storage.waiting import locks_dir
+from storage.waiting import claim_place
 from web.app import create_app
 from web.errors import QueueFull
 from web.jobs import JobRunner
@@ -42,7 +43,9 @@ HOLD_CLAIM = """
 import sys, time
 from pathlib import Path
 from storage import claims
-with claims.claim(Path(sys.argv[1]), sys.argv[2]) as held:
+where = sys.argv[1]
+place = claims.PgLocks(where, "holder") if where.startswith("postgresql") else Path(where)
+with claims.claim(place, sys.argv[2]) as held:
     print(held, flush=True)
     time.sleep(600)
 """
@@ -79,12 +82,13 @@ def tree_digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def holder() -> Iterator:
-    """Start another process holding a claim: ``holder(locks, name)``; killed at the end."""
+    """Start another process holding a claim: ``holder(place, name)``; killed at the end."""
     started: list[subprocess.Popen] = []
 
-    def hold(locks: Path, name: str) -> subprocess.Popen:
+    def hold(place: claims.Place, name: str) -> subprocess.Popen:
+        where = place.conninfo if isinstance(place, claims.PgLocks) else str(place)
         process = subprocess.Popen(
-            [sys.executable, "-c", HOLD_CLAIM, str(locks), name],
+            [sys.executable, "-c", HOLD_CLAIM, where, name],
             cwd=ROOT,
             stdout=subprocess.PIPE,
             text=True,
@@ -112,7 +116,7 @@ def test_ingest_of_a_batch_another_process_holds_is_refused_and_changes_nothing(
     scratch = settings.work_dir / batch_id / "pages" / "000.png"  # the holder's work folder
     scratch.parent.mkdir(parents=True)
     scratch.write_bytes(b"page image of the running batch")
-    holder(locks_dir(settings), batch_id)
+    holder(claim_place(settings), batch_id)
 
     refused = cli("ingest", str(scan), "--unit", UNIT)
     assert refused.returncode == BatchBusyError.exit_code == ExitCode.USAGE, refused.stderr
@@ -135,7 +139,7 @@ def test_a_waiting_batch_stays_as_it_was_while_held_and_ingests_once_the_holder_
     waiting = inbox.receive([scan], settings, kind="thanh-phan", unit=UNIT, dossier_code=None)
     assert waiting.batch_id == batch_id_of(scan)
     as_uploaded = tree_digest(waiting.folder)
-    process = holder(locks_dir(settings), waiting.batch_id)  # the nightly run, say
+    process = holder(claim_place(settings), waiting.batch_id)  # the nightly run, say
 
     refused = cli("ingest", str(scan), "--unit", UNIT)
     assert refused.returncode == ExitCode.USAGE, refused.stderr
@@ -147,7 +151,7 @@ def test_a_waiting_batch_stays_as_it_was_while_held_and_ingests_once_the_holder_
     done = cli("ingest", str(scan), "--unit", UNIT, "--json")
     assert done.returncode == 0, done.stderr
     assert cli.record_count() == 1 and not waiting.folder.exists()
-    assert not (locks_dir(settings) / f"{waiting.batch_id}.lock").exists()  # tidied
+    assert not (claim_place(settings) / f"{waiting.batch_id}.lock").exists()  # tidied
 
 
 # --- handing a claim on ------------------------------------------------------------------------
@@ -167,6 +171,71 @@ def test_a_held_claim_is_handed_on_and_never_taken_twice_in_one_process(tmp_path
     with claims.hold_or_reuse(locks, "batch-a", held) as fresh:  # a spent claim is not reused
         assert fresh is not None and fresh is not held
     assert list(locks.iterdir()) == []
+
+
+# --- several machines: claims on a PostgreSQL catalog ------------------------------------------
+
+
+def test_on_a_postgresql_catalog_claims_are_advisory_locks_every_machine_sees(pg_url, tmp_path):
+    place = claim_place(Settings(data_dir=tmp_path / "a", catalog_url=pg_url))
+    elsewhere = claim_place(Settings(data_dir=tmp_path / "b", catalog_url=pg_url))
+    assert isinstance(place, claims.PgLocks) and "sohoa_test" not in repr(place)  # no login
+    with claims.hold(place, "batch-a") as held:
+        assert held is not None and held.held
+        with claims.hold(elsewhere, "batch-a") as other_machine:  # another data dir
+            assert other_machine is None
+        with claims.hold(place, "batch-a") as again:
+            assert again is None  # a second hold in this process is refused, as with flock
+        with claims.hold_or_reuse(place, "batch-a", held) as reused:
+            assert reused is held
+        with claims.hold(place, "batch-b") as other:
+            assert other is not None
+    assert not held.held
+    with claims.hold(elsewhere, "batch-a") as freed:
+        assert freed is not None
+    assert not (tmp_path / "a").exists()  # no lock files on anyone's disk
+
+
+def test_a_killed_workers_claim_on_postgresql_is_free_at_once(pg_url, tmp_path, holder):
+    place = claim_place(Settings(data_dir=tmp_path, catalog_url=pg_url))
+    process = holder(place, "batch-k")
+    with claims.hold(place, "batch-k") as held:
+        assert held is None
+    process.kill()  # SIGKILL: its connection closes, the server drops its locks
+    process.wait()
+    deadline = time.monotonic() + 10
+    while True:
+        with claims.hold(place, "batch-k") as held:
+            if held is not None or time.monotonic() > deadline:
+                break
+        time.sleep(0.1)
+    assert held is not None
+
+
+def test_an_unreachable_claim_server_is_a_storage_error_naming_it(pg_server, tmp_path):
+    from sohoa.errors import StorageError
+
+    url = pg_server.url("postgres").replace(f":{pg_server.port}/", ":9/")
+    place = claim_place(Settings(data_dir=tmp_path, catalog_url=url))
+    with pytest.raises(StorageError) as caught, claims.hold(place, "batch-x"):
+        pass
+    assert "127.0.0.1:9/postgres" in caught.value.render("en")
+    assert pg_server.password not in caught.value.render("en")
+
+
+def test_ingest_on_another_machine_is_refused_while_a_worker_holds_the_batch(
+    cli, tmp_path, holder, pg_url
+):
+    """Two machines: a worker (the holder) on one, a clerk's ``sohoa ingest`` on another
+    (its own data dir), one PostgreSQL catalog."""
+    scan = receipt(tmp_path / "scans")
+    worker = Settings(data_dir=tmp_path / "worker", catalog_url=pg_url)
+    holder(claim_place(worker), batch_id_of(scan))
+    refused = cli("ingest", str(scan), "--unit", UNIT, extra_env={"SOHOA_CATALOG_URL": pg_url})
+    assert refused.returncode == ExitCode.USAGE, refused.stderr
+    busy = message("batch_busy", "en", batch=batch_id_of(scan))
+    assert busy in " ".join(refused.stderr.split())
+    assert not (cli.data_dir / "inbox" / batch_id_of(scan)).exists()
 
 
 # --- the job runner's settings -----------------------------------------------------------------

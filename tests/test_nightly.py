@@ -280,7 +280,7 @@ def test_a_claimed_batch_is_left_to_its_holder_and_a_killed_holder_frees_it(
         nightly=NightlySettings(fixity_sample=0, report_formats=()),
     )
     batch = wait_in_inbox(settings, scan(tmp_path / "scans", 7))
-    locks = waiting.locks_dir(settings)
+    locks = waiting.claim_place(settings)
     with claims.claim(locks, batch.batch_id) as held:  # another run is working on it
         assert held
         summary = run_nightly(settings)

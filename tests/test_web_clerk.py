@@ -319,7 +319,7 @@ def test_scans_another_run_is_digitising_are_refused_until_it_ends(
     """The inbox folder of a batch belongs to the run holding its claim (ingest, nightly)."""
     from storage.inbox import batch_id_for
     from storage.objectstore import sha256_file
-    from storage.waiting import locks_dir
+    from storage.waiting import claim_place
 
     settings = make_settings(tmp_path / "data")
     add_people(settings)
@@ -328,7 +328,7 @@ def test_scans_another_run_is_digitising_are_refused_until_it_ends(
     batch_id = batch_id_for(
         [sha256_file(scan)], kind="thanh-phan", unit="H56.01", dossier_code=None
     )
-    running = holder(locks_dir(settings), batch_id)
+    running = holder(claim_place(settings), batch_id)
     clerk = signed_in(app, "chi.clerk")
     refused = upload_api(clerk, scan)
     assert refused.status_code == 409 and refused.json()["error"] == "batch_busy", refused.text

@@ -212,7 +212,7 @@ def _receive(request: Request, batch_id: str, paths: list[Path], form: UploadFor
         BatchBusyError: another run holds the batch.
     """
     settings = settings_of(request)
-    with claims.claim(waiting.locks_dir(settings), batch_id) as held:
+    with claims.claim(waiting.claim_place(settings), batch_id) as held:
         if not held:
             raise BatchBusyError(batch=batch_id)
         batch = inbox.receive(
