@@ -124,11 +124,17 @@ def find_lost_lines(image: np.ndarray, data: dict) -> tuple[list[Crop], np.ndarr
         return [], image
     line_h = float(np.median(heights))
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    ink = _unread_ink(grey, data, line_h, 0.0)
+    # One threshold serves both searches: the tall regions are looked for with the words
+    # held at HELD blanked, then the other words are blanked too, for the lines.
+    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    words = _word_rows(data)
+    held = [_held_at(data, i, line_h, HELD) for i in words]
+    _blank(ink, data, [i for i, h in zip(words, held, strict=True) if h], line_h)
+    tall = _inked_regions(ink, line_h, True)
+    _blank(ink, data, [i for i, h in zip(words, held, strict=True) if not h], line_h)
     crops = [Crop(*box) for box in _inked_regions(ink, line_h, False) if _text_dense(ink, box)]
-    ink = _unread_ink(grey, data, line_h, HELD)
-    for box in _inked_regions(ink, line_h, True):
-        image = erase_rings(image, ink, box, line_h)
+    for box in tall:
+        image = erase_rings(image, ink, box, line_h)  # only writes to ink, no longer read
         whole = _all_ink(image, box)
         for band in line_bands(whole, box, line_h):
             if not _centre_in(band, crops) and _text_dense(whole, band):
@@ -163,35 +169,72 @@ def _centre_in(box, crops: list[Crop]) -> bool:
 
 def _inked_regions(ink: np.ndarray, line_h: float, tall: bool) -> list[tuple[int, int, int, int]]:
     """Boxes of the ink smeared along the line, a word wide or more, clear of the page's
-    edges, and of a line's height (or, with ``tall``, more than two lines high)."""
-    smear = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * line_h)), 1))
-    count, _, stats = label_components(cv2.dilate(ink, smear))
-    page_h, page_w = ink.shape[:2]
+    edges, and of a line's height (or, with ``tall``, more than two lines high).
+
+    The smear is along the line only, so a region never spans a row without ink: each run
+    of inked rows is smeared and labelled on its own, cut to its inked columns, and runs
+    too low for a region are skipped. Most of a page read well is blank here: the
+    components are the whole page's, in the same order (:func:`_run_regions`), for a few
+    per cent of its pixels.
+    """
+    reach = max(3, int(0.8 * line_h))
+    smear = cv2.getStructuringElement(cv2.MORPH_RECT, (reach, 1))
+    inked = np.flatnonzero(ink.max(axis=1))
+    if inked.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(inked) > 1)
+    starts = np.concatenate(([inked[0]], inked[breaks + 1]))
+    ends = np.concatenate((inked[breaks], [inked[-1]])) + 1
     boxes = []
-    for left, top, width, height, _area in stats[1:count]:
-        if width < 2.5 * line_h or height < 0.6 * line_h or (height > 2.0 * line_h) != tall:
-            continue
-        if left <= 0 or top <= 0 or left + width >= page_w or top + height >= page_h:
-            continue  # scanner edges and page borders, not text
-        boxes.append((int(left), int(top), int(width), int(height)))
+    for y0, y1 in zip(starts.tolist(), ends.tolist(), strict=True):
+        if y1 - y0 < 0.6 * line_h or (tall and y1 - y0 <= 2.0 * line_h):
+            continue  # no region of that height fits in the run
+        boxes += _run_regions(ink, y0, y1, smear, reach, line_h, tall)
     return boxes
 
 
-def _unread_ink(grey: np.ndarray, data: dict, line_h: float, held: float) -> np.ndarray:
-    """Otsu's ink, less the boxes of the words Tesseract read (:func:`_held`)."""
-    _, ink = cv2.threshold(grey, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+def _run_regions(ink, y0: int, y1: int, smear, reach: int, line_h: float, tall: bool):
+    """The regions (see :func:`_inked_regions`) of page rows ``y0:y1``, a run of inked rows
+    between two rows without ink.
+
+    The window starts on an even row and column (the blank row above, if need be) and ends
+    on the blank row below, if the page has one; it reaches the smear's width beyond the
+    run's ink: OpenCV labels 2x2 blocks in scan order, the window's blocks are then the
+    page's, and its labels come in the page's order.
+    """
+    page_h, page_w = ink.shape[:2]
+    cols = np.flatnonzero(ink[y0:y1].max(axis=0))
+    top = y0 - y0 % 2  # row y0 - 1 has no ink: the run starts at y0
+    bottom = min(page_h, y1 + 1)
+    left = max(0, int(cols[0]) - reach - 1)
+    left -= left % 2
+    right = min(page_w, int(cols[-1]) + 1 + reach + 1)
+    window = cv2.dilate(ink[top:bottom, left:right], smear)
+    count, _, stats = label_components(window)
+    stats = stats[1:count].astype(np.int64)
+    x, y = stats[:, 0] + left, stats[:, 1] + top
+    w, h = stats[:, 2], stats[:, 3]
+    keep = (w >= 2.5 * line_h) & (h >= 0.6 * line_h) & ((h > 2.0 * line_h) == tall)
+    keep &= (x > 0) & (y > 0) & (x + w < page_w) & (y + h < page_h)  # not scanner edges
+    return [
+        (int(a), int(b), int(c), int(d))
+        for a, b, c, d in zip(x[keep], y[keep], w[keep], h[keep], strict=True)
+    ]
+
+
+def _blank(ink: np.ndarray, data: dict, rows: list[int], line_h: float) -> None:
+    """Blank the boxes of ``rows``, a margin around each, in ``ink`` (in place)."""
     margin = max(2, int(0.15 * line_h))
-    for i in range(len(data["level"])):
-        if _held(_row(data, i), line_h, held):
-            x, y = int(data["left"][i]), int(data["top"][i])
-            w, h = int(data["width"][i]), int(data["height"][i])
-            ink[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 0
-    return ink
+    lefts, tops, widths, heights = data["left"], data["top"], data["width"], data["height"]
+    for i in rows:
+        x, y = int(lefts[i]), int(tops[i])
+        w, h = int(widths[i]), int(heights[i])
+        ink[max(0, y - margin) : y + h + margin, max(0, x - margin) : x + w + margin] = 0
 
 
-def _held(row: dict, line_h: float, held: float) -> bool:
-    """A word that counts as read: read at ``held`` or more, and (if ``held``) no taller
-    than two lines.
+def _held_at(data: dict, i: int, line_h: float, held: float) -> bool:
+    """Whether word row ``i`` (a row of :func:`_word_rows`) counts as read: read at ``held``
+    or more, and (if ``held``) no taller than two lines.
 
     Why: through a seal's ring Tesseract often reads the stamped lines as a few junk
     words ("KT" 71 px tall at 26, "xrưy" 153 px at 0); counted as read, they would hide
@@ -199,9 +242,9 @@ def _held(row: dict, line_h: float, held: float) -> bool:
     covers them (:func:`_insert_lines`). Only regions taller than two lines are looked
     for this way: a doubted word alone is for :func:`_fix_doubtful`.
     """
-    if not _is_word(row) or float(row["conf"]) < held:
+    if float(data["conf"][i]) < held:
         return False
-    return not held or int(row["height"]) <= 2 * line_h
+    return not held or int(data["height"][i]) <= 2 * line_h
 
 
 HELD = 50.0
@@ -286,18 +329,22 @@ def drop_margin_notes(data: dict) -> None:
     Here, not with the other noise words, because it needs the words' lines and boxes.
     Costs no Tesseract run.
     """
-    rows = [i for i in range(len(data["level"])) if _is_word(_row(data, i))]
+    rows = _word_rows(data)
+    text, conf = data["text"], data["conf"]
+    left, top, width, height = data["left"], data["top"], data["width"], data["height"]
     words = [
-        (str(data["text"][i]).strip(), float(data["conf"][i]), _box_lwh(data, i)) for i in rows
+        (
+            str(text[i]).strip(),
+            float(conf[i]),
+            (float(left[i]), float(top[i]), float(width[i]), float(height[i])),
+        )
+        for i in rows
     ]
-    lines = [_tsv_line(data, i) for i in rows]
+    block, par, line = data["block_num"], data["par_num"], data["line_num"]
+    lines = [(int(block[i]), int(par[i]), int(line[i])) for i in rows]
     for i, note in zip(rows, margin_notes(words, lines), strict=True):
         if note:
             data["text"][i] = ""
-
-
-def _box_lwh(data: dict, i: int) -> tuple[float, float, float, float]:
-    return tuple(float(data[k][i]) for k in ("left", "top", "width", "height"))
 
 
 def retone_words(data: dict) -> None:
@@ -310,9 +357,10 @@ def retone_words(data: dict) -> None:
     it. Costs no Tesseract run.
     """
     runs: dict[tuple[int, int], list[int]] = {}
-    for i, level in enumerate(data["level"]):
-        if int(level) == 5 and str(data["text"][i]).strip():
-            runs.setdefault(_tsv_line(data, i)[:2], []).append(i)
+    columns = zip(data["level"], data["text"], data["block_num"], data["par_num"], strict=True)
+    for i, (level, text, block, par) in enumerate(columns):
+        if int(level) == 5 and str(text).strip():
+            runs.setdefault((int(block), int(par)), []).append(i)
     for rows in runs.values():
         words = [str(data["text"][i]).strip() for i in rows]
         for n, i in enumerate(rows):
@@ -322,14 +370,30 @@ def retone_words(data: dict) -> None:
 
 
 def _fix_doubtful(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -> None:
+    """Read the doubtful words again and keep the better readings (:func:`better_reading`).
+
+    A word that already has the most evidence (:data:`MOST_EVIDENCE`: a known phrase with a
+    neighbour) gives way to no reading, so it is not read again: with every doubtful word
+    such, no Tesseract process starts. Its neighbours are known before the loop unless the
+    word before it is doubtful too (its reading, replaced first, is the neighbour then).
+    """
     rows = doubtful_words(data, opts.reread_below)
+    doubted = set(rows)
+    floors = {
+        i: evidence(str(data["text"][i]).strip(), *_neighbours(data, i))
+        for i in rows
+        if i - 1 not in doubted
+    }
+    rows = [i for i in rows if floors.get(i) != MOST_EVIDENCE]
     crops = [replace(_row_crop(data, i), scale=scale) for i in rows for scale in WORD_SCALES]
     readings = read_crops(image, crops, 8, opts, dpi)
     per_word = len(WORD_SCALES)
     for n, i in enumerate(rows):
         old = (float(data["conf"][i]), str(data["text"][i]).strip())
         mine = readings[n * per_word : (n + 1) * per_word]
-        best = better_reading(old, mine, *_neighbours(data, i))
+        before, after = _neighbours(data, i)
+        floor = floors[i] if i in floors else evidence(old[1], before, after)
+        best = _best_reading(old, mine, before, after, floor)
         if best:
             data["conf"][i], data["text"][i] = best
 
@@ -347,18 +411,28 @@ def better_reading(
     "TrỊ" -> "Trị"), or be supported by its neighbours where the old is not
     ("DÂN TĨNH HÀ" -> "TỈNH": "tỉnh Hà"; "nộp: NGUYÊN THỊ" -> "NGUYỄN": a family name).
     """
+    return _best_reading(old, readings, before, after, evidence(old[1], before, after))
+
+
+def _best_reading(
+    old: tuple[float, str], readings, before: str | None, after: str | None, floor: int
+) -> tuple[float, str] | None:
+    """:func:`better_reading`, the old reading's :func:`evidence` (``floor``) known."""
     conf, text = old
     options = [
         (words[0][1], _first_letter_case_of(text, words[0][0]))
         for words in readings
         if len(words) == 1 and _same_letters(words[0][0], text)
     ]
-    floor = evidence(text, before, after)
     scored = [
         (evidence(new, before, after), c, new) for c, new in options if new != text and c > conf
     ]
     best = max(scored, default=None)
     return (best[1], best[2]) if best and best[0] > floor else None
+
+
+MOST_EVIDENCE = 2
+"""The most :func:`evidence` a word can have (:func:`ocr.lexicon.context_support`'s 2)."""
 
 
 def evidence(word: str, before: str | None, after: str | None) -> int:
@@ -459,7 +533,7 @@ def _insert_lines(data: dict, kept: list[tuple[Crop, list[tuple[str, float]]]]) 
     """Add each recovered line as its own block, placed after the words above it.
 
     Words whose centre lies in a recovered band (:attr:`Crop.replaces`) were a reading
-    of its ink through a seal (:func:`_held`) and give way to it, in their place: a
+    of its ink through a seal (:func:`_held_at`) and give way to it, in their place: a
     band may hold the end of a line whose start was read well.
 
     The words get boxes spread over the crop in proportion to their length: the
@@ -467,7 +541,7 @@ def _insert_lines(data: dict, kept: list[tuple[Crop, list[tuple[str, float]]]]) 
     coordinates, and a proportional split is exact enough for a text layer.
     """
     columns = list(data)
-    rows = [{k: data[k][i] for k in columns} for i in range(len(data["level"]))]
+    rows = _rows(data)
     bands = [crop for crop, _ in kept if crop.replaces]
     for crop in bands:  # a marker row where the band's first replaced word was
         at = next((i for i, r in enumerate(rows) if _inside(r, [crop])), None)
@@ -554,7 +628,7 @@ def split_blocks(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -
     if out is None:
         return data
     columns = list(data)
-    rows = [{k: data[k][i] for k in columns} for i in range(len(data["level"]))]
+    rows = _rows(data)
     block = max((int(b) for b in data["block_num"]), default=0)
     for n, (number, _) in enumerate(found):
         new = []
@@ -565,28 +639,36 @@ def split_blocks(image: np.ndarray, data: dict, opts: OcrSettings, dpi: float) -
         gone = [r for r in rows if int(r["block_num"]) == number or _inside(r, sides)]
         if better_block([r for r in gone if _is_word(r)], new):
             at = next(i for i, r in enumerate(rows) if int(r["block_num"]) == number)
-            rows = [r for r in rows if not any(r is g for g in gone)]
+            gone_ids = {id(r) for r in gone}
+            rows = [r for r in rows if id(r) not in gone_ids]
             rows[at:at] = new
     return {k: [r[k] for r in rows] for k in columns}
 
 
 def merged_blocks(image: np.ndarray, data: dict) -> list[tuple[int, tuple[Crop, Crop]]]:
     """Tesseract blocks that hold two side-by-side blocks, and the crop of each side."""
-    words = [i for i in range(len(data["level"])) if _is_word(_row(data, i))]
+    words = _word_rows(data)
     heights = [int(data["height"][i]) for i in words if float(data["conf"][i]) >= 60]
     if len(heights) < 5:
         return []
     unit = float(np.median(heights))
-    grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+    blocks: dict[int, list[int]] = {}
+    for i in words:
+        blocks.setdefault(int(data["block_num"][i]), []).append(i)
+    page_px, grey = image.shape[0] * image.shape[1], None
     found = []
-    for number in sorted({int(data["block_num"][i]) for i in words}):
-        mine = [i for i in words if int(data["block_num"][i]) == number]
+    for number in sorted(blocks):
+        mine = blocks[number]
+        if min(float(data["conf"][i]) for i in mine) >= BLOCK_DOUBT:
+            continue
         gaps = _wide_gaps(data, mine, unit)
-        if not gaps or min(float(data["conf"][i]) for i in mine) >= BLOCK_DOUBT:
+        if not gaps:
             continue
         box = _union([_box(data, i) for i in mine])
-        if (box[2] - box[0]) * (box[3] - box[1]) > MAX_BLOCK_SHARE * grey.size:
+        if (box[2] - box[0]) * (box[3] - box[1]) > MAX_BLOCK_SHARE * page_px:
             continue
+        if grey is None:  # only for a doubtful block with a gap: most pages have none
+            grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         sides = next(filter(None, (_sides(grey, box, gap, unit) for gap in gaps)), None)
         if sides:
             found.append((number, sides))
@@ -705,8 +787,25 @@ def _row(data: dict, i: int) -> dict:
     return {k: data[k][i] for k in data}
 
 
+def _rows(data: dict) -> list[dict]:
+    """Every row of ``data`` as a dict (:func:`_row`), in one pass over the columns."""
+    columns = list(data)
+    return [dict(zip(columns, values, strict=True)) for values in zip(*data.values(), strict=True)]
+
+
 def _is_word(row: dict) -> bool:
     return int(row["level"]) == 5 and bool(str(row["text"]).strip()) and float(row["conf"]) >= 0
+
+
+def _word_rows(data: dict) -> list[int]:
+    """The rows of ``data`` that hold a word (:func:`_is_word`), without a dict per row."""
+    return [
+        i
+        for i, (level, text, conf) in enumerate(
+            zip(data["level"], data["text"], data["conf"], strict=True)
+        )
+        if int(level) == 5 and str(text).strip() and float(conf) >= 0
+    ]
 
 
 def _box(data: dict, i: int) -> tuple[int, int, int, int]:

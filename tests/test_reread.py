@@ -11,16 +11,22 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytesseract
 import pytest
 from conftest import rendered_and_read
 from PIL import ImageDraw
 
+import ocr.reread
+from ocr.orient import label_components
 from ocr.reread import (
+    MOST_EVIDENCE,
+    _inked_regions,
     _row_crop,
     better_reading,
     doubtful_words,
+    evidence,
     lost_lines,
     read_crops,
     reread_page,
@@ -249,3 +255,75 @@ def test_the_eth_look_alike_is_read_as_the_vietnamese_letter_whatever_the_settin
     )
     fixed = reread_page(np.zeros((10, 10), np.uint8), data, off, 300)
     assert fixed["text"][1:] == ["GD&ĐT", "đội"]
+
+
+def _page_regions(ink: np.ndarray, line_h: float, tall: bool) -> list[tuple[int, int, int, int]]:
+    """:func:`ocr.reread._inked_regions` as it was first written: the whole page smeared and
+    labelled at once."""
+    smear = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, int(0.8 * line_h)), 1))
+    count, _, stats = label_components(cv2.dilate(ink, smear))
+    page_h, page_w = ink.shape[:2]
+    boxes = []
+    for left, top, width, height, _area in stats[1:count]:
+        if width < 2.5 * line_h or height < 0.6 * line_h or (height > 2.0 * line_h) != tall:
+            continue
+        if left <= 0 or top <= 0 or left + width >= page_w or top + height >= page_h:
+            continue
+        boxes.append((int(left), int(top), int(width), int(height)))
+    return boxes
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_inked_regions_run_by_run_are_the_whole_pages_in_its_order(seed):
+    """Labelling each run of inked rows alone finds the regions labelling the whole page
+    finds, in the same order (the order the lost lines are read and placed in): runs
+    starting on odd and even rows, strokes a row apart, ink at the page's edges."""
+    rng = np.random.default_rng(seed)
+    for _ in range(150):
+        height, width = (int(v) for v in rng.integers(20, 400, 2))
+        ink = np.zeros((height, width), np.uint8)
+        for _ in range(int(rng.integers(0, 60))):
+            y, x = int(rng.integers(0, height)), int(rng.integers(0, width))
+            if rng.random() < 0.5:
+                end = (x + int(rng.integers(-80, 80)), y + int(rng.integers(-3, 4)))
+                cv2.line(ink, (x, y), end, 255, 1)
+            else:
+                h, w = int(rng.integers(1, 30)), int(rng.integers(1, 60))
+                patch = rng.random(ink[y : y + h, x : x + w].shape) < rng.random()
+                ink[y : y + h, x : x + w] = patch * 255
+        for _ in range(int(rng.integers(0, 15))):  # blank rows: many runs
+            y = int(rng.integers(0, height))
+            ink[y : y + int(rng.integers(1, 5))] = 0
+        line_h = float(rng.uniform(2, 25))
+        for tall in (False, True):
+            assert _inked_regions(ink, line_h, tall) == _page_regions(ink, line_h, tall)
+
+
+def test_a_doubtful_word_with_the_most_evidence_is_not_read_again(monkeypatch):
+    """No reading can have more evidence than a known phrase with a neighbour
+    (:func:`ocr.reread.better_reading`): such a word is not cut out and read again, unless
+    the word before it is doubtful too (replaced first, it may be another neighbour then)."""
+    data = {
+        "level": [5, 5, 5, 5, 5, 5],
+        "block_num": [1] * 6,
+        "par_num": [1] * 6,
+        "line_num": [1] * 6,
+        "left": [0, 100, 200, 300, 400, 500],
+        "top": [0] * 6,
+        "width": [90] * 6,
+        "height": [30] * 6,
+        "conf": [96.0, 60.0, 95.0, 40.0, 40.0, 95.0],
+        "text": ["Thực", "hiện", "kế", "kêt", "quả", "năm"],
+    }
+    assert evidence("hiện", "Thực", "kế") == MOST_EVIDENCE
+    assert evidence("quả", "kêt", "năm") < MOST_EVIDENCE <= evidence("quả", "kết", "năm")
+    read = []
+
+    def reading(image, crops, psm, opts, dpi):
+        read.extend((crop.left, crop.scale) for crop in crops)
+        return [[("kết", 90.0)] if crop.left == 300 else [] for crop in crops]
+
+    monkeypatch.setattr(ocr.reread, "read_crops", reading)
+    ocr.reread._fix_doubtful(np.zeros((40, 600), np.uint8), data, OcrSettings(), 300)
+    assert sorted({left for left, _ in read}) == [300, 400]  # not "hiện" (100)
+    assert data["text"] == ["Thực", "hiện", "kế", "kết", "quả", "năm"]
