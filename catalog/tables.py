@@ -222,6 +222,24 @@ class AuditTable(Base):
     """``web`` (a browser session), ``api`` (a bearer token) or ``cli``."""
 
 
+class SignInFailureTable(Base):
+    """One failed sign-in, counted against the name typed and the client address.
+
+    Why in the catalog and not in a web process's memory: several web processes (and
+    machines) serve one province, and a limit each of them kept alone would multiply the
+    guesses allowed. Keys are SHA-256 digests (the limiter needs no name or address back);
+    rows older than the window are deleted as new ones come.
+    """
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64))
+    """``sha256("name:" + name)`` or ``sha256("ip:" + address)``, hex."""
+    at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 # --- the one-stop-shop register ----------------------------------------------------------
 
 

@@ -339,6 +339,26 @@ def test_many_names_from_one_address_are_limited_too(app, people):
     assert login(browser, "binh.audit").status_code == 429
 
 
+def test_every_web_process_on_one_catalog_shares_the_limit_and_a_restart_keeps_it(
+    settings, clock, people
+):
+    """Two apps on one catalog (two ``sohoa serve`` processes, or machines behind a load
+    balancer): failures at one count at the other, and a new process still knows them."""
+    first, second = create_app(settings, clock=clock), create_app(settings, clock=clock)
+    assert login(client(first), "an.admin", "sai-mat-khau-xx").status_code == 401
+    assert login(client(second), "an.admin", "sai-mat-khau-xx").status_code == 401
+    assert login(client(first), "an.admin", "sai-mat-khau-xx").status_code == 401
+    assert login(client(second), "an.admin").status_code == 429
+    restarted = create_app(settings, clock=clock)
+    assert login(client(restarted), "an.admin").status_code == 429
+    stored = rows(settings, "select key from sign_in_failures")
+    assert stored and not any("an.admin" in key or "testclient" in key for (key,) in stored)
+    clock.advance(minutes=settings.web.login_window_minutes)
+    assert login(client(restarted), "an.admin").status_code == 303
+    assert login(client(first), "chi.clerk", "sai-mat-khau-xx").status_code == 401
+    assert len(rows(settings, "select key from sign_in_failures")) == 2  # the old ones pruned
+
+
 # --- roles -------------------------------------------------------------------------------------
 
 PAGES = ["/", "/admin/users", "/admin/audit", "/api/me", "/api/audit", "/api/openapi.json"]

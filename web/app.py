@@ -225,7 +225,9 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = clock or (lambda: datetime.now(UTC))
-    app.state.login_limiter = LoginLimiter(settings.web)
+    app.state.login_limiter = LoginLimiter(
+        settings.web, lambda: open_catalog(settings.resolved_catalog_url)
+    )
     open_catalog(settings.resolved_catalog_url)  # every table exists before the first request
     for router in ROUTERS:
         app.include_router(router)

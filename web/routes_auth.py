@@ -77,7 +77,7 @@ def login(
     """Check the name and password; open a session and go on, or show the form again."""
     limiter = request.app.state.login_limiter
     key, ip = name.strip().lower()[:64], client_ip(request)
-    stamp = now_of(request).timestamp()
+    stamp = now_of(request)
     lang = request_lang(request)
     wait = limiter.retry_after(key, ip, stamp)
     if wait is not None:

@@ -21,9 +21,8 @@ personal data. A response that sets one of these itself keeps its own value
 (a PDF viewer page may need ``frame-src 'self'``).
 
 **Sign-in limits** (:class:`LoginLimiter`) count failures in a sliding window per
-account name and per client address, in this process's memory: a restart clears
-them, and several worker processes would each count apart (``sohoa serve`` runs
-one). The access log written here has no query strings, since searches carry
+account name and per client address, in the catalog (:mod:`catalog.sign_in`): every web
+process and machine serving the catalog counts them together, and a restart keeps them. The access log written here has no query strings, since searches carry
 citizens' names.
 """
 
@@ -34,8 +33,8 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
-from collections import OrderedDict, deque
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from fastapi import HTTPException
 from starlette.concurrency import run_in_threadpool
@@ -44,7 +43,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from catalog import sign_in
 from catalog.audit import Action
+from catalog.database import Catalog
 from schemas.settings import WebSettings
 from web.audit import audit
 from web.errors import CsrfFailed
@@ -58,7 +59,6 @@ __all__ = [
     "BodyLimitMiddleware",
     "LoginLimiter",
     "SecurityHeadersMiddleware",
-    "SlidingWindow",
     "csrf_protect",
     "csrf_token",
     "delete_cookie",
@@ -273,63 +273,26 @@ class BodyLimitMiddleware:
 # --- sign-in limits ----------------------------------------------------------------------------
 
 
-class SlidingWindow:
-    """At most ``limit`` events per key within ``window_s`` seconds (thread-safe, bounded memory)."""
-
-    def __init__(self, limit: int, window_s: float, *, max_keys: int = 10_000) -> None:
-        self.limit, self.window_s, self.max_keys = limit, window_s, max_keys
-        self._events: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def _live(self, key: str, now: float) -> deque[float]:
-        events = self._events.get(key)
-        if events is None:
-            return deque()
-        while events and events[0] <= now - self.window_s:
-            events.popleft()
-        return events
-
-    def retry_after(self, key: str, now: float) -> int | None:
-        """Seconds until ``key`` may act again, or ``None`` if it may now."""
-        with self._lock:
-            events = self._live(key, now)
-            if len(events) < self.limit:
-                return None
-            return max(1, int(events[-self.limit] + self.window_s - now + 0.999))
-
-    def add(self, key: str, now: float) -> None:
-        """Count one event for ``key``."""
-        with self._lock:
-            events = self._live(key, now)
-            events.append(now)
-            self._events[key] = events
-            self._events.move_to_end(key)
-            while len(self._events) > self.max_keys:
-                self._events.popitem(last=False)
-
-    def clear(self, key: str) -> None:
-        with self._lock:
-            self._events.pop(key, None)
-
-
 class LoginLimiter:
     """Failed sign-ins per account name and per client address (see the module docstring)."""
 
-    def __init__(self, web: WebSettings) -> None:
-        window = web.login_window_minutes * 60.0
-        self.by_name = SlidingWindow(web.login_max_failures, window)
-        self.by_ip = SlidingWindow(web.login_max_failures_per_ip, window)
+    def __init__(self, web: WebSettings, catalog: Callable[[], Catalog]) -> None:
+        self.window = timedelta(minutes=web.login_window_minutes)
+        self.per_name, self.per_ip = web.login_max_failures, web.login_max_failures_per_ip
+        self.catalog = catalog
 
-    def retry_after(self, name: str, ip: str | None, now: float) -> int | None:
+    def _keys(self, name: str, ip: str | None) -> tuple[str, str]:
+        return sign_in.key_of("name", name), sign_in.key_of("ip", ip or "-")
+
+    def retry_after(self, name: str, ip: str | None, now: datetime) -> int | None:
         """Seconds to wait before this name may try from this address, or ``None``."""
-        waits = [self.by_name.retry_after(name, now), self.by_ip.retry_after(ip or "-", now)]
-        found = [w for w in waits if w is not None]
-        return max(found) if found else None
+        by_name, by_ip = self._keys(name, ip)
+        limits = [(by_name, self.per_name), (by_ip, self.per_ip)]
+        return sign_in.retry_after(self.catalog(), limits, self.window, now)
 
-    def failed(self, name: str, ip: str | None, now: float) -> None:
-        self.by_name.add(name, now)
-        self.by_ip.add(ip or "-", now)
+    def failed(self, name: str, ip: str | None, now: datetime) -> None:
+        sign_in.record_failure(self.catalog(), self._keys(name, ip), self.window, now)
 
     def succeeded(self, name: str) -> None:
         """A correct password clears the name's failures (not the address's)."""
-        self.by_name.clear(name)
+        sign_in.clear(self.catalog(), sign_in.key_of("name", name))
