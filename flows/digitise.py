@@ -83,6 +83,9 @@ def extract_pages_task(batch: inbox.ReceivedBatch, settings: Settings) -> list[P
     return pages
 
 
+DASK_CONNECT_TIMEOUT_S = 10
+
+
 @task(name="ocr-page", cache_policy=NO_CACHE)
 def ocr_page_task(
     page: PageImage, opts: OcrSettings, decode: bool, pdf: PdfSettings
@@ -436,12 +439,38 @@ def _process(
 def run_digitise(
     files: list[str], *, settings: Settings, progress: ProgressSink | None = None, **options
 ) -> list[Manifest]:
-    """Run the flow with a thread pool sized to the configured OCR workers."""
-    workers = settings.ocr.workers or os.cpu_count() or 1
-    runner = ThreadPoolTaskRunner(max_workers=workers)
+    """Run the flow with a thread pool sized to the configured OCR workers, or on the Dask
+    cluster of ``dask_address`` (its pages read as many at a time as it has threads)."""
+    if settings.dask_address:
+        runner, settings = _on_dask(settings)
+    else:
+        runner = ThreadPoolTaskRunner(max_workers=settings.ocr.workers or os.cpu_count() or 1)
     return digitise_batch.with_options(task_runner=runner)(
         files, settings=settings, progress=progress, **options
     )
+
+
+def _on_dask(settings: Settings) -> tuple[Any, Settings]:
+    """prefect-dask's runner on the cluster, and settings whose ``ocr.workers`` (the pages
+    in flight, :func:`_read_all`) is the cluster's thread count unless set.
+
+    Raises:
+        ConfigError: the scheduler cannot be reached.
+    """
+    from distributed import Client
+    from prefect_dask import DaskTaskRunner
+
+    if not settings.ocr.workers:
+        try:
+            with Client(settings.dask_address, timeout=DASK_CONNECT_TIMEOUT_S) as client:
+                threads = sum(client.nthreads().values())
+        except OSError as exc:  # distributed raises OSError subclasses when it cannot connect
+            raise ConfigError(
+                reason=f"no Dask scheduler at {settings.dask_address}: {exc}"
+            ) from None
+        ocr = settings.ocr.model_copy(update={"workers": max(1, threads)})
+        settings = settings.model_copy(update={"ocr": ocr})
+    return DaskTaskRunner(address=settings.dask_address), settings
 
 
 __all__ = ["SohoaError", "digitise_batch", "run_digitise"]

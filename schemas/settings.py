@@ -379,6 +379,13 @@ class Settings(BaseSettings):
     """File holding the PostgreSQL catalog's password (a Docker/Kubernetes secret); used when
     the URL has none. libpq's ``PGPASSWORD`` and ``~/.pgpass`` work as well."""
     default_unit: str = "DEMO"
+    dask_address: str | None = None
+    """A Dask scheduler (``tcp://host:8786``) to run one batch's pages on (prefect-dask),
+    for a batch too big for one machine; ``None`` reads them on this machine's cores.
+
+    The workers must see the batch's work folder (``data_dir/work``) at the same path (the
+    same machine, or a shared volume): the pages and MRC layers are files there.
+    """
     """Mã đơn vị used when ``--unit`` is not given."""
     ocr: OcrSettings = OcrSettings()
     limits: LimitSettings = LimitSettings()

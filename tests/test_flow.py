@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import flow_runs_of
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
@@ -127,3 +128,30 @@ def test_the_bare_flow_runs_no_more_tesseracts_than_configured(prefect_api_url, 
         [manifest] = digitise_batch([str(scan_pdf)], settings=settings)
     assert len(manifest.pages) == 3
     assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
+
+
+def test_a_batch_read_on_a_dask_cluster_is_the_batch_read_here(prefect_api_url, tmp_path, scan_pdf):
+    """``dask_address``: the pages go to a Dask cluster (two worker processes on loopback,
+    prefect-dask's runner); the records are the thread runner's, no Tesseract runs here."""
+    from distributed import LocalCluster
+
+    here = Settings(data_dir=tmp_path / "here")
+    [expected] = run_digitise([str(scan_pdf)], settings=here, unit="U01")
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    ) as cluster:
+        settings = Settings(data_dir=tmp_path / "dask", dask_address=cluster.scheduler_address)
+        with TesseractCount() as tesseracts:
+            [manifest] = run_digitise([str(scan_pdf)], settings=settings, unit="U01")
+    assert tesseracts.most == 0  # every page was read in a worker process
+    assert [p.model_dump() for p in manifest.pages] == [p.model_dump() for p in expected.pages]
+    assert manifest.fields == expected.fields and manifest.record_id == expected.record_id
+
+
+def test_an_unreachable_dask_scheduler_is_a_configuration_error(tmp_path, scan_pdf):
+    from sohoa.errors import ConfigError
+
+    settings = Settings(data_dir=tmp_path / "d", dask_address="tcp://127.0.0.1:9")
+    with pytest.raises(ConfigError, match="no Dask scheduler at tcp://127.0.0.1:9"):
+        run_digitise([str(scan_pdf)], settings=settings)
+    assert not (settings.inbox_dir).exists() or not any(settings.inbox_dir.iterdir())
