@@ -51,7 +51,7 @@ from datetime import datetime
 import numpy as np
 from PIL import Image
 
-from bench.ocr_corpus import KINDS, CorpusPage, make_corpus, write_batch_pdf
+from bench.ocr_corpus import KINDS, CorpusPage, make_corpus, page_image, write_batch_pdf
 from bench.pipeline import git, load, measure, table, tesseract_env, write_report
 from samples.synth import cer
 from schemas.models import PageImage, PageOcr
@@ -70,22 +70,6 @@ KB = 1024
 def log(message: str) -> None:
     """Progress goes to stderr so stdout holds only the report."""
     print(f"[bench-archive] {message}", file=sys.stderr, flush=True)
-
-
-def page_image(page: CorpusPage) -> PageImage:
-    with Image.open(page.path) as img:
-        size, mode = img.size, img.mode
-    return PageImage(
-        index=0,
-        path=str(page.path),
-        source=page.path.name,
-        source_page=0,
-        width=size[0],
-        height=size[1],
-        dpi=page.dpi,
-        mode=mode,
-        encoding="jpeg",
-    )
 
 
 def parallel(fn, items: Sequence) -> list:

@@ -51,10 +51,9 @@ import numpy as np
 from PIL import Image
 
 from bench.git_module import module_at
-from bench.ocr_corpus import KINDS, make_page
+from bench.ocr_corpus import KINDS, make_page, page_image
 from ocr.engine import load_page_pixels
 from pdf import mrc
-from schemas.models import PageImage
 
 SEED = 3000
 BEFORE = "09d6da15899301a2f8a1415b6ecdb4967bff0811"
@@ -106,20 +105,7 @@ def render(kinds: list[str], per_kind: int, folder: Path) -> list[Page]:
         kind_no = list(KINDS).index(kind)
         for index in range(per_kind):
             made = make_page(kind, index, kind_no, SEED + 100 * kind_no + index, folder)
-            with Image.open(made.path) as img:
-                size, mode = img.size, img.mode
-            image = PageImage(
-                index=0,
-                path=str(made.path),
-                source=made.path.name,
-                source_page=0,
-                width=size[0],
-                height=size[1],
-                dpi=made.dpi,
-                mode=mode,
-                encoding="jpeg",
-            )
-            pixels = load_page_pixels(image)
+            pixels = load_page_pixels(page_image(made))
             pages.append(Page(kind, made.dpi, pixels))
     return pages
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from PIL import Image
 
 from samples import synth
+from schemas.models import PageImage
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
 FONTS: dict[str, Path] = {
@@ -163,6 +164,23 @@ def make_page(kind: str, index: int, kind_no: int, seed: int, out_dir: Path) -> 
     synth.write_jpeg(path, img, dpi=dpi, quality=quality)
     path.with_suffix(".txt").write_text(truth, encoding="utf-8")
     return CorpusPage(path.stem, kind, font, size, dpi, quality, damage, path, truth)
+
+
+def page_image(page: CorpusPage) -> PageImage:
+    """The page as the pipeline sees one JPEG page of a batch (for calling its steps directly)."""
+    with Image.open(page.path) as img:
+        size, mode = img.size, img.mode
+    return PageImage(
+        index=0,
+        path=str(page.path),
+        source=page.path.name,
+        source_page=0,
+        width=size[0],
+        height=size[1],
+        dpi=page.dpi,
+        mode=mode,
+        encoding="jpeg",
+    )
 
 
 def make_corpus(out_dir: Path, pages_per_type: int = 4, seed: int = 3000) -> list[CorpusPage]:

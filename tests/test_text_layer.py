@@ -287,30 +287,35 @@ def pymupdf_rect(*coords):
     return pymupdf.Rect(*coords)
 
 
+def layer_of(tmp_path: Path, words: list[Word], text: str, size: tuple[int, int], dpi: int) -> Path:
+    """A one-page archival PDF of a blank scan with ``words`` as its OCR (no OCR runs)."""
+    path = tmp_path / "blank.png"
+    Image.new("L", size, 255).save(path)
+    page = page_image(path, source="blank.png", index=0, source_page=0)
+    reading = PageOcr(
+        index=0,
+        width=size[0],
+        height=size[1],
+        dpi=dpi,
+        words=tuple(words),
+        text=text,
+        mean_confidence=95,
+    )
+    return build_archival_pdf([page], [reading], tmp_path / "layer.pdf", metadata={})
+
+
 def test_words_whose_boxes_touch_still_read_as_two_words(tmp_path):
     """OCR boxes with no gap ("khai" ending where "thực" starts) get a real space between.
 
     Why: readers that split words on geometry alone see no gap there, so the layer's own
     space character must be there and wide enough to count ("triển khaithực hiện").
     """
-    path = tmp_path / "blank.png"
-    Image.new("L", (1200, 300), 255).save(path)
-    page = page_image(path, source="text-layer.png", index=0, source_page=0)
     texts, left, words = ["triển", "khai", "thực", "hiện"], 100.0, []
     for text in texts:
         width = 30.0 * len(text)
         words.append(Word(text=text, left=left, top=100, width=width, height=40, conf=95))
         left += width + (0 if text == "khai" else 20)
-    reading = PageOcr(
-        index=0,
-        width=1200,
-        height=300,
-        dpi=300,
-        words=tuple(words),
-        text=" ".join(texts),
-        mean_confidence=95,
-    )
-    pdf = build_archival_pdf([page], [reading], tmp_path / "t.pdf", metadata={})
+    pdf = layer_of(tmp_path, words, " ".join(texts), (1200, 300), 300)
     for name, read in READERS.items():
         assert installed(name), f"{name} is missing: scripts/bootstrap.sh installs it"
         assert normalise(read(pdf, 1)) == "triển khai thực hiện", name
@@ -340,20 +345,9 @@ def test_a_letter_reads_in_line_order_in_every_reader(tmp_path):
             )
             left += width + 15
         truth.append(" ".join(texts))
-    path = tmp_path / "blank.png"
-    Image.new("L", (2480, 2000), 255).save(path)
-    page = page_image(path, source="letter.png")
-    reading = PageOcr(
-        index=0,
-        width=2480,
-        height=2000,
-        dpi=300,
-        words=tuple(words),
-        text="\n".join(truth),
-        mean_confidence=95,
-    )
-    pdf = build_archival_pdf([page], [reading], tmp_path / "letter.pdf", metadata={})
-    errors = {name: cer(reading.text, read(pdf, 1)) for name, read in READERS.items()}
+    text = "\n".join(truth)
+    pdf = layer_of(tmp_path, words, text, (2480, 2000), 300)
+    errors = {name: cer(text, read(pdf, 1)) for name, read in READERS.items()}
     assert all(error == 0 for error in errors.values()), errors
 
 
@@ -386,20 +380,8 @@ def test_a_centred_heading_over_a_left_aligned_line_reads_first(tmp_path):
                 Word(text=text, left=left, top=top, width=size, height=height, conf=95, line=number)
             )
             left += size + step
-    path = tmp_path / "blank.png"
-    Image.new("L", (1654, 2339), 255).save(path)
-    page = page_image(path, source="form.png")
     truth = "\n".join(line for line, *_ in FORM_TOP)
-    reading = PageOcr(
-        index=0,
-        width=1654,
-        height=2339,
-        dpi=200,
-        words=tuple(words),
-        text=truth,
-        mean_confidence=95,
-    )
-    pdf = build_archival_pdf([page], [reading], tmp_path / "form.pdf", metadata={})
+    pdf = layer_of(tmp_path, words, truth, (1654, 2339), 200)
     errors = {name: cer(truth, read(pdf, 1)) for name, read in READERS.items()}
     assert all(error == 0 for error in errors.values()), errors
 
