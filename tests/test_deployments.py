@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = Path(sys.executable).with_name("prefect")
 TIMEOUT_S = 300
@@ -32,10 +34,15 @@ def prefect(api_url: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-def test_prefect_deploy_all_and_the_listing_commands_work(prefect_api_url):
+@pytest.fixture(scope="module")
+def deployed(prefect_api_url) -> subprocess.CompletedProcess:
+    """The work pool created (unless this worker's server has it) and ``prefect deploy --all``."""
     pool = prefect(prefect_api_url, "work-pool", "create", "sohoa-process", "--type", "process")
     assert pool.returncode == 0 or "already exists" in pool.stdout + pool.stderr, pool.stderr
-    deployed = prefect(prefect_api_url, "deploy", "--all")
+    return prefect(prefect_api_url, "deploy", "--all")
+
+
+def test_prefect_deploy_all_and_the_listing_commands_work(prefect_api_url, deployed):
     assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
     listed = prefect(prefect_api_url, "deployment", "ls")
     assert listed.returncode == 0, listed.stderr[-2000:]
@@ -46,11 +53,11 @@ def test_prefect_deploy_all_and_the_listing_commands_work(prefect_api_url):
         assert done.returncode == 0, (command, done.stderr[-2000:])
 
 
-def test_a_worker_anywhere_runs_the_deployments_from_its_installed_sohoa(prefect_api_url):
+def test_a_worker_anywhere_runs_the_deployments_from_its_installed_sohoa(deployed):
     """What a worker is given: a module path and no step that changes into this checkout."""
     from prefect.client.orchestration import get_client
 
-    assert prefect(prefect_api_url, "deploy", "--all").returncode == 0
+    assert deployed.returncode == 0, deployed.stdout[-2000:]
     with get_client(sync_client=True) as client:
         stored = client.read_deployment_by_name("digitise_batch/digitise")
     assert stored.entrypoint == "flows.digitise.digitise_batch"
