@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from test_flow import TesseractCount
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFECT = Path(sys.executable).with_name("prefect")
@@ -62,3 +63,58 @@ def test_a_worker_anywhere_runs_the_deployments_from_its_installed_sohoa(deploye
         stored = client.read_deployment_by_name("digitise_batch/digitise")
     assert stored.entrypoint == "flows.digitise.digitise_batch"
     assert not stored.pull_steps and str(ROOT) not in stored.model_dump_json()
+
+
+def test_a_worker_runs_a_digitise_deployment_to_an_archived_record(
+    prefect_api_url, deployed, tmp_path, scan_pdf
+):
+    """A sysadmin's path end to end: a deployment run of ``digitise`` taken by a real
+    ``prefect worker`` (a process work pool), with sohoa's settings from the worker's
+    environment; the batch is archived once, as from the command line."""
+    from prefect.client.orchestration import get_client
+    from prefect.deployments import run_deployment
+
+    from catalog.database import open_catalog
+    from schemas.settings import Settings
+
+    data = tmp_path / "worker-data"
+    run = run_deployment(
+        "digitise_batch/digitise",
+        parameters={"files": [str(scan_pdf)], "unit": "H56.01"},
+        timeout=0,  # only schedule it: the worker below takes it
+    )
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "SOHOA_DATA_DIR": str(data)}
+    env |= {"SOHOA_OCR__WORKERS": "1", "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    worker = subprocess.Popen(
+        [str(PREFECT), "worker", "start", "--pool", "sohoa-process", "--type", "process"],
+        cwd=tmp_path,  # not the checkout: the deployment must not need it
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with TesseractCount(root=worker.pid) as tesseracts:
+            state = _wait_for_end(run.id, get_client)
+    finally:
+        worker.terminate()
+        _, errors = worker.communicate(timeout=60)
+    assert state.is_completed(), (state, errors[-3000:])
+    assert tesseracts.seen and tesseracts.most == 1  # ocr.workers, not one per page (3)
+    settings = Settings(data_dir=data)
+    (row,) = open_catalog(settings.resolved_catalog_url).list_records()
+    assert row.unit == "H56.01" and row.page_count == 3
+    assert (settings.local_store_root / row.pdf_key).is_file()
+
+
+def _wait_for_end(run_id, get_client, timeout_s: float = TIMEOUT_S):
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(run_id).state
+            if state is not None and state.is_final():
+                return state
+            time.sleep(1)
+    raise AssertionError(f"flow run {run_id} did not end within {timeout_s} s")

@@ -81,28 +81,39 @@ def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, prefec
 
 
 class TesseractCount:
-    """The most Tesseract processes this process had running at once (sampled from /proc)."""
+    """The most Tesseract processes running at once under ``root`` (default: this process),
+    at any depth, sampled from /proc."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int | None = None) -> None:
+        import os
         import threading
 
+        self.root = root or os.getpid()
         self.most, self.seen = 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def _running(self) -> int:
-        import os
         from pathlib import Path
 
-        count = 0
+        parents, names = {}, {}
         for stat in Path("/proc").glob("[0-9]*/stat"):
             try:
                 name, rest = stat.read_text().split(") ", 1)
             except (OSError, ValueError):  # gone meanwhile
                 continue
-            parent = int(rest.split()[1])
-            count += name.endswith("(tesseract") and parent == os.getpid()
-        return count
+            pid = int(stat.parent.name)
+            parents[pid], names[pid] = int(rest.split()[1]), name
+        return sum(
+            name.endswith("(tesseract") and self._under(pid, parents) for pid, name in names.items()
+        )
+
+    def _under(self, pid: int, parents: dict[int, int]) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == self.root:
+                return True
+        return False
 
     def _watch(self) -> None:
         while not self._stop.wait(0.02):
