@@ -82,13 +82,13 @@ def test_prefect_does_not_walk_the_batch_words(prefect_api_url, tmp_path, prefec
 
 class TesseractCount:
     """The most Tesseract processes running at once under ``root`` (default: this process),
-    at any depth, sampled from /proc."""
+    at any depth (or only its own children with ``direct``), sampled from /proc."""
 
-    def __init__(self, root: int | None = None) -> None:
+    def __init__(self, root: int | None = None, direct: bool = False) -> None:
         import os
         import threading
 
-        self.root = root or os.getpid()
+        self.root, self.direct = root or os.getpid(), direct
         self.most, self.seen = 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
@@ -113,6 +113,8 @@ class TesseractCount:
             pid = parents.get(pid, 0)
             if pid == self.root:
                 return True
+            if self.direct:
+                return False
         return False
 
     def _watch(self) -> None:
@@ -152,9 +154,11 @@ def test_a_batch_read_on_a_dask_cluster_is_the_batch_read_here(prefect_api_url, 
         n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
     ) as cluster:
         settings = Settings(data_dir=tmp_path / "dask", dask_address=cluster.scheduler_address)
-        with TesseractCount() as tesseracts:
+        # the cluster's worker processes are this process's grandchildren: every Tesseract
+        # must run under them, none as a child of this process
+        with TesseractCount() as anywhere, TesseractCount(direct=True) as here:
             [manifest] = run_digitise([str(scan_pdf)], settings=settings, unit="U01")
-    assert tesseracts.most == 0  # every page was read in a worker process
+    assert anywhere.seen > 0 and here.seen == 0, (vars(anywhere), vars(here))
     assert [p.model_dump() for p in manifest.pages] == [p.model_dump() for p in expected.pages]
     assert manifest.fields == expected.fields and manifest.record_id == expected.record_id
 
