@@ -57,7 +57,7 @@ from sohoa.errors import (
     SohoaError,
     StorageError,
 )
-from storage import claims, inbox
+from storage import claims, inbox, intake
 from storage.claims import Claim
 from storage.objectstore import sha256_file
 from storage.stores import open_store
@@ -274,8 +274,9 @@ def worth_retrying(_task: Any, _task_run: Any, state: Any) -> bool:
 
 @flow(name="digitise_batch", validate_parameters=False, log_prints=False)
 def digitise_batch(
-    files: list[str],
+    files: list[str] | None = None,
     *,
+    batch_id: str | None = None,
     kind: Kind = "thanh-phan",
     unit: str | None = None,
     dossier_code: str | None = None,
@@ -283,7 +284,9 @@ def digitise_batch(
     progress: Any = None,
     claim: Any = None,
 ) -> list[Manifest]:
-    """Digitise one batch (files in order) into signed, archived, catalogued records.
+    """Digitise one batch into signed, archived, catalogued records: ``files`` (in order,
+    on this machine), or the batch ``batch_id`` received into the store's intake
+    (:mod:`storage.intake`) by any machine, its options taken from its ticket.
 
     The batch's claim (:mod:`storage.claims`) is taken here, for every caller
     (``sohoa ingest``, the nightly run, the web job runner, a deployment), before
@@ -292,6 +295,7 @@ def digitise_batch(
     ``inbox/<batch_id>`` and ``work_dir/<batch_id>``.
 
     Args:
+        batch_id: a batch waiting in the intake; ``files`` and the options are then unused.
         claim: the batch's :class:`storage.claims.Claim` when the caller already holds
             it (typed loosely: Prefect builds a schema); ``None``: taken here.
 
@@ -305,12 +309,49 @@ def digitise_batch(
     settings = settings or Settings()
     require_signing_key(settings)
     progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
-    paths = [Path(f) for f in files]
+    if batch_id is not None:
+        return _digitise_submitted(batch_id, settings, progress, claim)
+    paths = [Path(f) for f in files or []]
     options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
     with _batch_claim(settings, _batch_id_of(paths, **options), claim) as held:
         batch = inbox.receive(paths, settings, **options)
         with _batch_claim(settings, batch.batch_id, held):  # the same, unless a file changed
             return _digitise_received(batch, settings, progress)
+
+
+def _digitise_submitted(
+    batch_id: str, settings: Settings, progress: ProgressSink, claim: Claim | None
+) -> list[Manifest]:
+    """Digitise a batch from the intake: under its claim, download its originals into
+    this worker's scratch folder and inbox, digitise them, then take its ticket away.
+
+    A batch whose ticket is gone was finished by another run: its records are returned.
+
+    Raises:
+        NotFoundError: no such batch waiting, and none archived under that id.
+    """
+    store = open_store(settings)
+    with _batch_claim(settings, batch_id, claim) as held:
+        ticket = intake.read(store, batch_id)
+        if ticket is None:
+            return _already_archived(batch_id, settings)
+        scratch = settings.work_dir / f"intake-{batch_id}"
+        with intake.fetched(ticket, store, scratch) as paths:
+            batch = inbox.receive(paths, settings, received_at=ticket.received_at, **ticket.options)
+            with _batch_claim(settings, batch.batch_id, held):  # the same unless tampered with
+                try:
+                    manifests = _digitise_received(batch, settings, progress)
+                except (BadInputError, OcrError) as exc:
+                    intake.quarantine(store, ticket, exc)
+                    raise
+        intake.release(store, batch_id)
+    return manifests
+
+
+def _already_archived(batch_id: str, settings: Settings) -> list[Manifest]:
+    if (done := _complete(committed_task(batch_id, settings))) is not None:
+        return done
+    raise NotFoundError(what="batch", name=batch_id)
 
 
 def _batch_id_of(paths: list[Path], *, kind: Kind, unit: str, dossier_code: str | None) -> str:
@@ -350,6 +391,7 @@ def _digitise_received(
         committed = committed_task.with_options(**_retrying(settings))(batch.batch_id, settings)
         if (done := _complete(committed)) is not None:
             log.info("batch %s already archived; nothing to do", batch.batch_id)
+            _mark_archived(batch, settings)
             inbox.release(batch)
             return done
         manifests = _process(batch, batch.dossier_code, settings, progress, committed)
@@ -366,6 +408,11 @@ def _digitise_received(
         ", ".join(f"{m.record_id} ({len(m.pages)} pages)" for m in manifests),
     )
     return manifests
+
+
+def _mark_archived(batch: inbox.ReceivedBatch, settings: Settings) -> None:
+    """Its row says archived again (a re-sent batch was marked waiting when received)."""
+    open_catalog(settings.resolved_catalog_url).upsert_batch(batch.batch_id, status="archived")
 
 
 def _failed(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -30,14 +30,7 @@ from sohoa import SOFTWARE
 from sohoa.errors import NotFoundError
 from storage import object_keys
 from storage.inbox import ReceivedBatch
-from storage.objectstore import ObjectInfo, ObjectStore, sha256_file
-
-CONTENT_TYPES = {
-    "pdf": "application/pdf",
-    "tiff": "image/tiff",
-    "jpeg": "image/jpeg",
-    "png": "image/png",
-}
+from storage.objectstore import ObjectStore, put_file_once
 
 
 def record_id_for(batch_id: str, segment: int = 0) -> str:
@@ -63,40 +56,14 @@ def store_originals(batch: ReceivedBatch, store: ObjectStore) -> list[StoredObje
         key = object_keys.original_key(
             batch.unit, batch.received_at, batch.batch_id, number, source.name
         )
-        content_type = CONTENT_TYPES[source.format]
-        info = _put_once(
+        content_type = object_keys.CONTENT_TYPES[source.format]
+        info = put_file_once(
             store, key, path, content_type=content_type, metadata={"batch": batch.batch_id}
         )
         stored.append(
             StoredObject(key=key, sha256=info.sha256, size=info.size, content_type=content_type)
         )
     return stored
-
-
-def _put_once(
-    store: ObjectStore,
-    key: str,
-    path: Path,
-    *,
-    content_type: str,
-    metadata: Mapping[str, str],
-) -> ObjectInfo:
-    """Upload ``path`` under ``key`` unless the key's current version already holds these bytes.
-
-    A failed later step (the catalog unreachable, a killed worker) makes Prefect
-    retry the commit, or the nightly run commit the batch again; in the archive
-    each upload adds a version retained for years, so re-uploading identical
-    bytes would leave duplicate retained copies. The hash, not the key's mere
-    existence, decides: different content (a re-OCR'd record) is still uploaded.
-    One ``stat`` request answers both "is it there" and "with which hash".
-    """
-    try:
-        current = store.stat(key)
-    except NotFoundError:
-        current = None
-    if current is not None and current.sha256 == sha256_file(path):
-        return current
-    return store.put_file(key, path, content_type=content_type, metadata=metadata)
 
 
 def page_summaries(draft: RecordDraft) -> tuple[PageSummary, ...]:
@@ -170,7 +137,9 @@ def commit_record(
         originals = store_originals(batch, store)
     pdf_key = object_keys.pdf_key(prefix, draft.record_id)
     meta = {"dossier": draft.dossier_code or "", "kind": batch.kind, "record": draft.record_id}
-    pdf_info = _put_once(store, pdf_key, signed_pdf, content_type="application/pdf", metadata=meta)
+    pdf_info = put_file_once(
+        store, pdf_key, signed_pdf, content_type="application/pdf", metadata=meta
+    )
     reasons = review_reasons(draft)
     manifest = Manifest(
         record_id=draft.record_id,
@@ -237,7 +206,7 @@ def _stored_already(
 
     Why: a commit retried after its catalog row failed (the database unreachable) has
     already stored this manifest; uploading it again, only ``created_at`` newer, would
-    add a retained version in the archive for nothing (see :func:`_put_once`).
+    add a retained version in the archive for nothing (see :func:`storage.objectstore.put_file_once`).
     """
     try:
         info = store.stat(key)

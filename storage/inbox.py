@@ -73,9 +73,19 @@ def batch_id_for(hashes: list[str], *, kind: str, unit: str, dossier_code: str |
 
 
 def receive(
-    paths: list[Path], settings: Settings, *, kind: Kind, unit: str, dossier_code: str | None
+    paths: list[Path],
+    settings: Settings,
+    *,
+    kind: Kind,
+    unit: str,
+    dossier_code: str | None,
+    received_at: datetime | None = None,
 ) -> ReceivedBatch:
-    """Copy ``paths`` into a new (or the existing) inbox folder for their batch."""
+    """Copy ``paths`` into a new (or the existing) inbox folder for their batch.
+
+    ``received_at``: when the batch was first received elsewhere (the store's intake),
+    which places its original keys; default now, or the folder's first receipt.
+    """
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise NotFoundError(what="file", name=str(missing[0]))
@@ -101,14 +111,16 @@ def receive(
         kind,
         unit,
         dossier_code,
-        _received_at(folder),
+        _received_at(folder, received_at),
     )
     _write_batch_file(batch)
     return batch
 
 
-def _received_at(folder: Path) -> datetime:
+def _received_at(folder: Path, given: datetime | None) -> datetime:
     """Keep the first receipt time across retries, so object keys stay stable."""
+    if given is not None:
+        return given
     if (folder / BATCH_FILE).is_file():
         return read_batch_file(folder).received_at
     return datetime.now(UTC)

@@ -2,10 +2,13 @@
 
 ```
 originals/{unit}/{yyyy}/{mm}/{batch_id}/{nnn}-{file name}
+originals/_intake/{batch_id}.json          a received batch waiting for a worker
+originals/_quarantine/{batch_id}.json      a received batch refused, with the reason
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.pdf
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.manifest.json
 ```
-Year and month are those of the batch's receipt. A record without a known
+Year and month are those of the batch's receipt. The two ``_`` folders hold the
+intake's tickets (:mod:`storage.intake`); no unit code starts with ``_``. A record without a known
 dossier code goes under ``_chua-xac-dinh`` (not yet identified).
 
 The first segment is the *area* (:data:`storage.objectstore.AREAS`:
@@ -21,6 +24,14 @@ from datetime import datetime
 from storage.inbox import safe_name
 
 UNASSIGNED_DOSSIER = "_chua-xac-dinh"
+
+CONTENT_TYPES = {
+    "pdf": "application/pdf",
+    "tiff": "image/tiff",
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+}
+"""Content type of an original, by the format :func:`ocr.pages.detect_format` found."""
 
 
 def original_key(unit: str, received_at: datetime, batch_id: str, number: int, name: str) -> str:

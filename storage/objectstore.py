@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from sohoa.errors import StorageError
+from sohoa.errors import NotFoundError, StorageError
 from sohoa.logmask import mask_personal_data
 
 log = logging.getLogger(__name__)
@@ -210,6 +210,32 @@ class RetentionRule:
             return start.replace(year=start.year + self.period)
         except ValueError:  # 29 February into a common year
             return start.replace(year=start.year + self.period, day=28)
+
+
+def put_file_once(
+    store: ObjectStore,
+    key: str,
+    path: Path,
+    *,
+    content_type: str,
+    metadata: Mapping[str, str],
+) -> ObjectInfo:
+    """Upload ``path`` under ``key`` unless the key's current version already holds these bytes.
+
+    A failed later step (the catalog unreachable, a killed worker) makes Prefect
+    retry the commit, or the nightly run commit the batch again; in the archive
+    each upload adds a version retained for years, so re-uploading identical
+    bytes would leave duplicate retained copies. The hash, not the key's mere
+    existence, decides: different content (a re-OCR'd record) is still uploaded.
+    One ``stat`` request answers both "is it there" and "with which hash".
+    """
+    try:
+        current = store.stat(key)
+    except NotFoundError:
+        current = None
+    if current is not None and current.sha256 == sha256_file(path):
+        return current
+    return store.put_file(key, path, content_type=content_type, metadata=metadata)
 
 
 def sha256_file(path: Path) -> str:

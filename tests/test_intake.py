@@ -1,0 +1,137 @@
+"""The one entrance: a batch received into the store's intake is digitised by id on any machine.
+
+"Machines" here are data dirs that share nothing but the object store and the catalog,
+as a province's web server and workers do: the batch is received on one
+(:func:`services.intake.receive`) and ``digitise_batch(batch_id=…)`` runs on another,
+which reads the originals from the store. Both stores (a shared local directory and a
+real S3 server) and both catalogs (SQLite, PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+from catalog.database import open_catalog
+from flows.digitise import digitise_batch
+from schemas.settings import LimitSettings, Settings
+from services.intake import receive
+from sohoa.errors import BadInputError, NotFoundError
+from storage import intake
+from storage.stores import open_store
+from tests.s3server import s3_server, store_settings  # noqa: F401 (fixture)
+
+UNIT = "H56.01"
+
+
+@pytest.fixture(params=["local", "s3"])
+def shared(request, tmp_path: Path, catalog_url: str) -> dict:
+    """What two machines share: the store and the catalog (each param of both)."""
+    if request.param == "local":
+        store = {"backend": "local", "local_root": tmp_path / "shared-objects"}
+        return {"store": store, "catalog_url": catalog_url}
+    server = request.getfixturevalue("s3_server")
+    s3 = store_settings(server, f"intake-{uuid.uuid4().hex[:12]}")
+    keys = {"access_key": server.access_key, "secret_key": server.secret_key}
+    return {"store": s3.model_dump() | keys, "catalog_url": catalog_url}
+
+
+def machine(tmp_path: Path, shared: dict, name: str, **more) -> Settings:
+    return Settings(data_dir=tmp_path / name, **shared, **more)
+
+
+def test_a_batch_received_on_one_machine_is_archived_by_id_on_another(
+    prefect_api_url, tmp_path, scan_pdf, shared
+):
+    web, worker = machine(tmp_path, shared, "web"), machine(tmp_path, shared, "worker")
+    ticket = receive([scan_pdf], web, unit=UNIT, sender="web:clerk1")
+    store = open_store(web)
+    assert intake.read(store, ticket.batch_id) == ticket
+    assert open_catalog(web.resolved_catalog_url).get_batch(ticket.batch_id).status == "waiting"
+    [original] = ticket.files
+    assert store.stat(original.key).sha256 == original.sha256 and original.name == scan_pdf.name
+
+    [manifest] = digitise_batch(batch_id=ticket.batch_id, settings=worker)
+
+    assert manifest.batch_id == ticket.batch_id and manifest.unit == UNIT
+    assert [s.name for s in manifest.sources] == [scan_pdf.name]
+    assert [o.key for o in manifest.originals] == [original.key]  # stored once, at receipt
+    assert intake.read(store, ticket.batch_id) is None  # no longer waiting
+    catalog = open_catalog(worker.resolved_catalog_url)
+    assert catalog.get_batch(ticket.batch_id).status == "archived"
+    assert [r.id for r in catalog.find_records_for_batch(ticket.batch_id)] == [manifest.record_id]
+    assert not list((worker.inbox_dir).iterdir()) and not (web.data_dir / "inbox").exists()
+    assert not any(worker.work_dir.iterdir())  # the scratch copy is gone
+
+
+def test_the_same_files_sent_twice_are_one_batch_and_one_set_of_objects(
+    prefect_api_url, tmp_path, scan_pdf, shared
+):
+    web, worker = machine(tmp_path, shared, "web"), machine(tmp_path, shared, "worker")
+    first = receive([scan_pdf], web, unit=UNIT)
+    again = receive([scan_pdf], web, unit=UNIT)
+    assert again == first
+    store = open_store(web)
+    originals = sorted(k for k in store.list("originals/") if "/_" not in k)
+    assert originals == [f.key for f in first.files]
+    [manifest] = digitise_batch(batch_id=first.batch_id, settings=worker)
+    archived = sorted(store.list("archive/"))
+
+    # sent again once archived: waiting again, and a worker only takes the ticket away
+    later = receive([scan_pdf], web, unit=UNIT)
+    assert later.batch_id == first.batch_id and intake.read(store, first.batch_id) is not None
+    [same] = digitise_batch(batch_id=first.batch_id, settings=machine(tmp_path, shared, "w2"))
+    assert same.record_id == manifest.record_id and same.pdf.sha256 == manifest.pdf.sha256
+    assert sorted(store.list("archive/")) == archived
+    assert intake.read(store, first.batch_id) is None
+    assert open_catalog(web.resolved_catalog_url).get_batch(first.batch_id).status == "archived"
+
+
+def test_a_refused_file_is_refused_at_the_door_and_nothing_is_stored(tmp_path, shared):
+    web = machine(tmp_path, shared, "web")
+    empty = tmp_path / "empty.pdf"
+    empty.write_bytes(b"")
+    with pytest.raises(BadInputError) as refused:
+        receive([empty], web, unit=UNIT)
+    assert "empty.pdf" in refused.value.render("vi")
+    assert list(open_store(web).list("originals/")) == []
+    with pytest.raises(NotFoundError):
+        receive([tmp_path / "missing.pdf"], web, unit=UNIT)
+
+
+def test_input_the_worker_refuses_is_quarantined_in_the_store_with_its_originals(
+    prefect_api_url, tmp_path, scan_pdf, shared
+):
+    web = machine(tmp_path, shared, "web")
+    tiny = LimitSettings(max_page_megapixels=0.5)  # this worker refuses every page
+    worker = machine(tmp_path, shared, "worker", limits=tiny)
+    ticket = receive([scan_pdf], web, unit=UNIT)
+    with pytest.raises(BadInputError):
+        digitise_batch(batch_id=ticket.batch_id, settings=worker)
+    store = open_store(web)
+    assert intake.read(store, ticket.batch_id) is None
+    refused = json.loads(store.get_bytes(intake.quarantine_key(ticket.batch_id)))
+    assert refused["batch_id"] == ticket.batch_id and refused["error"] == "InputTooLargeError"
+    assert "MP" in refused["reason"]["en"] and refused["reason"]["vi"]
+    assert all(store.exists(f.key) for f in ticket.files)  # the originals are kept
+    assert list(store.list("archive/")) == []
+
+
+def test_an_unknown_batch_id_is_not_found(prefect_api_url, tmp_path, shared):
+    with pytest.raises(NotFoundError, match="0123abcd"):
+        digitise_batch(batch_id="0123abcd", settings=machine(tmp_path, shared, "worker"))
+
+
+def test_a_ticket_cannot_name_a_file_outside_the_scratch_folder(tmp_path, scan_pdf, shared):
+    web = machine(tmp_path, shared, "web")
+    ticket = receive([scan_pdf], web, unit=UNIT)
+    store = open_store(web)
+    body = json.loads(store.get_bytes(intake.ticket_key(ticket.batch_id)))
+    body["files"][0]["name"] = "../../escape.pdf"
+    store.put_bytes(intake.ticket_key(ticket.batch_id), json.dumps(body).encode())
+    with pytest.raises(ValueError, match="plain file name"):
+        intake.read(store, ticket.batch_id)
+    assert intake.waiting(store) == ([], [intake.ticket_key(ticket.batch_id)])
