@@ -1,7 +1,9 @@
 """The ``nightly`` flow: every waiting batch, bounded retries, a fixity sample, the reports.
 
 Thin wiring. Which batches wait, their claims and their attempt counts are plain
-functions in :mod:`storage.waiting`; each batch runs the ``digitise_batch`` flow as
+functions in :mod:`storage.waiting` (this machine's inbox) and :mod:`storage.intake`
+(batches any machine received into the store: every worker's nightly run drains it,
+claims keep two off one batch); each batch runs the ``digitise_batch`` flow as
 a subflow (the very code ``sohoa ingest`` runs); the fixity sample is the
 ``fixity_check`` flow; the reports come from :mod:`services.publish`. A failing
 batch or step never stops the others: the returned :class:`NightlySummary` says
@@ -23,6 +25,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -44,8 +48,7 @@ from sohoa.errors import (
     StorageError,
     exit_code_of,
 )
-from storage import waiting
-from storage.claims import Claim
+from storage import claims, intake, waiting
 from storage.inbox import ReceivedBatch
 from storage.stores import open_store
 
@@ -54,6 +57,12 @@ from storage.stores import open_store
 def waiting_task(settings: Settings) -> tuple[list[ReceivedBatch], list[str]]:
     """List the batches waiting in the inbox (oldest first) and the incomplete folders."""
     return waiting.scan_inbox(settings)
+
+
+@task(name="find-received", cache_policy=NO_CACHE)
+def intake_task(settings: Settings) -> tuple[list[intake.Ticket], list[str]]:
+    """List the batches waiting in the store's intake (oldest first) and unreadable tickets."""
+    return intake.waiting(open_store(settings))
 
 
 @task(name="write-reports", cache_policy=NO_CACHE)
@@ -127,69 +136,152 @@ def run_nightly(settings: Settings, *, day: date | str | None = None) -> Nightly
 def _all_batches(
     settings: Settings,
 ) -> tuple[list[BatchOutcome], list[str], list[StepError]]:
-    """Run every waiting batch in turn; an inbox that cannot be read is a step error."""
+    """Run every waiting batch in turn, this machine's inbox first, then the store's intake
+    (batches any machine received); a source that cannot be read is a step error."""
     log = get_run_logger()
+    outcomes, errors = [], []
     try:
         batches, incomplete = waiting_task(settings)
     except OSError as exc:
         log.error("nightly: cannot read the inbox: %s", type(exc).__name__)
         code = int(exit_code_of(StorageError))  # an unreadable inbox is a storage failure
-        return [], [], [StepError(step="inbox", error=type(exc).__name__, exit_code=code)]
+        errors.append(StepError(step="inbox", error=type(exc).__name__, exit_code=code))
+        batches, incomplete = [], []
     for name in incomplete:
         log.warning("nightly: inbox folder %s has no complete batch.json; left alone", name)
-    outcomes = [outcome for b in batches if (outcome := _one_batch(b, settings)) is not None]
-    return outcomes, incomplete, []
+    outcomes += [outcome for b in batches if (outcome := _one_batch(b, settings)) is not None]
+    try:
+        tickets, unreadable = intake_task.with_options(**_retrying(settings))(settings)
+    except SohoaError as exc:
+        log.error("nightly: cannot read the intake: %s", type(exc).__name__)
+        errors.append(
+            StepError(step="intake", error=type(exc).__name__, exit_code=int(exc.exit_code))
+        )
+        tickets, unreadable = [], []
+    for key in unreadable:
+        log.warning("nightly: intake ticket %s cannot be read; left alone", key)
+    outcomes += [outcome for t in tickets if (outcome := _one_ticket(t, settings)) is not None]
+    return outcomes, [*incomplete, *unreadable], errors
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    """Tonight's attempt at one batch, wherever it waits (the inbox or the intake)."""
+
+    batch_id: str
+    number: int
+    retried: bool
+    run: Callable[[], list[Manifest]]
+    """Digitise it, under the claim this run holds."""
+    forget: Callable[[], None]
+    """Take the counted attempt back (it never started)."""
+    failed: Callable[[str], None]
+    """Note the error type the attempt ended with, where the batch waits."""
+    row: dict[str, Any]
+    """Facts for its catalog row (``file_count``, ``unit``, ``kind``)."""
 
 
 def _one_batch(listed: ReceivedBatch, settings: Settings) -> BatchOutcome | None:
     """Claim, count the attempt, digitise; ``None`` when another run finished it meanwhile."""
-    log = get_run_logger()
     with waiting.claimed(settings, listed) as (held, batch):
         if not held:
-            log.info("nightly: batch %s is being processed elsewhere", listed.batch_id)
-            return BatchOutcome(batch_id=listed.batch_id, result="busy")
+            return _busy(listed.batch_id)
         if batch is None:
             return None  # archived by another run between listing and claiming
         retried = batch.attempts > 0 or _catalog_status(settings, batch.batch_id) == "failed"
         if batch.attempts >= settings.nightly.max_attempts:
-            log.warning(
-                "nightly: batch %s skipped: %d attempts used (last error %s)",
-                batch.batch_id,
-                batch.attempts,
-                batch.last_error,
-            )
-            return BatchOutcome(
-                batch_id=batch.batch_id, result="skipped", retried=retried, error=batch.last_error
-            )
+            return _skipped(batch.batch_id, batch.attempts, batch.last_error, retried)
         try:
-            attempt = waiting.record_attempt(batch)
+            number = waiting.record_attempt(batch)
         except OSError as exc:  # an attempt that cannot be counted is not made
-            log.error("nightly: batch %s: cannot count the attempt", batch.batch_id)
-            code = int(exit_code_of(StorageError))  # the inbox folder cannot be written
-            error = type(exc).__name__
-            return BatchOutcome(
-                batch_id=batch.batch_id, result="failed", error=error, exit_code=code
-            )
-        return _digitise(batch, settings, held, attempt=attempt, retried=retried)
+            return _uncounted(batch.batch_id, exc)
+
+        def run() -> list[Manifest]:
+            with waiting.staged_files(batch, settings) as files:
+                return run_digitise(
+                    files,
+                    settings=settings,
+                    kind=batch.kind,
+                    unit=batch.unit,
+                    dossier_code=batch.dossier_code,
+                    claim=held,
+                )
+
+        attempt = _Attempt(
+            batch.batch_id,
+            number,
+            retried,
+            run,
+            forget=lambda: waiting.forget_attempt(batch, number),
+            failed=lambda error: waiting.record_failure(batch, number, error),
+            row={"file_count": len(batch.files), "unit": batch.unit, "kind": batch.kind},
+        )
+        return _digitise(attempt, settings)
 
 
-def _digitise(
-    batch: ReceivedBatch, settings: Settings, held: Claim, *, attempt: int, retried: bool
-) -> BatchOutcome:
-    """Run ``digitise_batch`` on the batch's originals, under our claim, and say how it ended."""
-    common = {"batch_id": batch.batch_id, "attempt": attempt, "retried": retried}
+def _one_ticket(listed: intake.Ticket, settings: Settings) -> BatchOutcome | None:
+    """As :func:`_one_batch`, for a batch waiting in the store's intake."""
+    store = open_store(settings)
+    with claims.hold(waiting.claim_place(settings), listed.batch_id) as held:
+        if not held:
+            return _busy(listed.batch_id)
+        try:
+            ticket = intake.read(store, listed.batch_id)  # again, under the claim
+        except SohoaError as exc:
+            return _uncounted(listed.batch_id, exc)
+        if ticket is None:
+            return None  # archived by another run between listing and claiming
+        retried = ticket.attempts > 0 or _catalog_status(settings, ticket.batch_id) == "failed"
+        if ticket.attempts >= settings.nightly.max_attempts:
+            return _skipped(ticket.batch_id, ticket.attempts, ticket.last_error, retried)
+        try:
+            ticket = intake.counted(store, ticket)
+        except SohoaError as exc:
+            return _uncounted(ticket.batch_id, exc)
+        attempt = _Attempt(
+            ticket.batch_id,
+            ticket.attempts,
+            retried,
+            run=lambda: run_digitise([], batch_id=ticket.batch_id, settings=settings, claim=held),
+            forget=lambda: intake.write(store, replace(ticket, attempts=ticket.attempts - 1)),
+            failed=lambda error: intake.failed(store, ticket, error),
+            row={"file_count": len(ticket.files), "unit": ticket.unit, "kind": ticket.kind},
+        )
+        return _digitise(attempt, settings)
+
+
+def _busy(batch_id: str) -> BatchOutcome:
+    get_run_logger().info("nightly: batch %s is being processed elsewhere", batch_id)
+    return BatchOutcome(batch_id=batch_id, result="busy")
+
+
+def _skipped(batch_id: str, attempts: int, last_error: str | None, retried: bool) -> BatchOutcome:
+    get_run_logger().warning(
+        "nightly: batch %s skipped: %d attempts used (last error %s)",
+        batch_id,
+        attempts,
+        last_error,
+    )
+    return BatchOutcome(batch_id=batch_id, result="skipped", retried=retried, error=last_error)
+
+
+def _uncounted(batch_id: str, exc: Exception) -> BatchOutcome:
+    """An attempt that cannot be counted (the inbox folder or the ticket cannot be written)
+    is not made: a storage failure."""
+    get_run_logger().error("nightly: batch %s: cannot count the attempt", batch_id)
+    code = int(exit_code_of(StorageError))
+    return BatchOutcome(
+        batch_id=batch_id, result="failed", error=type(exc).__name__, exit_code=code
+    )
+
+
+def _digitise(attempt: _Attempt, settings: Settings) -> BatchOutcome:
+    """Run the attempt and say how it ended."""
+    common = {"batch_id": attempt.batch_id, "attempt": attempt.number, "retried": attempt.retried}
     try:
-        with waiting.staged_files(batch, settings) as files:
-            manifests: list[Manifest] = run_digitise(
-                files,
-                settings=settings,
-                kind=batch.kind,
-                unit=batch.unit,
-                dossier_code=batch.dossier_code,
-                claim=held,
-            )
+        manifests: list[Manifest] = attempt.run()
     except BatchBusyError:  # not ours after all (its files hash to another batch's id)
-        waiting.forget_attempt(batch, attempt)
+        attempt.forget()
         return BatchOutcome(result="busy", **common)
     except (BadInputError, OcrError) as exc:  # digitise_batch moved it to quarantine
         code = int(exit_code_of(exc))
@@ -197,34 +289,37 @@ def _digitise(
             result="quarantined", error=type(exc).__name__, exit_code=code, **common
         )
     except SohoaError as exc:  # digitise_batch recorded it failed; the originals stay
-        waiting.record_failure(batch, attempt, type(exc).__name__)
+        _note_failure(attempt, type(exc).__name__)
         code = int(exit_code_of(exc))
         return BatchOutcome(result="failed", error=type(exc).__name__, exit_code=code, **common)
     except Exception as exc:  # noqa: BLE001 - a bug in one batch must not stop the night
-        _record_unexpected(batch, settings, attempt, exc)
+        _record_unexpected(attempt, settings, exc)
         code = int(exit_code_of(exc))
         return BatchOutcome(result="failed", error=type(exc).__name__, exit_code=code, **common)
     review = sum(m.status == "needs_review" for m in manifests)
     return BatchOutcome(result="archived", records=len(manifests), needs_review=review, **common)
 
 
-def _record_unexpected(
-    batch: ReceivedBatch, settings: Settings, attempt: int, exc: Exception
-) -> None:
+def _note_failure(attempt: _Attempt, error: str) -> None:
+    try:
+        attempt.failed(error)
+    except (OSError, SohoaError):  # where it waits cannot be written: the log says it
+        get_run_logger().error("nightly: batch %s: cannot note the failure", attempt.batch_id)
+
+
+def _record_unexpected(attempt: _Attempt, settings: Settings, exc: Exception) -> None:
     """Count the failure and mark the batch failed in the catalog, as an outage would be."""
-    get_run_logger().exception("nightly: batch %s failed unexpectedly", batch.batch_id)
-    waiting.record_failure(batch, attempt, type(exc).__name__)
+    get_run_logger().exception("nightly: batch %s failed unexpectedly", attempt.batch_id)
+    _note_failure(attempt, type(exc).__name__)
     try:
         open_catalog(settings.resolved_catalog_url).upsert_batch(
-            batch.batch_id,
+            attempt.batch_id,
             status="failed",
             reason=f"internal error ({type(exc).__name__}) in the nightly run",
-            file_count=len(batch.files),
-            unit=batch.unit,
-            kind=batch.kind,
+            **attempt.row,
         )
     except SohoaError:
-        pass  # the catalog is down too: nightly.json and the log keep the count
+        pass  # the catalog is down too: the attempt count and the log keep it
 
 
 def _catalog_status(settings: Settings, batch_id: str) -> str | None:

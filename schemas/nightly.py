@@ -24,7 +24,7 @@ BatchResult = Literal["archived", "failed", "quarantined", "skipped", "busy"]
 ``busy``: another process held the batch's claim; that process is working on it.
 """
 
-Step = Literal["inbox", "fixity", "reports"]
+Step = Literal["inbox", "intake", "fixity", "reports"]
 """A part of the night that can fail as a whole."""
 
 
@@ -76,7 +76,8 @@ class NightlySummary(_Frozen):
     batches: tuple[BatchOutcome, ...] = ()
     """Every waiting batch found, in the order they were taken (oldest first)."""
     incomplete: tuple[str, ...] = ()
-    """Inbox folders without a complete ``batch.json`` (an upload cut off while copying)."""
+    """Inbox folders without a complete ``batch.json`` (an upload cut off while copying),
+    and intake tickets that cannot be read (their keys)."""
     fixity_checked: int = 0
     """Records whose objects and signatures were read back (a random sample)."""
     fixity_problems: int = 0

@@ -10,6 +10,7 @@ under their day's keys and are overwritten; the CLI's JSON summary and exit code
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -371,3 +372,44 @@ def test_a_release_killed_while_deleting_is_finished_by_the_next_scan(tmp_path):
     assert not leftover.exists()
     inbox.release(batch)
     assert not list(settings.inbox_dir.iterdir())
+
+
+def test_batches_received_into_the_intake_by_another_machine_are_archived_once(
+    tmp_path, prefect_api_url
+):
+    """The nightly run on a worker also drains the store's intake: what a web server on
+    another machine received (sharing only the store and the catalog). A second night
+    finds nothing; a ticket whose attempts are used up is skipped, not run."""
+    from flows.nightly import run_nightly
+    from services.intake import receive
+    from storage import intake
+
+    shared = {
+        "store": StoreSettings(local_root=tmp_path / "objects"),
+        "catalog_url": f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+        "nightly": NightlySettings(fixity_sample=0, report_formats=(), max_attempts=2),
+    }
+    web = Settings(data_dir=tmp_path / "web", **shared)
+    worker = Settings(data_dir=tmp_path / "worker", **shared)
+    tickets = [receive([scan(tmp_path / "scans", n)], web, unit="H56.01") for n in (11, 12)]
+    used_up = receive([scan(tmp_path / "scans", 13)], web, unit="H56.01")
+    store = open_store(web)
+    intake.write(store, dataclasses.replace(used_up, attempts=2, last_error="StorageError"))
+
+    night = run_nightly(worker, day=DAY)
+
+    by_id = {b.batch_id: b for b in night.batches}
+    assert {i: (b.result, b.attempt) for i, b in by_id.items()} == {
+        tickets[0].batch_id: ("archived", 1),
+        tickets[1].batch_id: ("archived", 1),
+        used_up.batch_id: ("skipped", 0),
+    }
+    assert by_id[used_up.batch_id].error == "StorageError"
+    assert [t.batch_id for t in intake.waiting(store)[0]] == [used_up.batch_id]
+    archived = sorted(store.list("archive/"))
+    assert len(archived) == 4  # two records: a PDF and a manifest each
+    assert not list(worker.inbox_dir.iterdir())
+
+    again = run_nightly(worker, day=DAY)
+    assert [(b.batch_id, b.result) for b in again.batches] == [(used_up.batch_id, "skipped")]
+    assert sorted(store.list("archive/")) == archived
