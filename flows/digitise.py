@@ -343,6 +343,7 @@ def _digitise_submitted(
                     manifests = _digitise_received(batch, settings, progress)
                 except (BadInputError, OcrError) as exc:
                     intake.quarantine(store, ticket, exc)
+                    _mark_refused(batch, exc, settings)
                     raise
         intake.release(store, batch_id)
     return manifests
@@ -413,6 +414,13 @@ def _digitise_received(
 def _mark_archived(batch: inbox.ReceivedBatch, settings: Settings) -> None:
     """Its row says archived again (a re-sent batch was marked waiting when received)."""
     open_catalog(settings.resolved_catalog_url).upsert_batch(batch.batch_id, status="archived")
+
+
+def _mark_refused(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:
+    """Its row (``waiting`` since it was received) says quarantined, and why."""
+    open_catalog(settings.resolved_catalog_url).upsert_batch(
+        batch.batch_id, status="quarantined", reason=exc.render("en")
+    )
 
 
 def _failed(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:

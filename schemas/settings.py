@@ -501,6 +501,14 @@ class WebSettings(_Frozen):
     One is enough on most machines: each batch already OCRs its pages in parallel, one
     Tesseract per core (``ocr.workers``); more only helps when batches are small and the
     cores idle between them."""
+    dispatch: Literal["here", "deployment"] = "here"
+    """Where uploaded batches are digitised. ``here``: by this process's job runner (one
+    machine, nothing else to run). ``deployment``: received into the store's intake and run
+    as flow runs of ``web.deployment`` on the Prefect work pool (``PREFECT_API_URL`` names
+    the server), so several web servers and workers share the work; progress is read from
+    the Prefect server and the catalog."""
+    deployment: str = "digitise_batch/digitise"
+    """The deployment an upload is run as when ``dispatch`` is ``deployment``."""
     job_queue: int = Field(default=20, ge=1, le=10000)
     """Uploaded batches allowed to wait for a worker; beyond that an upload is refused (503,
     try later) before anything is stored, so a burst cannot fill the inbox faster than it

@@ -107,6 +107,103 @@ def test_a_worker_runs_a_digitise_deployment_to_an_archived_record(
     assert (settings.local_store_root / row.pdf_key).is_file()
 
 
+def start_worker(prefect_api_url: str, cwd: Path, **sohoa_env: str) -> subprocess.Popen:
+    """A real ``prefect worker`` of the process pool, sohoa's settings in its environment."""
+    env = {**os.environ, "PREFECT_API_URL": prefect_api_url, "PREFECT_WORKER_QUERY_SECONDS": "1"}
+    env |= {f"SOHOA_{k.upper()}": v for k, v in sohoa_env.items()}
+    return subprocess.Popen(
+        [str(PREFECT), "worker", "start", "--pool", "sohoa-process", "--type", "process"],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
+    prefect_api_url, deployed, tmp_path, scan_pdf
+):
+    """``web.dispatch = "deployment"``: the upload is received into the store's intake and
+    run on the work pool; two web servers and a worker share only the store, the catalog
+    and the Prefect server, and both web servers follow the batch to its records."""
+    from test_web_clerk import add_people, signed_in, upload_api
+
+    from catalog.database import open_catalog
+    from schemas.settings import Settings
+    from storage import intake
+    from storage.stores import open_store
+    from web.app import create_app
+
+    assert deployed.returncode == 0, deployed.stdout[-2000:]
+    objects, catalog_url = tmp_path / "objects", f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    shared = {"store": {"local_root": objects}, "catalog_url": catalog_url}
+    web = Settings(data_dir=tmp_path / "web", web={"dispatch": "deployment"}, **shared)
+    web2 = Settings(data_dir=tmp_path / "web2", web={"dispatch": "deployment"}, **shared)
+    add_people(web)
+    browser, other = (
+        signed_in(create_app(web), "chi.clerk"),
+        signed_in(create_app(web2), "an.clerk"),
+    )
+
+    first = upload_api(browser, scan_pdf, unit="H56.01")
+    assert first.status_code == 202, first.text
+    batch_id = first.json()["id"]
+    assert first.json()["status"] == "waiting"
+    store = open_store(web)
+    assert intake.read(store, batch_id).sender == "web:chi.clerk"
+    assert not web.inbox_dir.exists()  # nothing is digitised on the web server
+    again = upload_api(browser, scan_pdf, unit="H56.01")  # a double click: one batch, one run
+    assert again.json()["id"] == batch_id
+    assert other.get(f"/api/batches/{batch_id}").json()["status"] == "waiting"
+
+    worker_data = tmp_path / "worker"
+    worker = start_worker(
+        prefect_api_url,
+        tmp_path,
+        data_dir=str(worker_data),
+        store__local_root=str(objects),
+        catalog_url=catalog_url,
+        ocr__workers="1",
+    )
+    try:
+        final = _wait_for_batch(other, batch_id)
+    finally:
+        worker.terminate()
+        _, errors = worker.communicate(timeout=60)
+    assert final["status"] in ("archived", "needs_review"), (final, errors[-3000:])
+    assert final["pages_total"] == 3 and len(final["records"]) == 1
+    assert intake.read(store, batch_id) is None
+    rows = open_catalog(catalog_url).find_records_for_batch(batch_id)
+    assert [r.id for r in rows] == [final["records"][0]["id"]]
+    assert browser.get(f"/api/batches/{batch_id}").json()["status"] == final["status"]
+    from flows.dispatch import latest_runs
+
+    assert latest_runs([batch_id])[batch_id].state == "COMPLETED"
+    assert len(_runs_of(batch_id)) == 1  # the double click scheduled nothing more
+
+
+def _runs_of(batch_id: str) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
+
+    wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[f"batch:{batch_id}"]))
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(flow_run_filter=wanted)
+
+
+def _wait_for_batch(browser, batch_id: str, timeout_s: float = TIMEOUT_S) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        seen = browser.get(f"/api/batches/{batch_id}").json()
+        if seen["done"]:
+            return seen
+        time.sleep(1)
+    raise AssertionError(f"batch {batch_id} not done within {timeout_s} s: {seen}")
+
+
 def _wait_for_end(run_id, get_client, timeout_s: float = TIMEOUT_S):
     import time
 

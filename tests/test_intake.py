@@ -117,6 +117,8 @@ def test_input_the_worker_refuses_is_quarantined_in_the_store_with_its_originals
     assert refused["batch_id"] == ticket.batch_id and refused["error"] == "InputTooLargeError"
     assert "MP" in refused["reason"]["en"] and refused["reason"]["vi"]
     assert all(store.exists(f.key) for f in ticket.files)  # the originals are kept
+    row = open_catalog(web.resolved_catalog_url).get_batch(ticket.batch_id)
+    assert row.status == "quarantined" and "MP" in row.reason
     assert list(store.list("archive/")) == []
 
 

@@ -21,6 +21,7 @@ still in the inbox can be retried: it is queued again exactly as a new upload is
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -29,15 +30,17 @@ from starlette.requests import Request
 from catalog import batches as batch_list
 from catalog.rows import BatchRow, RecordRow
 from schemas.settings import Settings
-from sohoa.errors import ConflictError, NotFoundError
-from storage import waiting
+from sohoa.errors import ConflictError, NotFoundError, SohoaError
+from storage import intake, waiting
 from storage.inbox import REASON_FILE
+from storage.stores import open_store
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
 from web.deps import catalog_of, settings_of
+from web.dispatch import runner_for
 from web.errors import QueueFull, UploadBusy
 from web.i18n import request_lang, text
-from web.jobs import JobView, runner_of
+from web.jobs import JobView
 
 __all__ = ["BATCH_RETRY", "STATUSES", "BatchInfo", "RecordBrief", "batch_info", "retry_batch"]
 
@@ -94,8 +97,28 @@ class _Facts:
     quarantine_reason: str | None
 
 
+def _still_waiting(settings: Settings, batch_id: str) -> bool:
+    """Whether the batch's originals still wait to be digitised: in this machine's inbox,
+    or (uploads dispatched to the work pool) in the store's intake."""
+    if settings.web.dispatch == "deployment":
+        return _ticket(settings, intake.ticket_key(batch_id)) is not None
+    return waiting.read_waiting(settings.inbox_dir / batch_id) is not None
+
+
+def _ticket(settings: Settings, key: str) -> dict | None:
+    """An intake or quarantine ticket, ``None`` when absent or the store is unreachable."""
+    try:
+        return json.loads(open_store(settings).get_bytes(key))
+    except (SohoaError, ValueError):
+        return None
+
+
 def _quarantine_reason(settings: Settings, batch_id: str, lang: str) -> str | None:
-    """The ``vi:``/``en:`` line of ``quarantine/<batch>/reason.txt``, if it is there."""
+    """The ``vi:``/``en:`` line of ``quarantine/<batch>/reason.txt`` (or the reason in the
+    store's quarantine ticket for dispatched uploads), if it is there."""
+    if settings.web.dispatch == "deployment":
+        refused = _ticket(settings, intake.quarantine_key(batch_id))
+        return refused["reason"].get(lang) if refused else None
     path = settings.quarantine_dir / batch_id / REASON_FILE
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -140,7 +163,7 @@ def _compose(
 ) -> BatchInfo:
     """One :class:`BatchInfo` from the row, this process's job and the records."""
     batch_id = row.id if row is not None else job.batch_id  # type: ignore[union-attr]
-    in_inbox = waiting.read_waiting(settings.inbox_dir / batch_id) is not None
+    in_inbox = _still_waiting(settings, batch_id)
     facts = _Facts(
         status=row.status if row else None,
         reason=row.reason if row else None,
@@ -188,7 +211,7 @@ def batch_info(request: Request, principal: Principal, batch_id: str) -> BatchIn
         NotFoundError: no such batch (404).
         PermissionDeniedError: a batch of another unit than the clerk's (403).
     """
-    catalog, job = catalog_of(request), runner_of(request).view(batch_id)
+    catalog, job = catalog_of(request), runner_for(request).view(batch_id)
     row = catalog.get_batch(batch_id)
     if row is None and job is None:
         raise NotFoundError(what="batch", name=batch_id[:40])
@@ -219,7 +242,7 @@ def list_batches(
     it: ``running`` are the batches this process is digitising, ``waiting`` the rest
     of those not processed yet.
     """
-    runner = runner_of(request)
+    runner = runner_for(request)
     running = [i for i, state in runner.active().items() if state == "running"]
     filters: dict = {
         "": {},
@@ -257,7 +280,7 @@ def retry_batch(request: Request, principal: Principal, batch_id: str) -> BatchI
     if not info.retryable:
         status = text(f"web_batch_status_{info.status}", request_lang(request))
         raise ConflictError("batch_not_retryable", batch=batch_id, status=status)
-    runner = runner_of(request)
+    runner = runner_for(request)
     if not runner.has_room():
         raise UploadBusy(queued=runner.max_queued)
     catalog_of(request).upsert_batch(batch_id, status="waiting", reason=None)

@@ -355,7 +355,11 @@ def runner_of(request: Request) -> JobRunner:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the runner with the app and let its threads finish their batch when it stops."""
+    """Start the runner with the app and let its threads finish their batch when it stops
+    (none when uploads go to the Prefect work pool: :mod:`web.dispatch`)."""
+    if app.state.settings.web.dispatch == "deployment":
+        yield
+        return
     runner = getattr(app.state, "jobs", None)
     if runner is None:
         runner = app.state.jobs = JobRunner(app.state.settings)

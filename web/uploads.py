@@ -15,7 +15,9 @@ Order matters ("size and type checked before anything is stored"):
 4. Only then :func:`storage.inbox.receive` copies the batch into the inbox
    (the same call ``sohoa ingest`` makes, so the same files and options give the
    same batch id), the catalog gets a ``waiting`` row, and the runner is given the
-   batch. The staging folder is removed whatever happens.
+   batch; or, with ``web.dispatch = "deployment"``, :func:`services.intake.receive`
+   puts it into the store's intake and a flow run is scheduled on the Prefect work
+   pool (:mod:`web.dispatch`). The staging folder is removed whatever happens.
 
 A batch already archived, or queued or running here, is not received again: the
 caller gets its id and status (uploading twice is harmless, as ``ingest`` is).
@@ -26,6 +28,7 @@ pipeline, which quarantines the batch with its reason; the batch list shows it.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import shutil
@@ -40,15 +43,18 @@ from catalog.audit import Action
 from catalog.database import Catalog
 from ocr.pages import detect_format
 from schemas.settings import Settings
-from sohoa.errors import BatchBusyError, InputTooLargeError, InvalidRequestError
+from services import intake
+from sohoa.errors import BatchBusyError, InputTooLargeError, InvalidRequestError, StorageError
 from storage import claims, inbox, waiting
 from web.audit import audit
 from web.auth import Principal, check_unit
 from web.deps import catalog_of, settings_of
+from web.dispatch import runner_for
 from web.errors import QueueFull, UploadBusy
-from web.jobs import runner_of
 
 __all__ = ["KINDS", "UploadForm", "accept_upload", "upload_form"]
+
+log = logging.getLogger(__name__)
 
 KINDS = ("thanh-phan", "ket-qua")
 CHUNK = 1024 * 1024
@@ -166,7 +172,7 @@ def accept_upload(
     files = [f for f in files if f.filename or (f.size or 0) > 0]
     if not files:
         raise InvalidRequestError("upload_no_files")
-    runner = runner_of(request)
+    runner = runner_for(request)
     if not runner.has_room():
         raise UploadBusy(queued=runner.max_queued)
     folder = settings.work_dir / "uploads" / secrets.token_hex(8)
@@ -179,7 +185,7 @@ def accept_upload(
         again = batch_id in runner.active() or _done_already(catalog, batch_id)
         if not again:
             try:
-                _receive(request, batch_id, [s.path for s in staged], form)
+                _receive(request, principal, batch_id, [s.path for s in staged], form)
             except BatchBusyError:  # a double click: the first request is queueing it
                 again = batch_id in runner.active() or _done_already(catalog, batch_id)
                 if not again:
@@ -200,7 +206,38 @@ def accept_upload(
     return batch_id
 
 
-def _receive(request: Request, batch_id: str, paths: list[Path], form: UploadForm) -> None:
+def _receive(
+    request: Request, principal: Principal, batch_id: str, paths: list[Path], form: UploadForm
+) -> None:
+    """Received as ``web.dispatch`` says: into this machine's inbox for the job runner,
+    or into the store's intake for the Prefect work pool."""
+    if settings_of(request).web.dispatch == "deployment":
+        _dispatch(request, principal, paths, form)
+    else:
+        _receive_here(request, batch_id, paths, form)
+
+
+def _dispatch(request: Request, principal: Principal, paths: list[Path], form: UploadForm) -> None:
+    """Into the store's intake (one entrance: :func:`services.intake.receive`), then a flow
+    run on the work pool; a Prefect server that cannot be reached leaves the batch waiting
+    in the intake for the nightly run (or a retry), and the upload still succeeds."""
+    ticket = intake.receive(
+        paths,
+        settings_of(request),
+        kind=form.kind,  # type: ignore[arg-type]
+        unit=form.unit,
+        dossier_code=form.dossier_code,
+        sender=f"web:{principal.name}",
+    )
+    try:
+        runner_for(request).submit(
+            ticket.batch_id, unit=form.unit, attempt_key=f"{ticket.received_at.isoformat()}"
+        )
+    except (QueueFull, StorageError) as exc:
+        log.warning("batch %s waits in the intake: %s", ticket.batch_id, type(exc).__name__)
+
+
+def _receive_here(request: Request, batch_id: str, paths: list[Path], form: UploadForm) -> None:
     """Into the inbox, a ``waiting`` row, then the queue (a full queue: the nightly run).
 
     The inbox folder is written under the batch's claim, as every digitising run
@@ -227,6 +264,6 @@ def _receive(request: Request, batch_id: str, paths: list[Path], form: UploadFor
             dossier_code=form.dossier_code,
         )
     try:
-        runner_of(request).submit(batch.batch_id, unit=form.unit)
+        runner_for(request).submit(batch.batch_id, unit=form.unit)
     except QueueFull:  # filled up since the check: the batch waits for a retry or the night
         pass
