@@ -54,7 +54,7 @@ def _main(
 
 @app.command()
 def ingest(
-    files: Annotated[list[Path], typer.Argument(help="PDF, TIFF, JPEG, PNG")],
+    files: Annotated[list[Path] | None, typer.Argument(help="PDF, TIFF, JPEG, PNG")] = None,
     dossier: Annotated[str | None, typer.Option("--dossier", help="Mã hồ sơ")] = None,
     unit: Annotated[str | None, typer.Option("--unit", help="Mã đơn vị")] = None,
     kind: Annotated[str, typer.Option("--kind", help="thanh-phan | ket-qua")] = "thanh-phan",
@@ -62,15 +62,41 @@ def ingest(
     each: Annotated[
         bool, typer.Option("--each", help="Mỗi tệp là một lô / one batch per file")
     ] = False,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Chỉ tiếp nhận vào kho, để worker số hóa / only receive into the store's "
+            "intake, for a worker (or the nightly run) to digitise",
+        ),
+    ] = False,
+    batch: Annotated[
+        list[str] | None,
+        typer.Option("--batch", help="Số hóa lô đang chờ trong kho / digitise a waiting batch"),
+    ] = None,
 ) -> None:
     """Số hóa một lô bản quét / Digitise one batch of scans (files in order)."""
     if kind not in ("thanh-phan", "ket-qua"):
         console.print(t("bad_kind", kind=kind))
         raise typer.Exit(int(ExitCode.USAGE))
+    if bool(files) == bool(batch) or (queue and batch):
+        console.print(t("ingest_files_or_batch"))
+        raise typer.Exit(int(ExitCode.USAGE))
     settings = guard(load_settings)
-    batches = [[f] for f in files] if each else [list(files)]
+    files = files or []
+    batches = [[f] for f in files] if each else [list(files)] if files else []
+    if queue:
+        rows, code = _queue(batches, settings, dossier=dossier, unit=unit, kind=kind)
+        _print_queued(rows, as_json)
+        raise typer.Exit(code)
     views, code = _ingest_batches(
-        batches, settings, dossier=dossier, unit=unit, kind=kind, quiet=as_json
+        batches,
+        settings,
+        dossier=dossier,
+        unit=unit,
+        kind=kind,
+        quiet=as_json,
+        batch_ids=batch or [],
     )
     if as_json:
         out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
@@ -79,25 +105,23 @@ def ingest(
     raise typer.Exit(code)
 
 
-def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
-    """Run the flow per batch; a failed batch does not stop the others."""
+def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=()):
+    """Run the flow per batch (files here, or batches waiting in the store's intake by
+    id); a failed batch does not stop the others."""
     prepare_prefect(settings)
     from cli.progress import RichProgress
     from flows.digitise import run_digitise
     from records.commit import record_view
 
+    jobs = [{"batch_id": i} for i in batch_ids] or [
+        {"kind": kind, "unit": unit, "dossier_code": dossier, "files": f} for f in batches
+    ]
     views, code = [], 0
-    with RichProgress(console, total_batches=len(batches), enabled=not quiet) as progress:
-        for files in batches:
+    with RichProgress(console, total_batches=len(jobs), enabled=not quiet) as progress:
+        for job in jobs:
             try:
-                manifests = run_digitise(
-                    [str(f) for f in files],
-                    settings=settings,
-                    progress=progress,
-                    kind=kind,
-                    unit=unit,
-                    dossier_code=dossier,
-                )
+                files = [str(f) for f in job.pop("files", [])]
+                manifests = run_digitise(files, settings=settings, progress=progress, **job)
                 views.extend(record_view(m) for m in manifests)
             except SohoaError as exc:
                 fail(exc)
@@ -107,6 +131,47 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet):
                 code = code or int(ExitCode.INTERNAL)
             progress.batch_finished()
     return views, code
+
+
+def _queue(batches, settings, *, dossier, unit, kind) -> tuple[list[dict], int]:
+    """Receive each batch into the store's intake (the one entrance) and hand it to the
+    Prefect work pool when a server is configured (``PREFECT_API_URL``); a batch the
+    server cannot take waits for the nightly run. Returns one row per batch received."""
+    from flows.dispatch import start_digitise
+    from services.intake import receive
+
+    rows, code = [], 0
+    for files in batches:
+        try:
+            ticket = receive(
+                files, settings, kind=kind, unit=unit, dossier_code=dossier, sender="cli"
+            )
+        except SohoaError as exc:
+            fail(exc)
+            code = code or int(exc.exit_code)
+            continue
+        run = None
+        if os.environ.get("PREFECT_API_URL"):
+            try:
+                key = ticket.received_at.isoformat()
+                run = start_digitise(ticket.batch_id, settings, attempt_key=key)
+            except SohoaError as exc:
+                fail(exc)  # received all the same: the nightly run takes it
+        rows.append({"batch_id": ticket.batch_id, "files": len(ticket.files), "flow_run": run})
+    return rows, code
+
+
+def _print_queued(rows: list[dict], as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(title=t("queued_title"))
+    for col in ("batch", "files", "run"):
+        table.add_column(t(f"col_{col}"), no_wrap=True)
+    for row in rows:
+        run = row["flow_run"] or t("queued_for_nightly")
+        table.add_row(row["batch_id"], str(row["files"]), run)
+    out.print(table)
 
 
 def _print_records(views, settings) -> None:

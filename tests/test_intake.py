@@ -137,3 +137,36 @@ def test_a_ticket_cannot_name_a_file_outside_the_scratch_folder(tmp_path, scan_p
     with pytest.raises(ValueError, match="plain file name"):
         intake.read(store, ticket.batch_id)
     assert intake.waiting(store) == ([], [intake.ticket_key(ticket.batch_id)])
+
+
+def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
+    tmp_path, prefect_api_url, scan_pdf
+):
+    """``sohoa ingest --queue`` receives into the intake (no deployment on this Prefect
+    server: the batch waits, and the CLI says why it was not dispatched);
+    ``sohoa ingest --batch ID`` on another data dir sharing the store digitises it."""
+    from conftest import make_cli
+
+    shared_env = {
+        "SOHOA_STORE__LOCAL_ROOT": str(tmp_path / "objects"),
+        "SOHOA_CATALOG_URL": f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+    }
+    clerk = make_cli(tmp_path / "clerk", prefect_api_url)
+    queued = clerk("ingest", "--queue", "--json", str(scan_pdf), extra_env=shared_env)
+    assert queued.returncode == 0, queued.stderr
+    [row] = json.loads(queued.stdout)
+    assert row["files"] == 1 and row["flow_run"] is None
+    assert "prefect dispatch" in queued.stdout + queued.stderr  # why it waits
+    settings = Settings(data_dir=tmp_path / "clerk", store={"local_root": tmp_path / "objects"})
+    assert intake.read(open_store(settings), row["batch_id"]).sender == "cli"
+    assert not (tmp_path / "clerk" / "inbox").exists()
+
+    worker = make_cli(tmp_path / "worker", prefect_api_url)
+    done = worker("ingest", "--batch", row["batch_id"], "--json", extra_env=shared_env)
+    assert done.returncode == 0, done.stderr
+    [record] = json.loads(done.stdout)
+    assert record["pages"] == 3
+    assert intake.read(open_store(settings), row["batch_id"]) is None
+
+    both = worker("ingest", str(scan_pdf), "--batch", row["batch_id"], extra_env=shared_env)
+    assert both.returncode == 2 and "--batch" in both.stdout + both.stderr
