@@ -211,3 +211,21 @@ def test_no_folder_holds_more_than_a_quarter_of_the_code(package):
         lines[name.split(".")[0]] += len(path.read_text(encoding="utf-8").splitlines())
     share = lines[package] / sum(lines.values())
     assert share <= 0.25, f"{package}/ holds {share:.0%} of the product code"
+
+
+def test_starting_a_flow_run_does_not_import_pyhanko_before_the_pages():
+    """A worker's flow run imports ``flows.digitise`` cold each time (Prefect's process
+    workers start a new interpreter per run); pyHanko (about 0.4 s) is needed only by the
+    last step, which imports it while the pages are read (``flows.digitise._sign``). The
+    signing-key check at the flow's start must not pull it in."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, flows.digitise, pdf.keys.signing_key;"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('pyhanko')}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout

@@ -17,17 +17,21 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pyhanko.sign.signers import Signer, SimpleSigner
 
 from schemas.settings import Settings, read_secret
 from sohoa.errors import ConfigError, SigningError
 from storage.objectstore import atomic_write_bytes
+
+if TYPE_CHECKING:  # pyHanko is imported where a key is loaded: the flow checks the key at
+    # its start (require_signing_key) and must not pay pyHanko's import before the pages
+    from pyhanko.sign.signers import Signer, SimpleSigner
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +209,8 @@ def _load_p12(
     data: bytes, path: Path, password: str | None, demo: bool
 ) -> tuple[SimpleSigner, SignerInfo]:
     """Parse and sanity-check a PKCS#12; errors never mention the password."""
+    from pyhanko.sign.signers import SimpleSigner
+
     secret = password.encode("utf-8") if password is not None else None
     try:
         key, cert, _extra = pkcs12.load_key_and_certificates(data, secret)
