@@ -62,6 +62,8 @@ def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords()
     assert "--console-address" in services["minio"]["command"]
     assert services["worker"]["entrypoint"][:3] == ["prefect", "worker", "start"]
     assert services["web"]["command"][0] == "serve" and "--host" in services["web"]["command"]
+    # uploads are flow runs on the workers, not OCR'd inside the web container
+    assert services["web"]["environment"]["SOHOA_WEB__DISPATCH"] == "deployment"
     assert services["worker"]["entrypoint"][4] == "sohoa-process"  # the pool prefect.yaml uses
     assert "--with-healthcheck" in services["worker"]["entrypoint"]
     limits = services["worker"]["deploy"]["resources"]["limits"]
