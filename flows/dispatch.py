@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.settings import Settings
@@ -69,6 +69,55 @@ def start_digitise(batch_id: str, settings: Settings, *, attempt_key: str) -> st
             as_subflow=False,
         )
     return str(run.id)
+
+
+FIXITY_TAG = "sohoa-fixity"
+FIXITY_STALE_AFTER = timedelta(hours=6)
+"""A web-started check reads at most ``MAX_SAMPLE`` records (minutes); a run "active" for
+longer is one whose worker died (Prefect keeps it running) and must not block the next."""
+
+
+def start_fixity(settings: Settings, *, run_id: int, sample: int, unit: str | None) -> str:
+    """Schedule the fixity check whose history row ``run_id`` a web server wrote; return
+    the flow run's id. Orphans are looked for only when every unit is covered.
+
+    Raises:
+        StorageError: the Prefect server cannot be reached or has no such deployment.
+    """
+    from prefect.deployments import run_deployment
+
+    parameters = {"sample": sample, "unit": unit, "orphans": unit is None, "run_id": run_id}
+    with _prefect_errors("dispatch"):
+        run = run_deployment(
+            settings.web.fixity_deployment,
+            parameters=parameters,
+            timeout=0,
+            tags=[FIXITY_TAG],
+            as_subflow=False,
+        )
+    return str(run.id)
+
+
+def fixity_running() -> bool:
+    """Whether a dispatched fixity check is waiting or running (a stale one excepted).
+
+    Raises:
+        StorageError: the Prefect server cannot be reached.
+    """
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        FlowRunFilterTags,
+    )
+
+    states = FlowRunFilterState(type=FlowRunFilterStateType(any_=list(ACTIVE_STATES)))
+    wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[FIXITY_TAG]), state=states)
+    with _prefect_errors("read runs"), get_client(sync_client=True) as client:
+        runs = client.read_flow_runs(flow_run_filter=wanted, limit=20)
+    fresh_after = datetime.now(UTC) - FIXITY_STALE_AFTER
+    return any((r.expected_start_time or fresh_after) >= fresh_after for r in runs)
 
 
 def latest_runs(batch_ids: list[str] | None = None, *, only_active: bool = False) -> dict:

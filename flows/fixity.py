@@ -86,6 +86,7 @@ def fixity_check(
     workers: int = 1,
     unit: str | None = None,
     started_by: str = "weekly flow",
+    run_id: int | None = None,
 ) -> fixity.FixityReport:
     """Check every archived record (or a sample, or one unit's) and list orphans; return the report.
 
@@ -93,7 +94,8 @@ def fixity_check(
     builds a parameter schema). The flow run completes even when damage is found:
     the report says so, and callers decide (the CLI exits non-zero). The run goes
     into the fixity history under ``started_by`` (the deployment's default: the
-    weekly schedule).
+    weekly schedule), or, given ``run_id``, into the row a web server wrote when it
+    handed the check to the work pool.
     """
     logmask.install()
     settings = settings or Settings()
@@ -103,6 +105,7 @@ def fixity_check(
         started_by=started_by,
         sample=sample,
         unit=unit,
+        run_id=run_id,
     )
     log = get_run_logger()
     log.log(logging.INFO if report.ok else logging.WARNING, fixity.summary_line(report))

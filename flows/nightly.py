@@ -188,9 +188,9 @@ def _one_batch(listed: ReceivedBatch, settings: Settings) -> BatchOutcome | None
             return _busy(listed.batch_id)
         if batch is None:
             return None  # archived by another run between listing and claiming
-        retried = batch.attempts > 0 or _catalog_status(settings, batch.batch_id) == "failed"
-        if batch.attempts >= settings.nightly.max_attempts:
-            return _skipped(batch.batch_id, batch.attempts, batch.last_error, retried)
+        retried, skipped = _used_up(batch.batch_id, batch.attempts, batch.last_error, settings)
+        if skipped is not None:
+            return skipped
         try:
             number = waiting.record_attempt(batch)
         except OSError as exc:  # an attempt that cannot be counted is not made
@@ -231,9 +231,9 @@ def _one_ticket(listed: intake.Ticket, settings: Settings) -> BatchOutcome | Non
             return _uncounted(listed.batch_id, exc)
         if ticket is None:
             return None  # archived by another run between listing and claiming
-        retried = ticket.attempts > 0 or _catalog_status(settings, ticket.batch_id) == "failed"
-        if ticket.attempts >= settings.nightly.max_attempts:
-            return _skipped(ticket.batch_id, ticket.attempts, ticket.last_error, retried)
+        retried, skipped = _used_up(ticket.batch_id, ticket.attempts, ticket.last_error, settings)
+        if skipped is not None:
+            return skipped
         try:
             ticket = intake.counted(store, ticket)
         except SohoaError as exc:
@@ -253,6 +253,16 @@ def _one_ticket(listed: intake.Ticket, settings: Settings) -> BatchOutcome | Non
 def _busy(batch_id: str) -> BatchOutcome:
     get_run_logger().info("nightly: batch %s is being processed elsewhere", batch_id)
     return BatchOutcome(batch_id=batch_id, result="busy")
+
+
+def _used_up(
+    batch_id: str, attempts: int, last_error: str | None, settings: Settings
+) -> tuple[bool, BatchOutcome | None]:
+    """Whether an earlier attempt failed, and the outcome when no attempt is left."""
+    retried = attempts > 0 or _catalog_status(settings, batch_id) == "failed"
+    if attempts >= settings.nightly.max_attempts:
+        return retried, _skipped(batch_id, attempts, last_error, retried)
+    return retried, None
 
 
 def _skipped(batch_id: str, attempts: int, last_error: str | None, retried: bool) -> BatchOutcome:

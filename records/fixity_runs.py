@@ -328,12 +328,16 @@ def recorded(
     started_by: str,
     sample: float | None,
     unit: str | None = None,
+    run_id: int | None = None,
 ) -> FixityReport:
     """Run ``check`` and record it in the history; recording problems are only logged.
 
+    ``run_id``: the history row a web server already wrote for a check it handed to a
+    worker (:func:`flows.dispatch.start_fixity`); ``None``: a new row is written.
     The check's own errors are recorded (state ``error``) and raised again unchanged.
     """
-    run_id = safe_start(settings, started_by=started_by, sample=sample, unit=unit)
+    if run_id is None:
+        run_id = safe_start(settings, started_by=started_by, sample=sample, unit=unit)
     try:
         report = check()
     except BaseException as exc:

@@ -509,6 +509,9 @@ class WebSettings(_Frozen):
     the Prefect server and the catalog."""
     deployment: str = "digitise_batch/digitise"
     """The deployment an upload is run as when ``dispatch`` is ``deployment``."""
+    fixity_deployment: str = "fixity_check/fixity"
+    """The deployment a fixity check started on ``/verify`` is run as when ``dispatch`` is
+    ``deployment`` (its history row is written by the web server, finished by the worker)."""
     job_queue: int = Field(default=20, ge=1, le=10000)
     """Uploaded batches allowed to wait for a worker; beyond that an upload is refused (503,
     try later) before anything is stored, so a burst cannot fill the inbox faster than it

@@ -168,10 +168,14 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
     )
     try:
         final = _wait_for_batch(other, batch_id)
+        check = _fixity_on_a_worker(create_app(web2))  # started on one web server
     finally:
         worker.terminate()
         _, errors = worker.communicate(timeout=60)
     assert final["status"] in ("archived", "needs_review"), (final, errors[-3000:])
+    assert check["state"] == "done" and check["verdict"] == "ok", (check, errors[-3000:])
+    assert check["checked"] == 1 and check["orphans"] == 0
+    assert check["started_by"] == "web:binh.audit"
     assert final["pages_total"] == 3 and len(final["records"]) == 1
     assert intake.read(store, batch_id) is None
     rows = open_catalog(catalog_url).find_records_for_batch(batch_id)
@@ -181,6 +185,27 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
 
     assert latest_runs([batch_id])[batch_id].state == "COMPLETED"
     assert len(_runs_of(batch_id)) == 1  # the double click scheduled nothing more
+
+
+def _fixity_on_a_worker(app) -> dict:
+    """A fixity check started on ``/api/fixity``, run by the worker, followed to its end."""
+    import time
+
+    from test_web_clerk import signed_in
+    from webclient import csrf_of
+
+    auditor = signed_in(app, "binh.audit")
+    token = csrf_of(auditor.get("/verify").text)
+    started = auditor.post("/api/fixity", json={"sample": 5}, headers={"X-CSRF-Token": token})
+    assert started.status_code == 202, started.text
+    run = started.json()["run"]
+    again = auditor.post("/api/fixity", json={"sample": 5}, headers={"X-CSRF-Token": token})
+    assert again.status_code == 409, again.text  # one check at a time, wherever it runs
+    deadline = time.monotonic() + TIMEOUT_S
+    while run["state"] == "running" and time.monotonic() < deadline:
+        time.sleep(1)
+        run = auditor.get(f"/api/fixity/{run['id']}").json()["run"]
+    return run
 
 
 def _runs_of(batch_id: str) -> list:

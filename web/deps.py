@@ -7,14 +7,19 @@ a test can swap the clock to age a session without sleeping.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from starlette.requests import Request
 
 from catalog.database import Catalog, open_catalog
 from schemas.settings import Settings
 
-__all__ = ["catalog_of", "client_ip", "now_of", "settings_of"]
+__all__ = ["catalog_of", "client_ip", "now_of", "settings_of", "state_once"]
+
+_once_lock = threading.Lock()
 
 
 def settings_of(request: Request) -> Settings:
@@ -40,3 +45,16 @@ def client_ip(request: Request) -> str | None:
     token), so a plain request fact must not sit in either of them.
     """
     return request.client.host if request.client else None
+
+
+def state_once(request: Request, name: str, make: Callable[[Settings], Any]) -> Any:
+    """``app.state.<name>``, made from the settings on first use (once, whatever the threads)."""
+    app = request.app
+    value = getattr(app.state, name, None)
+    if value is None:
+        with _once_lock:
+            value = getattr(app.state, name, None)
+            if value is None:
+                value = make(app.state.settings)
+                setattr(app.state, name, value)
+    return value

@@ -11,7 +11,6 @@ worker's progress is not streamed back); the stage says queued or running.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from starlette.requests import Request
 from flows.dispatch import RunState, latest_runs, start_digitise
 from schemas.settings import Settings
 from sohoa.errors import StorageError
+from web.deps import state_once
 from web.errors import QueueFull
 from web.jobs import JobRunner, JobView, runner_of
 
@@ -122,19 +122,9 @@ def _fresh() -> str:
     return uuid.uuid4().hex
 
 
-_create_lock = threading.Lock()
-
-
 def runner_for(request: Request) -> JobRunner | DeploymentRunner:
     """Who digitises this app's uploads: the Prefect work pool when ``web.dispatch`` is
     ``deployment``, else this process's job runner (:func:`web.jobs.runner_of`)."""
-    app = request.app
-    if app.state.settings.web.dispatch != "deployment":
+    if request.app.state.settings.web.dispatch != "deployment":
         return runner_of(request)
-    runner = getattr(app.state, "dispatcher", None)
-    if runner is None:
-        with _create_lock:
-            runner = getattr(app.state, "dispatcher", None)
-            if runner is None:
-                runner = app.state.dispatcher = DeploymentRunner(app.state.settings)
-    return runner
+    return state_once(request, "dispatcher", DeploymentRunner)

@@ -14,6 +14,11 @@ history (:mod:`records.fixity_runs`) like the nightly and CLI runs, so a restart
 loses only the live counter. A run left ``running`` by a process that died stays
 so in the history (its start time says how old it is).
 
+**Several web servers** (``web.dispatch = "deployment"``): the web server writes the
+history row and hands the check to the work pool (:func:`flows.dispatch.start_fixity`);
+the worker finishes that row, so every web server shows the run (without live counters),
+and a check waiting or running anywhere refuses another.
+
 **Unit scope.** A user limited to a unit sees the whole history (counts only)
 but the failures of their own units only (other units' records and orphan
 objects, which belong to no unit, are hidden and counted), and a check they start
@@ -288,10 +293,13 @@ def overview(
     catalog = catalog_of(request)
     fixity_runs.close_abandoned(catalog)  # a restart mid-check left its row running
     latest = fixity_runs.latest_finished(catalog)
+    runs = fixity_runs.list_runs(catalog, page=page, per_page=PER_PAGE)
     running = jobs_of(request).running()
+    if running is None and settings_of(request).web.dispatch == "deployment":
+        newest = runs.runs[0] if page == 1 and runs.runs else None  # a worker's check
+        running = newest.id if newest is not None and newest.state == "running" else None
     chosen = run_id or running or (latest.id if latest else None)
     selected = run_view(request, principal, chosen) if chosen else None
-    runs = fixity_runs.list_runs(catalog, page=page, per_page=PER_PAGE)
     return Overview(latest, runs, selected, running)
 
 
@@ -362,4 +370,28 @@ def start_check(
             raise
         return run_id
 
+    if settings_of(request).web.dispatch == "deployment":
+        return _dispatch(request, begin, sample=count, unit=root)
     return jobs_of(request).launch(begin, sample=count, units=covered, orphans=root is None)
+
+
+def _dispatch(request: Request, begin: Callable[[], int], *, sample: int, unit: str | None) -> int:
+    """Record the run here and hand the check to the work pool (``web.dispatch``): the
+    worker finishes the same history row, which every web server reads.
+
+    Raises:
+        CheckRunning: a dispatched check waits or runs (409).
+        StorageError: the Prefect server cannot be reached; the row says so (503).
+    """
+    from flows.dispatch import fixity_running, start_fixity
+
+    settings = settings_of(request)
+    if fixity_running():
+        raise CheckRunning(run="…")
+    run_id = begin()
+    try:
+        start_fixity(settings, run_id=run_id, sample=sample, unit=unit)
+    except BaseException as exc:
+        fixity_runs.safe_fail(settings, run_id, exc)
+        raise
+    return run_id

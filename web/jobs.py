@@ -49,6 +49,7 @@ from sohoa.errors import BadInputError, BatchBusyError, OcrError, SohoaError
 from storage import waiting
 from storage.claims import Claim
 from storage.inbox import ReceivedBatch
+from web.deps import state_once
 from web.errors import QueueFull
 
 __all__ = ["Job", "JobRunner", "JobView", "lifespan", "runner_of"]
@@ -338,19 +339,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-_create_lock = threading.Lock()
-
-
 def runner_of(request: Request) -> JobRunner:
     """The app's runner, created and started on first use."""
-    app = request.app
-    runner = getattr(app.state, "jobs", None)
-    if runner is None:
-        with _create_lock:
-            runner = getattr(app.state, "jobs", None)
-            if runner is None:
-                runner = app.state.jobs = JobRunner(app.state.settings)
-    return runner
+    return state_once(request, "jobs", JobRunner)
 
 
 @asynccontextmanager
