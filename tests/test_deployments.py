@@ -176,6 +176,8 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
     assert check["state"] == "done" and check["verdict"] == "ok", (check, errors[-3000:])
     assert check["checked"] == 1 and check["orphans"] == 0
     assert check["started_by"] == "web:binh.audit"
+    [fixity_run] = _runs_tagged("sohoa-fixity")  # it ran on the worker, not in the web app
+    assert fixity_run.parameters["run_id"] == check["id"] and fixity_run.state.is_completed()
     assert final["pages_total"] == 3 and len(final["records"]) == 1
     assert intake.read(store, batch_id) is None
     rows = open_catalog(catalog_url).find_records_for_batch(batch_id)
@@ -198,21 +200,25 @@ def _fixity_on_a_worker(app) -> dict:
     token = csrf_of(auditor.get("/verify").text)
     started = auditor.post("/api/fixity", json={"sample": 5}, headers={"X-CSRF-Token": token})
     assert started.status_code == 202, started.text
-    run = started.json()["run"]
+    run = started.json()
     again = auditor.post("/api/fixity", json={"sample": 5}, headers={"X-CSRF-Token": token})
     assert again.status_code == 409, again.text  # one check at a time, wherever it runs
     deadline = time.monotonic() + TIMEOUT_S
     while run["state"] == "running" and time.monotonic() < deadline:
         time.sleep(1)
-        run = auditor.get(f"/api/fixity/{run['id']}").json()["run"]
+        run = auditor.get(f"/api/fixity/{run['id']}").json()
     return run
 
 
 def _runs_of(batch_id: str) -> list:
+    return _runs_tagged(f"batch:{batch_id}")
+
+
+def _runs_tagged(tag: str) -> list:
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
-    wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[f"batch:{batch_id}"]))
+    wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[tag]))
     with get_client(sync_client=True) as client:
         return client.read_flow_runs(flow_run_filter=wanted)
 
