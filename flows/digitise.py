@@ -417,10 +417,16 @@ def _mark_archived(batch: inbox.ReceivedBatch, settings: Settings) -> None:
 
 
 def _mark_refused(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:
-    """Its row (``waiting`` since it was received) says quarantined, and why."""
-    open_catalog(settings.resolved_catalog_url).upsert_batch(
-        batch.batch_id, status="quarantined", reason=exc.render("en")
-    )
+    """Its row (``waiting`` since it was received) says quarantined, and why; a catalog
+    that cannot be reached is only logged (the refusal itself is what the caller needs)."""
+    try:
+        open_catalog(settings.resolved_catalog_url).upsert_batch(
+            batch.batch_id, status="quarantined", reason=exc.render("en")
+        )
+    except StorageError as catalog_exc:
+        get_run_logger().error(
+            "batch %s: cannot record the refusal: %s", batch.batch_id, catalog_exc
+        )
 
 
 def _failed(batch: inbox.ReceivedBatch, exc: SohoaError, settings: Settings) -> None:

@@ -27,7 +27,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from prefect import flow, get_run_logger, task
@@ -123,6 +123,29 @@ def nightly(*, day: date | str | None = None, settings: Settings | None = None) 
     )
     _log_summary(summary, log)
     return summary
+
+
+@flow(name="drain_intake", validate_parameters=False, log_prints=False)
+def drain_intake(
+    *, settings: Settings | None = None, min_age_minutes: float = 15.0
+) -> list[BatchOutcome]:
+    """Digitise every batch that has waited in the store's intake at least ``min_age_minutes``.
+
+    Why: a dispatched run whose worker died leaves its batch in the intake (its claim
+    died with the worker; Prefect keeps the run "running"). The ``intake-sweep``
+    deployment runs this every few minutes, so such a batch is finished within one
+    sweep, not at the next night. Younger batches are left to the runs dispatched for
+    them; claims keep a sweep and a dispatched run off one batch, and a run that finds
+    its batch done only returns its records.
+    """
+    logmask.install()
+    settings = settings or Settings()
+    cutoff = datetime.now(UTC) - timedelta(minutes=min_age_minutes)
+    tickets, unreadable = intake_task.with_options(**_retrying(settings))(settings)
+    for key in unreadable:
+        get_run_logger().warning("intake sweep: ticket %s cannot be read; left alone", key)
+    old = [t for t in tickets if t.received_at <= cutoff]
+    return [outcome for t in old if (outcome := _one_ticket(t, settings)) is not None]
 
 
 def run_nightly(settings: Settings, *, day: date | str | None = None) -> NightlySummary:

@@ -47,7 +47,8 @@ def test_prefect_deploy_all_and_the_listing_commands_work(prefect_api_url, deplo
     assert deployed.returncode == 0, deployed.stdout[-2000:] + deployed.stderr[-2000:]
     listed = prefect(prefect_api_url, "deployment", "ls")
     assert listed.returncode == 0, listed.stderr[-2000:]
-    for name in ("digitise_batch/digitise", "nightly/nightly", "fixity_check/fixity"):
+    names = ("digitise_batch/digitise", "nightly/nightly", "fixity_check/fixity")
+    for name in (*names, "drain_intake/intake-sweep"):
         assert name in listed.stdout
     for command in (("flow-run", "ls"), ("work-pool", "ls"), ("flow", "ls")):
         done = prefect(prefect_api_url, *command)

@@ -413,3 +413,33 @@ def test_batches_received_into_the_intake_by_another_machine_are_archived_once(
     again = run_nightly(worker, day=DAY)
     assert [(b.batch_id, b.result) for b in again.batches] == [(used_up.batch_id, "skipped")]
     assert sorted(store.list("archive/")) == archived
+
+
+def test_the_intake_sweep_finishes_batches_left_waiting_and_leaves_fresh_ones_to_their_runs(
+    tmp_path, prefect_api_url
+):
+    """``drain_intake`` (the ``intake-sweep`` deployment, every 10 minutes) takes what has
+    waited 15 minutes — a dispatched run whose worker died — and not a batch received a
+    moment ago, whose own run is on its way."""
+    from datetime import timedelta
+
+    from flows.nightly import drain_intake
+    from services.intake import receive
+    from storage import intake
+
+    shared = {
+        "store": StoreSettings(local_root=tmp_path / "objects"),
+        "catalog_url": f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+    }
+    web = Settings(data_dir=tmp_path / "web", **shared)
+    worker = Settings(data_dir=tmp_path / "worker", **shared)
+    left = receive([scan(tmp_path / "scans", 31)], web, unit="H56.01")
+    fresh = receive([scan(tmp_path / "scans", 32)], web, unit="H56.01")
+    store = open_store(web)
+    an_hour_ago = left.received_at - timedelta(hours=1)
+    intake.write(store, dataclasses.replace(left, received_at=an_hour_ago))
+
+    outcomes = drain_intake(settings=worker, min_age_minutes=15)
+
+    assert [(o.batch_id, o.result) for o in outcomes] == [(left.batch_id, "archived")]
+    assert [t.batch_id for t in intake.waiting(store)[0]] == [fresh.batch_id]
