@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Self
 
-from sqlalchemy import Engine, delete, func, select
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from catalog import schema, search, search_index
@@ -217,6 +217,30 @@ class Catalog:
         }
         with self._write() as session:
             self._apply_batch(session, batch_id, status=status, reason=reason, facts=facts)
+
+    @storage_errors
+    def note_progress(
+        self,
+        batch_id: str,
+        *,
+        pages_total: int | None = None,
+        pages_done: int | None = None,
+        stage: str | None = None,
+    ) -> None:
+        """Record how far the run digitising ``batch_id`` has got (``None``: unchanged).
+
+        One UPDATE of the row (none when the batch has no row): a worker reports each
+        page, and every web server reads it, whichever machine runs the batch.
+        """
+        values: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+        if pages_total is not None:
+            values["page_count"] = pages_total
+        if pages_done is not None:
+            values["pages_done"] = pages_done
+        if stage is not None:
+            values["stage"] = stage
+        with self._write() as session:
+            session.execute(update(BatchTable).where(BatchTable.id == batch_id).values(**values))
 
     @staticmethod
     def _apply_batch(

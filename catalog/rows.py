@@ -32,6 +32,9 @@ class BatchRow:
     unit: str | None
     kind: str | None
     dossier_code: str | None
+    pages_done: int | None = None
+    """Pages read so far by a worker digitising it (see :meth:`Catalog.note_progress`)."""
+    stage: str | None = None
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,10 @@ class BatchTable(Base):
     unit: Mapped[str | None] = mapped_column(String(64))
     kind: Mapped[str | None] = mapped_column(String(32))
     dossier_code: Mapped[str | None] = mapped_column(String(255))
+    pages_done: Mapped[int | None] = mapped_column(nullable=True)
+    """Pages read so far by the run digitising it (a worker's progress, for every web server)."""
+    stage: Mapped[str | None] = mapped_column(String(16))
+    """The stage that run is in: ``pages``, ``sign``, ``store``."""
 
 
 class RecordTable(Base):

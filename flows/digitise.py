@@ -29,7 +29,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
 from catalog.database import open_catalog
-from flows.progress import NullProgress, ProgressSink
+from flows.progress import CatalogProgress, NullProgress, ProgressSink
 from ocr.engine import load_page_pixels
 from ocr.pages import iter_pages
 from ocr.reading import draft_records, read_page
@@ -308,9 +308,10 @@ def digitise_batch(
     logmask.install()
     settings = settings or Settings()
     require_signing_key(settings)
-    progress: ProgressSink = progress or NullProgress()  # typed loosely: Prefect builds a schema
-    if batch_id is not None:
-        return _digitise_submitted(batch_id, settings, progress, claim)
+    if batch_id is not None:  # run for a web server elsewhere: progress goes to the row
+        sink: ProgressSink = progress or CatalogProgress(settings)
+        return _digitise_submitted(batch_id, settings, sink, claim)
+    progress = progress or NullProgress()  # typed loosely: Prefect builds a schema
     paths = [Path(f) for f in files or []]
     options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
     with _batch_claim(settings, _batch_id_of(paths, **options), claim) as held:

@@ -170,3 +170,33 @@ def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
 
     both = worker("ingest", str(scan_pdf), "--batch", row["batch_id"], extra_env=shared_env)
     assert both.returncode == 2 and "--batch" in both.stdout + both.stderr
+
+
+def test_a_worker_reports_its_progress_into_the_batch_row_for_every_web_server(
+    prefect_api_url, tmp_path, scan_pdf
+):
+    """A batch run by id writes pages read and its stage into its catalog row as it goes
+    (one web server on another machine reads them), not only its outcome at the end."""
+    import threading
+    import time
+
+    shared = {"store": {"local_root": tmp_path / "objects"}}
+    shared["catalog_url"] = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    web, worker = machine(tmp_path, shared, "web"), machine(tmp_path, shared, "worker")
+    ticket = receive([scan_pdf], web, unit=UNIT)
+    catalog = open_catalog(web.resolved_catalog_url)
+    seen: list[tuple] = []
+    run = threading.Thread(
+        target=digitise_batch, kwargs={"batch_id": ticket.batch_id, "settings": worker}
+    )
+    run.start()
+    while run.is_alive():
+        row = catalog.get_batch(ticket.batch_id)
+        seen.append((row.status, row.pages_done, row.stage, row.page_count))
+        time.sleep(0.05)
+    run.join()
+    during = [s for s in seen if s[0] == "waiting" and s[1] is not None]
+    assert during, seen[:5]  # progress was visible before the batch was archived
+    done = [s[1] for s in during]
+    assert done == sorted(done) and max(done) == 3 and {s[3] for s in during if s[1]} == {3}
+    assert {"pages", "sign", "store"} <= {s[2] for s in during}

@@ -4,8 +4,8 @@ The stand-in for :class:`web.jobs.JobRunner` when several web servers and worker
 serve one province: the same questions (is there room, what is this batch doing,
 which batches are active), answered from the Prefect server, where every dispatched
 run is tagged with its batch (:mod:`flows.dispatch`), so any web process can answer
-for a batch another one received. Page counts are not known until the run ends (a
-worker's progress is not streamed back); the stage says queued or running.
+for a batch another one received. Pages read and the stage come from the batch's
+catalog row, where the worker running it writes them (:class:`flows.progress.CatalogProgress`).
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from starlette.requests import Request
 
+from catalog.database import open_catalog
+from catalog.rows import BatchRow
 from flows.dispatch import RunState, latest_runs, start_digitise
 from schemas.settings import Settings
 from sohoa.errors import StorageError
@@ -79,7 +81,10 @@ class DeploymentRunner:
         except StorageError as exc:
             log.warning("cannot read batch %s's run: %s", batch_id, exc)
             return None
-        return None if run is None else _as_job(run)
+        if run is None:
+            return None
+        row = open_catalog(self.settings.resolved_catalog_url).get_batch(batch_id)
+        return _as_job(run, row)
 
     def active(self) -> dict[str, str]:
         """Batch id → ``queued`` or ``running``, for every dispatched batch not finished."""
@@ -100,16 +105,18 @@ class DeploymentRunner:
         return job
 
 
-def _as_job(run: RunState) -> JobView:
+def _as_job(run: RunState, row: BatchRow | None) -> JobView:
+    """The run's state, with the pages and stage its worker writes into the batch's row
+    (:class:`flows.progress.CatalogProgress`) while it runs."""
     state = _JOB_STATES.get(run.state) or _ENDED.get(run.state) or "queued"
-    stage = {"queued": None, "running": "pages"}.get(state)
+    live = state == "running" and row is not None and row.pages_done is not None
     return JobView(
         batch_id=run.batch_id,
         unit=None,
         state=state,
-        pages_total=None,
-        pages_done=0,
-        stage=stage,
+        pages_total=(row.page_count or None) if live and row else None,
+        pages_done=(row.pages_done or 0) if live and row else 0,
+        stage=(row.stage if live and row else None) or ("pages" if state == "running" else None),
         records=(),
         error=None,
         queued_at=run.scheduled_at or datetime.now(UTC),
