@@ -48,7 +48,13 @@ from sohoa.errors import StorageError
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 PG_CONNECT_TIMEOUT_S = 10
 PG_KEEPALIVE = {"keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
-"""TCP keepalives on a claim's connection: a vanished worker's claims are freed in ~1 min."""
+"""TCP keepalives on a claim's connection, the client's side (libpq)."""
+PG_SERVER_KEEPALIVE = (
+    "-c tcp_keepalives_idle=30 -c tcp_keepalives_interval=10 -c tcp_keepalives_count=3"
+)
+"""The same on the server's side of the connection (settable per session): without it the
+server keeps a vanished machine's session, and its advisory locks, for about two hours
+(the kernel's default), so a dead worker machine's claims are freed in ~1 min too."""
 
 
 @dataclass(frozen=True)
@@ -227,6 +233,7 @@ def _connect(place: PgLocks) -> Any:
             autocommit=True,
             connect_timeout=PG_CONNECT_TIMEOUT_S,
             application_name="sohoa-claim",
+            options=PG_SERVER_KEEPALIVE,
             **PG_KEEPALIVE,
         )
     except psycopg.Error as exc:

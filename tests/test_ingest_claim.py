@@ -212,6 +212,21 @@ def test_a_killed_workers_claim_on_postgresql_is_free_at_once(pg_url, tmp_path, 
     assert held is not None
 
 
+def test_a_claim_connection_asks_the_server_to_notice_a_vanished_machine(pg_url, tmp_path):
+    """A machine that vanishes (power, network) closes nothing: only the server's own TCP
+    keepalives end its session and free its advisory locks, after two hours by default."""
+    place = claim_place(Settings(data_dir=tmp_path, catalog_url=pg_url))
+    connection = claims._connect(place)
+    try:
+        shown = [connection.execute(f"SHOW {name}").fetchone()[0] for name in KEEPALIVES]
+    finally:
+        connection.close()
+    assert shown == ["30", "10", "3"], shown  # seconds, seconds, probes
+
+
+KEEPALIVES = ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")
+
+
 def test_an_unreachable_claim_server_is_a_storage_error_naming_it(pg_server, tmp_path):
     from sohoa.errors import StorageError
 
