@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Annotated
 
@@ -153,7 +154,7 @@ def _queue(batches, settings, *, dossier, unit, kind) -> tuple[list[dict], int]:
         run = None
         if os.environ.get("PREFECT_API_URL"):
             try:
-                key = ticket.received_at.isoformat()
+                key = uuid.uuid4().hex  # a new run each time it is sent
                 run = start_digitise(ticket.batch_id, settings, attempt_key=key)
             except SohoaError as exc:
                 fail(exc)  # received all the same: the nightly run takes it

@@ -343,11 +343,22 @@ def _digitise_submitted(
                 try:
                     manifests = _digitise_received(batch, settings, progress)
                 except (BadInputError, OcrError) as exc:
-                    intake.quarantine(store, ticket, exc)
-                    _mark_refused(batch, exc, settings)
+                    if _quarantined(batch, settings):  # the scan was refused, not this disk
+                        intake.quarantine(store, ticket, exc)
+                        _mark_refused(batch, exc, settings)
                     raise
         intake.release(store, batch_id)
     return manifests
+
+
+def _quarantined(batch: inbox.ReceivedBatch, settings: Settings) -> bool:
+    """Whether :func:`_process` refused the batch's pages (it moved them to quarantine).
+
+    Why not every :class:`BadInputError`: one raised later (this worker cannot read back
+    its own page image: a full disk) says nothing about the scan; the batch must stay
+    waiting for another try, not be refused for ever with records already archived.
+    """
+    return not batch.folder.exists() and (settings.quarantine_dir / batch.batch_id).is_dir()
 
 
 def _already_archived(batch_id: str, settings: Settings) -> list[Manifest]:

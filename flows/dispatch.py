@@ -93,6 +93,7 @@ def start_fixity(settings: Settings, *, run_id: int, sample: int, unit: str | No
             parameters=parameters,
             timeout=0,
             tags=[FIXITY_TAG],
+            idempotency_key=f"{settings.web.fixity_deployment}:{run_id}",  # one run per row
             as_subflow=False,
         )
     return str(run.id)
@@ -114,7 +115,7 @@ def fixity_running() -> bool:
 
     states = FlowRunFilterState(type=FlowRunFilterStateType(any_=list(ACTIVE_STATES)))
     wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[FIXITY_TAG]), state=states)
-    with _prefect_errors("read runs"), get_client(sync_client=True) as client:
+    with _prefect_errors("read runs"), _quick(), get_client(sync_client=True) as client:
         runs = client.read_flow_runs(flow_run_filter=wanted, limit=20)
     fresh_after = datetime.now(UTC) - FIXITY_STALE_AFTER
     return any((r.expected_start_time or fresh_after) >= fresh_after for r in runs)
@@ -140,7 +141,7 @@ def latest_runs(batch_ids: list[str] | None = None, *, only_active: bool = False
         tags = FlowRunFilterTags(any_=[batch_tag(b) for b in batch_ids])
     states = FlowRunFilterStateType(any_=list(ACTIVE_STATES)) if only_active else None
     wanted = FlowRunFilter(tags=tags, state=FlowRunFilterState(type=states) if states else None)
-    with _prefect_errors("read runs"), get_client(sync_client=True) as client:
+    with _prefect_errors("read runs"), _quick(), get_client(sync_client=True) as client:
         runs = client.read_flow_runs(
             flow_run_filter=wanted, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200
         )
@@ -166,6 +167,26 @@ def _state_of(batch_id: str, run: Any) -> RunState:
         run.start_time,
         run.end_time,
     )
+
+
+READ_TIMEOUT_S = 5.0
+"""A web page waits at most this long for the Prefect server's answer about a run."""
+
+
+@contextmanager
+def _quick() -> Iterator[None]:
+    """Reads a web page waits on: one try with a short timeout, not Prefect's five retries
+    (2 + 4 + 8 + 16 + 32 s) on a 60-s timeout, so a Prefect host that is down costs a page
+    seconds, not minutes; what a run is doing is then unknown and the catalog's row shows."""
+    from prefect.settings import (
+        PREFECT_API_REQUEST_TIMEOUT,
+        PREFECT_CLIENT_MAX_RETRIES,
+        temporary_settings,
+    )
+
+    quick = {PREFECT_CLIENT_MAX_RETRIES: 0, PREFECT_API_REQUEST_TIMEOUT: READ_TIMEOUT_S}
+    with temporary_settings(quick):
+        yield
 
 
 @contextmanager

@@ -125,6 +125,12 @@ def nightly(*, day: date | str | None = None, settings: Settings | None = None) 
     return summary
 
 
+SWEEP_TRIES = 3
+"""Tries the intake sweep gives one batch (reset when it is sent again); then only the
+nights' attempts are left, so a batch that kills its worker each time does not do so
+every ten minutes."""
+
+
 @flow(name="drain_intake", validate_parameters=False, log_prints=False)
 def drain_intake(
     *, settings: Settings | None = None, min_age_minutes: float = 15.0
@@ -145,7 +151,7 @@ def drain_intake(
     for key in unreadable:
         get_run_logger().warning("intake sweep: ticket %s cannot be read; left alone", key)
     old = [t for t in tickets if t.received_at <= cutoff]
-    return [outcome for t in old if (outcome := _one_ticket(t, settings)) is not None]
+    return [outcome for t in old if (outcome := _guarded(t, settings, sweep=True)) is not None]
 
 
 def run_nightly(settings: Settings, *, day: date | str | None = None) -> NightlySummary:
@@ -183,8 +189,23 @@ def _all_batches(
         tickets, unreadable = [], []
     for key in unreadable:
         log.warning("nightly: intake ticket %s cannot be read; left alone", key)
-    outcomes += [outcome for t in tickets if (outcome := _one_ticket(t, settings)) is not None]
+    outcomes += [outcome for t in tickets if (outcome := _guarded(t, settings)) is not None]
     return outcomes, [*incomplete, *unreadable], errors
+
+
+def _guarded(
+    ticket: intake.Ticket, settings: Settings, *, sweep: bool = False
+) -> BatchOutcome | None:
+    """:func:`_one_ticket`, with anything unexpected turned into that batch's failure:
+    one batch must never stop the others, the fixity sample or the reports."""
+    try:
+        return _one_ticket(ticket, settings, sweep=sweep)
+    except Exception as exc:  # noqa: BLE001 - said in the outcome and the log
+        get_run_logger().exception("batch %s could not be taken", ticket.batch_id)
+        code = int(exit_code_of(exc))
+        return BatchOutcome(
+            batch_id=ticket.batch_id, result="failed", error=type(exc).__name__, exit_code=code
+        )
 
 
 @dataclass(frozen=True)
@@ -242,8 +263,11 @@ def _one_batch(listed: ReceivedBatch, settings: Settings) -> BatchOutcome | None
         return _digitise(attempt, settings)
 
 
-def _one_ticket(listed: intake.Ticket, settings: Settings) -> BatchOutcome | None:
-    """As :func:`_one_batch`, for a batch waiting in the store's intake."""
+def _one_ticket(
+    listed: intake.Ticket, settings: Settings, *, sweep: bool = False
+) -> BatchOutcome | None:
+    """As :func:`_one_batch`, for a batch waiting in the store's intake. A ``sweep`` try is
+    counted apart from the nights' attempts, and bounded by :data:`SWEEP_TRIES`."""
     store = open_store(settings)
     with claims.hold(waiting.claim_place(settings), listed.batch_id) as held:
         if not held:
@@ -254,19 +278,22 @@ def _one_ticket(listed: intake.Ticket, settings: Settings) -> BatchOutcome | Non
             return _uncounted(listed.batch_id, exc)
         if ticket is None:
             return None  # archived by another run between listing and claiming
-        retried, skipped = _used_up(ticket.batch_id, ticket.attempts, ticket.last_error, settings)
+        tries = ticket.sweeps if sweep else ticket.attempts
+        limit = SWEEP_TRIES if sweep else settings.nightly.max_attempts
+        retried, skipped = _used_up(ticket.batch_id, tries, ticket.last_error, settings, limit)
         if skipped is not None:
             return skipped
         try:
-            ticket = intake.counted(store, ticket)
+            ticket = intake.counted(store, ticket, sweep=sweep)
         except SohoaError as exc:
             return _uncounted(ticket.batch_id, exc)
+        taken_back = {"sweeps": ticket.sweeps - 1} if sweep else {"attempts": ticket.attempts - 1}
         attempt = _Attempt(
             ticket.batch_id,
-            ticket.attempts,
+            ticket.sweeps if sweep else ticket.attempts,
             retried,
             run=lambda: run_digitise([], batch_id=ticket.batch_id, settings=settings, claim=held),
-            forget=lambda: intake.write(store, replace(ticket, attempts=ticket.attempts - 1)),
+            forget=lambda: intake.write(store, replace(ticket, **taken_back)),
             failed=lambda error: intake.failed(store, ticket, error),
             row={"file_count": len(ticket.files), "unit": ticket.unit, "kind": ticket.kind},
         )
@@ -279,11 +306,16 @@ def _busy(batch_id: str) -> BatchOutcome:
 
 
 def _used_up(
-    batch_id: str, attempts: int, last_error: str | None, settings: Settings
+    batch_id: str,
+    attempts: int,
+    last_error: str | None,
+    settings: Settings,
+    limit: int | None = None,
 ) -> tuple[bool, BatchOutcome | None]:
-    """Whether an earlier attempt failed, and the outcome when no attempt is left."""
+    """Whether an earlier attempt failed, and the outcome when no attempt is left (of
+    ``limit``; default ``nightly.max_attempts``)."""
     retried = attempts > 0 or _catalog_status(settings, batch_id) == "failed"
-    if attempts >= settings.nightly.max_attempts:
+    if attempts >= (settings.nightly.max_attempts if limit is None else limit):
         return retried, _skipped(batch_id, attempts, last_error, retried)
     return retried, None
 

@@ -179,15 +179,21 @@ def start_run(
     sample: float | None,
     unit: str | None,
     now: datetime | None = None,
+    owned: bool = True,
 ) -> int:
-    """Write a ``running`` row for a check about to start; return its id."""
+    """Write a ``running`` row for a check about to start; return its id.
+
+    ``owned``: the check runs in this process, which :func:`close_abandoned` may then
+    declare dead; ``False`` for a check handed to a worker elsewhere, which finishes the
+    row whatever becomes of this process.
+    """
     row = FixityRunTable(
         started_at=now or datetime.now(UTC),
         started_by=started_by[:80],
         sample=sample_text(sample),
         unit=unit,
         state="running",
-        owner=_this_process(),
+        owner=_this_process() if owned else None,
     )
     with catalog._write() as session:
         session.add(row)

@@ -25,6 +25,7 @@ attempts are counted in the ticket, as ``nightly.json`` counts them in a local i
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -43,6 +44,9 @@ from storage.objectstore import ObjectStore, put_file_once, sha256_file
 INTAKE_PREFIX = "originals/_intake/"
 QUARANTINE_PREFIX = "originals/_quarantine/"
 TICKET_TYPE = "application/json"
+KINDS = ("thanh-phan", "ket-qua")
+BATCH_ID = re.compile(r"[0-9a-f]{20}")
+"""What :func:`storage.inbox.batch_id_for` gives."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,9 @@ class Ticket:
     attempts: int = 0
     """Nightly attempts so far (counted before each starts, as for the local inbox)."""
     last_error: str | None = None
+    sweeps: int = 0
+    """Tries by the intake sweep (:func:`flows.nightly.drain_intake`), counted apart so a
+    sweep every few minutes through an outage does not use up the nights' attempts."""
 
     @property
     def options(self) -> dict[str, Any]:
@@ -110,8 +117,11 @@ def submit(
     formats = _check_files(paths, settings)
     hashes = [sha256_file(p) for p in paths]
     batch_id = batch_id_for(hashes, kind=kind, unit=unit, dossier_code=dossier_code)
-    if (waiting := read(store, batch_id)) is not None:
-        return waiting
+    if (waiting := read(store, batch_id)) is not None:  # sent again: tried afresh
+        again = replace(waiting, attempts=0, sweeps=0, last_error=None)
+        if again != waiting:
+            write(store, again)
+        return again
     received_at = datetime.now(UTC)
     files = tuple(
         _put_original(store, path, digest, fmt, number, unit, received_at, batch_id)
@@ -170,32 +180,68 @@ def _as_json(ticket: Ticket) -> dict[str, Any]:
         "sender": ticket.sender,
         "attempts": ticket.attempts,
         "last_error": ticket.last_error,
+        "sweeps": ticket.sweeps,
     }
 
 
 def read(store: ObjectStore, batch_id: str) -> Ticket | None:
-    """The batch's ticket, or ``None`` when it is not waiting (never sent, or done)."""
+    """The batch's ticket, or ``None`` when it is not waiting (never sent, or done).
+
+    Raises:
+        BadInputError: the ticket is not one :func:`submit` could have written.
+    """
+    key = ticket_key(batch_id)
     try:
-        body = store.get_bytes(ticket_key(batch_id))
+        return _parse(key, store.get_bytes(key))
     except NotFoundError:
         return None
-    return _from_json(json.loads(body))
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BadInputError(file=key, reason=f"not a valid intake ticket: {exc}") from None
+
+
+def _parse(key: str, body: bytes) -> Ticket:
+    """The ticket under ``key``, checked to be one :func:`submit` could have written.
+
+    Why so strict: anyone who may write the originals bucket can write a ticket; a
+    tampered one must neither name a path outside the scratch folder, nor another
+    unit's object (a key that is not this batch's original), nor files whose hashes
+    are not the batch's (the id is their hash), nor stop the nightly run.
+    """
+    ticket = _from_json(json.loads(body))
+    if key != ticket_key(ticket.batch_id):
+        raise ValueError(f"{key} holds the ticket of {ticket.batch_id}")
+    hashes = [f.sha256 for f in ticket.files]
+    if not ticket.files or batch_id_for(hashes, **ticket.options) != ticket.batch_id:
+        raise ValueError("its files and options are not the batch's")
+    for number, item in enumerate(ticket.files):
+        expected = object_keys.original_key(
+            ticket.unit, ticket.received_at, ticket.batch_id, number, item.name
+        )
+        if item.key != expected:
+            raise ValueError(f"file {number} is not the batch's original ({item.key})")
+    return ticket
 
 
 def _from_json(record: dict[str, Any]) -> Ticket:
     files = tuple(IntakeFile(**f) for f in record["files"])
     for f in files:
         plain_name(f.name)  # a tampered ticket cannot name a path outside the scratch folder
+    received_at = datetime.fromisoformat(record["received_at"])
+    if received_at.tzinfo is None:
+        raise ValueError("received_at has no time zone")
+    if record["kind"] not in KINDS or not BATCH_ID.fullmatch(str(record["batch_id"])):
+        raise ValueError("not a batch id or kind sohoa writes")
     return Ticket(
-        batch_id=plain_name(str(record["batch_id"])),
+        batch_id=str(record["batch_id"]),
         kind=record["kind"],
         unit=str(record["unit"]),
         dossier_code=record.get("dossier_code"),
-        received_at=datetime.fromisoformat(record["received_at"]),
+        received_at=received_at,
         files=files,
         sender=record.get("sender"),
         attempts=int(record.get("attempts", 0)),
         last_error=record.get("last_error"),
+        sweeps=int(record.get("sweeps", 0)),
     )
 
 
@@ -204,7 +250,7 @@ def waiting(store: ObjectStore) -> tuple[list[Ticket], list[str]]:
     tickets, unreadable = [], []
     for key in store.list(INTAKE_PREFIX):
         try:
-            tickets.append(_from_json(json.loads(store.get_bytes(key))))
+            tickets.append(_parse(key, store.get_bytes(key)))
         except NotFoundError:  # done meanwhile
             continue
         except (ValueError, KeyError, TypeError):
@@ -235,9 +281,12 @@ def fetched(ticket: Ticket, store: ObjectStore, scratch: Path) -> Iterator[list[
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def counted(store: ObjectStore, ticket: Ticket) -> Ticket:
-    """Count one more nightly attempt in the ticket, before the work starts."""
-    ticket = replace(ticket, attempts=ticket.attempts + 1, last_error=None)
+def counted(store: ObjectStore, ticket: Ticket, *, sweep: bool = False) -> Ticket:
+    """Count one more nightly attempt (or sweep) in the ticket, before the work starts."""
+    if sweep:
+        ticket = replace(ticket, sweeps=ticket.sweeps + 1, last_error=None)
+    else:
+        ticket = replace(ticket, attempts=ticket.attempts + 1, last_error=None)
     write(store, ticket)
     return ticket
 

@@ -220,6 +220,7 @@ class LocalObjectStore:
     def exists(self, key: str) -> bool:
         return self._path(key).is_file()
 
+    @_disk_errors("delete")
     def delete(self, key: str) -> None:
         """Remove the object and its kept versions, unless one of them is still retained."""
         path = self._path(key)
@@ -240,8 +241,13 @@ class LocalObjectStore:
         return latest if latest and latest > datetime.now(UTC) else None
 
     def list(self, prefix: str = "") -> Iterator[str]:
+        """Keys under ``prefix``, walking only the folder the prefix names (the intake sweep
+        lists ``originals/_intake/`` every few minutes, not the whole archive)."""
+        folder = self.root / prefix.rpartition("/")[0]
+        if not folder.is_dir():
+            return
         keys = []
-        for path in self.root.rglob("*"):
+        for path in folder.rglob("*"):
             rel = path.relative_to(self.root).as_posix()
             hidden = rel.startswith(".") or path.name.startswith(".")
             if path.is_file() and not hidden and rel.startswith(prefix):

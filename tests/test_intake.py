@@ -132,11 +132,23 @@ def test_a_ticket_cannot_name_a_file_outside_the_scratch_folder(tmp_path, scan_p
     ticket = receive([scan_pdf], web, unit=UNIT)
     store = open_store(web)
     body = json.loads(store.get_bytes(intake.ticket_key(ticket.batch_id)))
-    body["files"][0]["name"] = "../../escape.pdf"
-    store.put_bytes(intake.ticket_key(ticket.batch_id), json.dumps(body).encode())
-    with pytest.raises(ValueError, match="plain file name"):
-        intake.read(store, ticket.batch_id)
-    assert intake.waiting(store) == ([], [intake.ticket_key(ticket.batch_id)])
+    key = intake.ticket_key(ticket.batch_id)
+    tampered = {
+        "a path": ("files", lambda f: [{**f[0], "name": "../../escape.pdf"}], "plain file name"),
+        "another object": (
+            "files",
+            lambda f: [{**f[0], "key": "archive/H56.02/2026/01/x/y.pdf"}],
+            "not the batch's original",
+        ),
+        "other bytes": ("files", lambda f: [{**f[0], "sha256": "0" * 64}], "not the batch's"),
+        "a naive time": ("received_at", lambda t: t[:19], "time zone"),
+        "a bad id": ("batch_id", lambda _: "bad id", "not a batch id"),
+    }
+    for what, (field, change, why) in tampered.items():
+        store.put_bytes(key, json.dumps({**body, field: change(body[field])}).encode())
+        with pytest.raises(BadInputError, match=why):
+            intake.read(store, ticket.batch_id)
+        assert intake.waiting(store) == ([], [key]), what
 
 
 def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
@@ -200,3 +212,48 @@ def test_a_worker_reports_its_progress_into_the_batch_row_for_every_web_server(
     done = [s[1] for s in during]
     assert done == sorted(done) and max(done) == 3 and {s[3] for s in during if s[1]} == {3}
     assert {"pages", "sign", "store"} <= {s[2] for s in during}
+
+
+def test_a_fault_of_the_worker_after_reading_leaves_the_batch_waiting_not_refused(
+    prefect_api_url, tmp_path, scan_pdf, monkeypatch
+):
+    """A BadInputError raised after the pages were read (the worker cannot read back its
+    own page image: a full or failing disk, injected here) says nothing about the scan:
+    the ticket stays for another try and the row is not marked quarantined."""
+    import flows.digitise
+    from sohoa.errors import BadInputError as Bad
+
+    def failing_disk(*args, **kwargs):
+        raise Bad("corrupt_image", file="page-000.png", reason="I/O error")
+
+    shared = {"store": {"local_root": tmp_path / "objects"}}
+    shared["catalog_url"] = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
+    web, worker = machine(tmp_path, shared, "web"), machine(tmp_path, shared, "worker")
+    ticket = receive([scan_pdf], web, unit=UNIT)
+    monkeypatch.setattr(flows.digitise, "build_archival_pdf", failing_disk)
+    with pytest.raises(Bad):
+        digitise_batch(batch_id=ticket.batch_id, settings=worker)
+    store = open_store(web)
+    assert intake.read(store, ticket.batch_id) is not None
+    assert not store.exists(intake.quarantine_key(ticket.batch_id))
+    assert open_catalog(web.resolved_catalog_url).get_batch(ticket.batch_id).status == "waiting"
+
+
+def test_a_batch_finished_by_the_sweep_is_not_shown_running_for_its_dead_workers_run():
+    """Prefect keeps a killed worker's run RUNNING for ever; once the sweep or the nightly
+    run has archived the batch (row archived, no ticket), the row wins over that run."""
+    from datetime import UTC, datetime
+
+    from web.batches import _Facts, _status
+    from web.jobs import JobView
+
+    now = datetime.now(UTC)
+    stuck = JobView("b1", None, "running", None, 0, "pages", (), None, now, now, None)
+    archived = _Facts(
+        status="archived", reason=None, in_review=0, in_inbox=False, quarantine_reason=None
+    )
+    still_waiting = _Facts(
+        status="waiting", reason=None, in_review=0, in_inbox=True, quarantine_reason=None
+    )
+    assert _status(archived, stuck) == "archived"
+    assert _status(still_waiting, stuck) == "running"

@@ -313,7 +313,7 @@ def test_a_claimed_batch_is_left_to_its_holder_and_a_killed_holder_frees_it(
     assert not (locks / f"{batch.batch_id}.lock").exists()  # and the holder's file is tidied
 
 
-def test_prefect_yaml_defines_the_three_deployments_on_the_process_pool():
+def test_prefect_yaml_defines_the_four_deployments_on_the_process_pool():
     import yaml
     from prefect.cli.deploy._models import PrefectYamlModel
     from prefect.client.schemas.schedules import CronSchedule
@@ -322,8 +322,9 @@ def test_prefect_yaml_defines_the_three_deployments_on_the_process_pool():
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     PrefectYamlModel.model_validate(config)  # the shape `prefect deploy` accepts
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert set(deployments) == {"digitise", "nightly", "fixity"}
+    assert set(deployments) == {"digitise", "nightly", "intake-sweep", "fixity"}
     flows = {"digitise": "digitise_batch", "nightly": "nightly", "fixity": "fixity_check"}
+    flows["intake-sweep"] = "drain_intake"
     for name, deployment in deployments.items():
         assert deployment["work_pool"]["name"] == "sohoa-process"
         assert ":" not in deployment["entrypoint"]  # a module path: no checkout needed
@@ -335,6 +336,8 @@ def test_prefect_yaml_defines_the_three_deployments_on_the_process_pool():
     [weekly] = deployments["fixity"]["schedules"]
     CronSchedule(cron=weekly["cron"], timezone=weekly["timezone"])  # a valid cron and zone
     assert weekly["cron"].split()[2:] == ["*", "*", "0"]  # once a week
+    [sweep] = deployments["intake-sweep"]["schedules"]
+    assert sweep["interval"] == 600 and deployments["intake-sweep"]["concurrency_limit"] == 1
 
 
 def test_an_attempt_that_never_started_is_taken_back(tmp_path):
@@ -435,11 +438,30 @@ def test_the_intake_sweep_finishes_batches_left_waiting_and_leaves_fresh_ones_to
     worker = Settings(data_dir=tmp_path / "worker", **shared)
     left = receive([scan(tmp_path / "scans", 31)], web, unit="H56.01")
     fresh = receive([scan(tmp_path / "scans", 32)], web, unit="H56.01")
+    swept_out = receive([scan(tmp_path / "scans", 33)], web, unit="H56.01")
     store = open_store(web)
-    an_hour_ago = left.received_at - timedelta(hours=1)
-    intake.write(store, dataclasses.replace(left, received_at=an_hour_ago))
+
+    def aged(ticket, **changes):
+        """The ticket as if received an hour ago (its keys moved with it)."""
+        an_hour_ago = ticket.received_at - timedelta(hours=1)
+        moved = []
+        for number, item in enumerate(ticket.files):
+            key = keys.original_key(ticket.unit, an_hour_ago, ticket.batch_id, number, item.name)
+            store.put_bytes(key, store.get_bytes(item.key))
+            moved.append(dataclasses.replace(item, key=key))
+        old = dataclasses.replace(ticket, received_at=an_hour_ago, files=tuple(moved), **changes)
+        intake.write(store, old)
+        return old
+
+    aged(left, attempts=3)  # the nights' attempts used up: the sweep counts its own
+    tried_out = aged(swept_out, sweeps=3)
 
     outcomes = drain_intake(settings=worker, min_age_minutes=15)
 
-    assert [(o.batch_id, o.result) for o in outcomes] == [(left.batch_id, "archived")]
-    assert [t.batch_id for t in intake.waiting(store)[0]] == [fresh.batch_id]
+    results = {o.batch_id: o.result for o in outcomes}
+    assert results == {left.batch_id: "archived", swept_out.batch_id: "skipped"}
+    waiting_now = [t.batch_id for t in intake.waiting(store)[0]]
+    assert sorted(waiting_now) == sorted([fresh.batch_id, swept_out.batch_id])
+    assert intake.read(store, swept_out.batch_id).sweeps == 3 == tried_out.sweeps
+    resent = receive([scan(tmp_path / "scans", 33)], web, unit="H56.01")  # sent again
+    assert (resent.batch_id, resent.sweeps, resent.attempts) == (swept_out.batch_id, 0, 0)

@@ -129,7 +129,8 @@ def _quarantine_reason(settings: Settings, batch_id: str, lang: str) -> str | No
 
 
 def _status(facts: _Facts, job: JobView | None) -> str:
-    if job is not None and job.active:
+    finished = facts.status in ("archived", "quarantined") and not facts.in_inbox
+    if job is not None and job.active and not finished:  # a dead worker's run stays "active"
         return "running" if job.state == "running" else "waiting"
     stored = facts.status
     if stored is None:  # a job this process ran, whose row could not be written
@@ -261,9 +262,9 @@ def list_batches(
         **filters,
     )
     settings, lang = settings_of(request), request_lang(request)
+    jobs = runner.views([row.id for row in found.batches])
     infos = tuple(
-        _compose(settings, lang, row, runner.view(row.id), (), row.in_review)
-        for row in found.batches
+        _compose(settings, lang, row, jobs.get(row.id), (), row.in_review) for row in found.batches
     )
     return BatchListing(infos, found.total, found.page, found.per_page, found.pages)
 

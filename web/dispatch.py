@@ -86,6 +86,15 @@ class DeploymentRunner:
         row = open_catalog(self.settings.resolved_catalog_url).get_batch(batch_id)
         return _as_job(run, row)
 
+    def views(self, batch_ids: list[str]) -> dict[str, JobView]:
+        """The jobs of several batches in one question to the Prefect server (a list page)."""
+        try:
+            runs = latest_runs(batch_ids) if batch_ids else {}
+        except StorageError as exc:
+            log.warning("cannot read the batches' runs: %s", exc)
+            return {}
+        return {i: _as_job(run, None) for i, run in runs.items()}
+
     def active(self) -> dict[str, str]:
         """Batch id → ``queued`` or ``running``, for every dispatched batch not finished."""
         try:

@@ -362,6 +362,7 @@ def start_check(
             sample=count,
             unit=root,
             now=now_of(request),
+            owned=settings_of(request).web.dispatch != "deployment",
         )
         try:
             audit(request, Action.FIXITY_START, target=str(run_id), sample=count, unit=root)

@@ -221,6 +221,10 @@ class JobRunner:
             job = self._jobs.get(batch_id)
             return None if job is None else job.view
 
+    def views(self, batch_ids: list[str]) -> dict[str, JobView]:
+        """The jobs of several batches (those this process has), by batch id."""
+        return {i: view for i in batch_ids if (view := self.view(i)) is not None}
+
     def active(self) -> dict[str, str]:
         """Batch id → ``queued`` or ``running``, for every batch not finished yet."""
         with self._lock:

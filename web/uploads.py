@@ -230,9 +230,7 @@ def _dispatch(request: Request, principal: Principal, paths: list[Path], form: U
         sender=f"web:{principal.name}",
     )
     try:
-        runner_for(request).submit(
-            ticket.batch_id, unit=form.unit, attempt_key=f"{ticket.received_at.isoformat()}"
-        )
+        runner_for(request).submit(ticket.batch_id, unit=form.unit)
     except (QueueFull, StorageError) as exc:
         log.warning("batch %s waits in the intake: %s", ticket.batch_id, type(exc).__name__)
 
