@@ -105,18 +105,7 @@ def fixity_running() -> bool:
     Raises:
         StorageError: the Prefect server cannot be reached.
     """
-    from prefect.client.orchestration import get_client
-    from prefect.client.schemas.filters import (
-        FlowRunFilter,
-        FlowRunFilterState,
-        FlowRunFilterStateType,
-        FlowRunFilterTags,
-    )
-
-    states = FlowRunFilterState(type=FlowRunFilterStateType(any_=list(ACTIVE_STATES)))
-    wanted = FlowRunFilter(tags=FlowRunFilterTags(all_=[FIXITY_TAG]), state=states)
-    with _prefect_errors("read runs"), _quick(), get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(flow_run_filter=wanted, limit=20)
+    runs = _read_runs(all_tags=[FIXITY_TAG], only_active=True, limit=20)
     fresh_after = datetime.now(UTC) - FIXITY_STALE_AFTER
     return any((r.expected_start_time or fresh_after) >= fresh_after for r in runs)
 
@@ -127,6 +116,26 @@ def latest_runs(batch_ids: list[str] | None = None, *, only_active: bool = False
     Raises:
         StorageError: the Prefect server cannot be reached.
     """
+    if batch_ids is None:
+        runs = _read_runs(all_tags=[BATCH_TAG], only_active=only_active)
+    else:
+        runs = _read_runs(any_tags=[batch_tag(b) for b in batch_ids], only_active=only_active)
+    latest: dict[str, RunState] = {}
+    for run in runs:  # newest first
+        batch_id = _batch_of(run.tags)
+        if batch_id and batch_id not in latest:
+            latest[batch_id] = _state_of(batch_id, run)
+    return latest
+
+
+def _read_runs(
+    *,
+    all_tags: list[str] | None = None,
+    any_tags: list[str] | None = None,
+    only_active: bool = False,
+    limit: int = 200,
+) -> list:
+    """Flow runs with the tags, newest expected start first (one quick request)."""
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         FlowRunFilter,
@@ -136,21 +145,13 @@ def latest_runs(batch_ids: list[str] | None = None, *, only_active: bool = False
     )
     from prefect.client.schemas.sorting import FlowRunSort
 
-    tags = FlowRunFilterTags(all_=[BATCH_TAG])
-    if batch_ids is not None:
-        tags = FlowRunFilterTags(any_=[batch_tag(b) for b in batch_ids])
+    tags = FlowRunFilterTags(all_=all_tags, any_=any_tags)
     states = FlowRunFilterStateType(any_=list(ACTIVE_STATES)) if only_active else None
     wanted = FlowRunFilter(tags=tags, state=FlowRunFilterState(type=states) if states else None)
     with _prefect_errors("read runs"), _quick(), get_client(sync_client=True) as client:
-        runs = client.read_flow_runs(
-            flow_run_filter=wanted, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=200
+        return client.read_flow_runs(
+            flow_run_filter=wanted, sort=FlowRunSort.EXPECTED_START_TIME_DESC, limit=limit
         )
-    latest: dict[str, RunState] = {}
-    for run in runs:
-        batch_id = _batch_of(run.tags)
-        if batch_id and batch_id not in latest:
-            latest[batch_id] = _state_of(batch_id, run)
-    return latest
 
 
 def _batch_of(tags: list[str]) -> str | None:
