@@ -166,6 +166,8 @@ def _print_queued(rows: list[dict], as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(rows, ensure_ascii=False))
         return
+    if not rows:  # every batch was refused: the errors above say why
+        return
     table = Table(title=t("queued_title"))
     for col in ("batch", "files", "run"):
         table.add_column(t(f"col_{col}"), no_wrap=True)

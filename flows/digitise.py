@@ -338,7 +338,10 @@ def _digitise_submitted(
             return _already_archived(batch_id, settings)
         scratch = settings.work_dir / f"intake-{batch_id}"
         with intake.fetched(ticket, store, scratch) as paths:
-            batch = inbox.receive(paths, settings, received_at=ticket.received_at, **ticket.options)
+            checked = [f.sha256 for f in ticket.files]  # fetched() compared every file
+            batch = inbox.receive(
+                paths, settings, received_at=ticket.received_at, hashes=checked, **ticket.options
+            )
             with _batch_claim(settings, batch.batch_id, held):  # the same unless tampered with
                 try:
                     manifests = _digitise_received(batch, settings, progress)

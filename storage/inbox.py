@@ -80,16 +80,20 @@ def receive(
     unit: str,
     dossier_code: str | None,
     received_at: datetime | None = None,
+    hashes: list[str] | None = None,
 ) -> ReceivedBatch:
     """Copy ``paths`` into a new (or the existing) inbox folder for their batch.
 
     ``received_at``: when the batch was first received elsewhere (the store's intake),
     which places its original keys; default now, or the folder's first receipt.
+    ``hashes``: the files' SHA-256, when the caller has just checked them (originals
+    downloaded from the intake), so they are not read a second time.
     """
     missing = [p for p in paths if not Path(p).is_file()]
     if missing:
         raise NotFoundError(what="file", name=str(missing[0]))
-    hashes = [sha256_file(Path(p)) for p in paths]
+    if hashes is None:
+        hashes = [sha256_file(Path(p)) for p in paths]
     batch_id = batch_id_for(hashes, kind=kind, unit=unit, dossier_code=dossier_code)
     folder = settings.inbox_dir / batch_id
     folder.mkdir(parents=True, exist_ok=True)

@@ -302,6 +302,15 @@ def release(store: ObjectStore, batch_id: str) -> None:
     store.delete(ticket_key(batch_id))
 
 
+def refusal(store: ObjectStore, batch_id: str, lang: str) -> str | None:
+    """Why the batch was quarantined, in ``lang`` (``None``: not refused, or unreadable)."""
+    try:
+        record = json.loads(store.get_bytes(quarantine_key(batch_id)))
+        return record["reason"].get(lang)
+    except (NotFoundError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 def quarantine(store: ObjectStore, ticket: Ticket, error: SohoaError) -> str:
     """Refused input: the ticket moves to ``_quarantine`` with the reason (originals kept)."""
     record = _as_json(ticket) | {

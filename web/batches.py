@@ -21,7 +21,6 @@ still in the inbox can be retried: it is queued again exactly as a new upload is
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -101,24 +100,21 @@ def _still_waiting(settings: Settings, batch_id: str) -> bool:
     """Whether the batch's originals still wait to be digitised: in this machine's inbox,
     or (uploads dispatched to the work pool) in the store's intake."""
     if settings.web.dispatch == "deployment":
-        return _ticket(settings, intake.ticket_key(batch_id)) is not None
+        try:
+            return intake.read(open_store(settings), batch_id) is not None
+        except SohoaError:  # the store is unreachable, or the ticket is not valid
+            return False
     return waiting.read_waiting(settings.inbox_dir / batch_id) is not None
-
-
-def _ticket(settings: Settings, key: str) -> dict | None:
-    """An intake or quarantine ticket, ``None`` when absent or the store is unreachable."""
-    try:
-        return json.loads(open_store(settings).get_bytes(key))
-    except (SohoaError, ValueError):
-        return None
 
 
 def _quarantine_reason(settings: Settings, batch_id: str, lang: str) -> str | None:
     """The ``vi:``/``en:`` line of ``quarantine/<batch>/reason.txt`` (or the reason in the
     store's quarantine ticket for dispatched uploads), if it is there."""
     if settings.web.dispatch == "deployment":
-        refused = _ticket(settings, intake.quarantine_key(batch_id))
-        return refused["reason"].get(lang) if refused else None
+        try:
+            return intake.refusal(open_store(settings), batch_id, lang)
+        except SohoaError:
+            return None
     path = settings.quarantine_dir / batch_id / REASON_FILE
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
