@@ -154,8 +154,9 @@ def test_a_ticket_cannot_name_a_file_outside_the_scratch_folder(tmp_path, scan_p
 def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
     tmp_path, prefect_api_url, scan_pdf
 ):
-    """``sohoa ingest --queue`` receives into the intake (no deployment on this Prefect
-    server: the batch waits, and the CLI says why it was not dispatched);
+    """``sohoa ingest --queue`` receives into the intake (its deployment is one this Prefect
+    server does not have, whichever tests deployed sohoa's before: the batch waits, and the
+    CLI says why it was not dispatched);
     ``sohoa ingest --batch ID`` on another data dir sharing the store digitises it."""
     from conftest import make_cli
 
@@ -164,7 +165,8 @@ def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
         "SOHOA_CATALOG_URL": f"sqlite:///{tmp_path / 'catalog.sqlite'}",
     }
     clerk = make_cli(tmp_path / "clerk", prefect_api_url)
-    queued = clerk("ingest", "--queue", "--json", str(scan_pdf), extra_env=shared_env)
+    missing = {"SOHOA_WEB__DEPLOYMENT": "digitise_batch/not-deployed-here"}
+    queued = clerk("ingest", "--queue", "--json", str(scan_pdf), extra_env=shared_env | missing)
     assert queued.returncode == 0, queued.stderr
     [row] = json.loads(queued.stdout)
     assert row["files"] == 1 and row["flow_run"] is None
