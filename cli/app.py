@@ -1,14 +1,15 @@
 """The ``sohoa`` command line: a thin surface over the library (one of two places that map errors to exit codes).
 
 Commands that only read the catalog (show, search, export, verify) do not
-import Prefect, so they start in well under a second; ``ingest`` and ``demo``
-run the Prefect flow (in-process by default, or a server named by
-``PREFECT_API_URL``).
+import Prefect, so they start in well under a second; ``ingest`` and ``demo`` run
+a batch's steps in this process on embedded defaults (:mod:`flows.plain`), or the
+Prefect flow when a server is named by ``PREFECT_API_URL``.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import uuid
@@ -28,7 +29,7 @@ from cli.serve import serve
 from cli.settings import show_settings
 from cli.units import units_app
 from cli.users import users_app
-from flows.runtime import prepare_prefect
+from flows.runtime import prepare_prefect, runs_on_prefect
 from sohoa import SOFTWARE
 from sohoa.errors import ExitCode, SohoaError
 from sohoa.messages import current_lang, t
@@ -85,6 +86,7 @@ def ingest(
         raise typer.Exit(int(ExitCode.USAGE))
     settings = guard(load_settings)
     files = files or []
+    _check_files(files, settings)
     batches = [[f] for f in files] if each else [list(files)] if files else []
     if queue:
         rows, code = _queue(batches, settings, dossier=dossier, unit=unit, kind=kind)
@@ -101,18 +103,40 @@ def ingest(
     )
     if as_json:
         out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
-    else:
+    elif views:  # no records: the errors above (stderr) say why, stdout stays empty
         _print_records(views, settings)
     raise typer.Exit(code)
+
+
+def _check_files(files: list[Path], settings) -> None:
+    """Refuse the command before anything starts when a file is missing, unreadable,
+    empty, too large or not a scan format (the pipeline's own check,
+    :func:`ocr.pages.detect_format`); every bad file is named, nothing is stored."""
+    from ocr.pages import detect_format
+    from sohoa.errors import BadInputError, NotFoundError
+
+    errors: list[SohoaError] = []
+    for path in files:
+        try:
+            if not path.is_file():
+                raise NotFoundError(what="file", name=str(path))
+            if not os.access(path, os.R_OK):
+                raise BadInputError("unreadable_file", file=str(path))
+            detect_format(path, limits=settings.limits)
+        except SohoaError as exc:
+            errors.append(exc)
+            fail(exc)
+    if errors:
+        raise typer.Exit(int(errors[0].exit_code))
 
 
 def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=()):
     """Run the flow per batch (files here, or batches waiting in the store's intake by
     id); a failed batch does not stop the others."""
-    prepare_prefect(settings)
     from cli.progress import RichProgress
-    from flows.digitise import run_digitise
     from records.commit import record_view
+
+    run_batch = _batch_runner(settings)
 
     jobs = [{"batch_id": i} for i in batch_ids] or [
         {"kind": kind, "unit": unit, "dossier_code": dossier, "files": f} for f in batches
@@ -122,7 +146,7 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
         for job in jobs:
             try:
                 files = [str(f) for f in job.pop("files", [])]
-                manifests = run_digitise(files, settings=settings, progress=progress, **job)
+                manifests = run_batch(files, settings=settings, progress=progress, **job)
                 views.extend(record_view(m) for m in manifests)
             except SohoaError as exc:
                 fail(exc)
@@ -132,6 +156,23 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
                 code = code or int(ExitCode.INTERNAL)
             progress.batch_finished()
     return views, code
+
+
+def _batch_runner(settings):
+    """The flow run when a Prefect server (or a Dask cluster) is configured, else the same
+    steps run plainly here (:func:`flows.runtime.runs_on_prefect` says why)."""
+    if runs_on_prefect(settings):
+        prepare_prefect(settings)
+        from flows.digitise import run_digitise
+
+        return run_digitise
+    from flows.plain import run_plain
+
+    verbose = bool(os.environ.get("SOHOA_VERBOSE"))
+    if verbose:  # the run's log as Prefect would print it; otherwise only the CLI's lines
+        logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("sohoa").setLevel(logging.INFO if verbose else logging.CRITICAL)
+    return run_plain
 
 
 def _queue(batches, settings, *, dossier, unit, kind) -> tuple[list[dict], int]:

@@ -19,3 +19,12 @@ def prepare_prefect(settings) -> None:
         "PREFECT_LOGGING_LEVEL", "INFO" if os.environ.get("SOHOA_VERBOSE") else "CRITICAL"
     )
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+
+def runs_on_prefect(settings) -> bool:
+    """Whether a command's batches run as Prefect flow runs (:mod:`flows.digitise`) or
+    plainly in the process (:mod:`flows.plain`): on Prefect when a Prefect server is
+    configured (``PREFECT_API_URL``: the runs are recorded there) or the pages go to a
+    Dask cluster (prefect-dask's runner); plainly on embedded defaults, where Prefect
+    would start a temporary server for every command (``flows/plain.py`` says why)."""
+    return bool(os.environ.get("PREFECT_API_URL") or settings.dask_address)

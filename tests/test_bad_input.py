@@ -85,11 +85,42 @@ def _assert_rejected(cli, done, path: Path, code: int, phrase: str) -> None:
     assert path.exists()  # the user's own file is never touched
 
 
+AT_THE_DOOR = {"empty", "not_image"}
+"""Refused by ``sohoa ingest`` before anything starts (its check of the arguments): the
+user's file is where it was, so nothing is copied into the inbox or quarantine."""
+
+
+def _assert_refused_at_the_door(cli, done, path: Path, code: int, phrase: str) -> None:
+    assert done.returncode == code, done.stdout + done.stderr
+    error_lines = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert len(error_lines) == 1 and path.name in error_lines[0] and phrase in error_lines[0]
+    assert done.stdout == ""  # no empty records table
+    for folder in ("inbox", "quarantine", "work"):
+        where = cli.data_dir / folder
+        assert not where.exists() or not any(where.rglob("*")), folder
+    assert cli.record_count() == 0 and cli.archive_objects() == []
+    assert path.exists()
+
+
 @pytest.mark.parametrize(("kind", "code", "phrase"), CASES, ids=[c[0] for c in CASES])
 def test_bad_input_is_quarantined(cli, tmp_path, scan_pdf, kind, code, phrase):
     path = _make(kind, tmp_path, scan_pdf)
     done = cli("ingest", str(path))
-    _assert_rejected(cli, done, path, code, phrase)
+    if kind in AT_THE_DOOR:
+        _assert_refused_at_the_door(cli, done, path, code, phrase)
+    else:
+        _assert_rejected(cli, done, path, code, phrase)
+
+
+def test_every_bad_argument_is_named_before_any_batch_starts(cli, tmp_path, scan_pdf):
+    """``--each`` with a good scan, an empty file and a missing one: both bad ones are
+    named and nothing is digitised, not even the good scan (the clerk fixes the command)."""
+    empty, missing = _make("empty", tmp_path, scan_pdf), tmp_path / "khong-co.pdf"
+    done = cli("ingest", "--each", str(scan_pdf), str(empty), str(missing), "--json")
+    assert done.returncode == ExitCode.BAD_INPUT, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 2 and empty.name in errors[0] and missing.name in errors[1]
+    assert done.stdout == "" and cli.record_count() == 0
 
 
 def test_message_is_vietnamese_by_default(cli, tmp_path, scan_pdf):
@@ -119,6 +150,19 @@ def test_other_batches_still_go_through(cli, tmp_path, scan_pdf):
 def test_missing_file_is_reported(cli, tmp_path):
     done = cli("ingest", str(tmp_path / "khong-co.pdf"))
     assert done.returncode == ExitCode.NOT_FOUND and "khong-co.pdf" in done.stderr
+    assert done.stdout == ""  # no empty records table
+
+
+@pytest.mark.skipif(__import__("os").geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_file_is_refused_before_any_work(cli, tmp_path, scan_pdf):
+    import shutil
+
+    locked = tmp_path / "khoa.pdf"
+    shutil.copy(scan_pdf, locked)
+    locked.chmod(0)
+    done = cli("ingest", str(locked))
+    assert done.returncode == ExitCode.BAD_INPUT and "khoa.pdf" in done.stderr
+    assert "permission" in done.stderr and cli.record_count() == 0
 
 
 def test_a_production_set_up_without_its_key_refuses_before_any_work(cli, scan_pdf):

@@ -216,7 +216,7 @@ def test_no_folder_holds_more_than_a_quarter_of_the_code(package):
 def test_starting_a_flow_run_does_not_import_pyhanko_before_the_pages():
     """A worker's flow run imports ``flows.digitise`` cold each time (Prefect's process
     workers start a new interpreter per run); pyHanko (about 0.4 s) is needed only by the
-    last step, which imports it while the pages are read (``flows.digitise._sign``). The
+    last step, which imports it while the pages are read (``flows.batch._sign``). The
     signing-key check at the flow's start must not pull it in."""
     import subprocess
     import sys

@@ -222,7 +222,7 @@ def test_a_fault_of_the_worker_after_reading_leaves_the_batch_waiting_not_refuse
     """A BadInputError raised after the pages were read (the worker cannot read back its
     own page image: a full or failing disk, injected here) says nothing about the scan:
     the ticket stays for another try and the row is not marked quarantined."""
-    import flows.digitise
+    import flows.batch
     from sohoa.errors import BadInputError as Bad
 
     def failing_disk(*args, **kwargs):
@@ -232,7 +232,7 @@ def test_a_fault_of_the_worker_after_reading_leaves_the_batch_waiting_not_refuse
     shared["catalog_url"] = f"sqlite:///{tmp_path / 'catalog.sqlite'}"
     web, worker = machine(tmp_path, shared, "web"), machine(tmp_path, shared, "worker")
     ticket = receive([scan_pdf], web, unit=UNIT)
-    monkeypatch.setattr(flows.digitise, "build_archival_pdf", failing_disk)
+    monkeypatch.setattr(flows.batch, "build_archival_pdf", failing_disk)
     with pytest.raises(Bad):
         digitise_batch(batch_id=ticket.batch_id, settings=worker)
     store = open_store(web)

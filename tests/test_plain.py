@@ -1,0 +1,182 @@
+"""A batch run without Prefect (``flows.plain``): what ``sohoa ingest`` does on embedded
+defaults. The same steps as the Prefect flow, so the same records; the same bound on
+pages read at once; the same retries of storage outages; and no Prefect at all, so no
+temporary Prefect server is started for a command."""
+
+# ruff: noqa: F811 - pytest injects the fixtures imported below by parameter name
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import s3server
+from archive_fixture import make_scans
+from s3server import s3_server, s3_store  # noqa: F401
+from test_flow import TesseractCount
+from test_storage_faults import StopServer, catalog_state, waiting_in_inbox
+
+from flows.plain import PlainEngine, run_plain
+from schemas.settings import Settings
+from sohoa.errors import ConfigError, StorageError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_plain_run_archives_the_records_the_flow_run_does(prefect_api_url, tmp_path, scan_pdf):
+    from flows.digitise import run_digitise
+
+    [by_flow] = run_digitise([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "f"), unit="U1")
+    [plain] = run_plain([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "p"), unit="U1")
+    assert plain.record_id == by_flow.record_id and plain.batch_id == by_flow.batch_id
+    assert [p.model_dump() for p in plain.pages] == [p.model_dump() for p in by_flow.pages]
+    assert plain.fields == by_flow.fields and plain.status == by_flow.status
+    assert plain.pdf.key == by_flow.pdf.key and plain.signature.signer == by_flow.signature.signer
+    # the same batch again is recognised and not reprocessed
+    [again] = run_plain([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "p"), unit="U1")
+    assert again.created_at == plain.created_at
+
+
+def test_a_plain_run_reads_no_more_pages_at_once_than_configured(tmp_path, scan_pdf):
+    settings = Settings(data_dir=tmp_path / "data", ocr={"workers": 1})
+    with TesseractCount() as tesseracts:
+        [manifest] = run_plain([str(scan_pdf)], settings=settings)
+    assert len(manifest.pages) == 3
+    assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
+
+
+def test_the_plain_engine_keeps_a_window_and_drops_what_follows_a_failure():
+    lock, running, most, started = threading.Lock(), [0], [0], []
+
+    def step(item: int, scale: int) -> int:
+        with lock:
+            started.append(item)
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        if item == 2:
+            raise ValueError("page 2 is unreadable")
+        return item * scale
+
+    engine = PlainEngine()
+    done = dict(engine.each_done(step, [0, 1], (10,), window=2))
+    assert done == {0: 0, 1: 10}
+    started.clear()
+    with pytest.raises(ValueError, match="page 2"):
+        dict(engine.each_done(step, list(range(8)), (10,), window=2))
+    assert most[0] == 2
+    assert len(started) < 8, started  # the pages after the failure were never started
+
+
+def test_the_plain_engine_retries_outages_and_nothing_else():
+    waits: list[float] = []
+    engine = PlainEngine(sleep=waits.append)
+    calls = []
+
+    def flaky(fail_times: int, error: Exception):
+        calls.append(1)
+        if len(calls) <= fail_times:
+            raise error
+        return "stored"
+
+    outage = StorageError(reason="connection refused")
+    assert engine.call(flaky, 2, outage, retry_delays=[2, 8, 32]) == "stored"
+    assert waits == [2, 8] and len(calls) == 3
+    waits.clear(), calls.clear()
+    with pytest.raises(StorageError):
+        engine.call(flaky, 9, outage, retry_delays=[2, 8])
+    assert waits == [2, 8] and len(calls) == 3  # tried, retried twice, gave up
+    waits.clear(), calls.clear()
+    with pytest.raises(ConfigError):
+        engine.call(flaky, 1, ConfigError(reason="bucket has no lock"), retry_delays=[2, 8])
+    assert waits == [] and len(calls) == 1  # a wait cannot fix a bad setting
+    waits.clear(), calls.clear()
+    with pytest.raises(StorageError):
+        engine.call(flaky, 1, outage)  # steps that are not storage steps are not retried
+    assert waits == [] and len(calls) == 1
+
+
+@pytest.mark.timeout(600)
+def test_a_plain_run_keeps_the_original_when_the_store_goes_away(
+    tmp_path, s3_server, s3_store, caplog
+):
+    """The store stops while pages are read: the storage step is retried, then the batch
+    is ``failed`` with its original kept; with the store back, a later run archives it."""
+    store = s3server.store_settings(
+        s3_server,
+        s3_store.buckets["archive"].removesuffix("-archive"),
+        access_key=s3_server.access_key,
+        secret_key=s3_server.secret_key,
+        retries=1,
+        retry_delay_s=0.2,
+    )
+    settings = Settings(data_dir=tmp_path / "data", store=store)
+    _, stack = make_scans(tmp_path / "scans")
+    original = stack.read_bytes()
+    sink = StopServer(s3_server, ("page", 1))
+    caplog.set_level(logging.WARNING, logger="sohoa.digitise")
+    try:
+        with pytest.raises(StorageError):
+            run_plain([str(stack)], settings=settings, progress=sink, unit="H56.01")
+    finally:
+        s3_server.start()
+    assert sink.stopped
+    assert any("store_originals failed, retried in 0.2 s" in r.message for r in caplog.records)
+    batches, rows = catalog_state(settings, s3_store)
+    [batch] = batches.values()
+    assert batch.status == "failed" and "Storage error" in batch.reason
+    assert rows == [] and waiting_in_inbox(settings) == [original]
+
+    manifests = run_plain([str(stack)], settings=settings, unit="H56.01")
+    assert len(manifests) == 2
+    batches, rows = catalog_state(settings, s3_store)
+    assert batches[batch.id].status == "archived" and len(rows) == 2
+    assert waiting_in_inbox(settings) == []
+
+
+def test_the_plain_engine_never_imports_prefect():
+    probe = (
+        "import sys, flows.plain; print(sorted(m for m in sys.modules if m.startswith('prefect')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_cli_ingest_on_embedded_defaults_starts_no_prefect(tmp_path, scan_pdf):
+    """``sohoa ingest`` with no Prefect server configured: the records come out on stdout
+    and Prefect is never imported, so no temporary Prefect server was started."""
+    probe = (
+        "import sys\n"
+        "from cli.app import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit as done:\n"
+        "    code = done.code\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('prefect'))\n"
+        "print('PREFECT', loaded, 'CODE', code, file=sys.stderr)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env["SOHOA_DATA_DIR"] = str(tmp_path / "data")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, "ingest", str(scan_pdf), "--json"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert "PREFECT [] CODE 0" in done.stderr, done.stderr
+    [record] = json.loads(done.stdout)
+    assert record["pages"] == 3
