@@ -145,8 +145,7 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
     with RichProgress(console, total_batches=len(jobs), enabled=not quiet) as progress:
         for job in jobs:
             try:
-                files = [str(f) for f in job.pop("files", [])]
-                manifests = run_batch(files, settings=settings, progress=progress, **job)
+                manifests = _run_job(job, settings, run_batch, progress)
                 views.extend(record_view(m) for m in manifests)
             except SohoaError as exc:
                 fail(exc)
@@ -156,6 +155,18 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
                 code = code or int(ExitCode.INTERNAL)
             progress.batch_finished()
     return views, code
+
+
+def _run_job(job: dict, settings, run_batch, progress) -> list:
+    """A waiting batch by id, or files received first through the one entrance (the
+    store's intake, :func:`flows.batch.received_here`) and then digitised by id here."""
+    if "batch_id" in job:
+        return run_batch([], settings=settings, progress=progress, **job)
+    from flows.batch import received_here
+
+    files = [str(f) for f in job.pop("files")]
+    with received_here(files, settings, sender="cli", **job) as (batch_id, held):
+        return run_batch([], batch_id=batch_id, settings=settings, progress=progress, claim=held)
 
 
 def _batch_runner(settings):

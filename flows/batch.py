@@ -44,6 +44,7 @@ from schemas.models import (
     StoredObject,
 )
 from schemas.settings import Kind, OcrSettings, PdfSettings, Settings
+from services.intake import receive as receive_into_intake
 from sohoa import logmask
 from sohoa.errors import (
     BadInputError,
@@ -290,6 +291,57 @@ def digitise(
         batch = inbox.receive(paths, settings, **options)
         with _batch_claim(settings, batch.batch_id, held):  # the same, unless a file changed
             return run.received(batch)
+
+
+@contextmanager
+def received_here(
+    files: list[str],
+    settings: Settings,
+    *,
+    sender: str,
+    kind: Kind = "thanh-phan",
+    unit: str | None = None,
+    dossier_code: str | None = None,
+) -> Iterator[tuple[str, Claim]]:
+    """Files given on this machine (``sohoa ingest``), received through the one entrance
+    (:func:`services.intake.receive`: originals and ticket into the store's intake, a
+    ``waiting`` row) under the batch's claim; yields the batch id and the claim, for
+    the caller to digitise the batch by id in this process, handing the claim on.
+
+    Why through the intake and not straight into this machine's inbox: a run killed or
+    failed mid-batch leaves the batch in the store, where the nightly run or a worker of
+    any machine finishes it, as it does an upload's.
+
+    Raises:
+        ConfigError: no signing key and the demo certificate is turned off; nothing stored.
+        BatchBusyError: another run holds these very scans; nothing stored.
+        NotFoundError, BadInputError: as :func:`services.intake.receive`; nothing stored.
+        StorageError: the store or catalog cannot take it; the batch waits in this
+            machine's inbox for the nightly run (:func:`_wait_here`).
+    """
+    require_signing_key(settings)
+    options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
+    paths = [Path(f) for f in files]
+    with _batch_claim(settings, batch_id_of(paths, **options), None) as held:
+        try:
+            ticket = receive_into_intake(paths, settings, sender=sender, **options)
+        except StorageError as exc:
+            _wait_here(paths, settings, exc, options)
+            raise
+        yield ticket.batch_id, held
+
+
+def _wait_here(paths: list[Path], settings: Settings, exc: StorageError, options: dict) -> None:
+    """The store (or catalog) cannot take the batch at the door: it waits in this
+    machine's inbox, with a ``failed`` row where the catalog can be reached, so the
+    nightly run (or the same ``ingest`` again) digitises it; no page is read now, as
+    nothing read could be stored."""
+    batch = inbox.receive(paths, settings, **options)
+    with suppress(StorageError):
+        open_catalog(settings.resolved_catalog_url).upsert_batch(
+            batch.batch_id, status="failed", reason=exc.render("en"), file_count=len(paths),
+            **options,
+        )  # fmt: skip
 
 
 def batch_id_of(paths: list[Path], *, kind: Kind, unit: str, dossier_code: str | None) -> str:

@@ -156,20 +156,22 @@ def copy_data_dir(src: Path, dest: Path, *, skip: tuple[str, ...] = ("prefect",)
     return dest
 
 
-def make_cli(data_dir: Path, prefect_api_url: str) -> Cli:
-    """A CLI with its own data dir, the session's Prefect server, and the user's defaults."""
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("SOHOA_") and k != "PREFECT_LOGGING_LEVEL"
-    }
-    env.update(SOHOA_DATA_DIR=str(data_dir), PREFECT_API_URL=prefect_api_url, COLUMNS="200")
+def make_cli(data_dir: Path, prefect_api_url: str | None = None) -> Cli:
+    """A CLI with its own data dir and the user's defaults: embedded defaults (no Prefect
+    server: ``ingest`` runs plainly, :mod:`flows.plain`), or flow runs on the session's
+    Prefect server when ``prefect_api_url`` is given (the nightly run, a province's set-up)."""
+    dropped = ("SOHOA_", "PREFECT_LOGGING_LEVEL") if prefect_api_url else ("SOHOA_", "PREFECT_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(dropped)}
+    env.update(SOHOA_DATA_DIR=str(data_dir), COLUMNS="200")
+    if prefect_api_url:
+        env["PREFECT_API_URL"] = prefect_api_url
     return Cli(data_dir, env)
 
 
 @pytest.fixture
-def cli(tmp_path, prefect_api_url) -> Cli:
-    return make_cli(tmp_path / "data", prefect_api_url)
+def cli(tmp_path) -> Cli:
+    """``sohoa`` as a clerk runs it on embedded defaults."""
+    return make_cli(tmp_path / "data")
 
 
 PAGE_TEXTS = [

@@ -24,11 +24,11 @@ def pdftotext(path: Path, page: int | None = None, *, mode: str = "-raw") -> str
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory, prefect_api_url, scan_pdf):
-    """Ingest the 3-page scan once for the module; return (cli, record)."""
+def ingested(tmp_path_factory, scan_pdf):
+    """Ingest the 3-page scan once for the module, on embedded defaults; return (cli, record)."""
     from conftest import make_cli
 
-    cli = make_cli(tmp_path_factory.mktemp("e2e") / "data", prefect_api_url)
+    cli = make_cli(tmp_path_factory.mktemp("e2e") / "data")
     records = cli.json("ingest", str(scan_pdf), "--unit", "H56.01", "--kind", "thanh-phan")
     assert len(records) == 1
     return cli, records[0]

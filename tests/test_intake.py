@@ -186,6 +186,57 @@ def test_the_cli_queues_a_batch_and_another_machine_digitises_it_by_id(
     assert both.returncode == 2 and "--batch" in both.stdout + both.stderr
 
 
+def test_a_cli_ingest_killed_mid_batch_is_finished_from_the_intake_on_another_machine(
+    tmp_path, scan_pdf
+):
+    """``sohoa ingest FILES`` goes through the one entrance too: killed (SIGKILL) while it
+    reads the pages, its batch waits in the shared store's intake, not on the clerk's disk,
+    and a machine that shares only the store and the catalog archives it exactly once."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    from conftest import SOHOA, make_cli
+
+    shared_env = {
+        "SOHOA_STORE__LOCAL_ROOT": str(tmp_path / "objects"),
+        "SOHOA_CATALOG_URL": f"sqlite:///{tmp_path / 'catalog.sqlite'}",
+    }
+    clerk = make_cli(tmp_path / "clerk")
+    pages = tmp_path / "clerk" / "work"
+    running = subprocess.Popen(
+        [str(SOHOA), "ingest", str(scan_pdf), "--unit", UNIT, "--json"],
+        env=clerk.env | shared_env,
+        stdout=subprocess.DEVNULL,
+        stderr=(tmp_path / "stderr").open("w"),
+    )
+    deadline = time.monotonic() + 120
+    while not any(pages.rglob("pages/*.*")) and running.poll() is None:
+        assert time.monotonic() < deadline, "the ingest never started reading pages"
+        time.sleep(0.05)
+    assert running.poll() is None, (tmp_path / "stderr").read_text()
+    os.kill(running.pid, signal.SIGKILL)
+    running.wait()
+    store = open_store(
+        Settings(data_dir=tmp_path / "x", store={"local_root": tmp_path / "objects"})
+    )
+    [ticket], _ = intake.waiting(store)
+    assert ticket.sender == "cli" and [f.name for f in ticket.files] == [scan_pdf.name]
+    assert not any(store.list("archive/"))
+
+    worker = make_cli(tmp_path / "worker")
+    done = worker("ingest", "--batch", ticket.batch_id, "--json", extra_env=shared_env)
+    assert done.returncode == 0, done.stderr
+    [record] = json.loads(done.stdout)
+    assert record["pages"] == 3
+    assert intake.read(store, ticket.batch_id) is None
+    assert sum(k.endswith(".pdf") for k in store.list("archive/")) == 1
+    again = clerk("ingest", str(scan_pdf), "--unit", UNIT, "--json", extra_env=shared_env)
+    assert json.loads(again.stdout)[0]["id"] == record["id"]  # the clerk's retry: a no-op
+    assert sum(k.endswith(".pdf") for k in store.list("archive/")) == 1
+
+
 def test_a_worker_reports_its_progress_into_the_batch_row_for_every_web_server(
     prefect_api_url, tmp_path, scan_pdf
 ):

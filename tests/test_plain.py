@@ -180,3 +180,16 @@ def test_a_cli_ingest_on_embedded_defaults_starts_no_prefect(tmp_path, scan_pdf)
     assert "PREFECT [] CODE 0" in done.stderr, done.stderr
     [record] = json.loads(done.stdout)
     assert record["pages"] == 3
+
+
+def test_with_a_prefect_server_configured_the_cli_runs_the_flow(
+    prefect_api_url, tmp_path, scan_pdf
+):
+    """``PREFECT_API_URL`` set: each batch is a ``digitise_batch`` flow run that server records."""
+    from conftest import flow_runs_of, make_cli
+
+    cli = make_cli(tmp_path / "data", prefect_api_url)
+    [record] = cli.json("ingest", str(scan_pdf))
+    [run] = flow_runs_of("digitise_batch", tmp_path / "data")
+    assert run.state.is_completed() and run.parameters["batch_id"]
+    assert record["pages"] == 3
