@@ -112,7 +112,6 @@ def _check_files(files: list[Path], settings) -> None:
     """Refuse the command before anything starts when a file is missing, unreadable,
     empty, too large or not a scan format (the pipeline's own check,
     :func:`ocr.pages.detect_format`); every bad file is named, nothing is stored."""
-    from ocr.pages import detect_format
     from sohoa.errors import BadInputError, NotFoundError
 
     errors: list[SohoaError] = []
@@ -122,6 +121,8 @@ def _check_files(files: list[Path], settings) -> None:
                 raise NotFoundError(what="file", name=str(path))
             if not os.access(path, os.R_OK):
                 raise BadInputError("unreadable_file", file=str(path))
+            from ocr.pages import detect_format  # imported once a file is there to look at
+
             detect_format(path, limits=settings.limits)
         except SohoaError as exc:
             errors.append(exc)

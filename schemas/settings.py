@@ -23,7 +23,6 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-from sqlalchemy.engine import make_url
 
 Kind = Literal["thanh-phan", "ket-qua"]
 """Loại số hóa: ``thanh-phan`` (thành phần hồ sơ, 0) or ``ket-qua`` (kết quả, 1)."""
@@ -452,6 +451,8 @@ class Settings(BaseSettings):
         url = self.catalog_url or f"sqlite:///{self.data_dir / 'catalog.sqlite'}"
         if self.catalog_password_file is None:
             return url
+        from sqlalchemy.engine import make_url  # not at the top: every command reads settings
+
         parsed = make_url(url)
         if parsed.password is not None or parsed.get_backend_name() == "sqlite":
             return url

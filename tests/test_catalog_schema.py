@@ -191,3 +191,36 @@ def test_sohoa_catalog_upgrade_says_what_it_did(cli, tmp_path: Path) -> None:
     }
     vi = cli("catalog", "upgrade", lang="vi", extra_env=env)
     assert "đã mới nhất" in vi.stdout
+
+
+def test_the_newest_revision_read_from_file_names_is_alembics_own_head() -> None:
+    """:func:`head_revision` reads the migration files' numbers (no Alembic import); that
+    holds only while each file's revision is its number on one line of revisions."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from catalog.schema import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert head_revision() == scripts.get_current_head()
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
+        assert script.down_revision in (None, f"{int(script.revision) - 1:04d}"), script.path
+
+
+def test_opening_a_current_catalog_reads_one_row_and_imports_no_alembic(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """``search`` and ``show`` open the catalog: a current one costs one query, not
+    Alembic's import (0.3-0.8 s); an old one is still upgraded (tests above)."""
+    Catalog(empty_url).close()  # made and brought to the newest revision
+    probe = (
+        "import sys; from catalog.database import Catalog; Catalog(sys.argv[1]).close();"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'mako'}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, empty_url], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
