@@ -44,6 +44,7 @@ from schemas.models import (
     StoredObject,
 )
 from schemas.settings import Kind, OcrSettings, PdfSettings, Settings
+from services.intake import keep_here
 from services.intake import receive as receive_into_intake
 from sohoa import logmask
 from sohoa.errors import (
@@ -317,7 +318,7 @@ def received_here(
         BatchBusyError: another run holds these very scans; nothing stored.
         NotFoundError, BadInputError: as :func:`services.intake.receive`; nothing stored.
         StorageError: the store or catalog cannot take it; the batch waits in this
-            machine's inbox for the nightly run (:func:`_wait_here`).
+            machine's inbox for the nightly run (:func:`services.intake.keep_here`).
     """
     require_signing_key(settings)
     options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
@@ -325,23 +326,10 @@ def received_here(
     with _batch_claim(settings, batch_id_of(paths, **options), None) as held:
         try:
             ticket = receive_into_intake(paths, settings, sender=sender, **options)
-        except StorageError as exc:
-            _wait_here(paths, settings, exc, options)
+        except StorageError as exc:  # no page is read now: nothing read could be stored
+            keep_here(paths, settings, exc, **options)
             raise
         yield ticket.batch_id, held
-
-
-def _wait_here(paths: list[Path], settings: Settings, exc: StorageError, options: dict) -> None:
-    """The store (or catalog) cannot take the batch at the door: it waits in this
-    machine's inbox, with a ``failed`` row where the catalog can be reached, so the
-    nightly run (or the same ``ingest`` again) digitises it; no page is read now, as
-    nothing read could be stored."""
-    batch = inbox.receive(paths, settings, **options)
-    with suppress(StorageError):
-        open_catalog(settings.resolved_catalog_url).upsert_batch(
-            batch.batch_id, status="failed", reason=exc.render("en"), file_count=len(paths),
-            **options,
-        )  # fmt: skip
 
 
 def batch_id_of(paths: list[Path], *, kind: Kind, unit: str, dossier_code: str | None) -> str:

@@ -7,15 +7,17 @@ any worker then runs ``digitise_batch(batch_id=…)`` on it (:mod:`flows.digitis
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 from catalog.database import open_catalog
 from schemas.settings import Kind, Settings
-from storage import intake
+from sohoa.errors import StorageError
+from storage import inbox, intake
 from storage.intake import Ticket
 from storage.stores import open_store
 
-__all__ = ["Ticket", "receive"]
+__all__ = ["Ticket", "keep_here", "receive"]
 
 
 def receive(
@@ -46,3 +48,30 @@ def receive(
         ticket.batch_id, status="waiting", reason=None, file_count=len(ticket.files), **options
     )
     return ticket
+
+
+def keep_here(
+    paths: list[Path],
+    settings: Settings,
+    error: StorageError,
+    *,
+    kind: Kind = "thanh-phan",
+    unit: str | None = None,
+    dossier_code: str | None = None,
+) -> str:
+    """The store (or the catalog) could not take the batch at the door (:func:`receive`
+    raised ``error``): it waits in this machine's inbox instead, with a ``failed`` row
+    saying why where the catalog can be reached, for the nightly run, a retry or the
+    same files sent again. Returns the batch id. Only for a sender on a machine that
+    digitises (``sohoa ingest``, the embedded web app); the caller holds the claim."""
+    options = {"kind": kind, "unit": unit or settings.default_unit, "dossier_code": dossier_code}
+    batch = inbox.receive(paths, settings, **options)
+    with suppress(StorageError):
+        open_catalog(settings.resolved_catalog_url).upsert_batch(
+            batch.batch_id,
+            status="failed",
+            reason=error.render("en"),
+            file_count=len(paths),
+            **options,
+        )
+    return batch.batch_id

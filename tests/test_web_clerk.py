@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import threading
 import uuid
 from dataclasses import dataclass
@@ -33,6 +32,8 @@ from services import records as record_service
 from services import review as review_service
 from services import users as user_service
 from sohoa.errors import StaleRevisionError
+from storage import intake
+from storage.stores import open_store
 from web.app import create_app
 from web.jobs import JobRunner
 
@@ -350,10 +351,10 @@ def test_progress_is_visible_while_the_batch_runs(tmp_path, stop_runners):
     app = new_app(settings, stop_runners)
     midway, finish = threading.Event(), threading.Event()
 
-    def digitise(files, *, settings, progress, kind, unit, dossier_code, claim):
-        batch_id = Path(files[0]).parents[1].name.removeprefix("nightly-")
+    def digitise(files, *, settings, progress, claim, batch_id):
+        assert files == []  # an upload is digitised by id, from the store's intake
         assert claim.held and claim.name == batch_id  # the runner hands its claim on
-        progress.batch_started(batch_id, len(files))
+        progress.batch_started(batch_id, 1)
         progress.pages_found(batch_id, 3)
         progress.page_done(batch_id, 0)
         progress.page_done(batch_id, 1)
@@ -362,13 +363,15 @@ def test_progress_is_visible_while_the_batch_runs(tmp_path, stop_runners):
         open_catalog(settings.resolved_catalog_url).upsert_batch(
             batch_id, status="archived", page_count=3
         )
-        shutil.rmtree(settings.inbox_dir / batch_id)
+        intake.release(open_store(settings), batch_id)
         return []
 
     app.state.jobs = JobRunner(settings, digitise=digitise)
     browser = signed_in(app, "an.clerk")
     batch_id = upload_api(browser, receipt_png(tmp_path / "scans"), unit="H56.09").json()["id"]
     assert midway.wait(WAIT_S)
+    ticket = intake.read(open_store(settings), batch_id)  # received through the one entrance
+    assert ticket.sender == "web:an.clerk" and inbox_folders(settings) == []
     running = browser.get(f"/api/batches/{batch_id}", headers={"accept-language": "en"}).json()
     assert (running["status"], running["pages_done"], running["pages_total"]) == ("running", 2, 3)
     assert running["stage"] == "pages" and running["stage_text"] == "reading pages"

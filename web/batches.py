@@ -11,12 +11,12 @@ A batch's status for people merges two sources (see :mod:`web.jobs`):
 ``running``               a worker of this process is digitising it
 ``archived``              every record archived, none left to review
 ``needs_review``          archived, with at least one record to check
-``failed``                an outage or signing problem; originals wait in the inbox
+``failed``                an outage or signing problem; originals wait in the intake
 ``quarantined``           bad input (corrupt, encrypted, too large): never retried
 ========================  ==========================================================
 
 A failed batch (or one left waiting with no worker on it) whose originals are
-still in the inbox can be retried: it is queued again exactly as a new upload is.
+still in the intake (or the inbox) can be retried: queued again as a new upload is.
 """
 
 from __future__ import annotations
@@ -97,24 +97,29 @@ class _Facts:
 
 
 def _still_waiting(settings: Settings, batch_id: str) -> bool:
-    """Whether the batch's originals still wait to be digitised: in this machine's inbox,
-    or (uploads dispatched to the work pool) in the store's intake."""
+    """Whether the batch's originals still wait to be digitised: in the store's intake
+    (where uploads are received), or, in embedded mode, in this machine's inbox (a
+    batch the store could not take at the door)."""
+    try:
+        if intake.read(open_store(settings), batch_id) is not None:
+            return True
+    except SohoaError:  # the store is unreachable, or the ticket is not valid
+        pass
     if settings.web.dispatch == "deployment":
-        try:
-            return intake.read(open_store(settings), batch_id) is not None
-        except SohoaError:  # the store is unreachable, or the ticket is not valid
-            return False
+        return False
     return waiting.read_waiting(settings.inbox_dir / batch_id) is not None
 
 
 def _quarantine_reason(settings: Settings, batch_id: str, lang: str) -> str | None:
-    """The ``vi:``/``en:`` line of ``quarantine/<batch>/reason.txt`` (or the reason in the
-    store's quarantine ticket for dispatched uploads), if it is there."""
+    """The reason in the store's quarantine ticket, or (embedded mode) the ``vi:``/``en:``
+    line of ``quarantine/<batch>/reason.txt``, if it is there."""
+    try:
+        if (reason := intake.refusal(open_store(settings), batch_id, lang)) is not None:
+            return reason
+    except SohoaError:
+        pass
     if settings.web.dispatch == "deployment":
-        try:
-            return intake.refusal(open_store(settings), batch_id, lang)
-        except SohoaError:
-            return None
+        return None
     path = settings.quarantine_dir / batch_id / REASON_FILE
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -266,7 +271,7 @@ def list_batches(
 
 
 def retry_batch(request: Request, principal: Principal, batch_id: str) -> BatchInfo:
-    """Queue a failed batch again from the originals in its inbox folder.
+    """Queue a failed batch again from its originals (in the store's intake, or the inbox).
 
     Raises:
         ConflictError: the batch is not failed (or waiting idle), or its originals

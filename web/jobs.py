@@ -8,12 +8,15 @@ nothing but can still hand batches to the nightly deployment.
 **Design.** :class:`JobRunner` owns a FIFO queue (bounded: :meth:`JobRunner.submit`
 refuses beyond ``web.job_queue`` waiting batches, before the upload is stored) and
 ``web.job_workers`` daemon threads (one by default: the flow already OCRs a batch's
-pages in parallel, one Tesseract per core). Each job is a batch already in the inbox;
-the worker takes it exactly as the nightly run does — :func:`storage.waiting.claimed`
-(so ``sohoa nightly`` or ``sohoa ingest`` in another process never takes the same
-batch) and :func:`storage.waiting.staged_files` — and runs the flow, handing it the
-claim, with a progress sink that updates the job's :class:`Job` (pages found, pages
-done, stage). Pages poll ``GET /api/batches/{id}``, which reads :meth:`JobRunner.view`.
+pages in parallel, one Tesseract per core). Each job is a batch already received into
+the store's intake (the one entrance, :mod:`services.intake`); the worker takes it as
+the nightly run does — under the batch's claim (so ``sohoa nightly`` or ``sohoa
+ingest`` in another process never takes the same batch), its ticket read again — and
+runs the flow by batch id, handing it the claim, with a progress sink that updates the
+job's :class:`Job` (pages found, pages done, stage). A batch waiting in this machine's
+inbox instead (the store could not take it at the door) is taken from there, as the
+nightly run takes it. Pages poll ``GET /api/batches/{id}``, which reads
+:meth:`JobRunner.view`.
 
 What lives where: *running* and the page counts of a batch being processed are
 in this process's memory only (a restart forgets them, and a batch left in the
@@ -46,9 +49,10 @@ from starlette.requests import Request
 from catalog.database import open_catalog
 from schemas.settings import Settings
 from sohoa.errors import BadInputError, BatchBusyError, OcrError, SohoaError
-from storage import waiting
+from storage import claims, intake, waiting
 from storage.claims import Claim
 from storage.inbox import ReceivedBatch
+from storage.stores import open_store
 from web.deps import state_once
 from web.errors import QueueFull
 
@@ -273,10 +277,12 @@ class JobRunner:
                 self._finish(batch_id, "failed", error=SohoaError(detail=type(exc).__name__))
 
     def _run(self, batch_id: str) -> None:
-        """Claim the batch as the nightly run does, then digitise it (module docstring)."""
+        """Claim the batch as the nightly run does, then digitise it (module docstring):
+        from the store's intake, where uploads are received, or from this machine's inbox,
+        where a batch waits that the store could not take at the door."""
         listed = waiting.read_waiting(self.settings.inbox_dir / batch_id)
-        if listed is None:
-            self._finish(batch_id, "gone")
+        if listed is None or self._waits_in_intake(batch_id):  # a failed run left both
+            self._run_received(batch_id)
             return
         with waiting.claimed(self.settings, listed) as (held, batch):
             if not held:
@@ -287,12 +293,44 @@ class JobRunner:
                 self._update(batch_id, state="running", started_at=_now())
                 self._digitise_claimed(batch, held)
 
+    def _waits_in_intake(self, batch_id: str) -> bool:
+        try:
+            return intake.read(open_store(self.settings), batch_id) is not None
+        except SohoaError:  # unreachable or unreadable: told when the run reads it again
+            return True
+
+    def _run_received(self, batch_id: str) -> None:
+        """A batch in the store's intake: claimed, its ticket read again under the claim,
+        then digitised by id (the flow downloads the originals into this machine's
+        scratch folder, and takes the ticket away once every record is archived)."""
+        store = open_store(self.settings)
+        with claims.hold(waiting.claim_place(self.settings), batch_id) as held:
+            if not held:
+                self._finish(batch_id, "busy")
+                return
+            try:
+                ticket = intake.read(store, batch_id)
+            except SohoaError as exc:  # the store is unreachable, or the ticket is not valid
+                self._record(batch_id, {}, "failed", exc.render("en"))
+                self._finish(batch_id, "failed", error=exc)
+                return
+            if ticket is None:
+                self._finish(batch_id, "gone")
+                return
+            self._update(batch_id, state="running", started_at=_now())
+            facts = {"file_count": len(ticket.files), **ticket.options}
+            self._outcome(batch_id, facts, lambda: self._digitise(
+                [], batch_id=batch_id, settings=self.settings,
+                progress=_Progress(self, batch_id), claim=held,
+            ))  # fmt: skip
+
     def _digitise_claimed(self, batch: ReceivedBatch, held: Claim) -> None:
         """Run the flow under ``held`` (the flow reuses it: claiming again would refuse)."""
         progress = _Progress(self, batch.batch_id)
-        try:
+
+        def run() -> list[Any]:
             with waiting.staged_files(batch, self.settings) as files:
-                manifests = self._digitise(
+                return self._digitise(
                     files,
                     settings=self.settings,
                     progress=progress,
@@ -301,34 +339,36 @@ class JobRunner:
                     dossier_code=batch.dossier_code,
                     claim=held,
                 )
+
+        facts = {"file_count": len(batch.files), "unit": batch.unit, "kind": batch.kind}
+        self._outcome(batch.batch_id, facts | {"dossier_code": batch.dossier_code}, run)
+
+    def _outcome(self, batch_id: str, facts: dict[str, Any], run: Callable[[], list]) -> None:
+        """Run the flow and finish the job with what it came to (its row says it too)."""
+        try:
+            manifests = run()
         except BatchBusyError:  # the files hash to another batch, which another run holds
-            self._finish(batch.batch_id, "busy")
+            self._finish(batch_id, "busy")
             return
         except (BadInputError, OcrError) as exc:  # the flow moved it to quarantine
-            self._record(batch, "quarantined", exc.render("en"))
-            self._finish(batch.batch_id, "quarantined", error=exc)
+            self._record(batch_id, facts, "quarantined", exc.render("en"))
+            self._finish(batch_id, "quarantined", error=exc)
             return
-        except SohoaError as exc:  # the originals stay in the inbox
-            self._record(batch, "failed", exc.render("en"))
-            self._finish(batch.batch_id, "failed", error=exc)
+        except SohoaError as exc:  # the originals stay where they waited
+            self._record(batch_id, facts, "failed", exc.render("en"))
+            self._finish(batch_id, "failed", error=exc)
             return
         records = tuple((m.record_id, m.status) for m in manifests)
-        self._finish(batch.batch_id, "done", records=records)
+        self._finish(batch_id, "done", records=records)
 
-    def _record(self, batch: ReceivedBatch, status: str, reason: str) -> None:
+    def _record(self, batch_id: str, facts: dict[str, Any], status: str, reason: str) -> None:
         """Write the outcome into the batch's catalog row (a down catalog is only logged)."""
         try:
             open_catalog(self.settings.resolved_catalog_url).upsert_batch(
-                batch.batch_id,
-                status=status,
-                reason=reason,
-                file_count=len(batch.files),
-                unit=batch.unit,
-                kind=batch.kind,
-                dossier_code=batch.dossier_code,
+                batch_id, status=status, reason=reason, **facts
             )
         except SohoaError as exc:
-            log.error("batch %s: cannot record %s: %s", batch.batch_id, status, exc)
+            log.error("batch %s: cannot record %s: %s", batch_id, status, exc)
 
     def _record_failure(self, batch_id: str, reason: str) -> None:
         try:

@@ -12,12 +12,12 @@ Order matters ("size and type checked before anything is stored"):
    own check; 422 otherwise). A file is never held in memory whole: Starlette
    spools each part to disk past 1 MB, and the whole body is capped by
    ``web.max_upload_mb`` before it is read (:class:`web.security.BodyLimitMiddleware`).
-4. Only then :func:`storage.inbox.receive` copies the batch into the inbox
-   (the same call ``sohoa ingest`` makes, so the same files and options give the
-   same batch id), the catalog gets a ``waiting`` row, and the runner is given the
-   batch; or, with ``web.dispatch = "deployment"``, :func:`services.intake.receive`
-   puts it into the store's intake and a flow run is scheduled on the Prefect work
-   pool (:mod:`web.dispatch`). The staging folder is removed whatever happens.
+4. Only then the one entrance, :func:`services.intake.receive` (the same call
+   ``sohoa ingest`` makes, so the same files and options give the same batch id),
+   puts the batch's originals and ticket into the store's intake and a ``waiting``
+   row into the catalog; this process's job runner is given the batch, or, with
+   ``web.dispatch = "deployment"``, a flow run is scheduled on the Prefect work pool
+   (:mod:`web.dispatch`). The staging folder is removed whatever happens.
 
 A batch already archived, or queued or running here, is not received again: the
 caller gets its id and status (uploading twice is harmless, as ``ingest`` is).
@@ -214,7 +214,7 @@ def _receive(
     if settings_of(request).web.dispatch == "deployment":
         _dispatch(request, principal, paths, form)
     else:
-        _receive_here(request, batch_id, paths, form)
+        _receive_here(request, principal, batch_id, paths, form)
 
 
 def _dispatch(request: Request, principal: Principal, paths: list[Path], form: UploadForm) -> None:
@@ -235,13 +235,21 @@ def _dispatch(request: Request, principal: Principal, paths: list[Path], form: U
         log.warning("batch %s waits in the intake: %s", ticket.batch_id, type(exc).__name__)
 
 
-def _receive_here(request: Request, batch_id: str, paths: list[Path], form: UploadForm) -> None:
-    """Into the inbox, a ``waiting`` row, then the queue (a full queue: the nightly run).
+def _receive_here(
+    request: Request, principal: Principal, batch_id: str, paths: list[Path], form: UploadForm
+) -> None:
+    """Into the store's intake (the one entrance) and a ``waiting`` row, then this
+    process's queue (a full queue: the intake sweep or the nightly run takes it).
 
-    The inbox folder is written under the batch's claim, as every digitising run
-    takes it: the same scans being ingested or digitised by the nightly run at this
-    moment own ``inbox/<id>``, so the upload is refused (409, try again later; the
-    clerk still has the files). The claim is released before the job runner takes it.
+    Received under the batch's claim, as every digitising run takes it: the same scans
+    being ingested or digitised by another run at this moment are refused (409, try
+    again later; the clerk still has the files). The claim is released before the job
+    runner takes it.
+
+    A store that cannot take the batch at the door: the batch is received into this
+    machine's inbox instead (:func:`services.intake.keep_here`) and queued from there;
+    if the store is still away when its records are stored, it ends ``failed`` with the
+    reason and the clerk retries it from the batch list once the store is back.
 
     Raises:
         BatchBusyError: another run holds the batch.
@@ -250,18 +258,13 @@ def _receive_here(request: Request, batch_id: str, paths: list[Path], form: Uplo
     with claims.claim(waiting.claim_place(settings), batch_id) as held:
         if not held:
             raise BatchBusyError(batch=batch_id)
-        batch = inbox.receive(
-            paths, settings, kind=form.kind, unit=form.unit, dossier_code=form.dossier_code
-        )
-        catalog_of(request).upsert_batch(
-            batch.batch_id,
-            status="waiting",
-            file_count=len(paths),
-            unit=form.unit,
-            kind=form.kind,
-            dossier_code=form.dossier_code,
-        )
+        options = {"kind": form.kind, "unit": form.unit, "dossier_code": form.dossier_code}
+        try:
+            intake.receive(paths, settings, sender=f"web:{principal.name}", **options)  # type: ignore[arg-type]
+        except StorageError as exc:  # digitised from the inbox: the store may be back by then
+            intake.keep_here(paths, settings, exc, **options)  # type: ignore[arg-type]
+            log.warning("batch %s received into the inbox: %s", batch_id, exc.render("en"))
     try:
-        runner_for(request).submit(batch.batch_id, unit=form.unit)
+        runner_for(request).submit(batch_id, unit=form.unit)
     except QueueFull:  # filled up since the check: the batch waits for a retry or the night
         pass
