@@ -12,22 +12,35 @@ the same run and on the same cores:
    time any pipeline that runs Tesseract once per page can take.
 2. **OCRmyPDF**: ``ocrmypdf -l vie --rotate-pages --deskew --clean --jobs <cores>`` (its
    default PDF/A output), the whole command.
-3. **sohoa**: the real ``sohoa ingest --json --unit U batch.pdf`` console script in a fresh
-   process, embedded mode (local store, SQLite catalog, in-process Prefect), default
-   settings. One warm-up run first (the data folder's Prefect database, demo signing key,
-   page cache); then ``--runs`` timed runs, each with its own ``--unit`` so each is a new
-   batch: pages -> OCR -> fields -> MRC PDF/A -> PAdES signature -> store -> catalog.
-   Then **one running process** (``--child-warm``): the same CLI code called once per
-   batch inside one long-running Python process, as the web app, a watched folder or a
-   Prefect worker run it; the first batch (imports, word index) is its warm-up, the next
-   ``--runs`` are timed, each with its share of the server's CPU.
-4. **profile**: one more ingest through the same CLI code in this script's child
-   (``--child-profile``), with per-stage timers around the pipeline's own functions:
-   CPU per stage is each thread's CPU (``time.thread_time``) inside the stage, minus
-   the stages nested in it, plus the CPU of the programs (Tesseract) the stage started
-   (``wait4`` on each child). Main-thread phases (start-up, flow start, OCR, the tail
-   after OCR) get wall time and the whole process tree's CPU, which shows the critical
-   path: a phase using one core of two leaves the other idle.
+3. **sohoa**, default settings, pages -> OCR -> fields -> MRC PDF/A -> PAdES signature ->
+   store -> catalog, each run with its own ``--unit`` so each is a new batch, every set-up
+   after one untimed warm-up run of its own (the data folder, demo signing key, page cache;
+   the Prefect server's first flow run):
+
+   a. **the headline**: the real ``sohoa ingest --json --unit U batch.pdf`` console script
+      in a fresh process on embedded defaults (local store, SQLite catalog) with no
+      ``PREFECT_API_URL``: the CLI runs the batch plainly (:mod:`flows.plain`, no Prefect
+      imported), what a clerk waits for. ``--runs`` timed runs.
+   b. the same command with ``PREFECT_API_URL`` naming a ``prefect server start`` this
+      script started (as production runs one): the CLI runs the ``digitise_batch`` flow
+      (:mod:`flows.digitise`); the server's CPU meanwhile is counted in the run's CPU.
+      ``--runs`` timed runs.
+   c. **one running process** (``--child-warm``): the CLI's ingest code called once per batch
+      inside one long-running Python process, no ``PREFECT_API_URL`` (the plain run); its
+      first batch (imports, word index) is its warm-up, the next ``--runs`` are timed.
+   d. the Prefect flow with a temporary server (``--child-temporary``, the default of
+      ``sohoa ingest`` before the plain run existed): this script's child runs the CLI's
+      ingest with no ``PREFECT_API_URL`` but with the CLI's choice forced to the Prefect
+      flow, so Prefect starts its own temporary server in the process; ``--temporary-runs``
+      timed runs (0: left out).
+4. **profile**: one more plain ingest (3a's path) through the same CLI code in this
+   script's child (``--child-profile``), with per-stage timers around the pipeline's own
+   functions: CPU per stage is each thread's CPU (``time.thread_time``) inside the stage,
+   minus the stages nested in it, plus the CPU of the programs (Tesseract) the stage
+   started (``wait4`` on each child). Main-thread phases (start-up, batch start, OCR, the
+   tail after OCR; marked after each step the engine runs) get wall time and the whole
+   process tree's CPU, which shows the critical path: a phase using one core of two
+   leaves the other idle. ``--profile-server`` profiles 3b's flow run as well.
 
 CPU seconds are reported beside wall seconds because this machine is shared: CPU per stage
 barely moves with other load, wall time does. No thresholds: numbers and ratios only,
@@ -52,6 +65,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from datetime import datetime
 
 OUT_DIR = ROOT / "bench" / "out" / "ingest"
@@ -59,7 +73,11 @@ OUT_MD = ROOT / "bench" / "out" / "ingest.md"
 CORES = os.cpu_count() or 1
 SOHOA = Path(sys.executable).with_name("sohoa")
 OCRMYPDF = Path(sys.executable).with_name("ocrmypdf")
-MAIN_REST = "CLI + Prefect flow engine (main thread)"
+MAIN_REST = {
+    "plain": "CLI + plain batch run (main thread, outside the stages below)",
+    "prefect": "CLI + Prefect flow engine (main thread)",
+}
+"""The main thread's time outside every stage, by the engine that ran the batch."""
 OCRMYPDF_ARGS = ("-l", "vie", "--rotate-pages", "--deskew", "--clean", "--jobs", str(CORES))
 
 
@@ -205,6 +223,8 @@ class PrefectServer:
 
 
 def cli_env(data_dir: Path, server: PrefectServer | None) -> dict[str, str]:
+    """The child's environment: no ``SOHOA_``/``PREFECT_`` variables of this shell; the
+    server's ``PREFECT_API_URL`` only when one is given (then the CLI runs the flow)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SOHOA_", "PREFECT_"))}
     env |= {"SOHOA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
     return env | ({"PREFECT_API_URL": server.url} if server else {})
@@ -225,24 +245,35 @@ def _run_cli(args: list[str], data_dir: Path, server: PrefectServer | None) -> d
 
 
 def run_sohoa(pdf: Path, data_dir: Path, unit: str, server: PrefectServer | None) -> dict:
-    """The real console script, one batch; returns wall/CPU and the record it printed."""
+    """The real console script, one batch; returns wall/CPU and the record it printed.
+
+    No ``server``: the CLI's plain run (embedded defaults); a server: its flow run."""
     run = _run_cli([str(SOHOA), "ingest", "--json", "--unit", unit, str(pdf)], data_dir, server)
     run["records"] = json.loads(run.pop("stdout"))
     return run
 
 
+def _child(mode: str, pdf: Path, *extra: str) -> list[str]:
+    """This script run as a child in one of its ``--child-...`` modes."""
+    return [sys.executable, str(Path(__file__).resolve()), mode, str(pdf), *extra]
+
+
+def run_temporary(pdf: Path, data_dir: Path, unit: str) -> dict:
+    """One batch on the Prefect flow with no server set (``--child-temporary``): Prefect
+    starts its temporary server in the process, as ``sohoa ingest`` did before the plain run."""
+    out = OUT_DIR / "temporary.json"
+    run = _run_cli(
+        _child("--child-temporary", pdf, "--unit", unit, "--child-out", str(out)), data_dir, None
+    )
+    run["records"] = json.loads(run.pop("stdout"))
+    return {**run, **json.loads(out.read_text())}
+
+
 def run_profile(pdf: Path, data_dir: Path, unit: str, server, cprofile: bool) -> dict:
-    out = OUT_DIR / f"profile-{'server' if server else 'embedded'}.json"
-    args = [
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--child-profile",
-        str(pdf),
-        "--unit",
-        unit,
-        "--child-out",
-        str(out),
-    ]
+    """One instrumented ingest (``--child-profile``): the plain run with no ``server``,
+    the flow run with one."""
+    out = OUT_DIR / f"profile-{'server' if server else 'plain'}.json"
+    args = _child("--child-profile", pdf, "--unit", unit, "--child-out", str(out))
     run = _run_cli(args + (["--cprofile"] if cprofile else []), data_dir, server)
     run.pop("stdout")
     profile = json.loads(out.read_text())
@@ -256,37 +287,64 @@ def run_profile(pdf: Path, data_dir: Path, unit: str, server, cprofile: bool) ->
     return {**run, **profile}
 
 
-def run_in_process(pdf: Path, data_dir: Path, units: list[str], server: PrefectServer) -> list:
-    """Batches ingested one after another by one long-running process (``--child-warm``):
-    what a web upload, a watched folder or a Prefect worker waits for, once started."""
+def run_in_process(pdf: Path, data_dir: Path, units: list[str]) -> list:
+    """Batches ingested one after another by one long-running process (``--child-warm``),
+    no ``PREFECT_API_URL``: the plain run, once the process is started."""
     out = OUT_DIR / "in-process.json"
-    args = [sys.executable, str(Path(__file__).resolve()), "--child-warm", str(pdf)]
-    args += ["--child-out", str(out), "--unit", ",".join(units)]
-    before = server.cpu()
-    _run_cli(args, data_dir, server)
-    runs = json.loads(out.read_text())[1:]  # the first batch pays the imports: a warm-up
-    share = (server.cpu() - before) / max(1, len(runs) + 1)  # the server's CPU, spread evenly
-    return [{**r, "cpu": r["cpu"] + share, "server_cpu": share} for r in runs]
+    _run_cli(_child("--child-warm", pdf, "--child-out", str(out), "--unit", ",".join(units)),
+             data_dir, None)  # fmt: skip
+    return json.loads(out.read_text())[1:]  # the first batch pays the imports: a warm-up
+
+
+def _cli_ingest(unit: str, pdf: Path) -> None:
+    """``sohoa ingest --json --unit UNIT PDF`` through the CLI's code, in this process."""
+    from cli.app import app
+
+    try:
+        app(["ingest", "--json", "--unit", unit, str(pdf)])
+    except SystemExit as exc:
+        if exc.code:
+            raise
+
+
+def _engines_loaded() -> dict:
+    """Which engine modules this process imported: the check that a row ran what it says."""
+    return {
+        "prefect_imported": "prefect" in sys.modules,
+        "flows_plain": "flows.plain" in sys.modules,
+        "flows_digitise": "flows.digitise" in sys.modules,
+    }
 
 
 def child_warm(pdf: Path, units: list[str], out: Path) -> None:
     """Ingest ``pdf`` once per unit through the CLI's code in this one process; per batch:
-    wall, this process's and its children's CPU, others' load."""
-    from cli.app import app
-
-    def ingest(unit: str) -> None:
-        try:
-            app(["ingest", "--json", "--unit", unit, str(pdf)])
-        except SystemExit as exc:
-            if exc.code:
-                raise
-
+    wall, this process's and its children's CPU, others' load, what was imported."""
     runs = []
     for unit in units:
-        run = measure(lambda u=unit: ingest(u))
+        run = measure(lambda u=unit: _cli_ingest(u, pdf))
         run.pop("result")
-        runs.append(run)
+        runs.append(run | _engines_loaded())
     out.write_text(json.dumps(runs), encoding="utf-8")
+
+
+def child_temporary(pdf: Path, unit: str, out: Path) -> None:
+    """The CLI's ingest with its choice forced to the Prefect flow and no server set:
+    Prefect starts a temporary server in this process (the CLI's path before the plain run).
+
+    ``cli.app._batch_runner`` looks ``runs_on_prefect`` up in its module when called, so
+    replacing it there is enough; the rest (``prepare_prefect``, ``run_digitise``) is the
+    CLI's own code. Refuses to run with ``PREFECT_API_URL`` set (that is row 3b).
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        raise SystemExit("--child-temporary runs with no PREFECT_API_URL")
+    import cli.app
+
+    cli.app.runs_on_prefect = lambda settings: True
+    _cli_ingest(unit, pdf)
+    loaded = _engines_loaded()
+    if not loaded["flows_digitise"] or loaded["flows_plain"]:
+        raise SystemExit(f"--child-temporary did not run the Prefect flow: {loaded}")
+    out.write_text(json.dumps(loaded), encoding="utf-8")
 
 
 # --------------------------------------------------------------------------- the report
@@ -302,9 +360,37 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
 
 
 MODES = {
-    "server": "**sohoa ingest**, Prefect server running (warm)",
-    "process": "sohoa ingest in a process already running (web app, watched folder, worker)",
-    "embedded": "sohoa ingest, CLI starts its own temporary Prefect server",
+    "plain": "**sohoa ingest, embedded defaults (no Prefect server: the plain run)**",
+    "server": "sohoa ingest, Prefect server running (`PREFECT_API_URL` set: Prefect flow run)",
+    "process": "one running process, plain run (no `PREFECT_API_URL`), batch after batch",
+    "temporary": "Prefect flow with a temporary server (before this change's default)",
+    # results.json written before the plain run existed (``--report-from``)
+    "embedded": "sohoa ingest, CLI starts its own temporary Prefect server (old layout)",
+}
+LEGEND = {
+    "plain": (
+        "the `sohoa ingest --json` console script in a fresh process, no `PREFECT_API_URL`: "
+        "the CLI runs the batch's steps plainly in the process (`flows/plain.py`, Prefect "
+        "not imported); what a clerk waits for. One untimed warm-up run first"
+    ),
+    "server": (
+        "the same command with `PREFECT_API_URL` naming a `prefect server start` already "
+        "running: the `digitise_batch` flow run (`flows/digitise.py`); CPU s includes the "
+        "server's CPU during the run. One untimed warm-up run first"
+    ),
+    "process": (
+        "the CLI's ingest code called once per batch inside one long-running Python "
+        "process (`--child-warm`), no `PREFECT_API_URL`: the plain run without start-up; "
+        "the process's first batch (imports, word index) is untimed. (The web app and "
+        "Prefect workers run the flow, not this)"
+    ),
+    "temporary": (
+        "this script's child (`--child-temporary`) running the CLI's ingest with no "
+        "`PREFECT_API_URL` and the CLI's choice forced to the Prefect flow: Prefect starts "
+        "a temporary server in the process, as `sohoa ingest` did by default before the "
+        "plain run. One untimed warm-up run first"
+    ),
+    "embedded": "the CLI with no server, when it still ran the Prefect flow (old results)",
 }
 
 
@@ -331,11 +417,12 @@ def ratio_table(n: int, raw: dict, theirs: dict | None, ours: dict[str, list[dic
             "100 %",
             "",
         ],
-        _row("raw `tesseract -l vie`, 1 thread, one page per core", raw, bound_wall, theirs),
+        _row(f"raw `tesseract -l vie`, 1 thread, {CORES} pages at a time", raw, bound_wall, theirs),
     ]
     for mode, runs in ours.items():
+        word = "batch" if mode == "process" else "run"
         rows += [
-            _row(f"{MODES[mode]}, run {i}", r, bound_wall, theirs) for i, r in enumerate(runs, 1)
+            _row(f"{MODES[mode]}, {word} {i}", r, bound_wall, theirs) for i, r in enumerate(runs, 1)
         ]
     if theirs:
         rows.append(_row(f"`ocrmypdf {' '.join(OCRMYPDF_ARGS)}`", theirs, bound_wall, theirs))
@@ -349,7 +436,7 @@ def ratio_table(n: int, raw: dict, theirs: dict | None, ours: dict[str, list[dic
             best = min(r["cpu"] for r in runs)
             cpu_rows.append(
                 [
-                    MODES[mode].replace("**", ""),
+                    MODES[mode],
                     fmt(best / n, 2),
                     f"{bound_cpu / best:.0%}",
                     f"{theirs['cpu'] / best:.2f}×" if theirs else "",
@@ -370,11 +457,41 @@ def ratio_table(n: int, raw: dict, theirs: dict | None, ours: dict[str, list[dic
     )
 
 
+def legend(ours: dict[str, list[dict]], theirs: dict | None) -> list[str]:
+    """What each row of the ratio table ran."""
+    lines = [
+        "Rows (the same `batch.pdf`; each sohoa run a new batch, its own `--unit`):",
+        "",
+        (
+            "- bound: raw Tesseract's CPU seconds ÷ cores, the least wall time of any pipeline "
+            "that runs Tesseract once per page;"
+        ),
+        f"- raw `tesseract PAGE - -l vie` per page image, `OMP_THREAD_LIMIT=1`, {CORES} at a time;",
+    ]
+    lines += [f"- {MODES[m]}: {LEGEND[m]};" for m, runs in ours.items() if runs]
+    if theirs:
+        state = "" if theirs.get("ok", True) else f" (**failed**: {theirs.get('error', '')!r})"
+        lines.append(f"- OCRmyPDF, the whole command, its default PDF/A output{state}.")
+    lines += [
+        "",
+        (
+            "CPU s: the process tree's (and the Prefect server's, where one runs); others' "
+            "load: the rest of the machine's CPU during the run, as a share of all cores. "
+            "No thresholds: numbers and ratios only."
+        ),
+    ]
+    return lines
+
+
 STAGE_ORDER = [
     "start-up: interpreter + CLI imports",
-    "start-up: flow imports (Prefect, OCR, PDF)",
-    MAIN_REST,
+    "start-up: batch imports (OCR, PDF; no Prefect)",
+    "start-up: batch imports (Prefect, OCR, PDF)",
+    "start-up: flow imports (Prefect, OCR, PDF)",  # profiles written before the plain run
+    *MAIN_REST.values(),
     "receive batch (hash, inbox copy)",
+    "receive into the intake (originals, ticket, row)",
+    "store download (intake originals)",
     "reading pages",
     "decode page (OCR)",
     "cleaning",
@@ -389,12 +506,18 @@ STAGE_ORDER = [
     "text layer",
     "PDF/A (XMP, ICC)",
     "PDF assembly (pages, qpdf write)",
+    "signing: pyHanko import (background thread, during OCR)",
     "signing: key load",
     "signing",
     "store upload",
     "manifest",
     "catalog",
+    "Prefect server (running, its CPU)",
 ]
+REST = {
+    "plain": "page threads outside the stages, interpreter exit (rest)",
+    "prefect": "Prefect orchestration, other threads, exit (rest)",
+}
 
 
 def profile_table(profile: dict, n: int) -> str:
@@ -420,7 +543,7 @@ def profile_table(profile: dict, n: int) -> str:
     rest = total - seen
     rows.append(
         [
-            "Prefect orchestration, other threads, exit (rest)",
+            REST[profile.get("engine", "prefect")],
             "",
             "",
             fmt(rest / n, 3),
@@ -480,17 +603,25 @@ def phase_table(profile: dict, bound_wall: float | None = None) -> str:
 
 
 def profile_section(mode: str, profile: dict, n: int, bound_wall: float) -> list[str]:
+    engine = profile.get("engine", "prefect")
+    ran = {
+        "plain": "the plain run (`flows.plain.run_plain`)",
+        "prefect": "the Prefect flow (`flows.digitise.run_digitise`)",
+    }[engine]
+    imported = profile.get("prefect_imported")
     parts = [
         f"## Profile: {MODES[mode].replace('**', '')} (one instrumented run)",
         "",
         (
-            f"Wall {profile['wall']:.1f} s, process-tree CPU {profile['process_cpu']:.1f} s "
+            f"The CLI's ingest in this script's child (`--child-profile`), which ran {ran}"
+            + ("" if imported is None else f"; Prefect imported: {'yes' if imported else 'no'}")
+            + f". Wall {profile['wall']:.1f} s, process-tree CPU {profile['process_cpu']:.1f} s "
             f"(others' load {profile['foreign']:.0%})."
         ),
         "",
         profile_table(profile, n),
         "",
-        "Critical path:",
+        "Critical path (each phase ends at its mark: the name says what ended there):",
         "",
         phase_table(profile, bound_wall),
         "",
@@ -508,17 +639,45 @@ def profile_section(mode: str, profile: dict, n: int, bound_wall: float) -> list
     return parts
 
 
-def report(n, seed, raw, theirs, ours, profiles) -> str:
-    when = datetime.now().isoformat(timespec="minutes")
+def code_state() -> str:
+    """The commit measured and the tracked files changed beside it (read-only git calls)."""
+
+    def git(*args: str) -> str:  # GIT_OPTIONAL_LOCKS=0: status does not refresh the index
+        env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0"}
+        done = subprocess.run(
+            ["git", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        )
+        return done.stdout.rstrip() if done.returncode == 0 else ""  # status lines start " M"
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    changed = [
+        line[3:] for line in git("status", "--porcelain", "--untracked-files=no").splitlines()
+    ]
+    return f"commit {head}" + (
+        f", with uncommitted changes to {', '.join(changed)}" if changed else ""
+    )
+
+
+def report(n, seed, raw, theirs, ours, profiles, when=None, code=None) -> str:
+    when = when or datetime.now().isoformat(timespec="minutes")
     parts = [
         f"# Whole ingest: {n} held-out pages (seed {seed}), {CORES} cores, {when}",
         "",
+        *([f"Code measured: {code}.", ""] if code else []),
         ratio_table(n, raw, theirs, ours),
+        "",
+        *legend(ours, theirs),
         "",
     ]
     for mode, profile in profiles.items():
         parts += profile_section(mode, profile, n, raw["cpu"] / CORES)
     return "\n".join(parts)
+
+
+def _timed(label: str, runs: list[dict], run: dict) -> None:
+    runs.append(run)
+    log(f"{label}, run {len(runs)}: {run['wall']:.1f} s wall, {run['cpu']:.1f} s CPU, "
+        f"others' load {run['foreign']:.0%}")  # fmt: skip
 
 
 def main(args: argparse.Namespace) -> None:
@@ -529,45 +688,67 @@ def main(args: argparse.Namespace) -> None:
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir()
     data_dir, stamp = work / "data", datetime.now().strftime("%H%M%S")
-    ours: dict[str, list[dict]] = {"server": [], "process": [], "embedded": []}
+    started, code = datetime.now().isoformat(timespec="minutes"), code_state()
+    log(f"code: {code}")
+    ours: dict[str, list[dict]] = {"plain": [], "server": [], "process": [], "temporary": []}
     profiles: dict[str, dict] = {}
-    log("starting a Prefect server (the warm set-up)")
+
+    log("sohoa, embedded defaults (plain run): warm-up run")
+    run_sohoa(pdf, data_dir, f"BENCH-W{stamp}", None)
+    for i in range(args.runs):
+        _timed(
+            "sohoa, plain run", ours["plain"], run_sohoa(pdf, data_dir, f"BENCH-A{i}{stamp}", None)
+        )
+    if (data_dir / "prefect").exists():  # prepare_prefect's folder: a flow run would make it
+        raise RuntimeError("a run without PREFECT_API_URL prepared Prefect: not the plain run")
+    units = [f"BENCH-P{i}{stamp}" for i in range(args.runs + 1)]
+    ours["process"] = run_in_process(pdf, data_dir, units)
+    if any(r["prefect_imported"] for r in ours["process"]):
+        raise RuntimeError("the running process imported Prefect: not the plain run")
+    for i, run in enumerate(ours["process"], 1):
+        log(f"sohoa, one running process (plain), batch {i}: {run['wall']:.1f} s wall")
+    if not args.no_profile:
+        profiles["plain"] = run_profile(pdf, data_dir, f"BENCH-PA{stamp}", None, args.cprofile)
+        log(f"profile, plain run: {profiles['plain']['wall']:.1f} s wall")
+
+    log("starting a Prefect server (PREFECT_API_URL rows)")
     server = PrefectServer(work / "prefect-server")
     try:
-        log("sohoa warm-up run")
-        run_sohoa(pdf, data_dir, f"BENCH-W{stamp}", server)
+        log("sohoa, Prefect server: warm-up run")
+        run_sohoa(pdf, data_dir, f"BENCH-WS{stamp}", server)
         for i in range(args.runs):
-            ours["server"].append(run_sohoa(pdf, data_dir, f"BENCH-S{i}{stamp}", server))
-            log(
-                f"sohoa, Prefect server, run {i + 1}: {ours['server'][-1]['wall']:.1f} s wall, "
-                f"{ours['server'][-1]['cpu']:.1f} s CPU"
-            )
-        units = [f"BENCH-P{i}{stamp}" for i in range(args.runs + 1)]
-        ours["process"] = run_in_process(pdf, data_dir, units, server)
-        for i, run in enumerate(ours["process"], 1):
-            log(f"sohoa, one running process, batch {i}: {run['wall']:.1f} s wall")
-        if not args.no_profile:
+            run = run_sohoa(pdf, data_dir, f"BENCH-S{i}{stamp}", server)
+            _timed("sohoa, Prefect server", ours["server"], run)
+        if args.profile_server and not args.no_profile:
             profiles["server"] = run_profile(
                 pdf, data_dir, f"BENCH-PS{stamp}", server, args.cprofile
             )
     finally:
         server.stop()
-    for i in range(args.embedded_runs):
-        ours["embedded"].append(run_sohoa(pdf, data_dir, f"BENCH-E{i}{stamp}", None))
-        log(
-            f"sohoa, temporary Prefect server: {ours['embedded'][-1]['wall']:.1f} s wall, "
-            f"{ours['embedded'][-1]['cpu']:.1f} s CPU"
-        )
-    if args.embedded_runs and not args.no_profile:
-        profiles["embedded"] = run_profile(pdf, data_dir, f"BENCH-PE{stamp}", None, args.cprofile)
+    if args.temporary_runs:
+        log("Prefect flow, temporary server: warm-up run")
+        run_temporary(pdf, data_dir, f"BENCH-WT{stamp}")
+    for i in range(args.temporary_runs):
+        run = run_temporary(pdf, data_dir, f"BENCH-T{i}{stamp}")
+        _timed("Prefect flow, temporary server", ours["temporary"], run)
     raw = run_raw(images)
     log(f"raw Tesseract: {raw['wall']:.1f} s wall, {raw['cpu']:.1f} s CPU")
     theirs = None if args.no_ocrmypdf else run_ocrmypdf(pdf, work)
-    text = report(n, args.seed, raw, theirs, ours, profiles)
+    ours = {mode: runs for mode, runs in ours.items() if runs}
+    text = report(n, args.seed, raw, theirs, ours, profiles, when=started, code=code)
     OUT_MD.write_text(text + "\n", encoding="utf-8")
     (OUT_DIR / "results.json").write_text(
         json.dumps(
-            {"raw": raw, "ocrmypdf": theirs, "sohoa": ours, "profiles": profiles, "pages": n},
+            {
+                "raw": raw,
+                "ocrmypdf": theirs,
+                "sohoa": ours,
+                "profiles": profiles,
+                "pages": n,
+                "started": started,
+                "code": code,
+                "finished": datetime.now().isoformat(timespec="minutes"),
+            },
             default=str,
             indent=1,
         )
@@ -672,23 +853,26 @@ class _Phases:
         return rows
 
 
-class _Proxy:
-    """Stands in for a Prefect task in ``flows.digitise``: marks a phase after each call."""
+class _Importlib:
+    """Stands in for ``importlib`` in :mod:`flows.batch`: its background import of the
+    signing module (``_import_meanwhile``, started as pages are read) timed as a stage,
+    and the signing module's own functions wrapped once it is imported."""
 
-    def __init__(self, target, name: str, phases: _Phases) -> None:
-        self._target, self._name, self._phases = target, name, phases
+    def __init__(self, stages: _Stages, late: Callable[[], None]) -> None:
+        import importlib
 
-    def __call__(self, *args, **kwargs):
+        self._real, self._stages, self._late = importlib, stages, late
+
+    def import_module(self, name: str, package: str | None = None):
+        self._stages.enter("signing: pyHanko import (background thread, during OCR)")
         try:
-            return self._target(*args, **kwargs)
+            return self._real.import_module(name, package)
         finally:
-            self._phases.mark(self._name)
-
-    def with_options(self, *args, **kwargs):
-        return _Proxy(self._target.with_options(*args, **kwargs), self._name, self._phases)
+            self._stages.leave()
+            self._late()
 
     def __getattr__(self, name):
-        return getattr(self._target, name)
+        return getattr(self._real, name)
 
 
 def _hook_waits(stages: _Stages) -> None:
@@ -708,46 +892,77 @@ def _hook_waits(stages: _Stages) -> None:
 
 
 STAGE_TARGETS = [
-    # (module, attribute, stage): the name is looked up where the pipeline calls it
-    ("flows.digitise", "iter_pages", "reading pages"),
-    ("flows.digitise", "read_page", "OCR other (box mapping)"),
+    # (module, attribute, stage): the name is looked up where the pipeline calls it, when
+    # it calls it (``flows.batch`` imported these by name; its steps use its globals)
+    ("flows.batch", "iter_pages", "reading pages"),
+    ("flows.batch", "load_page_pixels", "decode page (OCR)"),  # the page step's one decode
+    ("flows.batch", "read_page", "OCR other (box mapping)"),
     ("ocr.reading", "ocr_page", "OCR other (box mapping)"),
+    ("ocr.reading", "load_page_pixels", "decode page (OCR)"),  # only without pixels given
     ("ocr.engine", "load_page_pixels", "decode page (OCR)"),
     ("ocr.engine", "clean_for_ocr", "cleaning"),
     ("ocr.clean", "find_rotation", "orientation"),
     ("ocr.engine", "_run_tesseract", "Tesseract page run"),
     ("ocr.engine", "reread_page", "second reading"),
     ("ocr.reading", "decode_codes", "QR/barcodes"),
-    ("flows.digitise", "draft_records", "field extraction + split"),
-    ("flows.digitise", "build_archival_pdf", "PDF assembly (pages, qpdf write)"),
-    ("flows.digitise", "prepare_layers", "MRC: decode, store, read back"),
+    ("flows.batch", "draft_records", "field extraction + split"),
+    ("flows.batch", "build_archival_pdf", "PDF assembly (pages, qpdf write)"),
+    ("flows.batch", "prepare_layers", "MRC: decode, store, read back"),
     ("pdf.assemble", "_mrc_layers", "MRC: decode, store, read back"),
     ("pdf.mrc", "_split", "MRC: split + encode"),
     ("pdf.assemble", "split_page", "MRC: split + encode"),  # before pdf.mrc._split existed
     ("pdf.assemble", "text_layer", "text layer"),
     ("pdf.assemble", "write_xmp", "PDF/A (XMP, ICC)"),
     ("pdf.assemble", "add_srgb_output_intent", "PDF/A (XMP, ICC)"),
-    ("flows.digitise", "sign_pdf", "signing"),
-    ("flows.digitise", "_sign", "signing"),  # imports pyHanko when first called
-    ("pdf.sign.signer", "load_signer_keyed", "signing: key load"),
+    ("flows.batch", "_sign", "signing"),  # imports pyHanko if the background import has not
+    ("pdf.sign.signer", "load_signer_keyed", "signing: key load"),  # once imported (_Importlib)
     ("records.commit", "commit_record", "manifest"),
     ("storage.localstore.LocalObjectStore", "put_file", "store upload"),
     ("storage.localstore.LocalObjectStore", "put_bytes", "store upload"),
     ("catalog.database.Catalog", "add_record", "catalog"),
     ("catalog.database.Catalog", "upsert_batch", "catalog"),
     ("catalog.database.Catalog", "find_records_for_batch", "catalog"),
-    ("flows.digitise", "open_catalog", "catalog"),
-    ("flows.digitise", "_batch_id_of", "receive batch (hash, inbox copy)"),
+    ("flows.batch", "open_catalog", "catalog"),
+    ("flows.batch", "batch_id_of", "receive batch (hash, inbox copy)"),
     ("storage.inbox", "receive", "receive batch (hash, inbox copy)"),
+    ("flows.batch", "receive_into_intake", "receive into the intake (originals, ticket, row)"),
+    ("storage.localstore.LocalObjectStore", "download", "store download (intake originals)"),
 ]
-PHASE_TASKS = [
-    ("committed_task", "find committed records"),
-    ("extract_pages_task", "reading pages"),
-    ("fields_task", "field extraction + split"),
-    ("originals_task", "store originals"),
-    ("build_pdf_task", "build + sign PDF"),
-    ("commit_task", "store + catalog"),
+PHASE_STEPS = [
+    # (step of flows.batch, main-thread phase ended when the engine's call of it returns)
+    ("find_committed", "batch start (claim, originals into the inbox, find committed records)"),
+    ("extract_pages", "reading pages"),
+    ("draft", "field extraction + split"),
+    ("store_originals", "store originals"),
+    ("catalog_stored", "look for a stored record not yet catalogued"),
+    ("build_pdf", "build + sign PDF"),
+    ("commit", "store + catalog"),
 ]
+ENGINES = [
+    # (module, engine class, run function, engine name): only those already imported are
+    # hooked, so profiling the plain run does not import Prefect
+    ("flows.plain", "PlainEngine", "run_plain", "plain"),
+    ("flows.digitise", "PrefectEngine", "run_digitise", "prefect"),
+]
+PHASE_NAMES = {
+    "plain": {
+        "cli": "start-up: CLI (settings, file checks)",
+        "find_committed": PHASE_STEPS[0][1],
+        "end": "run end (batch row, clean-up)",
+    },
+    "prefect": {
+        "cli": "start-up: CLI (settings, file checks, prepare Prefect)",
+        "find_committed": (
+            "Prefect flow start, batch start (claim, originals into the inbox, "
+            "find committed records)"
+        ),
+        "end": "flow end (batch row, clean-up, Prefect)",
+    },
+}
+INTAKE_PHASE = "receive into the store's intake (hash, claim, originals, ticket, row)"
+"""When the CLI receives files through the intake first (``flows.batch.received_here``)."""
+OPTIONAL_TARGETS = {("flows.batch", "receive_into_intake"), ("flows.batch", "received_here")}
+"""Names only some versions of the pipeline have: not reported when absent."""
 
 
 def _resolve(dotted: str):
@@ -763,12 +978,12 @@ def _resolve(dotted: str):
     return None
 
 
-def _instrument(stages: _Stages, phases: _Phases) -> list[str]:
-    """Wrap the pipeline's functions in stage timers; return those not found."""
-    from flows import digitise
-
+def _wrap_targets(stages: _Stages, targets, done: set) -> list[str]:
+    """Wrap each target whose module is imported in its stage timer (once); return the rest."""
     missing = []
-    for owner, attr, name in STAGE_TARGETS:
+    for owner, attr, name in targets:
+        if (owner, attr) in done:
+            continue
         holder = _resolve(owner)
         if holder is None:
             missing.append(f"{owner}.{attr} (imported later)")
@@ -781,56 +996,130 @@ def _instrument(stages: _Stages, phases: _Phases) -> list[str]:
             missing.append(f"{owner}.{attr}")
             continue
         setattr(holder, attr, stages.wrap(name, getattr(holder, attr)))
-    for attr, name in PHASE_TASKS:
-        setattr(digitise, attr, _Proxy(getattr(digitise, attr), name, phases))
-    read_all, batch_id_of, run = digitise._read_all, digitise._batch_id_of, digitise.run_digitise
-
-    def _read_all(*a, **k):
-        phases.mark("before OCR (flow, tasks)")
-        try:
-            return read_all(*a, **k)
-        finally:
-            phases.mark("OCR: all pages (clean, Tesseract, reread, codes)")
-
-    def _batch_id(*a, **k):
-        phases.mark("Prefect flow start")
-        try:
-            return batch_id_of(*a, **k)
-        finally:
-            phases.mark("receive batch")
-
-    def _run(*a, **k):
-        phases.mark("start-up: CLI (settings, prepare Prefect)")
-        try:
-            return run(*a, **k)
-        finally:
-            phases.mark("flow end (catalog row, Prefect)")
-
-    digitise._read_all, digitise._batch_id_of, digitise.run_digitise = _read_all, _batch_id, _run
+        done.add((owner, attr))
     return missing
 
 
+def _instrument(stages: _Stages, phases: _Phases, engine: str, ran: dict) -> list[str]:
+    """Wrap the pipeline's functions in stage timers and mark the main thread's phases for
+    the ``engine`` the CLI is expected to run; return the functions not found.
+    ``ran["engine"]`` is set when a run function is called.
+
+    The steps' phases are marked around each engine's ``call`` (whatever runs a step: a
+    plain call or a Prefect task), not by replacing the steps in :mod:`flows.batch`: the
+    Prefect engine finds a step's task by the step's identity (``flows.digitise._TASKS``).
+    The rest is replaced where the caller looks it up when it calls it: the CLI imports
+    ``run_plain``/``run_digitise`` (and ``received_here``) from their modules at the call,
+    and ``_Run`` finds ``_read_all`` on its class.
+    """
+    from flows import batch
+
+    names = PHASE_NAMES[engine]
+    done: set = ran.setdefault("done", set())  # (owner, attribute) wrapped, late ones too
+    missing = _wrap_targets(stages, STAGE_TARGETS, done)
+    late = [t for t in STAGE_TARGETS if t[0].startswith("pdf.sign")]
+    batch.importlib = _Importlib(stages, lambda: _wrap_targets(stages, late, done))
+    step_phase = {getattr(batch, step): name for step, name in PHASE_STEPS}
+    step_phase[batch.find_committed] = names["find_committed"]
+
+    def cli_started() -> None:
+        """End the CLI's start-up phase at the first hook the CLI reaches."""
+        if not ran.get("cli_started"):
+            ran["cli_started"] = True
+            phases.mark(names["cli"])
+
+    def hook_call(cls) -> None:
+        call = cls.call
+
+        def timed_call(self, step, *args, **kwargs):
+            try:
+                return call(self, step, *args, **kwargs)
+            finally:
+                if step in step_phase:
+                    phases.mark(step_phase[step])
+
+        cls.call = timed_call
+
+    def hook_run(module, attr: str, run_engine: str) -> None:
+        run = getattr(module, attr)
+
+        def timed_run(*a, **k):
+            ran["engine"] = run_engine
+            cli_started()
+            try:
+                return run(*a, **k)
+            finally:
+                phases.mark(PHASE_NAMES[run_engine]["end"])
+
+        setattr(module, attr, timed_run)
+
+    for module_name, cls_name, run_name, run_engine in ENGINES:
+        if (module := sys.modules.get(module_name)) is not None:
+            hook_call(getattr(module, cls_name))
+            hook_run(module, run_name, run_engine)
+    if (received_here := getattr(batch, "received_here", None)) is not None:
+
+        @contextmanager
+        def timed_received_here(*a, **k):
+            cli_started()
+            with received_here(*a, **k) as value:
+                phases.mark(INTAKE_PHASE)
+                yield value
+
+        batch.received_here = timed_received_here
+    read_all = batch._Run._read_all
+
+    def _read_all(self, *a, **k):
+        phases.mark("classify, before OCR")
+        try:
+            return read_all(self, *a, **k)
+        finally:
+            phases.mark("OCR: all pages (clean, Tesseract, reread, codes, MRC split)")
+
+    batch._Run._read_all = _read_all
+    return [m for m in missing if tuple(m.split(" ")[0].rsplit(".", 1)) not in OPTIONAL_TARGETS]
+
+
 def child_profile(pdf: Path, unit: str, out: Path, cprofile: bool) -> None:
-    """Run ``sohoa ingest`` in this process with stage timers; write the stages as JSON."""
+    """Run ``sohoa ingest`` in this process with stage timers; write the stages as JSON.
+
+    With no ``PREFECT_API_URL`` the CLI runs the batch plainly (:mod:`flows.plain`) and
+    Prefect is never imported; with one it runs the flow (:mod:`flows.digitise`), and
+    Prefect is prepared and imported first, as the CLI does.
+    """
+    on_prefect = bool(os.environ.get("PREFECT_API_URL"))
+    engine = "prefect" if on_prefect else "plain"
     stages, phases = _Stages(), _Phases()
     b0 = machine_busy_s()
     stages.enter("start-up: interpreter + CLI imports")
     from cli.app import app
-    from cli.common import load_settings
-    from flows.runtime import prepare_prefect
 
-    prepare_prefect(load_settings())  # as ``ingest`` does, before Prefect is imported
+    if on_prefect:
+        from cli.common import load_settings
+        from flows.runtime import prepare_prefect
+
+        prepare_prefect(load_settings())  # as ``ingest`` does, before Prefect is imported
     phases.mark("start-up: interpreter + CLI imports")
     stages.leave()
-    stages.enter("start-up: flow imports (Prefect, OCR, PDF)")
-    import flows.digitise  # noqa: F401 - what ``ingest`` imports first thing
-    import storage.localstore  # noqa: F401 - what the flow opens first thing
+    imports = (
+        "start-up: batch imports (Prefect, OCR, PDF)"
+        if on_prefect
+        else "start-up: batch imports (OCR, PDF; no Prefect)"
+    )
+    stages.enter(imports)
+    if on_prefect:
+        import flows.digitise  # what ``ingest`` imports first thing
+    else:
+        import flows.plain  # noqa: F401 - what ``ingest`` imports first thing
+    import storage.localstore  # noqa: F401 - what the run opens first thing
 
-    phases.mark("start-up: flow imports (Prefect, OCR, PDF)")
+    phases.mark(imports)
     stages.leave()
     _hook_waits(stages)
-    missing = _instrument(stages, phases)
-    stages.enter(MAIN_REST)  # the main thread's time outside any stage below
+    ran: dict = {}
+    missing = _instrument(stages, phases, engine, ran)
+    rest = MAIN_REST[engine]
+    stages.enter(rest)  # the main thread's time outside any stage below
     profiler = None
     if cprofile:
         import cProfile
@@ -846,6 +1135,8 @@ def child_profile(pdf: Path, unit: str, out: Path, cprofile: bool) -> None:
         profiler.disable()
     stages.leave()
     phases.mark("CLI output")
+    if ran.get("engine") != engine:
+        raise SystemExit(f"expected the {engine} run, the CLI ran {ran.get('engine')}")
     start_cpu = stages.totals["start-up: interpreter + CLI imports"]
     start_cpu["python"] += phases.marks[0][2] - start_cpu["python"]  # incl. the interpreter's
     total = phases.tree_cpu()
@@ -859,12 +1150,14 @@ def child_profile(pdf: Path, unit: str, out: Path, cprofile: bool) -> None:
         except Exception:  # noqa: BLE001, S110 - it ended meanwhile
             pass
     result = {
+        "engine": engine,
+        "prefect_imported": "prefect" in sys.modules,
         "stages": stages.totals,
         "phases": phases.table(),
         "process_cpu": total,
         "wall": wall,
         "foreign": max(0.0, machine_busy_s() - b0 - total) / (wall * CORES),
-        "missing": missing,
+        "missing": [m for m in missing if tuple(m.split(" ")[0].rsplit(".", 1)) not in ran["done"]],
         "children_left": kids,
     }
     if profiler is not None:
@@ -883,16 +1176,20 @@ if __name__ == "__main__":
     parser.add_argument("--seed", type=int, default=9000)
     parser.add_argument("--runs", type=int, default=2)
     parser.add_argument(
-        "--embedded-runs",
+        "--temporary-runs",
         type=int,
         default=1,
-        help="runs with the CLI's own temporary Prefect server",
+        help="runs of the Prefect flow with a temporary server (before the plain run); 0: none",
     )
     parser.add_argument("--no-ocrmypdf", action="store_true")
     parser.add_argument("--no-profile", action="store_true")
+    parser.add_argument(
+        "--profile-server", action="store_true", help="also profile the flow run with a server"
+    )
     parser.add_argument("--cprofile", action="store_true", help="cProfile the main thread too")
     parser.add_argument("--child-profile", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-warm", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--child-temporary", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--unit", help=argparse.SUPPRESS)
     parser.add_argument("--report-from", type=Path, help="print the report of a results.json")
@@ -905,12 +1202,16 @@ if __name__ == "__main__":
                 args.seed,
                 saved["raw"],
                 saved["ocrmypdf"],
-                saved["sohoa"],
+                {mode: runs for mode, runs in saved["sohoa"].items() if runs},
                 saved["profiles"],
+                when=saved.get("started"),
+                code=saved.get("code"),
             )
         )
     elif args.child_warm:
         child_warm(args.child_warm, args.unit.split(","), args.child_out)
+    elif args.child_temporary:
+        child_temporary(args.child_temporary, args.unit, args.child_out)
     elif args.child_profile:
         child_profile(args.child_profile, args.unit, args.child_out, args.cprofile)
     else:
