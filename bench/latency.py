@@ -77,7 +77,6 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import sqlite3
 import statistics
@@ -87,6 +86,8 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
+
+from bench.ingest import cli_env, measure  # the same clocks as the ingest bench
 
 if TYPE_CHECKING:
     from bench.ingest import PrefectServer
@@ -105,37 +106,6 @@ PAGE_SEED = 5
 def log(message: str) -> None:
     """Progress goes to stderr so stdout holds only the report."""
     print(f"[bench-latency] {message}", file=sys.stderr, flush=True)
-
-
-def _cpu(who: int) -> float:
-    usage = resource.getrusage(who)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_busy_s() -> float:
-    """CPU seconds all processes have used since boot (``/proc/stat``)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def measure(fn: Callable[[], object]) -> dict:
-    """Wall, CPU of this process and its reaped children, and others' share of the machine
-    (as :func:`bench.ingest.measure`)."""
-    b0, s0, c0 = machine_busy_s(), _cpu(resource.RUSAGE_SELF), _cpu(resource.RUSAGE_CHILDREN)
-    t0 = time.perf_counter()
-    result = fn()
-    wall = time.perf_counter() - t0
-    own = _cpu(resource.RUSAGE_SELF) - s0 + _cpu(resource.RUSAGE_CHILDREN) - c0
-    foreign = max(0.0, machine_busy_s() - b0 - own) / (wall * CORES)
-    return {"wall": wall, "cpu": own, "foreign": foreign, "result": result}
-
-
-def cli_env(data_dir: Path, server: PrefectServer | None) -> dict[str, str]:
-    """No ``SOHOA_*`` or ``PREFECT_*`` variable of this shell: embedded defaults, with the
-    data folder ``data_dir`` (and ``PREFECT_API_URL`` only when a server is given)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SOHOA_", "PREFECT_"))}
-    env |= {"SOHOA_DATA_DIR": str(data_dir), "COLUMNS": "200"}
-    return env | ({"PREFECT_API_URL": server.url} if server else {})
 
 
 def git(*args: str) -> str:

@@ -17,11 +17,15 @@ import time
 from pathlib import Path
 
 import pytest
-import s3server
 from archive_fixture import make_scans
 from s3server import s3_server, s3_store  # noqa: F401
 from test_flow import TesseractCount
-from test_storage_faults import StopServer, catalog_state, waiting_in_inbox
+from test_storage_faults import (
+    StopServer,
+    catalog_state,
+    s3_settings,  # noqa: F401 - a fixture
+    waiting_in_inbox,
+)
 
 from flows.plain import PlainEngine, run_plain
 from schemas.settings import Settings
@@ -107,19 +111,11 @@ def test_the_plain_engine_retries_outages_and_nothing_else():
 
 @pytest.mark.timeout(600)
 def test_a_plain_run_keeps_the_original_when_the_store_goes_away(
-    tmp_path, s3_server, s3_store, caplog
+    tmp_path, s3_server, s3_store, s3_settings, caplog
 ):
     """The store stops while pages are read: the storage step is retried, then the batch
     is ``failed`` with its original kept; with the store back, a later run archives it."""
-    store = s3server.store_settings(
-        s3_server,
-        s3_store.buckets["archive"].removesuffix("-archive"),
-        access_key=s3_server.access_key,
-        secret_key=s3_server.secret_key,
-        retries=1,
-        retry_delay_s=0.2,
-    )
-    settings = Settings(data_dir=tmp_path / "data", store=store)
+    settings = s3_settings  # one retry after 0.2 s
     _, stack = make_scans(tmp_path / "scans")
     original = stack.read_bytes()
     sink = StopServer(s3_server, ("page", 1))
