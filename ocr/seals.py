@@ -13,6 +13,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+MAX_RING_LINES = 15
+"""A seal's ring is at most this many text lines in radius. Vietnamese office seals are
+35-42 mm across and a 12-14 pt line 3-4 mm tall: 5-7 lines of radius; twice that leaves
+room for big seals and small print. Why a bound: a tall region without a seal (a table,
+a QR code beside a signature block) was searched for circles as wide as the page
+(1.7-3 s of a one-page ingest's 8 s on a receipt)."""
+
 RING_COVER = 0.4
 """A circle around which this share of the circumference is ink is a seal's ring: a line
 of print covers at most a third of any circle wider than two lines (measured on the
@@ -24,14 +31,15 @@ def erase_rings(image: np.ndarray, ink: np.ndarray, box, line_h: float) -> np.nd
 
     Why: a 1-bit seal's ring crosses the lines it stamps, and a line read with two arcs
     through it comes back as "/®>KT:GIẦM". The ring is looked for in all the ink
-    (words read included) of ``box`` and half its size around: a thin ring broken by
-    the threshold is not part of the region. Hough's circles give candidate centres; the
+    (words read included) of ``box`` and half its size around (at most a seal's radius,
+    :data:`MAX_RING_LINES`): a thin ring broken by the threshold is not part of the
+    region. Hough's circles give candidate centres; the
     centre is refined to where ink covers one radius most fully (:func:`_ring_radii`),
     and every ink pixel at a ring's radius is erased; ``ink`` too (where lines are found).
     A letter the ring runs along loses that stroke: less harm than the arcs.
     """
     left, top, width, height = (int(v) for v in box)
-    reach = max(width, height) // 2
+    reach = min(max(width, height) // 2, int(MAX_RING_LINES * line_h))
     x0, y0 = max(0, left - reach), max(0, top - reach)
     x1, y1 = left + width + reach, top + height + reach
     grey = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
@@ -54,17 +62,23 @@ def _ring_radii(region: np.ndarray, line_h: float):
     ys, xs = np.nonzero(region)
     step = max(1, int(0.05 * line_h))
     reach = range(-4 * step, 4 * step + 1, step)
-    peak, dist, cover = max(
-        (
-            _cover(ys, xs, cx + dx, cy + dy, line_h)
-            for cx, cy in circles
-            for dx in reach
-            for dy in reach
-        ),
-        key=lambda found: found[0],
-    )
+    widest = MAX_RING_LINES * line_h
+    best = None
+    for cx, cy in circles:  # only the ink a ring around this centre could pass through
+        near = (np.abs(xs - cx) <= widest + 4 * step) & (np.abs(ys - cy) <= widest + 4 * step)
+        if not near.any():
+            continue
+        cys, cxs = ys[near], xs[near]
+        for dx in reach:
+            for dy in reach:
+                found = _cover(cys, cxs, cx + dx, cy + dy, line_h)
+                if best is None or found[0] > best[0][0]:
+                    best = (found, cys, cxs)
+    if best is None:
+        return None
+    (peak, dist, cover), ys, xs = best
     radii = np.flatnonzero(cover >= RING_COVER)
-    radii = radii[radii >= 2 * line_h]
+    radii = radii[(radii >= 2 * line_h) & (radii <= widest)]
     if peak < RING_COVER or radii.size == 0:
         return None
     hit = np.isin(dist, radii)
@@ -85,7 +99,7 @@ def _hough_centres(region: np.ndarray, line_h: float) -> list[tuple[float, float
         param1=100,
         param2=30,
         minRadius=int(2 * line_h * scale),
-        maxRadius=max(small.shape),
+        maxRadius=min(max(small.shape), int(MAX_RING_LINES * line_h * scale)),
     )
     if circles is None:
         return []
@@ -93,10 +107,11 @@ def _hough_centres(region: np.ndarray, line_h: float) -> list[tuple[float, float
 
 
 def _cover(ys, xs, cx: float, cy: float, line_h: float):
-    """(best cover beyond two lines' radius, each pixel's radius, cover per radius)."""
+    """(best cover between two lines' radius and a seal's widest, each pixel's radius,
+    cover per radius)."""
     dist = np.hypot(xs - cx, ys - cy).round().astype(int)
     cover = np.bincount(dist) / (2 * np.pi * np.maximum(np.arange(dist.max() + 1), 1))
-    far = cover[int(2 * line_h) :]
+    far = cover[int(2 * line_h) : int(MAX_RING_LINES * line_h) + 1]
     return (float(far.max()) if far.size else 0.0), dist, cover
 
 

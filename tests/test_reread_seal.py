@@ -124,3 +124,19 @@ def test_margin_words_are_notes_only_when_unlike_print() -> None:
     ]
     flags = margin_notes(body + margin, lines + [10, 11, 12, 12, 13, 14])
     assert flags == [False] * 15 + [True, True, True, False, False, False]
+
+
+def test_rings_are_looked_for_only_at_a_seals_size() -> None:
+    """A seal is 5-7 text lines in radius; a circle as wide as the page (a table's rounded
+    frame, a page-wide region searched for rings) is not one, and is not looked for
+    (which cost up to 3 s a page on receipts with a QR code and a signature block)."""
+    import cv2
+
+    from ocr import seals
+
+    line_h = 20
+    seal, huge = np.zeros((800, 800), np.uint8), np.zeros((1800, 1800), np.uint8)
+    cv2.circle(seal, (400, 400), 6 * line_h, 255, 4)
+    cv2.circle(huge, (900, 900), 40 * line_h, 255, 4)
+    assert seals._hough_centres(seal, line_h)  # a seal-sized ring is found
+    assert seals._ring_radii(huge, line_h) is None
