@@ -99,6 +99,8 @@ def fixity_check(
     """
     logmask.install()
     settings = settings or Settings()
+    if progress is None and run_id is not None:  # handed over by a web server: counts in its row
+        progress = fixity_runs.RowProgress(settings, run_id)
     report = fixity_runs.recorded(
         settings,
         lambda: _check(settings, sample, seed, orphans, progress, workers, unit),

@@ -29,7 +29,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.connection import storage_errors
@@ -39,7 +39,7 @@ from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
 from records.fixity import FixityProgress, FixityReport
 from schemas.settings import Settings
-from sohoa.errors import NotFoundError, SohoaError
+from sohoa.errors import NotFoundError, SohoaError, StorageError
 from storage.objectstore import ObjectStore
 
 __all__ = [
@@ -199,6 +199,49 @@ def start_run(
         session.add(row)
         session.flush()
         return row.id
+
+
+@storage_errors
+def note_progress(catalog: Catalog, run_id: int, *, checked: int, problems: int) -> None:
+    """The counts so far of a run still ``running`` (a check on a worker elsewhere: every
+    web server reads them from the row); :func:`finish_run` writes the final ones."""
+    with catalog._write() as session:
+        session.execute(
+            update(FixityRunTable)
+            .where(FixityRunTable.id == run_id, FixityRunTable.state == "running")
+            .values(checked=checked, problems=problems)
+        )
+
+
+class RowProgress:
+    """A :class:`records.fixity.FixityProgress` that writes the counts into the run's row,
+    at most once every ``every_s`` seconds (and not at all once the catalog fails: the
+    check goes on; the final counts are written when it ends).
+
+    Why: a check handed to a Prefect worker on another machine has no counters in the
+    web server's memory; the row is what every web server can read.
+    """
+
+    def __init__(self, settings: Settings, run_id: int, every_s: float = 1.0) -> None:
+        self._settings, self._run_id, self._every_s = settings, run_id, every_s
+        self._checked = self._problems = 0
+        self._last = 0.0
+        self._broken = False
+
+    def started(self, records: int) -> None:
+        self._last = time.monotonic()
+
+    def checked(self, result: fixity.VerifyResult) -> None:
+        self._checked += 1
+        self._problems += not result.ok
+        if self._broken or time.monotonic() - self._last < self._every_s:
+            return
+        self._last = time.monotonic()
+        try:
+            catalog = open_catalog(self._settings.resolved_catalog_url)
+            note_progress(catalog, self._run_id, checked=self._checked, problems=self._problems)
+        except StorageError:
+            self._broken = True
 
 
 def _reason(result: fixity.VerifyResult) -> str:

@@ -490,3 +490,45 @@ def test_the_archive_verdict_is_the_latest_whole_archive_run(tmp_path, catalog_u
     commune = fixity_runs.start_run(catalog, started_by="web:cuc", sample=50, unit="H56.01")
     fixity_runs.finish_run(catalog, commune, FixityReport(catalog_records=0, results=()))
     assert fixity_runs.latest_finished(catalog).id == whole
+
+
+def test_a_check_on_a_worker_writes_its_counts_into_the_row_as_it_goes(tmp_path, catalog_url):
+    """A check handed to the Prefect pool (``run_id`` given) counts into its history row,
+    at most once a ``every_s``, and never into a row that has finished."""
+    from records.verify import VerifyResult
+
+    settings = Settings(data_dir=tmp_path, catalog_url=catalog_url)
+    catalog = open_catalog(settings.resolved_catalog_url)
+    run_id = fixity_runs.start_run(catalog, started_by="web:binh", sample=5, unit=None, owned=False)
+    sink = fixity_runs.RowProgress(settings, run_id, every_s=0.0)
+    sink.started(3)
+    good = VerifyResult(record_id="a", dossier_code="", pdf="a.pdf", ok=True, problems=())
+    bad = VerifyResult(record_id="b", dossier_code="", pdf="b.pdf", ok=False, problems=("x",))
+    for result in (good, bad):
+        sink.checked(result)
+    run = fixity_runs.get_run(catalog, run_id)
+    assert (run.state, run.checked, run.problems) == ("running", 2, 1)
+    slow = fixity_runs.RowProgress(settings, run_id, every_s=3600)
+    slow.started(3)
+    slow.checked(good)
+    assert fixity_runs.get_run(catalog, run_id).checked == 2  # not written yet: too soon
+    fixity_runs.fail_run(catalog, run_id, RuntimeError("stopped"))
+    fixity_runs.note_progress(catalog, run_id, checked=9, problems=9)
+    assert fixity_runs.get_run(catalog, run_id).checked == 2  # a finished row is left alone
+
+
+def test_the_page_shows_the_counts_of_a_check_running_on_a_worker(site):
+    """``web.dispatch = deployment``: the run's counts come from its row, where the worker
+    writes them; this web server has no counters of its own for it."""
+    settings = site.settings.model_copy(
+        update={"web": site.settings.web.model_copy(update={"dispatch": "deployment"})}
+    )
+    app = create_app(settings)
+    catalog = open_catalog(settings.resolved_catalog_url)
+    run_id = fixity_runs.start_run(catalog, started_by="web:binh", sample=5, unit=None, owned=False)
+    fixity_runs.note_progress(catalog, run_id, checked=3, problems=1)
+    made = users.create_token(settings, "binh.audit", "script", actor=CLI)
+    bearer = {"Authorization": f"Bearer {made['token']}"}
+    one = TestClient(app).get(f"/api/fixity/{run_id}", headers=bearer).json()
+    assert one["state"] == "running"
+    assert one["progress"] == {"done": 3, "total": None, "problems": 1}

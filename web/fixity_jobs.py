@@ -278,8 +278,19 @@ def run_view(request: Request, principal: Principal, run_id: int) -> RunView:
         run = fixity_runs.get_run(catalog, run_id)  # its process died: now "interrupted"
     scope = units.scope_of(catalog, principal.unit)
     shown = tuple(f for f in run.failures if scope is None or scope.allows(f.unit))
-    progress = jobs_of(request).progress(run.id) if run.state == "running" else None
+    progress = _progress(request, run)
     return RunView(run, shown, len(run.failures) - len(shown), progress)
+
+
+def _progress(request: Request, run: fixity_runs.FixityRun) -> Progress | None:
+    """A running check's counts: this process's own, or, for a check on a worker of the
+    Prefect pool, those the worker writes into the run's row (the total is not known)."""
+    if run.state != "running":
+        return None
+    here = jobs_of(request).progress(run.id)
+    if here is not None or settings_of(request).web.dispatch != "deployment":
+        return here
+    return Progress(run.id, run.checked, None, run.problems)
 
 
 def overview(
