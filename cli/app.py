@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from typer.core import TyperGroup
 
 from cli.common import console, fail, guard, load_settings, out, unexpected
 from cli.integrity import catalog_app, verify
@@ -32,10 +33,46 @@ from cli.users import users_app
 from flows.runtime import prepare_prefect, runs_on_prefect
 from sohoa import SOFTWARE
 from sohoa.errors import ExitCode, SohoaError
-from sohoa.messages import current_lang, t
+from sohoa.messages import LANGS, current_lang, t, text
+
+
+class _LangAnywhere(TyperGroup):
+    """The command group, with ``--lang`` (and ``-v``) accepted anywhere on the line.
+
+    Why: ``--lang`` is the group's option, so click takes it only before the command
+    (``sohoa report --lang en`` was "No such option"); a clerk adds it where they think
+    of it. It is moved to the front before click parses; nothing after ``--`` is touched.
+    """
+
+    def main(self, args=None, *rest, **options):  # type: ignore[override]
+        argv = list(sys.argv[1:] if args is None else args)
+        return super().main(group_options_first(argv), *rest, **options)
+
+
+def group_options_first(argv: list[str]) -> list[str]:
+    """``argv`` with every ``--lang X``, ``--lang=X``, ``-v`` and ``--verbose`` moved to the front."""
+    first, rest, i = [], [], 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            rest += argv[i:]
+            break
+        if token == "--lang" and i + 1 < len(argv):
+            first += argv[i : i + 2]
+            i += 2
+            continue
+        (first if token.startswith("--lang=") or token in ("-v", "--verbose") else rest).append(
+            token
+        )
+        i += 1
+    return first + rest
+
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="sohoa: số hóa hồ sơ, kết quả TTHC"
+    cls=_LangAnywhere,
+    add_completion=False,
+    no_args_is_help=True,
+    help="sohoa: số hóa hồ sơ, kết quả TTHC",
 )
 
 
@@ -48,6 +85,9 @@ def _main(
     from sohoa import logmask
 
     logmask.install()
+    if lang is not None and lang not in LANGS:  # said in both languages: which one is unknown
+        console.print(f"--lang {lang}: " + " / ".join(text("bad_lang", x) for x in LANGS))
+        raise typer.Exit(int(ExitCode.USAGE))
     if lang:
         os.environ["SOHOA_LANG"] = lang
     if verbose:
