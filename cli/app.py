@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +35,7 @@ from cli.units import units_app
 from cli.users import users_app
 from flows.runtime import prepare_prefect, runs_on_prefect
 from sohoa import SOFTWARE
-from sohoa.errors import ExitCode, SohoaError
+from sohoa.errors import ExitCode, SohoaError, StopRequested
 from sohoa.messages import LANGS, current_lang, t, text
 
 
@@ -183,10 +186,14 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
         {"kind": kind, "unit": unit, "dossier_code": dossier, "files": f} for f in batches
     ]
     views, code = [], 0
-    with RichProgress(console, total_batches=len(jobs), enabled=not quiet) as progress:
+    with (
+        _stopped_cleanly() as current,
+        RichProgress(console, total_batches=len(jobs), enabled=not quiet) as progress,
+    ):
         for job in jobs:
+            current["batch"] = job.get("batch_id")
             try:
-                manifests = _run_job(job, settings, run_batch, progress)
+                manifests = _run_job(job, settings, run_batch, progress, current)
                 views.extend(record_view(m) for m in manifests)
             except SohoaError as exc:
                 fail(exc)
@@ -198,16 +205,45 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
     return views, code
 
 
-def _run_job(job: dict, settings, run_batch, progress) -> list:
+def _run_job(job: dict, settings, run_batch, progress, current: dict) -> list:
     """A waiting batch by id, or files received first through the one entrance (the
-    store's intake, :func:`flows.batch.received_here`) and then digitised by id here."""
+    store's intake, :func:`flows.batch.received_here`) and then digitised by id here;
+    ``current["batch"]`` names the batch once it is in the store."""
     if "batch_id" in job:
         return run_batch([], settings=settings, progress=progress, **job)
     from flows.batch import received_here
 
     files = [str(f) for f in job.pop("files")]
     with received_here(files, settings, sender="cli", **job) as (batch_id, held):
+        current["batch"] = batch_id
         return run_batch([], batch_id=batch_id, settings=settings, progress=progress, claim=held)
+
+
+@contextmanager
+def _stopped_cleanly():
+    """Ctrl-C or SIGTERM (systemd, ``docker stop``, a timeout) stops the command at once:
+    the page programs are killed, and the clerk is told where the batch being read is
+    (waiting in the store for ``ingest --batch`` or the nightly run) before the exit
+    code 130 (Ctrl-C) or 143 (SIGTERM). Yields a dict whose ``batch`` the loop keeps."""
+    from sohoa.programs.run import stop_all
+
+    def terminate(signum, _frame):
+        raise StopRequested(signum)
+
+    here = threading.current_thread() is threading.main_thread()  # where signals arrive
+    previous = signal.signal(signal.SIGTERM, terminate) if here else None
+    current: dict = {"batch": None}
+    try:
+        yield current
+    except (KeyboardInterrupt, StopRequested) as stop:
+        stop_all()
+        number = stop.signum if isinstance(stop, StopRequested) else signal.SIGINT
+        batch = current["batch"]
+        console.print(t("ingest_stopped", batch=batch) if batch else t("ingest_stopped_early"))
+        raise typer.Exit(128 + int(number)) from None
+    finally:
+        if here:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _batch_runner(settings):

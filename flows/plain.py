@@ -25,6 +25,7 @@ from flows import batch as steps
 from flows.progress import ProgressSink
 from schemas.models import Manifest
 from schemas.settings import Settings
+from sohoa.programs.run import stop_all
 
 T = TypeVar("T")
 
@@ -60,8 +61,9 @@ class PlainEngine:
         self, step: Callable[..., T], items: Sequence[Any], args: tuple, window: int
     ) -> Iterator[tuple[int, T]]:
         """At most ``window`` items in flight: a page waiting for a thread is not started
-        (nor decoded), so memory stays that of ``window`` pages. On a failure or an
-        interrupt the pages not yet started are dropped and the running ones finish."""
+        (nor decoded), so memory stays that of ``window`` pages. On a failure the pages
+        not yet started are dropped and the running ones finish; on an interrupt (the
+        command stopped) their programs are killed too."""
         queued = iter(enumerate(items))
         with ThreadPoolExecutor(max_workers=window, thread_name_prefix="page") as pool:
             running: dict[Future, int] = {}
@@ -74,6 +76,9 @@ class PlainEngine:
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         yield running.pop(future), future.result()
+            except KeyboardInterrupt:  # the command is being stopped: so are its pages
+                stop_all()
+                raise
             finally:
                 for future in running:
                     future.cancel()

@@ -32,6 +32,18 @@ class ExitCode(IntEnum):
     INTERNAL = 70
 
 
+class StopRequested(BaseException):
+    """SIGTERM, raised in the main thread as Ctrl-C raises ``KeyboardInterrupt``.
+
+    A ``BaseException``, not a :class:`SohoaError`: being stopped is not an error of the
+    work, and no ``except Exception`` on the way may swallow it.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 class SohoaError(Exception):
     """Base of all domain errors.
 

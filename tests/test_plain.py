@@ -189,3 +189,44 @@ def test_with_a_prefect_server_configured_the_cli_runs_the_flow(
     [run] = flow_runs_of("digitise_batch", tmp_path / "data")
     assert run.state.is_completed() and run.parameters["batch_id"]
     assert record["pages"] == 3
+
+
+def test_a_stopped_ingest_kills_its_programs_and_says_where_the_batch_waits(tmp_path, scan_pdf):
+    """SIGTERM (systemd, ``docker stop``) mid-read: the command exits 143, no Tesseract of
+    its own reads on, and the clerk is told the batch waits in the store, where it is."""
+    import signal
+
+    from conftest import SOHOA, make_cli
+
+    from storage import intake
+    from storage.stores import open_store
+
+    cli = make_cli(tmp_path / "data")
+    running = subprocess.Popen(
+        [str(SOHOA), "ingest", str(scan_pdf), "--unit", "H56.01"],
+        env=cli.env | {"SOHOA_LANG": "en"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pages = tmp_path / "data" / "work"
+    deadline = time.monotonic() + 120
+    while not any(pages.rglob("pages/*.*")) and running.poll() is None:
+        assert time.monotonic() < deadline, "the ingest never started reading pages"
+        time.sleep(0.05)
+    running.send_signal(signal.SIGTERM)
+    _out, err = running.communicate(timeout=60)
+    assert running.returncode == 128 + signal.SIGTERM, err
+    [ticket], _ = intake.waiting(open_store(Settings(data_dir=tmp_path / "data")))
+    said = " ".join(err.split())
+    assert f"Batch {ticket.batch_id} waits in the store" in said, err
+    assert f"sohoa ingest --batch {ticket.batch_id}" in said
+    left = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if words and words[0].endswith(b"tesseract") and str(tmp_path).encode() in b" ".join(words):
+            left.append(cmdline.parent.name)
+    assert left == [], left  # no page program of the stopped command reads on

@@ -14,13 +14,34 @@ import logging
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sohoa.errors import ExternalProgramError, ProgramMissingError, ProgramTimeoutError
 
-__all__ = ["ProgramResult", "program_logger", "run_program"]
+__all__ = ["ProgramResult", "program_logger", "run_program", "stop_all"]
+
+_RUNNING: set[subprocess.Popen] = set()
+_RUNNING_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def stop_all() -> int:
+    """Kill every program this process's threads are running, and start no more; return
+    how many were killed.
+
+    Why: a command being stopped (Ctrl-C, SIGTERM from systemd or ``docker stop``) gets
+    the interrupt in its main thread only; the Tesseracts its page threads run would
+    otherwise read on, and the process wait for them, before it could exit.
+    """
+    _STOPPING.set()  # and none started after: a page's next step would start one
+    with _RUNNING_LOCK:
+        running = list(_RUNNING)
+    for child in running:
+        child.kill()
+    return len(running)
 
 
 @dataclass(frozen=True)
@@ -73,6 +94,8 @@ def run_program(
         ExternalProgramError: it failed (``check``) or did not create ``expect_output``.
     """
     program = str(args[0])
+    if _STOPPING.is_set():
+        raise ExternalProgramError("program_stopped", program=program)
     if shutil.which(program) is None:
         raise ProgramMissingError(program=program)
     try:
@@ -113,6 +136,8 @@ def _communicate(
         stderr=subprocess.PIPE,
         env=env,
     ) as child:
+        with _RUNNING_LOCK:
+            _RUNNING.add(child)
         try:
             out, err = child.communicate(input_bytes, timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -122,6 +147,9 @@ def _communicate(
         except BaseException:  # Ctrl-C, SIGTERM: never leave the program behind
             child.kill()
             raise
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.discard(child)
     return child.returncode, out, err
 
 
