@@ -128,6 +128,7 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
     """``web.dispatch = "deployment"``: the upload is received into the store's intake and
     run on the work pool; two web servers and a worker share only the store, the catalog
     and the Prefect server, and both web servers follow the batch to its records."""
+    from prefect.client.orchestration import get_client
     from test_web_clerk import add_people, signed_in, upload_api
 
     from catalog.database import open_catalog
@@ -170,6 +171,9 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
     try:
         final = _wait_for_batch(other, batch_id)
         check = _fixity_on_a_worker(create_app(web2))  # started on one web server
+        [fixity_run] = _runs_tagged("sohoa-fixity")  # it ran on the worker, not in the web app
+        # the run writes its row before it reports its end: stop the worker only after that
+        fixity_state = _wait_for_end(fixity_run.id, get_client)
     finally:
         worker.terminate()
         _, errors = worker.communicate(timeout=60)
@@ -177,8 +181,7 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
     assert check["state"] == "done" and check["verdict"] == "ok", (check, errors[-3000:])
     assert check["checked"] == 1 and check["orphans"] == 0
     assert check["started_by"] == "web:binh.audit"
-    [fixity_run] = _runs_tagged("sohoa-fixity")  # it ran on the worker, not in the web app
-    assert fixity_run.parameters["run_id"] == check["id"] and fixity_run.state.is_completed()
+    assert fixity_run.parameters["run_id"] == check["id"] and fixity_state.is_completed()
     assert final["pages_total"] == 3 and len(final["records"]) == 1
     assert intake.read(store, batch_id) is None
     rows = open_catalog(catalog_url).find_records_for_batch(batch_id)
