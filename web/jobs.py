@@ -273,7 +273,7 @@ class JobRunner:
                 self._run(batch_id)
             except Exception as exc:  # one batch must not stop the worker
                 log.exception("batch %s: unexpected error in the web job", batch_id)
-                self._record_failure(batch_id, f"internal error ({type(exc).__name__})")
+                self._record(batch_id, {}, "failed", f"internal error ({type(exc).__name__})")
                 self._finish(batch_id, "failed", error=SohoaError(detail=type(exc).__name__))
 
     def _run(self, batch_id: str) -> None:
@@ -369,14 +369,6 @@ class JobRunner:
             )
         except SohoaError as exc:
             log.error("batch %s: cannot record %s: %s", batch_id, status, exc)
-
-    def _record_failure(self, batch_id: str, reason: str) -> None:
-        try:
-            open_catalog(self.settings.resolved_catalog_url).upsert_batch(
-                batch_id, status="failed", reason=reason
-            )
-        except SohoaError as exc:
-            log.error("batch %s: cannot record the failure: %s", batch_id, exc)
 
 
 def _now() -> datetime:
