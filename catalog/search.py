@@ -276,14 +276,11 @@ def _fts_keys_within(
     ``cap``). SQLite checks the progress handler between rows, so the keys read
     before the interruption are kept.
     """
-    budget = TEXT_COUNT_BUDGET_S if budget_s is None else budget_s
-    deadline = time.perf_counter() + budget
+    clock = _CountingClock(needed, TEXT_COUNT_BUDGET_S if budget_s is None else budget_s)
     keys: list[int] = []
     sql, params = _newest_first(table, expression, filters)
     raw = session.connection().connection.driver_connection
-    raw.set_progress_handler(
-        lambda: len(keys) > needed and time.perf_counter() > deadline, _PROGRESS_STEPS
-    )
+    raw.set_progress_handler(lambda: clock.spent(len(keys)), _PROGRESS_STEPS)
     cursor = raw.cursor()
     try:
         for (key,) in cursor.execute(sql, [*params, cap]):
@@ -296,6 +293,28 @@ def _fts_keys_within(
         cursor.close()
         raw.set_progress_handler(None, 0)
     return keys, len(keys) < cap
+
+
+class _CountingClock:
+    """The counting budget, started when the page asked for is full, not before.
+
+    Started with the query, a query slow to begin (a loaded machine, a cold cache)
+    spent the budget before counting began, and five hits read as "3+".
+    """
+
+    def __init__(self, needed: int, budget_s: float) -> None:
+        self._needed = needed
+        self._budget_s = budget_s
+        self._deadline: float | None = None
+
+    def spent(self, read: int) -> bool:
+        """True once ``read`` keys fill the page and the budget since then is spent."""
+        if read <= self._needed:
+            return False
+        now = time.perf_counter()
+        if self._deadline is None:
+            self._deadline = now + self._budget_s
+        return now >= self._deadline
 
 
 def _interrupted(exc: sqlite3.OperationalError) -> bool:
@@ -506,7 +525,7 @@ def _pg_keys_within(
     million records, against 0.4 ms (``bench/search.py``). Planned whole, a common word
     still walks the key index (its thousand newest come quickly) and a rare one uses GIN.
     """
-    deadline = time.perf_counter() + TEXT_COUNT_BUDGET_S
+    clock = _CountingClock(needed, TEXT_COUNT_BUDGET_S)
     sql, params = _pg_newest_first(where, query, filters)
     session.execute(text("SET LOCAL cursor_tuple_fraction = 1.0"))
     result = session.execute(
@@ -514,13 +533,17 @@ def _pg_keys_within(
         {**params, "n": cap},
     )
     keys: list[int] = []
+    asked = needed + 1  # the page asked for (and one to see more)
     try:
-        batch = result.fetchmany(needed + 1)  # the page asked for (and one to see more)
+        batch = result.fetchmany(asked)
         while batch:
             keys += [key for (key,) in batch]
-            if len(keys) > needed and time.perf_counter() > deadline and len(keys) < cap:
+            if len(batch) < asked or len(keys) >= cap:
+                break  # every key is read (up to the cap)
+            if clock.spent(len(keys)):
                 return keys, False
-            batch = result.fetchmany(_PG_BATCH)
+            asked = _PG_BATCH
+            batch = result.fetchmany(asked)
     finally:
         result.close()
     return keys, len(keys) < cap

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -273,6 +274,31 @@ def test_totals_are_exact_below_the_cap(catalog: Catalog) -> None:
     assert catalog.find("", filters=SearchFilters(unit="H56.02")).total == 1
     nothing = catalog.find("khongcotu")
     assert (nothing.total, nothing.total_is_exact, nothing.hits) == (0, True, ())
+
+
+def test_a_query_slow_to_start_still_counts_a_few_hits_exactly(
+    catalog: Catalog, monkeypatch
+) -> None:
+    """The counting budget starts once the page is full, not with the query.
+
+    On a loaded machine (CI's PostgreSQL) a query slow to begin spent the whole
+    budget before the first row came, and five hits read as "3+".
+    """
+    from catalog import search
+
+    def slow(real):
+        def wrapped(*args, **kwargs):
+            time.sleep(0.6)
+            return real(*args, **kwargs)
+
+        return wrapped
+
+    monkeypatch.setattr(search, "TEXT_COUNT_BUDGET_S", 0.5)
+    monkeypatch.setattr(search, "_PROGRESS_STEPS", 1)  # look at the clock at every step
+    monkeypatch.setattr(search, "_newest_first", slow(search._newest_first))
+    monkeypatch.setattr(search, "_pg_newest_first", slow(search._pg_newest_first))
+    page = catalog.find("dang", limit=2)
+    assert (page.total, page.total_is_exact, len(page.hits)) == (5, True, 2)
 
 
 def test_a_text_count_out_of_time_is_a_lower_bound_and_the_page_is_still_full(
