@@ -16,7 +16,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from reports.cells import csv_text
 from reports.layout import (
+    Column,
     Lang,
     columns,
     fmt_cell,
@@ -79,16 +81,24 @@ def to_csv(report: Report, lang: Lang) -> bytes:
 
     Values are formatted as people read them in ``lang`` (``86,30%``, ``Đạt``); a
     field holding the decimal comma is quoted, so the csv module and Excel's import
-    read it back whole. The last line is the totals row.
+    read it back whole. Text fields (codes and names from outside) go through
+    :func:`reports.cells.csv_text`, so none can start a formula. The last line is the
+    totals row.
     """
     cols = columns(report, lang)
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([c.header for c in cols])
+    writer.writerow([csv_text(c.header) for c in cols])
     for row in report.rows:
-        writer.writerow([fmt_cell(c, row, lang) for c in cols])
-    writer.writerow([fmt_cell(c, report.totals, lang, total=True) for c in cols])
+        writer.writerow(_csv_row(cols, row, lang))
+    writer.writerow(_csv_row(cols, report.totals, lang, total=True))
     return b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8")
+
+
+def _csv_row(cols: list[Column], row: ReportRow, lang: Lang, *, total: bool = False) -> list[str]:
+    """One CSV line: text cells made inert, numbers as they are (a count stays a number)."""
+    cells = [(c, fmt_cell(c, row, lang, total=total)) for c in cols]
+    return [csv_text(text) if c.kind == "text" else text for c, text in cells]
 
 
 def to_json(report: Report) -> bytes:

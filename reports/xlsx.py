@@ -5,6 +5,9 @@ its own title (unit, period), a bold frozen header repeated on every printed
 page, real numbers (rates as percentages, so Excel shows the decimal mark of the
 machine's locale), a bold totals row, footnotes, and a landscape page fitted to
 the paper's width.
+
+Every text cell is written through :func:`reports.cells.put_text`: unit and procedure names
+come from outside, and openpyxl would make a live formula of one starting with ``=``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from reports.cells import put_text
 from reports.layout import (
     NA,
     Column,
@@ -61,12 +65,13 @@ def to_xlsx(report: Report, lang: Lang) -> bytes:
 def _write_sheet(
     sheet: Worksheet, report: Report, cols: list[Column], rows: list[ReportRow], lang: Lang
 ) -> None:
-    sheet["A1"] = title(report, lang)
+    put_text(sheet["A1"], title(report, lang))
     sheet["A1"].font = Font(bold=True, size=14)
-    sheet["A2"] = period_text(report, lang)
+    put_text(sheet["A2"], period_text(report, lang))
     sheet["A2"].font = Font(italic=True)
     for index, column in enumerate(cols, start=1):
-        cell = sheet.cell(row=HEADER_ROW, column=index, value=column.header)
+        cell = sheet.cell(row=HEADER_ROW, column=index)
+        put_text(cell, column.header)
         cell.font = Font(bold=True)
         cell.fill = _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
@@ -80,7 +85,9 @@ def _write_sheet(
     line += 1
     _write_row(sheet, line, cols, report.totals, lang, total=True)
     for offset, note in enumerate(notes(report, lang), start=2):
-        sheet.cell(row=line + offset, column=1, value=note).font = Font(italic=True, size=9)
+        cell = sheet.cell(row=line + offset, column=1)
+        put_text(cell, note)
+        cell.font = Font(italic=True, size=9)
     _page_setup(sheet, len(cols), line)
 
 
@@ -90,7 +97,7 @@ def _write_row(
     for index, column in enumerate(cols, start=1):
         cell = sheet.cell(row=line, column=index)
         if total and column.key in ("code", "name", "level", "depth"):
-            cell.value = label("total", lang) if column.key == "name" else None
+            put_text(cell, label("total", lang) if column.key == "name" else None)
         else:
             _set_value(cell, column, column.get(row), lang)
         if column.key == "name" and not total and row.depth:
@@ -101,19 +108,23 @@ def _write_row(
 
 
 def _set_value(cell, column: Column, value, lang: Lang) -> None:
-    """Numbers stay numbers (rates as fractions of 1 in a percent format); N/A is text."""
-    if column.kind == "rate":
-        cell.value = NA if value is None else value / Decimal(100)
-        cell.number_format = PERCENT
-        cell.alignment = Alignment(horizontal="right")
-    elif column.kind == "points":
-        cell.value = NA if value is None else value
-        cell.number_format = POINTS
+    """Numbers stay numbers (rates as fractions of 1 in a percent format); text is text.
+
+    N/A, the assessment and the naming columns go through :func:`put_text`.
+    """
+    if column.kind in ("rate", "points"):
+        if value is None:
+            put_text(cell, NA)
+        else:
+            cell.value = value / Decimal(100) if column.kind == "rate" else value
+        cell.number_format = PERCENT if column.kind == "rate" else POINTS
         cell.alignment = Alignment(horizontal="right")
     elif column.kind == "met":
-        cell.value = fmt_met(value, lang)
+        put_text(cell, fmt_met(value, lang))
         if value is False:
             cell.font = _NOT_MET
+    elif column.kind == "text":
+        put_text(cell, value)
     else:
         cell.value = value
 
