@@ -62,7 +62,7 @@ STEPS: dict[str, tuple[str, ...]] = {
         "orientation cues": "find_rotation detect_rotation flip_score _line_spans _core",
         "Tesseract OSD (Python side)": "osd_rotation",
         "skew search": "skew_from_points profile_scores _rows _thin _refine_peak _skew",
-        "upscale/turn/deskew": "_upscale turn_image turn_matrix turn_points _rotate _as3",
+        "upscale/turn/deskew": "_resize turn_image turn_matrix turn_points _rotate _as3",
         "binarise": "binarise",
     }.items()
 }

@@ -98,7 +98,8 @@ class CleanResult:
     skew_deg: float
     """Rotation applied after turning (cv2 convention: positive = counter-clockwise); 0.0: none."""
     scale: float
-    """Upscale factor (1.0 if none), applied first, or right after the flattening."""
+    """Resize factor (1.0 if none): below 1 a page finer than ``max_ocr_dpi`` shrunk,
+    above 1 a page coarser than ``min_ocr_dpi`` enlarged."""
     to_original: np.ndarray
     """2x3 affine matrix: ``to_original @ [x, y, 1]`` is the original-pixel position of (x, y).
 
@@ -374,12 +375,16 @@ def is_blank(gray: np.ndarray, dpi: float, lift: np.ndarray | None = None) -> bo
 # --- geometry -----------------------------------------------------------------------
 
 
+_SHRINK_ABOVE = 1.1
+"""A page is shrunk only when finer than ``max_ocr_dpi`` by more than this (no 1 % resampling)."""
+
+
 def _as3(matrix: np.ndarray) -> np.ndarray:
     """Lift a 2x3 affine matrix to 3x3 so transforms compose by multiplication."""
     return np.vstack([matrix, [0.0, 0.0, 1.0]])
 
 
-def _upscale(gray: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
+def _resize(gray: np.ndarray, scale: float, interpolation: int) -> tuple[np.ndarray, np.ndarray]:
     """Resize by ``scale`` and return the image and its original->resized 3x3 matrix.
 
     The matrix follows cv2.resize's pixel-centre convention,
@@ -387,7 +392,7 @@ def _upscale(gray: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
     """
     h, w = gray.shape
     new_w, new_h = round(w * scale), round(h * scale)
-    resized = cv2.resize(gray, (new_w, new_h), interpolation=cv2.INTER_CUBIC)
+    resized = cv2.resize(gray, (new_w, new_h), interpolation=interpolation)
     sx, sy = new_w / w, new_h / h
     forward = np.array([[sx, 0.0, 0.5 * sx - 0.5], [0.0, sy, 0.5 * sy - 0.5], [0.0, 0.0, 1.0]])
     return resized, forward
@@ -552,7 +557,14 @@ def clean_for_ocr(
     gray, lift, sheet = _flatten(image, gray, lift, opts, steps)
     homography = None if sheet is None else sheet.homography
     res = _resolution(gray, dpi, known and homography is None, opts, steps)
-    dpi = res.dpi
+    forward, scale = (np.eye(3) if homography is None else homography), 1.0
+    if opts.max_ocr_dpi and res.dpi > opts.max_ocr_dpi * _SHRINK_ABOVE:
+        scale = opts.max_ocr_dpi / res.dpi
+        gray, shrink = _resize(gray, scale, cv2.INTER_AREA)
+        lift = None if lift is None else _resize(lift, scale, cv2.INTER_AREA)[0]
+        forward = shrink @ forward
+        steps.append(f"shrink:{scale:.3g}")
+    dpi = res.dpi * scale
     page = _prepare(gray, lift, dpi, opts, steps)
     gray = page.gray
     colour = page.colour if page.lift is not None else None
@@ -563,12 +575,11 @@ def clean_for_ocr(
     elif opts.deskew and not blank:  # find_rotation's sample: upright pages come out the same
         sample = ink_sample(flip_copy(gray, dpi))
     rotation = turned.rotation if turned is not None else 0
-    forward, scale = (np.eye(3) if homography is None else homography), 1.0
     if dpi < opts.min_ocr_dpi:
-        scale = opts.min_ocr_dpi / dpi
-        gray, enlarge = _upscale(gray, scale)
-        forward = enlarge @ forward
-        steps.append(f"upscale:{scale:.3g}")
+        enlarge_by = opts.min_ocr_dpi / dpi
+        gray, enlarge = _resize(gray, enlarge_by, cv2.INTER_CUBIC)
+        forward, scale, dpi = enlarge @ forward, enlarge_by, opts.min_ocr_dpi
+        steps.append(f"upscale:{enlarge_by:.3g}")
     if rotation:
         forward = turn_matrix(rotation, gray.shape[1], gray.shape[0]) @ forward
         gray = turn_image(gray, rotation)
@@ -593,7 +604,7 @@ def clean_for_ocr(
         rotation=rotation,
         blank=blank,
         steps=tuple(steps),
-        dpi=dpi * scale,
+        dpi=dpi,
         dpi_measured=res.measured,
         dpi_source=res.source,
         sheet=None if sheet is None else tuple((float(x), float(y)) for x, y in sheet.corners),

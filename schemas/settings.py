@@ -74,6 +74,16 @@ class OcrSettings(_Frozen):
     Measured (bench/ocr.py): upscaling 200-dpi pages to 300 raised mean CER from 0.12 % to
     3.81 % on the same 18 pages, so only scans below 200 dpi are enlarged.
     """
+    max_ocr_dpi: int | None = Field(default=240, ge=150, le=600)
+    """Pages finer than this are shrunk to it for OCR (the archive keeps the original); None: never.
+
+    Tesseract scales every text line to its network's input height, so 300 dpi buys no
+    recognition over 240 but costs pixels in every step before it. Measured on held-out
+    pages (``bench/README.md``, "Reading at 240 dpi"): Tesseract CPU -8 % over 36 generated
+    pages (-15 % on the 300-dpi ones), mean CER 0.25 -> 0.17 %; 18 real-world-kind pages
+    0.49 -> 0.39 % (their 300-dpi pages 0.49 -> 0.20 %). 200 dpi was as fast again but read
+    the real-world 300-dpi pages worse than 240 (0.32 %).
+    """
     estimate_resolution: bool = True
     """Measure a page's resolution from the height of its letters when the file states none,
     or one the letters contradict by more than 1.6x (a 70-dpi photo tagged 300, a phone's
@@ -358,6 +368,63 @@ class NightlySettings(_Frozen):
         return value
 
 
+WATCH_LAYOUT_PARTS = ("{unit}", "{kind}")
+"""The folder levels a watched folder's ``layout`` may name."""
+
+
+class WatchSettings(_Frozen):
+    """The watched scan folder (``sohoa watch``, the ``watch`` deployment): scanners save
+    into it (scan-to-folder over SMB), sohoa takes each finished scan through the one
+    entrance and removes it once archived (``docs/usage.md``, "Watched folder")."""
+
+    folder: Path | None = None
+    """The watched folder; default ``data_dir/watch``. ``sohoa watch DIR`` names another."""
+    poll: bool = False
+    """Poll the folder (watchdog's ``PollingObserver``) instead of waiting for inotify events:
+    for a network share (SMB, NFS) mounted here, whose server's writes raise no event."""
+    poll_interval_s: float = Field(default=5.0, gt=0)
+    """Seconds between two full scans of the folder, events or not (so a missed event never
+    loses a file), and between the poller's snapshots."""
+    settle_s: float = Field(default=2.0, ge=0)
+    """A sub-folder's files are taken, together, once none of them has changed size or
+    modification time for this long (a scanner still writing keeps changing them)."""
+    empty_settle_s: float = Field(default=30.0, ge=0)
+    """How long an empty (0-byte) file must stay empty before it is refused: scanners often
+    create the file first and write it a moment later."""
+    group: Literal["folder", "file"] = "folder"
+    """``folder``: the files a sub-folder holds when it falls quiet are one batch, in name
+    order (a 5-page scan saved as 5 JPEGs is one record); ``file``: every file is a batch."""
+    layout: str = "{unit}/{kind}"
+    """What the sub-folders mean: ``{unit}/{kind}`` reads ``DIR/H56.01/ket-qua/scan.pdf`` as unit
+    H56.01, kind ket-qua; ``{kind}/{unit}``, ``{unit}``, ``{kind}`` or empty (files only at
+    the top). A missing level takes ``default_unit`` or ``thanh-phan``."""
+    done_markers: tuple[str, ...] = (".done", ".ready")
+    """A scanner's "finished" marker: ``scan.pdf.done`` (or ``scan.done``) beside ``scan.pdf``
+    makes it complete at once, without waiting ``settle_s``; removed with it."""
+    refused_folder: str = "loi"
+    """Sub-folder that refused files are moved to, each with a ``<name>.loi.txt`` reason."""
+    retry_s: float = Field(default=60.0, gt=0)
+    """Seconds before a batch is tried again after an outage (store, catalog, signing key) or
+    while another run holds it; its files stay where they are meanwhile."""
+
+    @field_validator("layout")
+    @classmethod
+    def _known_levels(cls, value: str) -> str:
+        parts = [p for p in value.strip("/").split("/") if p]
+        if any(p not in WATCH_LAYOUT_PARTS for p in parts) or len(set(parts)) != len(parts):
+            raise ValueError(
+                f"layout {value!r}: folder levels are {{unit}} and {{kind}}, once each"
+            )
+        return "/".join(parts)
+
+    @field_validator("refused_folder")
+    @classmethod
+    def _plain_folder(cls, value: str) -> str:
+        if Path(value).name != value or value in ("", ".", "..") or value.startswith("."):
+            raise ValueError(f"refused_folder {value!r}: one plain folder name")
+        return value
+
+
 class Settings(BaseSettings):
     """All configuration for one sohoa process. Frozen: pass it down, never mutate it."""
 
@@ -394,6 +461,7 @@ class Settings(BaseSettings):
     pdf: PdfSettings = PdfSettings()
     report: ReportSettings = ReportSettings()
     nightly: NightlySettings = NightlySettings()
+    watch: WatchSettings = WatchSettings()
     web: WebSettings = Field(default_factory=lambda: WebSettings())
 
     @field_validator("data_dir")
@@ -432,6 +500,11 @@ class Settings(BaseSettings):
     def work_dir(self) -> Path:
         """Per-batch scratch space (page images, intermediate PDFs)."""
         return self.data_dir / "work"
+
+    @property
+    def watch_dir(self) -> Path:
+        """The watched scan folder (``sohoa watch``)."""
+        return self.watch.folder or (self.data_dir / "watch")
 
     @property
     def local_store_root(self) -> Path:
@@ -484,12 +557,23 @@ class WebSettings(_Frozen):
     trusted proxy, by ``X-Forwarded-Proto``); ``always``: every cookie is ``Secure`` (set it
     behind a TLS proxy that is not listed in ``trusted_proxies``)."""
     login_max_failures: int = Field(default=5, ge=1, le=1000)
-    """Failed sign-ins allowed per account name within ``login_window_minutes``; then that name
-    is refused (429) until the oldest failure leaves the window."""
-    login_max_failures_per_ip: int = Field(default=20, ge=1, le=100000)
-    """Failed sign-ins allowed per client address within the window (many names, one source)."""
+    """Failed sign-ins allowed per account name *from one client address* within
+    ``login_window_minutes``; then that name is refused (429) from that address until the
+    oldest failure leaves the window. Other addresses (the owner at the office) go on."""
+    login_max_failures_per_ip: int = Field(default=200, ge=1, le=100000)
+    """Failed sign-ins allowed per client address within the window, whatever the names: high
+    enough that an office behind one NAT address is not locked out by a few people mistyping
+    (or by one stranger), low enough to stop one source spraying names."""
     login_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
-    """Length of the sliding window the sign-in limits count over."""
+    """Length of the sliding window the two limits above count over."""
+    login_account_failures: int = Field(default=10, ge=1, le=10000)
+    """Failed sign-ins per account name from all addresses together (within a day) before each
+    further one delays the next attempt, from anywhere: guesses spread over many addresses."""
+    login_delay_seconds: int = Field(default=60, ge=1, le=3600)
+    """The first such delay; it doubles with every further failure."""
+    login_max_delay_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """The longest such delay: what anyone can make an account's owner wait at most after
+    their last guess."""
     min_password_length: int = Field(default=12, ge=8, le=128)
     """Shortest password accepted when an account is created or its password reset."""
     max_upload_mb: float | None = Field(default=None, gt=0)

@@ -28,6 +28,7 @@ ALL_OFF = OcrSettings(
     detect_blank=False,
     estimate_resolution=False,
     flatten_photos=False,
+    max_ocr_dpi=None,
 )
 
 
@@ -132,7 +133,7 @@ def test_turn_is_exact_and_to_original_maps_pixels_back(quarter_turns_ccw: int) 
     page, _ = _page(31, 10)
     original = np.ascontiguousarray(np.rot90(_bgr(page), quarter_turns_ccw))
     gray = cv2.cvtColor(original, cv2.COLOR_BGR2GRAY)
-    result = clean_for_ocr(original, dpi=300, opts=OcrSettings(deskew=False))
+    result = clean_for_ocr(original, dpi=300, opts=OcrSettings(deskew=False, max_ocr_dpi=None))
     rotation = 90 * quarter_turns_ccw
     assert result.rotation == rotation and result.steps == (f"orient:{rotation}",)
     # Turning the original clockwise by `rotation` gives the cleaned page, pixel for pixel.
@@ -145,6 +146,25 @@ def test_turn_is_exact_and_to_original_maps_pixels_back(quarter_turns_ccw: int) 
     oh, ow = gray.shape
     forward = turn_matrix(rotation, ow, oh)
     assert np.allclose(np.linalg.inv(forward)[:2], result.to_original)
+
+
+@pytest.mark.parametrize(
+    ("dpi", "max_dpi", "scale"), [(300, 240, 0.8), (260, 240, 1.0), (300, None, 1.0)]
+)
+def test_a_page_finer_than_max_ocr_dpi_is_read_shrunk(dpi: int, max_dpi, scale: float) -> None:
+    """Tesseract gains nothing from 300 dpi over 240 (lines are scaled to its input height)
+    and every step before it pays for the pixels; within 10 % nothing is resampled."""
+    page, _ = _page(33, 8, dpi)
+    original = _bgr(page)
+    result = clean_for_ocr(original, dpi=dpi, opts=OcrSettings(max_ocr_dpi=max_dpi, deskew=False))
+    assert result.scale == pytest.approx(scale, abs=1e-3)
+    assert result.dpi == pytest.approx(dpi * scale, abs=0.5)
+    assert result.image.shape == (round(page.height * scale), round(page.width * scale))
+    assert any(s.startswith("shrink:") for s in result.steps) == (scale < 1)
+    corners = np.array([[0, 0], [result.image.shape[1] - 1, result.image.shape[0] - 1]])
+    assert np.allclose(
+        result.map_points(corners), [[0, 0], [page.width - 1, page.height - 1]], atol=1
+    )
 
 
 def _marker_centroid(gray: np.ndarray, side: int) -> np.ndarray:

@@ -190,7 +190,9 @@ def test_to_original_maps_back_to_the_scan(dpi: int, skew: float) -> None:
     assert isinstance(result, CleanResult)
     assert result.to_original.shape == (2, 3)
     assert result.skew_deg == pytest.approx(-skew, abs=0.3)
-    assert result.scale == pytest.approx(max(1.0, OcrSettings().min_ocr_dpi / dpi))
+    opts = OcrSettings()
+    expected = opts.min_ocr_dpi / dpi if dpi < opts.min_ocr_dpi else opts.max_ocr_dpi / dpi
+    assert result.scale == pytest.approx(expected)  # enlarged to 200 dpi, or shrunk to 240
     in_clean = _square_centroid(result.image, round(side * result.scale))
     in_scan = _square_centroid(_gray(scan), side)
     assert np.allclose(result.map_points(in_clean)[0], in_scan, atol=1.5)
@@ -201,7 +203,7 @@ def test_to_original_maps_back_to_the_scan(dpi: int, skew: float) -> None:
 def test_clean_accepts_gray_and_respects_flags(text_page: Image.Image) -> None:
     # an A4 page at 150 dpi labelled 300: the resolution check would rightly enlarge it
     scan = _gray(synth.degrade(text_page.resize((1240, 1754)), skew_deg=3))
-    fixed = {"estimate_resolution": False}
+    fixed = {"estimate_resolution": False, "max_ocr_dpi": None}
     off = clean_for_ocr(scan, dpi=300, opts=OcrSettings(deskew=False, denoise=False, **fixed))
     assert off.skew_deg == 0.0 and off.scale == 1.0
     assert np.array_equal(off.image, scan)
