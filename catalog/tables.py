@@ -227,12 +227,13 @@ class AuditTable(Base):
 
 
 class SignInFailureTable(Base):
-    """One failed sign-in, counted against the name typed and the client address.
+    """One failed (or reserved) sign-in, counted against one key: the name typed, the client
+    address, or the two together (:mod:`catalog.sign_in`).
 
     Why in the catalog and not in a web process's memory: several web processes (and
     machines) serve one province, and a limit each of them kept alone would multiply the
     guesses allowed. Keys are SHA-256 digests (the limiter needs no name or address back);
-    rows older than the window are deleted as new ones come.
+    rows older than their kind's memory are deleted as new ones come.
     """
 
     __tablename__ = "sign_in_failures"
@@ -240,7 +241,7 @@ class SignInFailureTable(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(64))
-    """``sha256("name:" + name)`` or ``sha256("ip:" + address)``, hex."""
+    """A kind letter, ``:`` and 62 hex digits of SHA-256 (:func:`catalog.sign_in.key_of`)."""
     at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
 
 

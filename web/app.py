@@ -55,13 +55,10 @@ from web import (
     routes_verify,
 )
 from web.errors import AuthRequired, WebError
+from web.gate import BodyCaps, BodyLimitMiddleware, csrf_protect
 from web.i18n import request_lang, text
-from web.security import (
-    BodyLimitMiddleware,
-    LoginLimiter,
-    SecurityHeadersMiddleware,
-    csrf_protect,
-)
+from web.security import SecurityHeadersMiddleware
+from web.sign_in_limits import LoginLimiter
 from web.statuses import http_status
 
 __all__ = ["ROUTERS", "create_app", "install_error_handlers", "route_methods"]
@@ -152,6 +149,16 @@ async def _on_invalid(request: Request, exc: Exception) -> Response:
 _HTTP_TEXTS = {"web_http_404", "web_http_405", "web_http_413"}
 
 
+async def _on_refusal(request: Request, exc: Exception) -> Response:
+    """Answer a request :class:`web.gate.BodyLimitMiddleware` refused before routing, as the
+    handlers below answer the same error raised in a route (it never reaches them)."""
+    if isinstance(exc, WebError):
+        return await _on_web_error(request, exc)
+    if isinstance(exc, SohoaError):
+        return await _on_domain_error(request, exc)
+    return await _on_http_error(request, exc)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every error into a page or a JSON body."""
     app.add_exception_handler(WebError, _on_web_error)
@@ -175,9 +182,19 @@ def route_methods() -> list[tuple[str, frozenset[str]]]:
 
 
 def upload_limit_bytes(settings: Settings) -> int:
-    """Largest request body: ``web.max_upload_mb``, else ``limits.max_file_mb``."""
+    """Largest upload body: ``web.max_upload_mb``, else ``limits.max_file_mb``."""
     megabytes = settings.web.max_upload_mb or settings.limits.max_file_mb
     return int(megabytes * 1024 * 1024)
+
+
+UPLOAD_PATHS = ("/upload", "/api/uploads")
+"""The routes that take files (:mod:`web.routes_upload`, :mod:`web.api_clerk`); every other
+body is capped small (:class:`web.gate.BodyCaps`)."""
+
+
+def body_caps(settings: Settings) -> BodyCaps:
+    """The largest body of each route: uploads their configured limit, the rest a few KB."""
+    return BodyCaps(uploads=dict.fromkeys(UPLOAD_PATHS, upload_limit_bytes(settings)))
 
 
 class _RequestLanguage:
@@ -235,8 +252,8 @@ def create_app(
     app.state.route_methods = route_methods()
     app.state.page_paths = {path for path, methods in app.state.route_methods if "GET" in methods}
     install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, caps=body_caps(settings), respond=_on_refusal)
     app.add_middleware(_RequestLanguage)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=upload_limit_bytes(settings))
     app.add_middleware(SecurityHeadersMiddleware)
     if settings.web.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.web.trusted_proxies))

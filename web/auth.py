@@ -8,7 +8,8 @@ account, so a role change applies to the next page.
 
 Under ``/api`` an ``Authorization: Bearer`` header is the only credential looked
 at (no cookie, hence no CSRF token needed); a wrong, revoked or disabled user's
-token gets 401 and an audit entry. Elsewhere only the session cookie counts.
+token gets 401 and an audit entry (one per address and minute:
+:func:`web.audit.audit_refusal`). Elsewhere only the session cookie counts.
 
 Routes declare what they need::
 
@@ -97,9 +98,9 @@ def _from_token(request: Request) -> Principal:
     token = request.headers["authorization"].split(None, 1)[-1].strip()
     found = api_tokens.token_user(catalog_of(request), token, now=now_of(request))
     if found is None:
-        from web.audit import audit
+        from web.audit import audit_refusal
 
-        audit(request, Action.TOKEN_REJECTED, target=request.url.path)
+        audit_refusal(request, Action.TOKEN_REJECTED, target=request.url.path)
         raise AuthRequired("web_token_invalid")
     info, user = found
     return _principal(user, "api", info.id)

@@ -2,8 +2,9 @@
 
 A failed sign-in is told the same thing whether the name exists, is disabled or
 the password is wrong (the audit log keeps the real reason). Failures are limited
-per name and per client address (:class:`web.security.LoginLimiter`); a limited
-attempt gets 429 with ``Retry-After`` and its password is not even checked.
+per (name, client address), per name and per address
+(:class:`web.sign_in_limits.LoginLimiter`): each attempt is counted before its password
+is checked, and a limited one gets 429 with ``Retry-After`` without being checked.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from catalog import accounts
 from catalog.audit import Action
-from web.audit import audit
+from web.audit import audit, audit_refusal
 from web.auth import current_principal, end_browser_session, start_browser_session
 from web.deps import catalog_of, client_ip, now_of
 from web.errors import TooManyAttempts
@@ -76,13 +77,12 @@ def login(
 ) -> Response:
     """Check the name and password; open a session and go on, or show the form again."""
     limiter = request.app.state.login_limiter
-    key, ip = name.strip().lower()[:64], client_ip(request)
-    stamp = now_of(request)
+    key = name.strip().lower()[:64]
     lang = request_lang(request)
-    wait = limiter.retry_after(key, ip, stamp)
-    if wait is not None:
-        refusal = TooManyAttempts(wait)
-        audit(request, Action.LOGIN_BLOCKED, who=key, retry_after=wait)
+    attempt = limiter.attempt(key, client_ip(request), now_of(request))
+    if attempt.retry_after is not None:
+        refusal = TooManyAttempts(attempt.retry_after)
+        audit_refusal(request, Action.LOGIN_BLOCKED, who=key, retry_after=attempt.retry_after)
         message = text(refusal.key, lang, **refusal.params)
         return _login_page(
             request,
@@ -93,12 +93,11 @@ def login(
             headers=refusal.headers,
         )
     user, reason = accounts.authenticate(catalog_of(request), name, password)
-    if user is None:
-        limiter.failed(key, ip, stamp)
+    if user is None:  # the attempt's reserved failure stays
         audit(request, Action.LOGIN_FAILED, who=key, reason=reason)
         message = text("web_login_failed", lang)
         return _login_page(request, next_url=next_url, name=name, error=message, status=401)
-    limiter.succeeded(key)
+    limiter.succeeded(attempt)
     response = RedirectResponse(safe_next(next_url), status_code=303)
     start_browser_session(request, response, user)
     audit(request, Action.LOGIN)

@@ -1,4 +1,4 @@
-"""Browser-facing defences: cookies, CSRF tokens, security headers, body size, sign-in limits.
+"""Browser-facing defences: cookies, CSRF tokens, security headers.
 
 **CSRF.** Every state-changing request (POST, PUT, PATCH, DELETE) made with cookies
 must carry a token, in the form field ``csrf_token`` or the ``X-CSRF-Token`` header
@@ -8,7 +8,8 @@ before that a random ``sohoa_pre`` cookie — as SHA-256 of a fixed label and th
 value: another site can neither read the cookie nor compute the token, no server
 state is needed, and signing in (a new session id) changes the token. API calls
 with ``Authorization: Bearer`` are exempt: a browser never adds that header on
-its own, and such calls ignore cookies entirely (:mod:`web.auth`).
+its own, and such calls ignore cookies entirely (:mod:`web.auth`). The check itself,
+and what a request must show before its body is read, are :mod:`web.gate`'s.
 
 **Cookies** are ``HttpOnly``, ``SameSite=Lax`` (links from other sites still open
 a signed-in page; their POSTs carry no cookie) and ``Secure`` when the request
@@ -18,12 +19,8 @@ came over HTTPS or ``web.secure_cookies = "always"``.
 ``/static``, no inline code, no framing), ``nosniff``, no referrer, and
 ``Cache-Control: no-store`` on everything but static files, since pages show
 personal data. A response that sets one of these itself keeps its own value
-(a PDF viewer page may need ``frame-src 'self'``).
-
-**Sign-in limits** (:class:`LoginLimiter`) count failures in a sliding window per
-account name and per client address, in the catalog (:mod:`catalog.sign_in`): every web
-process and machine serving the catalog counts them together, and a restart keeps them. The access log written here has no query strings, since searches carry
-citizens' names.
+(a PDF viewer page may need ``frame-src 'self'``). The access log written here has
+no query strings, since searches carry citizens' names.
 """
 
 from __future__ import annotations
@@ -33,34 +30,25 @@ import hashlib
 import hmac
 import logging
 import secrets
-from collections.abc import Callable
-from datetime import datetime, timedelta
 
-from fastapi import HTTPException
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from catalog import sign_in
-from catalog.audit import Action
-from catalog.database import Catalog
 from schemas.settings import WebSettings
-from web.audit import audit
-from web.errors import CsrfFailed
 
 __all__ = [
     "CSP",
     "CSRF_FIELD",
     "CSRF_HEADER",
     "PRE_COOKIE",
+    "SAFE_METHODS",
     "SESSION_COOKIE",
-    "BodyLimitMiddleware",
-    "LoginLimiter",
     "SecurityHeadersMiddleware",
-    "csrf_protect",
+    "bearer_request",
     "csrf_token",
+    "csrf_valid",
     "delete_cookie",
     "issue_cookies",
     "set_cookie",
@@ -175,7 +163,8 @@ def bearer_request(request: Request) -> bool:
     ).lower().startswith("bearer ")
 
 
-async def _sent_token(request: Request) -> str:
+async def sent_token(request: Request) -> str:
+    """The CSRF token the request sent: its header, else its form field (the form is read)."""
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
@@ -186,22 +175,12 @@ async def _sent_token(request: Request) -> str:
     return ""
 
 
-async def csrf_protect(request: Request) -> None:
-    """App-wide dependency: refuse a state-changing cookie request without the right token.
-
-    Raises:
-        CsrfFailed: the token is missing, wrong, or the browser has no identifying cookie.
-    """
-    if request.method in SAFE_METHODS or bearer_request(request):
-        return
+def csrf_valid(request: Request, sent: str) -> bool:
+    """Whether ``sent`` is the token of the cookie that identifies this browser."""
     binding = request.cookies.get(SESSION_COOKIE) or request.cookies.get(PRE_COOKIE)
-    sent = await _sent_token(request)
-    if binding and sent and hmac.compare_digest(sent.encode(), _derive(binding).encode()):
-        return
-    await run_in_threadpool(
-        audit, request, Action.CSRF_REJECTED, target=request.url.path, token_sent=bool(sent)
+    return bool(binding and sent) and hmac.compare_digest(
+        sent.encode(), _derive(binding or "").encode()
     )
-    raise CsrfFailed()
 
 
 # --- middleware --------------------------------------------------------------------------------
@@ -233,66 +212,3 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class BodyLimitMiddleware:
-    """Answer 413 to a request body larger than ``max_bytes``, before it is all read.
-
-    ``Content-Length`` is checked first; a chunked body is counted as it streams and
-    stopped with an ``HTTPException(413)``, which FastAPI passes through its body
-    parsing untouched.
-    """
-
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length", b"0")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await Response(status_code=413, content="413 Request Entity Too Large")(
-                scope, receive, send
-            )
-            return
-        received = 0
-
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise HTTPException(status_code=413)
-            return message
-
-        await self.app(scope, limited, send)
-
-
-# --- sign-in limits ----------------------------------------------------------------------------
-
-
-class LoginLimiter:
-    """Failed sign-ins per account name and per client address (see the module docstring)."""
-
-    def __init__(self, web: WebSettings, catalog: Callable[[], Catalog]) -> None:
-        self.window = timedelta(minutes=web.login_window_minutes)
-        self.per_name, self.per_ip = web.login_max_failures, web.login_max_failures_per_ip
-        self.catalog = catalog
-
-    def _keys(self, name: str, ip: str | None) -> tuple[str, str]:
-        return sign_in.key_of("name", name), sign_in.key_of("ip", ip or "-")
-
-    def retry_after(self, name: str, ip: str | None, now: datetime) -> int | None:
-        """Seconds to wait before this name may try from this address, or ``None``."""
-        by_name, by_ip = self._keys(name, ip)
-        limits = [(by_name, self.per_name), (by_ip, self.per_ip)]
-        return sign_in.retry_after(self.catalog(), limits, self.window, now)
-
-    def failed(self, name: str, ip: str | None, now: datetime) -> None:
-        sign_in.record_failure(self.catalog(), self._keys(name, ip), self.window, now)
-
-    def succeeded(self, name: str) -> None:
-        """A correct password clears the name's failures (not the address's)."""
-        sign_in.clear(self.catalog(), sign_in.key_of("name", name))

@@ -11,7 +11,7 @@ Order matters ("size and type checked before anything is stored"):
    must be a PDF, TIFF, JPEG or PNG (:func:`ocr.pages.detect_format`, the pipeline's
    own check; 422 otherwise). A file is never held in memory whole: Starlette
    spools each part to disk past 1 MB, and the whole body is capped by
-   ``web.max_upload_mb`` before it is read (:class:`web.security.BodyLimitMiddleware`).
+   ``web.max_upload_mb`` before it is read (:class:`web.gate.BodyLimitMiddleware`).
 4. Only then the one entrance, :func:`services.intake.receive` (the same call
    ``sohoa ingest`` makes, so the same files and options give the same batch id),
    puts the batch's originals and ticket into the store's intake and a ``waiting``
