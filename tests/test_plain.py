@@ -56,6 +56,30 @@ def test_a_plain_run_reads_no_more_pages_at_once_than_configured(tmp_path, scan_
     assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
 
 
+def test_what_follows_the_last_page_is_loaded_while_pages_are_read(
+    tmp_path, scan_pdf, monkeypatch
+):
+    """The signing key and the administrative units are loaded in a background thread
+    while pages are read, not after the last page with one core idle."""
+    import pdf.sign.signer as signer
+    from ocr import lexicon
+
+    first: dict[str, str] = {}
+
+    def recorded(name, real):
+        def call(*args, **kwargs):
+            first.setdefault(name, threading.current_thread().name)
+            return real(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(signer, "load_signer_keyed", recorded("key", signer.load_signer_keyed))
+    monkeypatch.setattr(lexicon, "_gazetteer", recorded("units", lexicon._gazetteer))
+    [manifest] = run_plain([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "data"))
+    assert manifest.signature.signer
+    assert first == {"key": "prepare-after-pages", "units": "prepare-after-pages"}
+
+
 def test_the_plain_engine_keeps_a_window_and_drops_what_follows_a_failure():
     lock, running, most, started = threading.Lock(), [0], [0], []
 
