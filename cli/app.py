@@ -33,6 +33,7 @@ from cli.serve import serve
 from cli.settings import show_settings
 from cli.units import units_app
 from cli.users import users_app
+from cli.watch import watch
 from flows.runtime import prepare_prefect, runs_on_prefect
 from sohoa import SOFTWARE
 from sohoa.errors import ExitCode, SohoaError, StopRequested
@@ -493,6 +494,7 @@ app.add_typer(users_app, name="users")
 app.command("serve")(serve)
 app.add_typer(units_app, name="units")
 app.command("settings")(show_settings)
+app.command("watch")(watch)
 
 
 def main() -> None:  # pragma: no cover - console entry point
