@@ -11,11 +11,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 import uuid
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,7 +20,7 @@ import typer
 from rich.table import Table
 from typer.core import TyperGroup
 
-from cli.common import console, fail, guard, load_settings, out, unexpected
+from cli.common import console, fail, guard, load_settings, out, stopped_cleanly, unexpected
 from cli.integrity import catalog_app, verify
 from cli.nightly import nightly
 from cli.register import register_app
@@ -36,7 +33,7 @@ from cli.users import users_app
 from cli.watch import watch
 from flows.runtime import prepare_prefect, runs_on_prefect
 from sohoa import SOFTWARE
-from sohoa.errors import ExitCode, SohoaError, StopRequested
+from sohoa.errors import ExitCode, SohoaError
 from sohoa.messages import LANGS, current_lang, t, text
 
 
@@ -188,7 +185,9 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
     ]
     views, code = [], 0
     with (
-        _stopped_cleanly() as current,
+        stopped_cleanly(
+            stopped_in_batch="ingest_stopped", stopped="ingest_stopped_early"
+        ) as current,
         RichProgress(console, total_batches=len(jobs), enabled=not quiet) as progress,
     ):
         for job in jobs:
@@ -218,33 +217,6 @@ def _run_job(job: dict, settings, run_batch, progress, current: dict) -> list:
     with received_here(files, settings, sender="cli", **job) as (batch_id, held):
         current["batch"] = batch_id
         return run_batch([], batch_id=batch_id, settings=settings, progress=progress, claim=held)
-
-
-@contextmanager
-def _stopped_cleanly():
-    """Ctrl-C or SIGTERM (systemd, ``docker stop``, a timeout) stops the command at once:
-    the page programs are killed, and the clerk is told where the batch being read is
-    (waiting in the store for ``ingest --batch`` or the nightly run) before the exit
-    code 130 (Ctrl-C) or 143 (SIGTERM). Yields a dict whose ``batch`` the loop keeps."""
-    from sohoa.programs.run import stop_all
-
-    def terminate(signum, _frame):
-        raise StopRequested(signum)
-
-    here = threading.current_thread() is threading.main_thread()  # where signals arrive
-    previous = signal.signal(signal.SIGTERM, terminate) if here else None
-    current: dict = {"batch": None}
-    try:
-        yield current
-    except (KeyboardInterrupt, StopRequested) as stop:
-        stop_all()
-        number = stop.signum if isinstance(stop, StopRequested) else signal.SIGINT
-        batch = current["batch"]
-        console.print(t("ingest_stopped", batch=batch) if batch else t("ingest_stopped_early"))
-        raise typer.Exit(128 + int(number)) from None
-    finally:
-        if here:
-            signal.signal(signal.SIGTERM, previous)
 
 
 def _batch_runner(settings):

@@ -7,11 +7,14 @@ command modules and the app that assembles them form no import circle.
 from __future__ import annotations
 
 import os
+import signal
+import threading
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 
-from sohoa.errors import SohoaError
+from sohoa.errors import SohoaError, StopRequested
 from sohoa.messages import current_lang, t
 
 console = Console(stderr=True)
@@ -52,3 +55,31 @@ def guard(func):
     except SohoaError as exc:
         fail(exc)
         raise typer.Exit(int(exc.exit_code)) from None
+
+
+@contextmanager
+def stopped_cleanly(*, stopped_in_batch: str, stopped: str):
+    """Ctrl-C or SIGTERM (systemd, ``docker stop``, a timeout) stops the command at once:
+    the page programs are killed, and the clerk is told where the batch being read waits
+    (message ``stopped_in_batch``, or ``stopped`` when none was) before the exit code 130
+    (Ctrl-C) or 143 (SIGTERM). Yields a dict whose ``batch`` the command keeps up to date.
+    """
+    from sohoa.programs.run import stop_all
+
+    def terminate(signum, _frame):
+        raise StopRequested(signum)
+
+    here = threading.current_thread() is threading.main_thread()  # where signals arrive
+    previous = signal.signal(signal.SIGTERM, terminate) if here else None
+    current: dict = {"batch": None}
+    try:
+        yield current
+    except (KeyboardInterrupt, StopRequested) as stop:
+        stop_all()
+        number = stop.signum if isinstance(stop, StopRequested) else signal.SIGINT
+        batch = current["batch"]
+        console.print(t(stopped_in_batch, batch=batch) if batch else t(stopped))
+        raise typer.Exit(128 + int(number)) from None
+    finally:
+        if here:
+            signal.signal(signal.SIGTERM, previous)

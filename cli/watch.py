@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from sohoa.errors import StopRequested
-from sohoa.messages import current_lang, t
+from sohoa.messages import current_lang
 
 
 def watch(
@@ -49,7 +45,7 @@ def watch(
     """Theo dõi thư mục quét / Watch a scan folder: every finished scan saved into it (or
     into DIR/<unit>/<kind>/) is archived, then removed; refused files go to DIR/loi/ with
     the reason. Runs until Ctrl-C or SIGTERM (exit 130, 143)."""
-    from cli.common import guard, load_settings
+    from cli.common import guard, load_settings, stopped_cleanly
     from pdf.keys.signing_key import require_signing_key
 
     settings = _with_options(guard(load_settings), poll=poll, interval=interval, settle=settle)
@@ -60,8 +56,9 @@ def watch(
     _quiet_batch_logs()
     from flows.watch import run_watch
 
-    current: dict[str, str | None] = {"batch": None}
-    with _stopped_cleanly(current):
+    with stopped_cleanly(
+        stopped_in_batch="watch_stopped_batch", stopped="watch_stopped"
+    ) as current:
         run_watch(settings, folder=root, report=_Printer(current))
 
 
@@ -100,29 +97,3 @@ class _Printer:
         style = "yellow" if level >= logging.WARNING else "dim"
         stamp = f"[{style}]{datetime.now():%H:%M:%S}[/]"
         console.print(f"{stamp} {render(key, current_lang(), **params)}", highlight=False)
-
-
-@contextmanager
-def _stopped_cleanly(current: dict[str, str | None]):
-    """Ctrl-C or SIGTERM stops the watcher at once, as :func:`cli.app._stopped_cleanly`
-    stops ``ingest``: the page programs are killed, the clerk is told where the batch
-    being read waits, and the exit code is 130 (Ctrl-C) or 143 (SIGTERM)."""
-    from cli.common import console
-    from sohoa.programs.run import stop_all
-
-    def terminate(signum, _frame):
-        raise StopRequested(signum)
-
-    here = threading.current_thread() is threading.main_thread()  # where signals arrive
-    previous = signal.signal(signal.SIGTERM, terminate) if here else None
-    try:
-        yield
-    except (KeyboardInterrupt, StopRequested) as stop:
-        stop_all()
-        number = stop.signum if isinstance(stop, StopRequested) else signal.SIGINT
-        batch = current["batch"]
-        console.print(t("watch_stopped_batch", batch=batch) if batch else t("watch_stopped"))
-        raise typer.Exit(128 + int(number)) from None
-    finally:
-        if here:
-            signal.signal(signal.SIGTERM, previous)
