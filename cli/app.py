@@ -408,8 +408,11 @@ def search(
     filters |= {"sector": sector, "date_from": start, "date_to": end}
     found = guard(lambda: search_records(load_settings(), query, limit=limit, page=page, **filters))
     hits = found["hits"]
-    if as_json:  # the hits, as before filters came; the total is in the table's caption
-        out.print_json(json.dumps(hits, ensure_ascii=False, default=str))
+    if as_json:  # what the table shows: the hits and the total ("exact": false is "N+")
+        shown = {"total": found["total"], "total_exact": found["total_exact"], "page": page}
+        out.print_json(
+            json.dumps(shown | {"per_page": limit, "hits": hits}, ensure_ascii=False, default=str)
+        )
         return
     if not hits:
         console.print(t("no_results"))

@@ -17,6 +17,28 @@ from rich.console import Console
 from sohoa.errors import SohoaError, StopRequested
 from sohoa.messages import current_lang, t
 
+
+def _flags_show_no_type() -> None:
+    """Help lists a flag alone (``--json``), not as ``--json <bool>``.
+
+    Why: typer 0.29's help labels every option with its type, flags included, which
+    reads as if ``--json`` took a value (``--json true``). A flag takes none, so its
+    type column stays empty; every other option keeps its label (``--limit <int>``).
+    """
+    from typer.core import TyperOption
+
+    labelled = TyperOption.display_type_rich
+    if getattr(labelled, "sohoa_flags", False):
+        return
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else labelled(self, ctx)
+
+    display_type_rich.sohoa_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_show_no_type()
 console = Console(stderr=True)
 """Messages, progress and errors: stderr, so stdout stays clean for tables and JSON."""
 out = Console(soft_wrap=True)

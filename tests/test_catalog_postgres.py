@@ -106,7 +106,7 @@ def test_the_cli_says_in_one_line_what_is_wrong_with_the_catalog_url(
 def test_the_cli_searches_a_postgresql_catalog(cli, pg_url: str, tmp_path: Path) -> None:
     with Catalog(pg_url) as catalog:
         _add(catalog, make_manifest("b" * 64, dossier_code=BIRTH_CODE, text=BIRTH_TEXT))
-    found = cli.json("search", BIRTH_CODE, extra_env={"SOHOA_CATALOG_URL": pg_url})
+    found = cli.json("search", BIRTH_CODE, extra_env={"SOHOA_CATALOG_URL": pg_url})["hits"]
     assert [hit["record_id"] for hit in found] == ["b" * 64], found
 
 

@@ -28,3 +28,16 @@ def test_group_options_move_to_the_front_and_nothing_after_a_double_dash():
         "--lang", "en", "-v", "report", "--from", "01/11/2026", "--", "--lang", "x"
     ]  # fmt: skip
     assert group_options_first(["search", "--lang=vi", "nghia"]) == ["--lang=vi", "search", "nghia"]
+
+
+def test_help_shows_flags_as_flags(cli):
+    """A flag takes no value, so help gives it no type; options that take one keep theirs."""
+    done = cli("search", "--help", extra_env={"COLUMNS": "120"})
+    lines = {line.split()[1]: line for line in done.stdout.splitlines() if "│ --" in line}
+    assert "<" not in lines["--json"] and "<" not in lines["--help"], done.stdout
+    assert "<int>" in lines["--limit"]
+
+
+def test_search_json_carries_the_total(cli):
+    found = cli.json("search", "khong-co-gi")
+    assert found == {"total": 0, "total_exact": True, "page": 1, "per_page": 20, "hits": []}

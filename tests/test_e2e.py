@@ -124,13 +124,13 @@ def test_xmp_metadata_identifies_the_record(ingested):
 )
 def test_search_without_diacritics(ingested, query):
     cli, record = ingested
-    hits = cli.json("search", query)
+    hits = cli.json("search", query)["hits"]
     assert [h["record_id"] for h in hits] == [record["id"]]
 
 
 def test_search_for_absent_word_finds_nothing(ingested):
     cli, _ = ingested
-    assert cli.json("search", "hoabinhxyz") == []
+    assert cli.json("search", "hoabinhxyz")["hits"] == []
 
 
 def test_show_lists_pages_and_signer(ingested):
@@ -176,8 +176,12 @@ def test_search_filters_from_the_command_line(ingested):
     """The CLI takes the web's filters: unit, kind, period; no words lists the newest."""
     cli, record = ingested
     unit = record["unit"]
-    assert [h["record_id"] for h in cli.json("search", "--unit", unit)] == [record["id"]]
-    assert cli.json("search", "--unit", "NO.SUCH.UNIT") == []
-    assert cli.json("search", "--kind", "ket-qua", "--unit", unit) == []  # all are thành phần
+    found = cli.json("search", "--unit", unit)
+    assert [h["record_id"] for h in found["hits"]] == [record["id"]]
+    assert (found["total"], found["total_exact"], found["page"]) == (1, True, 1)  # as the table
+    assert cli.json("search", "--unit", "NO.SUCH.UNIT")["hits"] == []
+    assert (
+        cli.json("search", "--kind", "ket-qua", "--unit", unit)["hits"] == []
+    )  # all are thành phần
     wrong = cli("search", "--from", "31/02/2024")
     assert wrong.returncode == 2 and "--from" in wrong.stderr

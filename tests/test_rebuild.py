@@ -64,7 +64,7 @@ def snapshot(db: Path) -> dict[str, list]:
 
 def user_view(cli) -> dict:
     """What the CLI shows: search hits for several queries, the review queue, each record."""
-    view = {q: cli.json("search", q) for q in QUERIES}
+    view = {q: cli.json("search", q)["hits"] for q in QUERIES}
     view["review"] = cli.json("review")
     view["verify"] = [(r["record_id"], r["status"]) for r in cli.json("verify", "--all")["records"]]
     return view

@@ -123,7 +123,7 @@ def test_correction_keeps_history_and_never_rewrites_the_signed_pdf(flagged):
     # the manifest in the archive holds the same history (the catalog can be rebuilt from it)
     manifest = json.loads((cli.data_dir / "objects" / shown["manifest"]).read_text())
     assert manifest["corrections"][0]["new"] == GOOD_ID
-    hits = cli.json("search", GOOD_ID)  # the corrected value is searchable
+    hits = cli.json("search", GOOD_ID)["hits"]  # the corrected value is searchable
     assert [h["record_id"] for h in hits] == [record["id"]]
 
 

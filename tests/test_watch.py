@@ -508,7 +508,7 @@ def test_sohoa_watch_archives_a_dropped_file_and_stops_cleanly_on_sigterm(cli, t
     said = log.read_text()
     assert "Đã dừng theo dõi" in said and process.stdout.read() == ""
     assert files_under(root) == [] and cli.record_count() == 1
-    found = cli.json("search", "--unit", "H56.01")
+    found = cli.json("search", "--unit", "H56.01")["hits"]
     assert len(found) == 1
 
 
