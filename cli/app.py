@@ -11,8 +11,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -126,27 +129,66 @@ def ingest(
         console.print(t("ingest_files_or_batch"))
         raise typer.Exit(int(ExitCode.USAGE))
     settings = guard(load_settings)
-    files = files or []
-    _check_files(files, settings)
-    batches = [[f] for f in files] if each else [list(files)] if files else []
-    if queue:
-        rows, code = _queue(batches, settings, dossier=dossier, unit=unit, kind=kind)
-        _print_queued(rows, as_json)
-        raise typer.Exit(code)
-    views, code = _ingest_batches(
-        batches,
-        settings,
-        dossier=dossier,
-        unit=unit,
-        kind=kind,
-        quiet=as_json,
-        batch_ids=batch or [],
-    )
+    with _stdin_as_file(files or [], settings) as given:
+        _check_files(given, settings)
+        batches = [[f] for f in given] if each else [list(given)] if given else []
+        if queue:
+            rows, code = _queue(batches, settings, dossier=dossier, unit=unit, kind=kind)
+            _print_queued(rows, as_json)
+            raise typer.Exit(code)
+        views, code = _ingest_batches(
+            batches,
+            settings,
+            dossier=dossier,
+            unit=unit,
+            kind=kind,
+            quiet=as_json,
+            batch_ids=batch or [],
+        )
     if as_json:
         out.print_json(json.dumps([v.model_dump() for v in views], ensure_ascii=False))
     elif views:  # no records: the errors above (stderr) say why, stdout stays empty
         _print_records(views, settings)
     raise typer.Exit(code)
+
+
+@contextmanager
+def _stdin_as_file(files: list[Path], settings):
+    """``-`` among the files is one scan read from standard input (``scanimage | sohoa
+    ingest -``), kept in a private file under the work folder while the command runs.
+
+    Read at most one byte past ``limits.max_file_mb``, so an endless pipe is refused as
+    too large instead of filling the disk; the name it is archived under is
+    ``stdin.<format>``, from its bytes (:func:`ocr.pages.detect_format`).
+    """
+    dashes = [i for i, f in enumerate(files) if str(f) == "-"]
+    if not dashes:
+        yield files
+        return
+    if len(dashes) > 1 or sys.stdin.isatty():
+        console.print(t("ingest_stdin_once" if len(dashes) > 1 else "ingest_stdin_terminal"))
+        raise typer.Exit(int(ExitCode.USAGE))
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="stdin-", dir=settings.work_dir))
+    try:
+        read = folder / "stdin"
+        cap = int(settings.limits.max_file_mb * 1024 * 1024)
+        read.write_bytes(sys.stdin.buffer.read(cap + 1))
+        named = read.with_suffix("." + _format_or_none(read, settings))
+        read.rename(named)
+        yield [named if i == dashes[0] else f for i, f in enumerate(files)]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _format_or_none(path: Path, settings) -> str:
+    """The file's format from its bytes, or ``bin`` (then :func:`_check_files` says why)."""
+    from ocr.pages import detect_format
+
+    try:
+        return detect_format(path, limits=settings.limits)
+    except SohoaError:
+        return "bin"
 
 
 def _check_files(files: list[Path], settings) -> None:

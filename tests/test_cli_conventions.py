@@ -41,3 +41,42 @@ def test_help_shows_flags_as_flags(cli):
 def test_search_json_carries_the_total(cli):
     found = cli.json("search", "khong-co-gi")
     assert found == {"total": 0, "total_exact": True, "page": 1, "per_page": 20, "hits": []}
+
+
+def _piped(cli, data: bytes, *args: str):
+    import subprocess
+
+    from conftest import SOHOA
+
+    env = {**cli.env, "SOHOA_LANG": "en"}
+    return subprocess.run(
+        [str(SOHOA), "ingest", *args],
+        check=False,
+        input=data,
+        capture_output=True,
+        env=env,
+        timeout=600,
+    )
+
+
+def test_ingest_dash_reads_one_scan_from_standard_input(cli, scan_pdf):
+    """``scanimage ... | sohoa ingest -``: the piped scan is archived as ``stdin.pdf`` and
+    the private copy it was read into is gone afterwards."""
+    import json
+
+    done = _piped(cli, scan_pdf.read_bytes(), "-", "--json")
+    assert done.returncode == 0, done.stderr.decode()
+    [record] = json.loads(done.stdout)
+    assert record["pages"] == 3 and record["status"] in ("archived", "needs_review")
+    shown = cli("show", record["id"], "--json")
+    assert '"stdin.pdf"' in shown.stdout, shown.stdout[:2000]
+    assert not list((cli.data_dir / "work").glob("stdin-*"))
+
+
+def test_ingest_dash_refuses_what_is_not_one_scan(cli):
+    empty = _piped(cli, b"", "-")
+    assert empty.returncode == ExitCode.BAD_INPUT and empty.stdout == b""
+    assert "stdin" in empty.stderr.decode()
+    twice = _piped(cli, b"%PDF-1.4", "-", "-")
+    assert twice.returncode == ExitCode.USAGE and b"only once" in twice.stderr
+    assert cli.record_count() == 0
