@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from catalog.connection import storage_errors
+from catalog.copying import export_rows
 from catalog.database import Catalog
 from catalog.tables import AuditTable
 from sohoa.logmask import mask_personal_data
@@ -37,8 +38,10 @@ __all__ = [
     "AuditPage",
     "actions",
     "clean_detail",
+    "last_seal",
     "query",
     "record",
+    "rows_after",
 ]
 
 MAX_PER_PAGE = 500
@@ -78,6 +81,10 @@ class Action(StrEnum):
     REPORT_VIEW = "report.view"
     FIXITY_START = "fixity.start"
     """A fixity check of the archive started from ``/verify`` or ``POST /api/fixity``."""
+    AUDIT_SEAL = "audit.seal"
+    """Entries were sealed into an object-locked segment (:mod:`records.audit_trail`); the
+    target is the segment's head hash and the detail its number: the anchor ``sohoa verify
+    --audit`` checks the store's last segment against."""
 
 
 @dataclass(frozen=True)
@@ -282,3 +289,31 @@ def actions(catalog: Catalog) -> list[str]:
     with catalog._read() as session:
         logged = set(session.scalars(select(AuditTable.action).distinct()))
     return sorted(logged | {a.value for a in Action})
+
+
+@storage_errors
+def rows_after(
+    catalog: Catalog, after_id: int, *, until: datetime | None = None, limit: int = 10_000
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` entries with an id above ``after_id`` (and written by ``until``), as
+    exported rows (:func:`catalog.copying.export_rows`) in id order: the next to seal."""
+    conditions = [AuditTable.id > after_id]
+    if until is not None:
+        conditions.append(AuditTable.at <= until)
+    return export_rows(catalog, AuditTable, where=conditions, limit=limit)
+
+
+@storage_errors
+def last_seal(catalog: Catalog) -> tuple[int, str] | None:
+    """The newest seal note: (segment number, head hash); ``None`` if nothing was sealed."""
+    with catalog._read() as session:
+        row = session.scalars(
+            select(AuditTable)
+            .where(AuditTable.action == Action.AUDIT_SEAL)
+            .order_by(AuditTable.id.desc())
+            .limit(1)
+        ).first()
+    number = None if row is None else json.loads(row.detail_json or "{}").get("segment")
+    if row is None or not isinstance(number, int):
+        return None
+    return number, str(row.target)

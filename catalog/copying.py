@@ -1,4 +1,4 @@
-"""Copy whole tables from one catalog into another: what a rebuild carries over.
+"""Copy whole tables from one catalog into another, or out to JSON-ready rows and back in.
 
 Why: the register, accounts, tokens, the audit log and the fixity history are not in
 the archive, so a catalog rebuilt from the archive gets them from the old catalog. Rows
@@ -6,17 +6,26 @@ keep their ids (audit entries and fixity failures are cited by id), so on Postgr
 each table's id sequence is then moved past the highest id copied: otherwise the next
 sign-in would be given an id that is already taken ("duplicate key value violates
 unique constraint audit_log_pkey").
+
+The same rows also travel through the object store (:mod:`records.catalog_backup`,
+:mod:`records.audit_trail`) for when the old catalog cannot be read at all:
+:func:`export_rows` turns a table into plain JSON values and :func:`import_rows` puts
+them back with their types, so a backup is readable without sohoa's ORM.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Date, func, insert, select, text
 from sqlalchemy.orm import DeclarativeBase, Session
 
+from catalog.connection import storage_errors
 from catalog.database import Catalog
 from catalog.search_index import on_postgres
+from catalog.tables import UtcDateTime
 
 CHUNK = 1000
 
@@ -62,3 +71,73 @@ def _advance_sequence(session: Session, table: type[DeclarativeBase]) -> None:
             "called": highest is not None,
         },
     )
+
+
+def _plain(value: Any) -> Any:
+    """A column value as JSON: dates and times in ISO 8601 (times are UTC)."""
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
+@storage_errors
+def export_rows(
+    source: Catalog,
+    table: type[DeclarativeBase],
+    *,
+    where: Sequence[Any] = (),
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The rows of ``table`` (matching ``where``) as dicts of JSON values, in key order."""
+    columns = table.__table__.columns
+    order = list(table.__table__.primary_key.columns)
+    query = select(table.__table__).where(*where).order_by(*order).limit(limit)
+    with source._read() as reading:
+        rows = reading.execute(query)
+        return [{c.name: _plain(row._mapping[c.name]) for c in columns} for row in rows]
+
+
+def _typed(table: type[DeclarativeBase], row: Mapping[str, Any]) -> dict[str, Any]:
+    """One exported row with its dates and times parsed again; unknown keys dropped."""
+    typed = {}
+    for column in table.__table__.columns:
+        value = row.get(column.name)
+        if isinstance(value, str) and isinstance(column.type, UtcDateTime):
+            value = datetime.fromisoformat(value)
+        elif isinstance(value, str) and isinstance(column.type, Date):
+            value = date.fromisoformat(value)
+        typed[column.name] = value
+    return typed
+
+
+@storage_errors
+def import_rows(
+    target: Catalog,
+    tables: Iterable[tuple[type[DeclarativeBase], Sequence[Mapping[str, Any]]]],
+) -> dict[str, int]:
+    """Insert exported rows, parents first, in one transaction; rows written per table.
+
+    Rows whose primary key the target already holds are left out: in a rebuilt catalog
+    the archive's facts (an archived batch) win over a backup's older row for the same key.
+    """
+    written = {}
+    with target._write() as writing:
+        for table, rows in tables:
+            typed = [_typed(table, row) for row in rows]
+            fresh = _not_there(writing, table, typed)
+            for start in range(0, len(fresh), CHUNK):
+                writing.execute(insert(table), fresh[start : start + CHUNK])
+            _advance_sequence(writing, table)
+            written[table.__tablename__] = len(fresh)
+    return written
+
+
+def _not_there(
+    session: Session, table: type[DeclarativeBase], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The rows whose primary key the table does not hold yet (asked in chunks, so the
+    cost follows the rows brought, not the table's size)."""
+    key = next(iter(table.__table__.primary_key.columns))
+    wanted = [r[key.name] for r in rows]
+    have: set[Any] = set()
+    for start in range(0, len(wanted), CHUNK):
+        have.update(session.scalars(select(key).where(key.in_(wanted[start : start + CHUNK]))))
+    return [r for r in rows if r[key.name] not in have]

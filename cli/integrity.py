@@ -1,4 +1,5 @@
-"""``sohoa verify`` and ``sohoa catalog rebuild``: prove the archive is intact, rebuild the index.
+"""``sohoa verify``, ``catalog rebuild`` and ``catalog backup``: prove the archive (and the
+audit trail) intact, rebuild the index, back up what only the catalog holds.
 
 Kept apart from :mod:`cli.app` so the main command module stays readable; it uses
 the same guard, consoles and library calls (:mod:`services.integrity`). Neither command
@@ -38,14 +39,23 @@ def verify(
     workers: Annotated[
         int | None, typer.Option("--workers", min=1, help="Luồng (≤ số lõi) / threads (≤ cores)")
     ] = None,
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit", help="Kiểm tra chuỗi nhật ký kiểm toán trong kho / check the audit trail"
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Kiểm tra toàn vẹn và chữ ký / Check integrity and signatures."""
     from cli.common import console, guard, load_settings
 
+    if audit and not record_id and not all_records and sample is None:
+        raise typer.Exit(_verify_audit(as_json))
     if not record_id and not all_records and sample is None:
         console.print(t("verify_usage"))
         raise typer.Exit(int(ExitCode.USAGE))
+    audit_code = _verify_audit(as_json) if audit else int(ExitCode.OK)
     chosen = _parse_sample(sample)
     whole = all_records or chosen is not None
     with CountBar(console, t("progress_verify"), enabled=not as_json) as bar:
@@ -60,7 +70,27 @@ def verify(
             )
         )
     _print_report(report, as_json)
-    raise typer.Exit(int(exit_code_of(report.error_kind)))
+    raise typer.Exit(audit_code or int(exit_code_of(report.error_kind)))
+
+
+def _verify_audit(as_json: bool) -> int:
+    """Walk the sealed audit segments, print one line per problem; the exit code."""
+    from cli.common import guard, load_settings, out
+    from services import integrity
+
+    found = guard(lambda: integrity.verify_audit(load_settings()))
+    if as_json:
+        out.print_json(json.dumps({"audit": found.to_dict()}, ensure_ascii=False))
+        return int(exit_code_of(found.error_kind))
+    fail = "[bold red]LỖI[/]" if current_lang() == "vi" else "[bold red]FAIL[/]"
+    for p in found.problems:
+        line = t(f"audit_problem_{p.code}", segment=p.segment, entry=p.entry, detail=p.detail)
+        out.print(f"{fail} {line}", highlight=False)
+    key = "audit_verified" if found.ok else "audit_damaged"
+    out.print(t(key, segments=found.segments, entries=found.entries, head=found.head[:16]))
+    if not found.anchored:
+        out.print(t("audit_no_anchor"), highlight=False)
+    return int(exit_code_of(found.error_kind))
 
 
 def _check(settings, *, record_id: str | None, **options):
@@ -177,4 +207,44 @@ def rebuild(
         for record_id in report.duplicates:
             out.print(t("rebuild_duplicate", id=record_id), highlight=False)
         out.print(t("rebuild_done", **report.to_dict()), highlight=False)
+        _print_carried(report)
     raise typer.Exit(int(exit_code_of(report.error_kind)))
+
+
+def _print_carried(report) -> None:
+    """One line per part besides the records: where it came from, or that it is lost."""
+    from cli.common import out
+
+    if report.old_catalog_unreadable:
+        out.print(t("rebuild_old_unreadable", reason=report.old_catalog_unreadable))
+    for part in report.carried:
+        name = t(f"rebuild_part_{part.part}")
+        rows = sum(part.rows.values())
+        if part.part == "audit" and part.source is not None:
+            line = t("rebuild_audit", rows=rows, unsealed=part.unsealed)
+        elif part.source is None:
+            line = "[bold red]" + t("rebuild_lost", part=name) + "[/]"
+        else:
+            line = t(f"rebuild_from_{part.source}", part=name, rows=rows, object=part.backup)
+        out.print(line, highlight=False)
+
+
+@catalog_app.command("backup")
+def backup(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Sao lưu những gì chỉ danh mục có vào kho / Back up what only the catalog holds.
+
+    Writes accounts, API tokens (hashed), units, the register, batch outcomes and the
+    fixity history to a new object under derived/catalog-backup/, then seals the audit
+    entries not yet in the store (hash-chained, object-locked segments). The nightly run
+    does both too.
+    """
+    from cli.common import guard, load_settings, out
+    from services import integrity
+
+    result = guard(lambda: integrity.backup_catalog(load_settings()))
+    if as_json:
+        out.print_json(json.dumps(result.to_dict(), ensure_ascii=False))
+        return
+    rows = sum(result.rows.values())
+    out.print(t("backup_done", object=result.key, rows=rows), highlight=False)
+    out.print(t("backup_sealed", segments=len(result.segments), entries=result.entries))

@@ -120,6 +120,8 @@ def _print_summary(summary: NightlySummary, code: ExitCode, as_json: bool) -> No
         out.print(f"  {t('nightly_incomplete')}: {name}", highlight=False)
     out.print(t("nightly_fixity", checked=s.fixity_checked, problems=s.fixity_problems))
     _print_reports(s)
+    if s.backup_key:
+        out.print(t("nightly_backup", object=s.backup_key, sealed=s.audit_sealed), highlight=False)
     for error in s.step_errors:
         out.print(t("nightly_step_failed", step=error.step, error=error.error), highlight=False)
     out.print(t("nightly_ok") if code == ExitCode.OK else t("nightly_attention", code=int(code)))

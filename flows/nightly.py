@@ -39,6 +39,8 @@ from flows.fixity import run_fixity_check
 from schemas.models import Manifest
 from schemas.nightly import BatchOutcome, NightlySummary, StepError
 from schemas.settings import Settings
+from services import integrity
+from services.integrity import BackupResult
 from sohoa import logmask
 from sohoa.errors import (
     BadInputError,
@@ -108,6 +110,7 @@ def nightly(*, day: date | str | None = None, settings: Settings | None = None) 
     outcomes, incomplete, errors = _all_batches(settings)
     checked, problems, fixity_code, fixity_error = _fixity(settings)
     keys, reports_skipped, report_error = _reports(settings, reported)
+    backup, backup_error = _backup(settings)
     summary = NightlySummary(
         day=reported,
         started_at=started_at,
@@ -119,7 +122,11 @@ def nightly(*, day: date | str | None = None, settings: Settings | None = None) 
         fixity_exit_code=fixity_code,
         report_keys=tuple(keys),
         reports_skipped=reports_skipped,
-        step_errors=tuple(e for e in (*errors, fixity_error, report_error) if e is not None),
+        backup_key=backup.key if backup else None,
+        audit_sealed=backup.entries if backup else 0,
+        step_errors=tuple(
+            e for e in (*errors, fixity_error, report_error, backup_error) if e is not None
+        ),
     )
     _log_summary(summary, log)
     return summary
@@ -436,6 +443,22 @@ def _reports(settings: Settings, day: date) -> tuple[list[str], str | None, Step
         log.exception("nightly: reports failed")
         code = int(exit_code_of(exc))
         return [], None, StepError(step="reports", error=type(exc).__name__, exit_code=code)
+
+
+@task(name="back-up-catalog", cache_policy=NO_CACHE)
+def backup_task(settings: Settings) -> BackupResult:
+    """Seal the day's audit entries and back up what only the catalog holds."""
+    return integrity.backup_catalog(settings)
+
+
+def _backup(settings: Settings) -> tuple[BackupResult | None, StepError | None]:
+    """Run the backup last, so it holds this night's batch outcomes: (result, step error)."""
+    try:
+        return backup_task.with_options(**_retrying(settings))(settings), None
+    except Exception as exc:  # noqa: BLE001 - the night's work is done; report and go on
+        get_run_logger().error("nightly: catalog backup failed: %s", type(exc).__name__)
+        code = int(exit_code_of(exc))
+        return None, StepError(step="backup", error=type(exc).__name__, exit_code=code)
 
 
 def _log_summary(summary: NightlySummary, log: logging.Logger | logging.LoggerAdapter) -> None:

@@ -32,6 +32,7 @@ from sohoa.errors import (
     StorageError,
     VerificationError,
 )
+from storage.object_keys import AUDIT_PREFIX
 from storage.objectstore import ObjectStore
 
 ARCHIVE_PREFIX = "archive/"
@@ -238,8 +239,9 @@ def find_orphans(store: ObjectStore, catalog: Catalog) -> list[str]:
     Raises:
         StorageError: the store cannot be listed.
     """
-    listed = list(store.list(ARCHIVE_PREFIX))  # list first: a record committed meanwhile
-    known = catalog.object_keys()  # is then known, not a false orphan
+    # The audit log's segments belong to no record (``sohoa verify --audit`` checks them).
+    listed = [k for k in store.list(ARCHIVE_PREFIX) if not k.startswith(AUDIT_PREFIX)]
+    known = catalog.object_keys()  # listed first: a record committed meanwhile is known
     candidates = [key for key in listed if key not in known]
     if candidates:  # a commit may have landed while the catalog was read: ask once more
         known = catalog.object_keys()

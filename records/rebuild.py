@@ -5,7 +5,11 @@ lost, corrupt or suspect catalog must be reproducible from object storage withou
 the inbox, the work folder or the old database. Every manifest carries what a
 catalog row holds (fields, review state, corrections, OCR text, sha256 of the PDF),
 and :meth:`catalog.database.Catalog.add_records` writes rows exactly as the pipeline
-does, so search results and counts come out the same.
+does, so search results and counts come out the same. What the manifests do not hold
+(accounts, tokens, units, register, batch outcomes, fixity history, audit log) comes
+from the old catalog when it can be read, else from the store's backups and sealed
+audit segments (:mod:`records.carry_over`): the old catalog's state (missing, truncated,
+not a database, locked) never stops a rebuild, and the report says what came from where.
 
 Atomic: the new catalog is built apart (a new SQLite file, or a new PostgreSQL schema)
 and only takes the old one's place when complete (:mod:`records.rebuild_targets`);
@@ -17,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -26,14 +29,11 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 
-from catalog.accounts import copy_accounts
 from catalog.database import Catalog
-from catalog.register import copy_register
+from records.carry_over import Carried, carry_over
 from records.commit import load_manifest
 from records.fixity import ARCHIVE_PREFIX, workers_for
-from records.fixity_runs import copy_runs
 from records.rebuild_targets import target_for
 from schemas.models import Manifest
 from sohoa.errors import NotFoundError, SohoaError, VerificationError
@@ -77,11 +77,16 @@ class RebuildReport:
     replaced: bool = False
     """True when an existing catalog was replaced (False: there was none)."""
     register_dossiers: int | None = None
-    """Dossier-register rows carried over from the old catalog; ``None`` when there was no old
-    catalog or it could not be read (then ``sohoa register import`` must be run again)."""
+    """Dossier-register rows carried over (from the old catalog or a backup); ``None`` when
+    neither could give them (then ``sohoa register import`` must be run again)."""
     fixity_runs: int | None = None
-    """Fixity checks of the history carried over; ``None`` when there was no old catalog or it
-    could not be read (the history then starts again with the next check)."""
+    """Fixity checks of the history carried over; ``None`` when neither the old catalog nor
+    a backup could give them (the history then starts again with the next check)."""
+    carried: tuple[Carried, ...] = ()
+    """Each part besides the records (accounts, register, batches, fixity, audit) and where
+    it came from: the old catalog, the newest backup, the audit segments, or nowhere."""
+    old_catalog_unreadable: str | None = None
+    """Why the old catalog could not be opened; ``None`` when it could or there was none."""
     seconds: float = 0.0
 
     @property
@@ -235,35 +240,6 @@ def build_catalog(url: str, entries: Sequence[Entry]) -> tuple[int, int]:
     return written, len(facts)
 
 
-def carry(copy: Callable[[Catalog, Catalog], int], old_url: str | None, new_url: str) -> int | None:
-    """Copy what only the old catalog holds into the new one with ``copy``; what it returns.
-
-    Why: the register (imported from the one-stop-shop system), accounts, tokens, the
-    audit log and the fixity history are not in the archive, so a rebuild that writes a
-    fresh database must carry them over. A catalog too damaged to read is the usual
-    reason to rebuild; then ``None`` is returned (they are made again: ``sohoa register
-    import``, ``sohoa users add``) and the rebuild still goes ahead.
-    """
-    if old_url is None:
-        return None
-    try:
-        source = Catalog(old_url)
-    except SohoaError as exc:
-        log.warning("%s: old catalog unreadable: %s", copy.__name__, type(exc).__name__)
-        return None
-    target = Catalog(new_url)
-    try:
-        return copy(source, target)
-    except (SohoaError, sqlite3.Error, SQLAlchemyError) as exc:
-        log.warning(
-            "%s: not carried over from the old catalog: %s", copy.__name__, type(exc).__name__
-        )
-        return None
-    finally:
-        source.close()
-        target.close()
-
-
 def rebuild_catalog(
     url: str,
     *,
@@ -298,10 +274,9 @@ def rebuild_catalog(
     entries, duplicates = newest_per_record(loaded)
     with target.building() as new_url:
         records, batches = build_catalog(new_url, entries)
-        register = carry(copy_register, target.old_url, new_url)
-        carry(copy_accounts, target.old_url, new_url)  # accounts, tokens, audit log
-        runs = carry(copy_runs, target.old_url, new_url)  # the fixity history
+        carried, unreadable = carry_over(target.old_url, new_url, store)
         replaced = target.swap_in()
+    parts = {c.part: c for c in carried}
     return RebuildReport(
         catalog=target.where,
         manifests=len(keys),
@@ -311,7 +286,14 @@ def rebuild_catalog(
         skipped=tuple(skipped),
         duplicates=tuple(duplicates),
         replaced=replaced,
-        register_dossiers=register,
-        fixity_runs=runs,
+        register_dossiers=_rows(parts["register"], "register_entries"),
+        fixity_runs=_rows(parts["fixity"], "fixity_runs"),
+        carried=tuple(carried),
+        old_catalog_unreadable=unreadable,
         seconds=round(time.monotonic() - started, 2),
     )
+
+
+def _rows(carried: Carried, table: str) -> int | None:
+    """Rows of ``table`` a part brought, ``None`` when the part was lost."""
+    return None if carried.source is None else carried.rows.get(table, 0)

@@ -15,6 +15,7 @@ as it was (and removes the half-built new one).
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 import tempfile
@@ -32,6 +33,8 @@ from catalog.tables import Base
 from sohoa.errors import ConfigError
 
 __all__ = ["PostgresTarget", "SqliteTarget", "target_for"]
+
+log = logging.getLogger(__name__)
 
 
 class SqliteTarget:
@@ -75,9 +78,7 @@ class SqliteTarget:
         forget_catalog(self.url)
         existed = self.dest.exists()
         if existed:
-            with sqlite3.connect(self.dest) as db:
-                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            db.close()
+            _fold_wal(self.dest)
         os.replace(self._new, self.dest)
         for suffix in ("-wal", "-shm", "-journal"):
             Path(f"{self.dest}{suffix}").unlink(missing_ok=True)
@@ -87,6 +88,25 @@ class SqliteTarget:
         finally:
             os.close(directory)
         return existed
+
+
+def _fold_wal(path: Path) -> None:
+    """Checkpoint the old file's WAL before it is replaced, if it is a database at all.
+
+    A damaged file (truncated, overwritten, not SQLite) is the usual reason to rebuild:
+    it cannot be checkpointed and needs not be, since it is replaced and its side files
+    removed; a locked one is replaced all the same (its writer's later commits go to a
+    file no longer in place).
+    """
+    db = None
+    try:
+        db = sqlite3.connect(path, timeout=1.0)
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    except sqlite3.Error as exc:
+        log.warning("old catalog not checkpointed before it is replaced: %s", exc)
+    finally:
+        if db is not None:
+            db.close()
 
 
 def _leave_wal(path: Path) -> None:

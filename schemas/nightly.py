@@ -24,7 +24,7 @@ BatchResult = Literal["archived", "failed", "quarantined", "skipped", "busy"]
 ``busy``: another process held the batch's claim; that process is working on it.
 """
 
-Step = Literal["inbox", "intake", "fixity", "reports"]
+Step = Literal["inbox", "intake", "fixity", "reports", "backup"]
 """A part of the night that can fail as a whole."""
 
 
@@ -88,6 +88,11 @@ class NightlySummary(_Frozen):
     """Object keys of the reports written (the day's and the month-to-date, each format)."""
     reports_skipped: str | None = None
     """Why no report was written although nothing failed (e.g. the report code is missing)."""
+    backup_key: str | None = None
+    """Object key of the catalog backup written (accounts, tokens, units, register, batch
+    outcomes); ``None`` when the backup step could not run (then in ``step_errors``)."""
+    audit_sealed: int = 0
+    """Audit entries sealed into the store's object-locked segments this night."""
     step_errors: tuple[StepError, ...] = ()
     """Parts of the night that could not run."""
 

@@ -9,6 +9,7 @@ the catalog are opened from the settings.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from catalog.database import open_catalog
@@ -17,7 +18,15 @@ from schemas.settings import Settings
 from services.records import record_row
 from storage.stores import open_store
 
-__all__ = ["check_archive", "rebuild_catalog", "summary_of", "verify"]
+__all__ = [
+    "BackupResult",
+    "backup_catalog",
+    "check_archive",
+    "rebuild_catalog",
+    "summary_of",
+    "verify",
+    "verify_audit",
+]
 
 
 def check_archive(
@@ -102,3 +111,59 @@ def verify(settings: Settings, record_id: str, *, scope: str | None = None) -> V
 def summary_of(result: VerifyResult) -> dict[str, Any]:
     """What the audit log keeps of a verification: the verdict, never the signer's name."""
     return {"ok": result.ok, "status": result.status, "problems": len(result.problems)}
+
+
+@dataclass(frozen=True)
+class BackupResult:
+    """What ``sohoa catalog backup`` and the nightly run's backup step did."""
+
+    key: str
+    """The new backup's object key."""
+    rows: dict[str, int]
+    """Rows backed up, per table."""
+    segments: tuple[int, ...]
+    """Audit segments sealed before it (numbers); empty when nothing was waiting."""
+    entries: int
+    """Audit entries sealed into them."""
+    sealing_busy: bool = False
+    """Another process was sealing the audit log; its segments are that process's."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def backup_catalog(settings: Settings) -> BackupResult:
+    """Back up what only the catalog holds, then seal the audit entries not yet in the store.
+
+    Why both: together they are everything a rebuild cannot take from the manifests, so
+    after this a catalog lost for good loses nothing written before it. The backup comes
+    first so that a damaged audit trail, which stops sealing, never stops the backup.
+
+    Raises:
+        StorageError: the catalog or the store failed (what was written stays written).
+        VerificationError: the audit trail's last segment is damaged; nothing was sealed
+            (the backup was written).
+    """
+    from records import audit_trail, catalog_backup
+    from storage.waiting import claim_place
+
+    catalog, store = open_catalog(settings.resolved_catalog_url), open_store(settings)
+    info = catalog_backup.write_backup(catalog, store)
+    sealed = audit_trail.seal(catalog, store, place=claim_place(settings))
+    return BackupResult(info.key, info.rows, sealed.segments, sealed.entries, sealed.busy)
+
+
+def verify_audit(settings: Settings):
+    """Walk the audit log's sealed segments (:func:`records.audit_trail.verify_trail`), with
+    the catalog's newest seal note as the anchor when the catalog can be read (a damaged
+    catalog must not stop the one check that does not need it)."""
+    from catalog.audit import last_seal
+    from records import audit_trail
+    from sohoa.errors import SohoaError
+
+    store = open_store(settings)
+    try:
+        anchor = last_seal(open_catalog(settings.resolved_catalog_url))
+    except SohoaError:
+        anchor = None
+    return audit_trail.verify_trail(store, anchor)

@@ -6,9 +6,14 @@ originals/_intake/{batch_id}.json          a received batch waiting for a worker
 originals/_quarantine/{batch_id}.json      a received batch refused, with the reason
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.pdf
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.manifest.json
+archive/_audit/{nnnnnnnnnn}.json           one sealed segment of the hash-chained audit log
+derived/catalog-backup/{yyyymmddThhmmssffffffZ}.json.gz   what only the catalog holds
 ```
 Year and month are those of the batch's receipt. The two ``_`` folders hold the
-intake's tickets (:mod:`storage.intake`); no unit code starts with ``_``. A record without a known
+intake's tickets (:mod:`storage.intake`), ``archive/_audit/`` the audit log's segments
+(:mod:`records.audit_trail`: under object lock, never rewritten); no unit code starts with
+``_``. Catalog backups (:mod:`records.catalog_backup`) get a new key each time, named by the
+instant they were taken, so the newest is the last key listed and none is overwritten. A record without a known
 dossier code goes under ``_chua-xac-dinh`` (not yet identified).
 
 The first segment is the *area* (:data:`storage.objectstore.AREAS`:
@@ -24,6 +29,12 @@ from datetime import datetime
 from storage.inbox import safe_name
 
 UNASSIGNED_DOSSIER = "_chua-xac-dinh"
+
+AUDIT_PREFIX = "archive/_audit/"
+"""Where the audit log's sealed segments live: the locked area, so none is changed or
+removed before its retention ends (and fixity does not count them as orphans)."""
+BACKUP_PREFIX = "derived/catalog-backup/"
+"""Where catalog backups (accounts, tokens, units, register, batch outcomes) live."""
 
 CONTENT_TYPES = {
     "pdf": "application/pdf",
@@ -56,3 +67,22 @@ def pdf_key(prefix: str, record_id: str) -> str:
 def manifest_key(prefix: str, record_id: str) -> str:
     """Key of the record's JSON manifest (the catalog can be rebuilt from these)."""
     return f"{prefix}/{record_id}.manifest.json"
+
+
+def audit_segment_key(number: int) -> str:
+    """Key of audit segment ``number`` (from 1); zero-padded so keys sort as numbers."""
+    return f"{AUDIT_PREFIX}{number:010d}.json"
+
+
+def audit_segment_number(key: str) -> int | None:
+    """The segment number a key under :data:`AUDIT_PREFIX` names, ``None`` for another key."""
+    name = key.removeprefix(AUDIT_PREFIX)
+    stem = name.removesuffix(".json")
+    if key == name or stem == name or not stem.isdigit():
+        return None
+    return int(stem)
+
+
+def backup_key(taken_at: datetime) -> str:
+    """Key of one catalog backup: a new one each time, sortable by the UTC instant taken."""
+    return f"{BACKUP_PREFIX}{taken_at:%Y%m%dT%H%M%S%fZ}.json.gz"

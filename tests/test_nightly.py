@@ -165,7 +165,11 @@ def test_cli_runs_each_batch_once_publishes_reports_and_exits_9_on_damage(
     assert second["batches"] == [] and second["processed"] == 0 and second["exit_code"] == 0
     assert (records(settings), objects(settings, "archive"), objects(settings, "originals")) == done
     assert not (settings.local_store_root / ".versions").exists()  # no object stored twice
-    assert second["report_keys"] == keys and objects(settings, "derived") == sorted(keys)
+    assert second["report_keys"] == keys
+    derived = objects(settings, "derived")  # the reports, and each night's catalog backup
+    assert [k for k in derived if k.startswith("derived/reports/")] == sorted(keys)
+    backups = [k for k in derived if k.startswith("derived/catalog-backup/")]
+    assert [first["backup_key"], second["backup_key"]] == backups
     assert (settings.local_store_root / keys[0]).stat().st_mtime_ns != written  # overwritten
 
     pdf = settings.local_store_root / done[0][0][3]
@@ -313,7 +317,7 @@ def test_a_claimed_batch_is_left_to_its_holder_and_a_killed_holder_frees_it(
     assert not (locks / f"{batch.batch_id}.lock").exists()  # and the holder's file is tidied
 
 
-def test_prefect_yaml_defines_the_four_deployments_on_the_process_pool():
+def test_prefect_yaml_defines_the_five_deployments_on_the_process_pool():
     import yaml
     from prefect.cli.deploy._models import PrefectYamlModel
     from prefect.client.schemas.schedules import CronSchedule
@@ -322,9 +326,9 @@ def test_prefect_yaml_defines_the_four_deployments_on_the_process_pool():
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))
     PrefectYamlModel.model_validate(config)  # the shape `prefect deploy` accepts
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert set(deployments) == {"digitise", "nightly", "intake-sweep", "fixity"}
+    assert set(deployments) == {"digitise", "nightly", "intake-sweep", "fixity", "watch"}
     flows = {"digitise": "digitise_batch", "nightly": "nightly", "fixity": "fixity_check"}
-    flows["intake-sweep"] = "drain_intake"
+    flows |= {"intake-sweep": "drain_intake", "watch": "watch_folder"}
     for name, deployment in deployments.items():
         assert deployment["work_pool"]["name"] == "sohoa-process"
         assert ":" not in deployment["entrypoint"]  # a module path: no checkout needed
@@ -338,6 +342,8 @@ def test_prefect_yaml_defines_the_four_deployments_on_the_process_pool():
     assert weekly["cron"].split()[2:] == ["*", "*", "0"]  # once a week
     [sweep] = deployments["intake-sweep"]["schedules"]
     assert sweep["interval"] == 600 and deployments["intake-sweep"]["concurrency_limit"] == 1
+    assert "schedules" not in deployments["watch"]  # started once, runs until cancelled
+    assert deployments["watch"]["concurrency_limit"] == 1  # one watcher per deployment
 
 
 def test_an_attempt_that_never_started_is_taken_back(tmp_path):
