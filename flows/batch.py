@@ -175,17 +175,18 @@ def _sign(unsigned: Path, signed: Path, settings: Settings) -> SignatureSummary:
 def _prepare_meanwhile(settings: Settings) -> None:
     """Load what the steps after the last page need, in a background thread.
 
-    Why: the signing module, the signing key (0.24 s of PKCS#12 decryption, kept in
-    the process's signer cache) and the administrative units field extraction checks
-    place names against (0.3 s) are only needed once every page is read; loaded then,
-    they are time the clerk waits for with one core idle. A failure here is left to
-    the real call, which raises it with its message.
+    Why: the word-pair tables the second reading needs after a page's Tesseract run
+    were built by both page threads at once, twice (:func:`ocr.lexicon.preload`); the
+    signing module, the signing key (0.24 s of PKCS#12 decryption, kept in the
+    process's signer cache) and the administrative units field extraction checks place
+    names against (0.3 s) are only needed once every page is read; loaded then, they
+    are time the clerk waits for with one core idle. A failure here is left to the real
+    call, which raises it with its message.
     """
 
     def load() -> None:
         with suppress(Exception):
-            if settings.fields.enabled:
-                lexicon.preload()
+            lexicon.preload(places=settings.fields.enabled)
             module = importlib.import_module(SIGNING_MODULE)
             module.load_signer_keyed(settings)
 

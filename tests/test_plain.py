@@ -59,10 +59,11 @@ def test_a_plain_run_reads_no_more_pages_at_once_than_configured(tmp_path, scan_
 def test_what_follows_the_last_page_is_loaded_while_pages_are_read(
     tmp_path, scan_pdf, monkeypatch
 ):
-    """The signing key and the administrative units are loaded in a background thread
-    while pages are read, not after the last page with one core idle."""
-    import pdf.sign.signer as signer
+    """The second reading's word pairs, the signing key and the administrative units are
+    loaded in a background thread as pages start: not twice by the page threads, and not
+    after the last page with one core idle."""
     from ocr import lexicon
+    from pdf.sign import signer
 
     first: dict[str, str] = {}
 
@@ -75,9 +76,10 @@ def test_what_follows_the_last_page_is_loaded_while_pages_are_read(
 
     monkeypatch.setattr(signer, "load_signer_keyed", recorded("key", signer.load_signer_keyed))
     monkeypatch.setattr(lexicon, "_gazetteer", recorded("units", lexicon._gazetteer))
+    monkeypatch.setattr(lexicon, "_marked_forms", recorded("pairs", lexicon._marked_forms))
     [manifest] = run_plain([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "data"))
     assert manifest.signature.signer
-    assert first == {"key": "prepare-after-pages", "units": "prepare-after-pages"}
+    assert set(first.values()) == {"prepare-after-pages"} and len(first) == 3, first
 
 
 def test_the_plain_engine_keeps_a_window_and_drops_what_follows_a_failure():
