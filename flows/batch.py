@@ -29,7 +29,7 @@ from catalog.database import open_catalog
 from flows.progress import CatalogProgress, NullProgress, ProgressSink
 from ocr import lexicon
 from ocr.engine import load_page_pixels
-from ocr.pages import iter_pages
+from ocr.pages import count_pages, iter_pages
 from ocr.reading import draft_records, read_page
 from pdf.assemble import build_archival_pdf
 from pdf.keys.signing_key import require_signing_key
@@ -51,6 +51,7 @@ from sohoa.errors import (
     BadInputError,
     BatchBusyError,
     ConfigError,
+    InputTooLargeError,
     NotFoundError,
     OcrError,
     SigningError,
@@ -91,6 +92,7 @@ class Engine(Protocol):
 def extract_pages(batch: inbox.ReceivedBatch, settings: Settings) -> list[PageImage]:
     """Classify the files and write one image per page into the work folder."""
     batch = inbox.classify(batch, settings)
+    _refuse_too_many_pages(batch, settings.limits.max_pages)
     out_dir = settings.work_dir / batch.batch_id / "pages"
     shutil.rmtree(out_dir, ignore_errors=True)
     pages: list[PageImage] = []
@@ -99,11 +101,21 @@ def extract_pages(batch: inbox.ReceivedBatch, settings: Settings) -> list[PageIm
             source, path, out_dir, start_index=len(pages), limits=settings.limits
         ):
             pages.append(page)
-            if len(pages) > settings.limits.max_pages:
-                raise BadInputError(
-                    "too_large", file=source.name, reason=f"> {settings.limits.max_pages} pages"
+            if len(pages) > settings.limits.max_pages:  # a file that said fewer
+                raise InputTooLargeError(
+                    file=source.name, reason=f"> {settings.limits.max_pages} pages"
                 )
     return pages
+
+
+def _refuse_too_many_pages(batch: inbox.ReceivedBatch, most: int) -> None:
+    """Refuse a batch of more than ``most`` pages before any page is decoded or rasterised,
+    naming the file that goes past the limit (:func:`ocr.pages.count_pages`)."""
+    counted = 0
+    for path, source in zip(batch.files, batch.sources, strict=True):
+        counted += count_pages(source, path)
+        if counted > most:
+            raise InputTooLargeError(file=source.name, reason=f"> {most} pages")
 
 
 def ocr_page(page: PageImage, opts: OcrSettings, decode: bool, pdf: PdfSettings) -> PageReading:

@@ -142,6 +142,29 @@ def iter_pages(
         yield from _image_pages(source, path, out_dir, start_index, limits)
 
 
+def count_pages(source: SourceFile, path: Path) -> int:
+    """How many pages ``path`` holds, read from its structure, no page decoded.
+
+    Why: the page limit must refuse a 583 KB PDF of 2,500 blank pages before the first
+    is rasterised (it took 90 s to reach the limit page by page), and a TIFF of as many
+    frames before the first is decoded.
+
+    Raises:
+        BadInputError, EncryptedInputError: as reading its pages would.
+    """
+    if source.format == "pdf":
+        pdf = _open_pdf(source, path)
+        try:
+            return len(pdf.pages)
+        finally:
+            pdf.close()
+    try:
+        with Image.open(path) as img:
+            return int(getattr(img, "n_frames", 1))
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise BadInputError("corrupt_image", file=source.name, reason=_short(exc)) from exc
+
+
 # --------------------------------------------------------------------------- images
 
 
