@@ -74,15 +74,17 @@ def _print_import(result: dict) -> None:
 
 @register_app.command("check")
 def check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Đối chiếu bản ghi số hóa với sổ đăng ký / Match digitised records to the register."""
+    """Đối chiếu bản ghi số hóa với sổ đăng ký / Match digitised records to the register
+    (exit 1 when a record is missing from it or filed under another unit)."""
     from cli.common import guard, load_settings, out
     from services import register as register_service
 
     found = guard(lambda: register_service.register_check(load_settings()))
+    clean = not found["unregistered"] and not found["wrong_unit"]
     if as_json:
         out.print_json(json.dumps(found, ensure_ascii=False))
-        return
-    if not found["unregistered"] and not found["wrong_unit"]:
+        raise typer.Exit(0 if clean else int(ExitCode.FINDINGS))
+    if clean:
         out.print(t("register_check_ok"))
         return
     if found["unregistered"]:
@@ -102,3 +104,4 @@ def check(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
                 row["dossier_code"], row["register_unit"], row["record_unit"], row["record_id"]
             )
         out.print(table)
+    raise typer.Exit(int(ExitCode.FINDINGS))

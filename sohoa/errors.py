@@ -18,6 +18,9 @@ class ExitCode(IntEnum):
     """Process exit codes, stable so scripts and the nightly job can branch on them."""
 
     OK = 0
+    FINDINGS = 1
+    """A check found what it looks for (``register check``: records the register lacks),
+    as ``diff`` does: scripts and the nightly job can tell a clean register from one to fix."""
     USAGE = 2
     BAD_INPUT = 3
     ENCRYPTED_INPUT = 4

@@ -686,16 +686,21 @@ def test_cli_import_and_check(sohoa, tmp_path):
     assert json.loads(done.stdout)["inserted"] == 3
     done = sohoa("register", "import", str(path), lang="vi")
     assert done.returncode == 0 and "3 không đổi" in done.stdout
+    clean = sohoa("register", "check")
+    assert clean.returncode == 0, clean.stderr  # nothing to fix
     with Catalog(f"sqlite:///{sohoa.data_dir / 'catalog.sqlite'}") as catalog:
         _record(catalog, "r9" * 8, "H21.65-220914-0011", unit=XA)
         _record(catalog, "r8" * 8, C2, unit=XA)
-    found = sohoa.json("register", "check")
+    checked = sohoa("register", "check", "--json")
+    assert checked.returncode == ExitCode.FINDINGS, checked.stderr  # scripts can tell
+    found = json.loads(checked.stdout)
     assert [r["record_id"] for r in found["unregistered"]] == ["r9" * 8]
     assert found["wrong_unit"] == [
         {"dossier_code": C2, "register_unit": HUYEN, "record_unit": XA, "record_id": "r8" * 8}
     ]
-    text = sohoa("register", "check", lang="vi").stdout
-    assert "không có trong sổ đăng ký" in text and C2 in text
+    shown = sohoa("register", "check", lang="vi")
+    assert "không có trong sổ đăng ký" in shown.stdout and C2 in shown.stdout
+    assert shown.returncode == ExitCode.FINDINGS
 
 
 def test_cli_reports_bad_rows_in_both_languages(sohoa, tmp_path):
