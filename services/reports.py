@@ -112,7 +112,13 @@ def compute_report(
 
         catalog = open_catalog(settings.resolved_catalog_url)
     period = Period(start=start, end=end)
-    entries, units, digitised = load_register(catalog, period, unit)
+    try:
+        entries, units, digitised = load_register(catalog, period, unit)
+    except UnknownUnitError:
+        if scope is None or unit != scope:
+            raise
+        # the caller's own unit, with no register rows yet: an empty report, not "not found"
+        entries, units, digitised = [], [Unit(code=scope, name=scope)], {}
     return report_from(
         entries, units, digitised, period=period, unit=unit, by=by, settings=settings
     )

@@ -52,6 +52,7 @@ PEOPLE = {
     "district": ("dung.audit", "auditor", "H56"),
     "clerk": ("chi.clerk", "clerk", "H56.01"),
     "admin": ("an.admin", "admin", None),
+    "new unit": ("giang.audit", "auditor", "H56.09"),  # a unit with no register rows yet
 }
 
 
@@ -561,6 +562,16 @@ def test_a_unit_limited_auditor_reports_on_their_unit_only(app, world, register)
     assert browser.get("/reports", params={**PERIOD, "unit": "H56"}).status_code == 403
     body = browser.get("/api/reports", params=PERIOD).json()
     assert body["unit"] == "H56.01" and body["totals"]["counts"]["received"] == 2
+
+
+def test_an_auditor_of_a_unit_with_no_register_rows_gets_an_empty_report(app, world, register):
+    """Not 404: the unit exists for its auditor, it has received nothing yet."""
+    browser = signed_in(app, "new unit")
+    page = browser.get("/reports", params=PERIOD)
+    assert page.status_code == 200, page.text[:500]
+    body = browser.get("/api/reports", params=PERIOD).json()
+    assert body["unit"] == "H56.09" and body["totals"]["counts"]["received"] == 0
+    assert browser.get("/reports", params={**PERIOD, "unit": "H56"}).status_code == 403
 
 
 def test_a_district_auditor_sees_the_communes_under_it(app, world, register):
