@@ -23,7 +23,12 @@ from ocr.reading_order import reading_lines
 from ocr.reread import reread_page
 from schemas.models import PageImage, PageOcr, Word
 from schemas.settings import OcrSettings
-from sohoa.errors import ExternalProgramError, OcrError, ProgramMissingError
+from sohoa.errors import (
+    ExternalProgramError,
+    OcrError,
+    ProgramMissingError,
+    without_server_paths,
+)
 from sohoa.programs import tesseract
 
 
@@ -109,7 +114,7 @@ def _run_tesseract(page: PageImage, image: np.ndarray, opts: OcrSettings, dpi: f
 
 def _reason(exc: ExternalProgramError) -> str:
     """Tesseract's own words when it failed (as reported before), else the error's message."""
-    return str(exc.params.get("detail") or exc.render("en"))[:160]
+    return without_server_paths(str(exc.params.get("detail") or exc.render("en")))[:160]
 
 
 def words_from_tsv(

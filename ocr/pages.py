@@ -32,6 +32,7 @@ from sohoa.errors import (
     ExternalProgramError,
     InputTooLargeError,
     ProgramMissingError,
+    without_server_paths,
 )
 from sohoa.programs import jbig2dec, pdftoppm
 
@@ -161,6 +162,8 @@ def count_pages(source: SourceFile, path: Path) -> int:
     try:
         with Image.open(path) as img:
             return int(getattr(img, "n_frames", 1))
+    except Image.DecompressionBombError as exc:
+        raise InputTooLargeError(file=source.name, reason=_short(exc)) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise BadInputError("corrupt_image", file=source.name, reason=_short(exc)) from exc
 
@@ -608,5 +611,6 @@ def _rotation(page: pikepdf.Page) -> int:
 
 
 def _short(exc: BaseException) -> str:
+    """A library's message as a refusal's reason: its first line, no server paths."""
     text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:160]
+    return without_server_paths(text[0] if text else type(exc).__name__)[:160]

@@ -10,6 +10,7 @@ library results say what happened as an error type, never as an exit code.
 
 from __future__ import annotations
 
+import re
 from enum import IntEnum
 from typing import Any
 
@@ -69,6 +70,19 @@ class SohoaError(Exception):
         from sohoa.messages import message
 
         return message(self.key, lang, **self.params)
+
+
+_SERVER_PATH = re.compile(r"(?<![\w.])(?:/[^\s/:'\"()]+)+/([^\s/:'\"()]+)")
+
+
+def without_server_paths(text: str) -> str:
+    """``text`` with every absolute path cut to its last part (the file's name).
+
+    Why: a library's own words (pikepdf: "/srv/sohoa/data/work/3f…/scan.pdf: unable to
+    find trailer") become the reason a clerk reads for a refused scan; the server's
+    folders are none of the clerk's business, and the file's name is all they need.
+    """
+    return _SERVER_PATH.sub(r"\1", text)
 
 
 class BadInputError(SohoaError):

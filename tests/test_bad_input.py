@@ -78,6 +78,8 @@ def _assert_rejected(cli, done, path: Path, code: int, phrase: str) -> None:
     assert len(kept) == 1 and sha256_file(kept[0]) == sha256_file(path)
     reason = (kept[0].parent / "reason.txt").read_text(encoding="utf-8")
     assert path.name in reason and phrase in reason
+    for told in (done.stderr, reason):  # what a clerk reads names files, not server folders
+        assert str(cli.data_dir) not in told and "/tmp/" not in told, told
     assert cli.record_count() == 0
     assert cli.archive_objects() == []
     work = cli.data_dir / "work"
