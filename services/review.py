@@ -5,6 +5,11 @@
 history and the revision check are :mod:`records.review`'s; here the store, the
 catalog and the record claims are opened from the settings, and the record after
 a change is returned as a plain dict (:func:`review_result`) ready for JSON.
+
+A bulk acceptance (the web queue's "accept the selected records") accepts each record
+through :func:`review_accept` like a single one; :func:`check_bulk_accept` refuses a
+request before any record is touched and :func:`bulk_refusal` names why one record of
+it was not accepted, so every surface reports the same outcomes.
 """
 
 from __future__ import annotations
@@ -19,19 +24,50 @@ from records.commit import load_manifest
 from records.review import ChangeOptions, accept_record, correct_field, review_reason
 from schemas.models import Manifest
 from schemas.settings import Settings
+from sohoa.errors import (
+    BadInputError,
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    SohoaError,
+    StaleRevisionError,
+)
 from storage.stores import open_store
 from storage.waiting import claim_place
 
-__all__ = ["review_accept", "review_queue", "review_result", "review_set"]
+__all__ = [
+    "BULK_OUTCOMES",
+    "MAX_BULK_ACCEPT",
+    "bulk_refusal",
+    "check_bulk_accept",
+    "review_accept",
+    "review_queue",
+    "review_result",
+    "review_set",
+]
+
+MAX_BULK_ACCEPT = 200
+"""Most records one bulk acceptance takes: a large batch's records on one page, while one
+request (each record under its own lock, a manifest write each) stays a few seconds."""
+BULK_OUTCOMES = ("changed", "not_in_review", "unit_denied", "not_found", "open_fields", "busy")
+"""Why a record of a bulk acceptance was not accepted (:func:`bulk_refusal`)."""
 
 
 def review_queue(settings: Settings, *, unit: str | None = None) -> list[dict]:
-    """Records waiting for a clerk: why each needs a look, oldest first."""
-    rows = open_catalog(settings.resolved_catalog_url).list_for_review(unit=unit)
-    rows = [_with_reasons(settings, r) for r in rows]
+    """Records waiting for a clerk: why each needs a look, oldest first.
+
+    Each carries its batch and its ``revision`` (the number of changes in its history,
+    as the catalog mirrors it), so a list of records can be accepted at once with the
+    revision each was seen at.
+    """
+    catalog = open_catalog(settings.resolved_catalog_url)
+    rows = [_with_reasons(settings, r) for r in catalog.list_for_review(unit=unit)]
     return [
         {
             "id": r.id,
+            "batch_id": r.batch_id,
+            "revision": len(catalog.corrections(r.id)),
             "dossier_code": r.dossier_code,
             "unit": r.unit,
             "kind": r.kind,
@@ -84,6 +120,45 @@ def review_accept(
 ) -> dict:
     """Mark a record as reviewed (fields complete and valid, or accepted as they are)."""
     return _saved(settings, accept_record, record_id, by, options)
+
+
+def check_bulk_accept(count: int, reason: str) -> None:
+    """Refuse a bulk acceptance before any record is touched.
+
+    Why a reason is required here when a single acceptance may go without: one decision
+    covers many records, and the history of each must say why it was taken.
+
+    Raises:
+        InvalidRequestError: nothing selected, more than :data:`MAX_BULK_ACCEPT`
+            records, or no reason.
+    """
+    if count == 0:
+        raise InvalidRequestError("review_bulk_empty")
+    if count > MAX_BULK_ACCEPT:
+        raise InvalidRequestError("review_bulk_too_many", n=count, max=MAX_BULK_ACCEPT)
+    if not reason.strip():
+        raise InvalidRequestError("review_bulk_no_reason")
+
+
+_REFUSALS: tuple[tuple[type[SohoaError], str], ...] = (
+    (NotFoundError, "not_found"),
+    (PermissionDeniedError, "unit_denied"),
+    (ConflictError, "busy"),
+    (BadInputError, "open_fields"),
+)
+
+
+def bulk_refusal(exc: SohoaError) -> str | None:
+    """Why one record of a bulk acceptance was not accepted (one of :data:`BULK_OUTCOMES`).
+
+    A stale revision is "not_in_review" when the record left the queue since it was
+    seen (a colleague accepted or completed it), else "changed". ``None``: the error
+    is not about that record (the store is down…) and should stop the request.
+    """
+    if isinstance(exc, StaleRevisionError):
+        gone = exc.manifest is not None and exc.manifest.status != "needs_review"
+        return "not_in_review" if gone else "changed"
+    return next((outcome for kind, outcome in _REFUSALS if isinstance(exc, kind)), None)
 
 
 def _saved(

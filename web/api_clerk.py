@@ -9,7 +9,9 @@ record of another unit, ``{"error", "message"}`` bodies.
 Corrections and acceptance *require* the record's ``revision`` (from
 ``GET /api/review/{id}``): a script is a form like any other, and a stale one gets
 409 with the record's current state instead of overwriting a colleague's change.
-Only ``sohoa review set`` may omit it (documented there).
+Only ``sohoa review set`` may omit it (documented there). ``POST /api/review/accept``
+accepts several records with one (required) reason, each with the revision the caller
+saw (``GET /api/review`` lists them), and answers what became of each.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from services.review import review_result
+from services.review import BULK_OUTCOMES, MAX_BULK_ACCEPT, review_result
 from sohoa.errors import StaleRevisionError
 from web import review
 from web.auth import Principal, require
@@ -185,6 +187,8 @@ class ReviewItemOut(BaseModel):
     """A record waiting for review."""
 
     id: str
+    batch_id: str
+    revision: int = Field(description="Send it back to accept the record")
     dossier_code: str
     unit: str
     kind: str
@@ -366,3 +370,59 @@ def accept_record(request: Request, principal: Corrector, record_id: str, body: 
         )
     except StaleRevisionError as exc:
         return _stale(request, exc)
+
+
+class BulkItemIn(BaseModel):
+    """One record to accept, with the revision it was decided on."""
+
+    id: str = Field(max_length=100)
+    revision: int = Field(ge=0)
+
+
+class BulkAcceptIn(BaseModel):
+    """Accepting several records as reviewed with one reason."""
+
+    records: list[BulkItemIn] = Field(description=f"1 to {MAX_BULK_ACCEPT} records")
+    reason: str = Field(default="", max_length=500, description="Required; kept in each history")
+    force: bool = Field(default=False, description="Accept missing or invalid fields as they are")
+
+
+BulkOutcomeCode = Literal["accepted", *BULK_OUTCOMES]  # type: ignore[valid-type]
+
+
+class BulkOutcomeOut(BaseModel):
+    """What became of one record."""
+
+    id: str
+    outcome: BulkOutcomeCode = Field(description="accepted, or why not")
+    message: str | None = Field(description="Why not, in the caller's language")
+    revision: int | None = Field(description="The record's revision once accepted")
+
+
+class BulkAcceptOut(BaseModel):
+    """Every record sent, in order; a refused record does not stop the others."""
+
+    accepted: int
+    refused: int
+    results: list[BulkOutcomeOut]
+
+
+@router.post("/review/accept", response_model=BulkAcceptOut, summary="Accept several records")
+def accept_records(request: Request, principal: Corrector, body: BulkAcceptIn) -> BulkAcceptOut:
+    """Accept each record as ``POST /api/records/{id}/accept`` does (unit, revision, history,
+    audit). 400: none, more than the cap, or no reason (nothing changed)."""
+    items = [(item.id, item.revision) for item in body.records]
+    result = review.accept_many(request, principal, items, reason=body.reason, force=body.force)
+    lang = request_lang(request)
+    results = [
+        BulkOutcomeOut(
+            id=o.id,
+            outcome=o.outcome,  # type: ignore[arg-type]
+            message=None if o.outcome == "accepted" else text(f"web_review_bulk_{o.outcome}", lang),
+            revision=o.revision,
+        )
+        for o in result.outcomes
+    ]
+    return BulkAcceptOut(
+        accepted=len(result.accepted), refused=len(result.refused), results=results
+    )

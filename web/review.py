@@ -8,6 +8,11 @@ revision the form carried (see :mod:`records.review`: a stale one is refused wit
 409 and nothing is lost). Every view, crop, correction and acceptance is audited
 with the record id and field names only.
 
+Several records are accepted at once with :func:`accept_many` (the queue's checkboxes,
+``POST /review/accept`` and ``POST /api/review/accept``): each goes through :func:`accept`,
+so each gets the same unit check, lock, revision check, history entry and audit row as a
+single acceptance, and the answer says which were accepted and why the others were not.
+
 A clerk limited to a unit gets 403 for another unit's record (:func:`web.auth.check_unit`,
 also audited as ``access.denied``) rather than 404: record ids are hashes nobody
 guesses, so 403 hides nothing worth hiding, it tells a clerk who followed a stale
@@ -17,6 +22,7 @@ link what happened, and it leaves a trace a supervisor can find.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Unpack
@@ -29,7 +35,14 @@ from records.commit import load_manifest
 from records.review import ChangeOptions, review_reason
 from schemas.fields import FIELD_LABELS_VI, FIELD_NAMES, FieldValue
 from schemas.models import Manifest
-from services.review import review_accept, review_queue, review_set
+from services.review import (
+    bulk_refusal,
+    check_bulk_accept,
+    review_accept,
+    review_queue,
+    review_set,
+)
+from sohoa.errors import InvalidRequestError, SohoaError
 from storage.stores import open_store
 from web.audit import audit
 from web.auth import Principal, check_unit, scope_units
@@ -38,13 +51,17 @@ from web.deps import catalog_of, settings_of
 from web.i18n import request_lang
 
 __all__ = [
+    "BulkOutcome",
+    "BulkResult",
     "FieldRow",
     "ReviewDetail",
     "accept",
+    "accept_many",
     "correct",
     "crop",
     "detail_of",
     "field_label",
+    "parse_selection",
     "queue",
     "review_detail",
 ]
@@ -160,10 +177,17 @@ def detail_of(row: RecordRow, manifest: Manifest, lang: str) -> ReviewDetail:
     )
 
 
-def queue(request: Request, principal: Principal) -> list[dict[str, Any]]:
-    """Records needing review that the clerk may handle, oldest first, reasons in their language."""
+def queue(
+    request: Request, principal: Principal, *, batch: str | None = None
+) -> list[dict[str, Any]]:
+    """Records needing review that the clerk may handle, oldest first, reasons in their language.
+
+    ``batch``: only that batch's records (the queue filtered to one upload, to accept it whole).
+    """
     lang = request_lang(request)
     items = review_queue(settings_of(request), unit=scope_units(request, principal))
+    if batch:
+        items = [item for item in items if item["batch_id"] == batch]
     for item in items:
         item["reasons_text"] = [review_reason(c, lang) for c in item["reasons"]]
     return items
@@ -225,6 +249,103 @@ def accept(
     detail = {"revision": result["revision"], "forced": options.get("force", False)}
     audit(request, Action.RECORD_ACCEPT, target=row.id, **detail)
     return result
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """What became of one record of a bulk acceptance."""
+
+    id: str
+    """The id as it was sent."""
+    outcome: str
+    """``accepted``, or why not (:data:`services.review.BULK_OUTCOMES`)."""
+    revision: int | None = None
+    """The record's revision after its acceptance (``None`` when it was not accepted)."""
+
+
+@dataclass(frozen=True)
+class BulkResult:
+    """Every record of a bulk acceptance, in the order sent."""
+
+    outcomes: tuple[BulkOutcome, ...]
+
+    @property
+    def accepted(self) -> tuple[BulkOutcome, ...]:
+        """The records accepted."""
+        return tuple(o for o in self.outcomes if o.outcome == "accepted")
+
+    @property
+    def refused(self) -> tuple[BulkOutcome, ...]:
+        """The records not accepted, each with why."""
+        return tuple(o for o in self.outcomes if o.outcome != "accepted")
+
+
+def parse_selection(values: Iterable[str]) -> list[tuple[str, int]]:
+    """``(id, revision)`` of each ticked box of the queue (``ID:REVISION``, one value per box).
+
+    Why one value per box: an unticked box sends nothing, so ids and revisions sent as
+    two lists would no longer line up.
+
+    Raises:
+        InvalidRequestError: a value that is not an id and a revision (a forged form).
+    """
+    items = []
+    for value in values:
+        record_id, _, revision = value.rpartition(":")
+        if not (record_id and revision.isdigit() and len(value) <= 100):
+            raise InvalidRequestError("review_bulk_bad_item", item=value[:100])
+        items.append((record_id, int(revision)))
+    return items
+
+
+def accept_many(
+    request: Request,
+    principal: Principal,
+    items: Sequence[tuple[str, int]],
+    *,
+    reason: str,
+    force: bool = False,
+) -> BulkResult:
+    """Accept each ``(id, revision)`` with one reason; a record that cannot be is reported.
+
+    An id sent twice counts once. A store or catalog outage stops the request (the
+    records accepted before it stay accepted, each with its history and audit row).
+
+    Raises:
+        InvalidRequestError: nothing selected, too many records, or no reason
+            (:func:`services.review.check_bulk_accept`); nothing is changed.
+    """
+    first: dict[str, int] = {}
+    for record_id, revision in items:
+        first.setdefault(record_id, revision)
+    unique = list(first.items())
+    check_bulk_accept(len(unique), reason)
+    options = {"reason": reason.strip(), "force": force}
+    outcomes = [_accept_one(request, principal, i, r, options) for i, r in unique]
+    return BulkResult(tuple(outcomes))
+
+
+def _accept_one(
+    request: Request, principal: Principal, record_id: str, revision: int, options: dict
+) -> BulkOutcome:
+    """Accept one record of a bulk acceptance as :func:`accept` does, or say why it was not.
+
+    A record already out of the queue is not accepted again, even at its current
+    revision: the bulk form is for records waiting for review.
+    """
+    try:
+        if _record(request, principal, record_id).status != "needs_review":
+            return BulkOutcome(record_id, "not_in_review")
+        result = accept(request, principal, record_id, revision=revision, **options)
+    except SohoaError as exc:
+        outcome = bulk_refusal(exc)
+        if outcome is None:
+            raise
+        if outcome == "unit_denied":  # what the app's error handler does for one record
+            path = request.url.path
+            audit(request, Action.ACCESS_DENIED, target=path, reason=exc.key, record=record_id)
+        return BulkOutcome(record_id, outcome)
+    return BulkOutcome(record_id, "accepted", result["revision"])
 
 
 _crops_lock = threading.Lock()

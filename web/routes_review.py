@@ -8,6 +8,10 @@ record gets 409 and the page again, with the current values and what the clerk
 typed still in the form, so they decide knowing the other change — nothing is
 lost. An invalid value gets 422 and the same treatment, unless "keep anyway" was
 ticked. Successful changes redirect (so a reload does not post twice).
+
+The queue accepts several records at once: a box per record (its id and the revision
+shown), ``?select=all`` to tick every box and ``?batch=ID`` to list one batch only —
+links, so it works without JavaScript — and one reason for all (``POST /review/accept``).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from fastapi import APIRouter, Depends, Form, Query
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from sohoa.errors import BadInputError, StaleRevisionError
+from services.review import MAX_BULK_ACCEPT
+from sohoa.errors import BadInputError, InvalidRequestError, StaleRevisionError
 from web import review
 from web.auth import Principal, require
 from web.crops import parse_box
@@ -37,13 +42,62 @@ DONE = frozenset({"saved", "accepted"})
 Value = Annotated[str, Form(max_length=2000)]
 Reason = Annotated[str, Form(max_length=500)]
 Revision = Annotated[int, Form(ge=0, le=1_000_000)]
+BatchId = Annotated[str, Query(max_length=100)]
 
 
 @router.get("/review")
-def queue_page(request: Request, principal: Reviewer, done: str | None = None) -> Response:
-    """Records to check, oldest first, with why."""
-    items = review.queue(request, principal)
-    return render(request, "review_queue.html", items=items, done=done if done in DONE else None)
+def queue_page(
+    request: Request,
+    principal: Reviewer,
+    done: str | None = None,
+    batch: BatchId = "",
+    select: str = "",
+) -> Response:
+    """Records to check, oldest first, with why; ``batch`` lists one batch's, ``select=all``
+    ticks every box (a link rather than a script, so it works without JavaScript)."""
+    done = done if done in DONE else None
+    return _queue(request, principal, batch=batch, done=done, select_all=select == "all")
+
+
+def _queue(
+    request: Request, principal: Principal, *, batch: str, status: int = 200, **shown
+) -> Response:
+    """The queue page; ``shown`` is what to show besides the records (see the template)."""
+    items = review.queue(request, principal, batch=batch or None)
+    context = {"done": None, "select_all": False, "selected": (), "error": None, "result": None}
+    context["max_bulk"] = MAX_BULK_ACCEPT
+    context |= {"typed": {"reason": "", "force": False}} | shown
+    return render(request, "review_queue.html", status=status, items=items, batch=batch, **context)
+
+
+@router.post("/review/accept")
+def bulk_accept_post(
+    request: Request,
+    principal: Corrector,
+    record: Annotated[list[str] | None, Form()] = None,
+    reason: Reason = "",
+    force: Annotated[bool, Form()] = False,
+    batch: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    """Accept the ticked records with one reason; the queue again, saying what became of each.
+
+    Rendered rather than redirected: the refused records and why do not fit in a URL.
+    Posting it again is harmless: the records accepted have left the queue and are
+    reported so, never accepted twice. Nothing ticked, too many or no reason: 400, the
+    boxes and the reason as they were.
+    """
+    picked = record or []
+    typed = {"reason": reason, "force": force}
+    try:
+        items = review.parse_selection(picked)
+        result = review.accept_many(request, principal, items, reason=reason, force=force)
+    except InvalidRequestError as exc:
+        error = error_text(exc, request_lang(request))
+        selected = {value.rpartition(":")[0] for value in picked}
+        status = http_status(exc)
+        shown = {"error": error, "selected": selected, "typed": typed}
+        return _queue(request, principal, batch=batch, status=status, **shown)
+    return _queue(request, principal, batch=batch, result=result)
 
 
 def record_page(
