@@ -26,6 +26,7 @@ from typer.core import TyperGroup
 from cli.common import console, fail, guard, load_settings, out, stopped_cleanly, unexpected
 from cli.integrity import catalog_app, verify
 from cli.nightly import nightly
+from cli.record import record_app
 from cli.register import register_app
 from cli.report import report
 from cli.review import review_app
@@ -512,6 +513,7 @@ app.command("serve")(serve)
 app.add_typer(units_app, name="units")
 app.command("settings")(show_settings)
 app.command("watch")(watch)
+app.add_typer(record_app, name="record")
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -44,6 +44,7 @@ PROPERTY_DESCRIPTIONS = {
     "unit": "Code of the administrative unit that digitised the record",
     "pageCount": "Number of paper pages in the record",
     "software": "Name and version of the software that built the file",
+    "version": "Version of the record (1 as archived; one more per page added or replaced)",
 }
 """Known ``sohoa:`` properties; any other key is declared with a generic description."""
 

@@ -11,6 +11,7 @@ flow :mod:`flows.fixity` maps the same :func:`check_records` over chunks of reco
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import random
@@ -28,6 +29,7 @@ from schemas.settings import Settings
 from sohoa.errors import (
     ConfigError,
     ExternalProgramError,
+    NotFoundError,
     SohoaError,
     StorageError,
     VerificationError,
@@ -244,8 +246,29 @@ def find_orphans(store: ObjectStore, catalog: Catalog) -> list[str]:
     known = catalog.object_keys()  # listed first: a record committed meanwhile is known
     candidates = [key for key in listed if key not in known]
     if candidates:  # a commit may have landed while the catalog was read: ask once more
-        known = catalog.object_keys()
+        known = catalog.object_keys() | earlier_versions(store, catalog, candidates)
     return [key for key in candidates if key not in known]
+
+
+def earlier_versions(store: ObjectStore, catalog: Catalog, keys: Iterable[str]) -> set[str]:
+    """Keys of earlier versions (after a page change) that a catalogued record's manifest lists.
+
+    Why: the catalog points at a record's newest version only, yet the versions before
+    it stay in the archive on purpose (:mod:`records.versions`); they are no orphans when
+    the newest manifest names them. Only records named by ``keys`` are read (one manifest
+    each), so a clean archive costs nothing here.
+    """
+    record_ids = {key.rsplit("/", 1)[-1].split(".", 1)[0] for key in keys}
+    found: set[str] = set()
+    for record_id in record_ids:
+        try:
+            row = catalog.get_record(record_id)
+            body = json.loads(store.get_bytes(row.manifest_key))
+            refs = [h["previous"] for h in body.get("history") or ()]
+            found.update(k for ref in refs for k in (ref["manifest"]["key"], ref["pdf"]["key"]))
+        except (NotFoundError, ValueError, KeyError, TypeError):
+            continue  # not a record's key, or a manifest verify reports on its own
+    return found
 
 
 def make_report(

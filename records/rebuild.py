@@ -182,16 +182,20 @@ def load_entries(
 def newest_per_record(entries: Iterable[Entry]) -> tuple[list[Entry], list[str]]:
     """One entry per record id, in batch and segment order; the duplicate ids found.
 
-    A record id under two keys happens when a batch was ingested again after its
-    catalog row was lost (its receipt month, hence its key, differs). The manifest
-    with the most review history, then the latest, is the one a clerk last saw.
+    A record whose page was added or replaced has one manifest per version
+    (:mod:`records.versions`): the highest version is the record, the earlier ones
+    are its kept history, not duplicates. A record id under two keys *at the same
+    version* happens when a batch was ingested again after its catalog row was lost
+    (its receipt month, hence its key, differs): the manifest with the most review
+    history, then the latest, is the one a clerk last saw.
     """
     chosen: dict[str, Entry] = {}
     duplicates = set()
     for entry in entries:
         record_id = entry[0].record_id
         if record_id in chosen:
-            duplicates.add(record_id)
+            if chosen[record_id][0].version == entry[0].version:
+                duplicates.add(record_id)
             entry = max(chosen[record_id], entry, key=_recency)
         chosen[record_id] = entry
     ordered = sorted(chosen.values(), key=lambda e: (e[0].batch_id, e[0].segment, e[0].record_id))
@@ -199,9 +203,10 @@ def newest_per_record(entries: Iterable[Entry]) -> tuple[list[Entry], list[str]]
 
 
 def _recency(entry: Entry) -> tuple:
+    """Newest version first; within one version, the most review history, then the latest."""
     manifest = entry[0]
     last_change = manifest.corrections[-1].at if manifest.corrections else manifest.created_at
-    return (len(manifest.corrections), last_change, entry[1])
+    return (manifest.version, len(manifest.corrections), last_change, entry[1])
 
 
 def batch_facts(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
@@ -217,7 +222,7 @@ def batch_facts(entries: Sequence[Entry]) -> dict[str, dict[str, Any]]:
     facts = {}
     for batch_id, manifests in grouped.items():
         last_page: dict[str, int] = {}
-        for page in (p for m in manifests for p in m.pages):
+        for page in (p for m in manifests for p in m.pages if p.version == 1):  # scanned pages
             last_page[page.source] = max(last_page.get(page.source, -1), page.source_page)
         facts[batch_id] = {
             "file_count": len(manifests[0].sources),

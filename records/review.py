@@ -75,8 +75,12 @@ def record_lock(claims_at: claims.Place | None, record_id: str) -> Iterator[None
         time.sleep(0.02)
 
 
-def _check_revision(manifest: Manifest, revision: int | None) -> None:
-    """Refuse a change made from an older view of the record (``None``: no check)."""
+def check_revision(manifest: Manifest, revision: int | None) -> None:
+    """Refuse a change made from an older view of the record (``None``: no check).
+
+    Shared with page changes (:mod:`records.versions`): a new version also appends to
+    the history, so one revision count guards both kinds of change.
+    """
     current = revision_of(manifest)
     if revision is not None and revision != current:
         raise StaleRevisionError(
@@ -197,7 +201,7 @@ def _change(
     record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
     with record_lock(claims_at, record_id):
         row, manifest = _current(store, catalog, record_id)
-        _check_revision(manifest, revision)
+        check_revision(manifest, revision)
         updated = make(manifest)
         put_manifest(updated, row.manifest_key, store, catalog)
     return updated
@@ -245,7 +249,12 @@ def _recomputed(manifest: Manifest, fields, corrected: str, rules: Rules, min_co
     ]
     required = rules.required.get(manifest.kind, ())
     pages = [r for r in manifest.review_reasons if r.startswith("page_low_confidence:")]
-    return (*review_reasons(fields, disagreements, required, min_confidence), *pages)
+    added = [  # a page added later shows another value: cleared by correcting that field
+        r
+        for r in manifest.review_reasons
+        if r.startswith("version_conflict:") and r.split(":")[1] != corrected
+    ]
+    return (*review_reasons(fields, disagreements, required, min_confidence), *pages, *added)
 
 
 def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Manifest:

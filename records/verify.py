@@ -88,10 +88,14 @@ class VerifyResult:
 
 
 def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> VerifyResult:
-    """Download the record's PDF and manifest, compare their hashes, validate the signature."""
-    manifest, manifest_pdf_sha = _check_manifest(row, store)
-    pdf, check = _check_pdf(row, store, settings, manifest_pdf_sha)
-    problems = pdf.problems + manifest.problems
+    """Download the record's PDF and manifest, compare their hashes, validate the signature;
+    then the same for every earlier version the manifest lists (they stay archived)."""
+    manifest, facts = _check_manifest(row, store)
+    pdf, check = _check_pdf(
+        row.pdf_key, store, settings, {"catalog": row.pdf_sha256, "manifest": facts.pdf_sha}
+    )
+    earlier = [c for ref in facts.earlier for c in _check_earlier(ref, store, settings)]
+    problems = pdf.problems + manifest.problems + tuple(p for c in earlier for p in c.problems)
     return VerifyResult(
         record_id=row.id,
         dossier_code=row.dossier_code,
@@ -103,20 +107,49 @@ def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> Ver
         level=check.level if check else None,
         timestamped_at=check.timestamped_at if check else None,
         modification=check.modification if check else None,
-        objects=(pdf, manifest),
+        objects=(pdf, manifest, *earlier),
     )
 
 
+@dataclass(frozen=True)
+class _ManifestFacts:
+    """What verification needs from a manifest, read as plain JSON."""
+
+    pdf_sha: str | None = None
+    """The PDF's sha256 the manifest records (``None``: unreadable)."""
+    earlier: tuple[dict, ...] = ()
+    """References to earlier versions (``history[].previous``: manifest and pdf key+sha256)."""
+
+
+def _check_earlier(ref: dict, store: ObjectStore, settings: Settings) -> list[ObjectCheck]:
+    """An earlier version's manifest and PDF against the hashes the newer manifest recorded.
+
+    Why: a page change keeps the version before it in the archive as the legal copy it
+    was; it must stay as intact as the current one, and its signature valid.
+    """
+    try:
+        manifest_key, manifest_sha = ref["manifest"]["key"], ref["manifest"]["sha256"]
+        pdf_key, pdf_sha = ref["pdf"]["key"], ref["pdf"]["sha256"]
+    except (KeyError, TypeError):
+        return [
+            ObjectCheck(
+                "?", "manifest", "changed", ("an earlier version's reference is unreadable",)
+            )
+        ]
+    manifest = _check_bytes(manifest_key, manifest_sha, store)
+    pdf, _ = _check_pdf(pdf_key, store, settings, {"newer manifest": pdf_sha})
+    return [pdf, manifest]
+
+
 def _check_pdf(
-    row: RecordRow, store: ObjectStore, settings: Settings, manifest_sha: str | None
+    key: str, store: ObjectStore, settings: Settings, expected: dict[str, str | None]
 ) -> tuple[ObjectCheck, SignatureCheck | None]:
-    """Hash the PDF against the catalog and its manifest; validate its signature.
+    """Hash the PDF against each ``expected`` source (catalog, manifest); validate its signature.
 
     Both hashes are checked because the catalog is only an index: someone who swaps
     a PDF and "fixes" its catalog row is still caught by the manifest, and one who
     rewrites the manifest too is still caught by the signature (pyHanko and pdfsig).
     """
-    key = row.pdf_key
     with tempfile.TemporaryDirectory(prefix="sohoa-verify-") as tmp:
         local = Path(tmp) / "record.pdf"
         try:
@@ -133,28 +166,46 @@ def _check_pdf(
     if not check.ok:
         status = "invalid"
         problems.extend(check.problems or ("signature does not validate",))
-    expected = {"catalog": row.pdf_sha256, "manifest": manifest_sha or actual}
     for source, sha in expected.items():
-        if actual != sha:  # changed bytes outrank the signature verdict they cause
+        if sha is not None and actual != sha:  # changed bytes outrank the signature verdict
             status = "changed"
-            problems.insert(0, f"PDF changed: sha256 {actual[:16]}… ≠ {source}'s {sha[:16]}…")
+            problems.insert(
+                0, f"PDF changed: sha256 {actual[:16]}… ≠ {source}'s {sha[:16]}… ({key})"
+            )
     return ObjectCheck(key, "pdf", status, tuple(problems), size), check
 
 
-def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, str | None]:
-    """Hash the manifest against the catalog; return its check and the PDF sha256 it records.
+def _check_bytes(key: str, expected: str, store: ObjectStore) -> ObjectCheck:
+    """Hash one stored manifest against the sha256 recorded for it."""
+    try:
+        data = store.get_bytes(key)
+    except NotFoundError:
+        return ObjectCheck(
+            key, "manifest", "missing", (f"manifest missing from the archive: {key}",)
+        )
+    except StorageError as exc:
+        return _unreadable(store, key, "manifest", exc)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual == expected:
+        return ObjectCheck(key, "manifest", "ok", (), len(data))
+    problem = f"manifest changed: sha256 {actual[:16]}… ≠ {expected[:16]}… ({key})"
+    return ObjectCheck(key, "manifest", "changed", (problem,), len(data))
 
-    Only the ``pdf.sha256`` field is read (plain JSON, not the full model), so an old
-    or newer manifest schema never stops a fixity check.
+
+def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, _ManifestFacts]:
+    """Hash the manifest against the catalog; return its check and what it records.
+
+    Only ``pdf.sha256`` and the earlier versions' references are read (plain JSON, not
+    the full model), so an old or newer manifest schema never stops a fixity check.
     """
     key = row.manifest_key
     try:
         data = store.get_bytes(key)
     except NotFoundError:
         problem = f"manifest missing from the archive: {key}"
-        return ObjectCheck(key, "manifest", "missing", (problem,)), None
+        return ObjectCheck(key, "manifest", "missing", (problem,)), _ManifestFacts()
     except StorageError as exc:
-        return _unreadable(store, key, "manifest", exc), None
+        return _unreadable(store, key, "manifest", exc), _ManifestFacts()
     problems = []
     actual = hashlib.sha256(data).hexdigest()
     if actual != row.manifest_sha256:
@@ -163,12 +214,15 @@ def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, st
             f"≠ catalog's {row.manifest_sha256[:16]}…"
         )
     try:
-        pdf_sha = json.loads(data)["pdf"]["sha256"]
+        body = json.loads(data)
+        facts = _ManifestFacts(
+            body["pdf"]["sha256"], tuple(h["previous"] for h in body.get("history") or ())
+        )
     except (ValueError, KeyError, TypeError):
         problems.append("manifest is not a readable manifest (no pdf.sha256)")
-        pdf_sha = None
+        facts = _ManifestFacts()
     status: ObjectStatus = "changed" if problems else "ok"
-    return ObjectCheck(key, "manifest", status, tuple(problems), len(data)), pdf_sha
+    return ObjectCheck(key, "manifest", status, tuple(problems), len(data)), facts
 
 
 def _unreadable(

@@ -149,6 +149,9 @@ class PageSummary(_Frozen):
     """Document type of the page (see :data:`schemas.fields.DOC_TYPES`)."""
     codes: tuple[CodeHit, ...] = ()
     """QR codes and barcodes decoded on the page."""
+    version: int = 1
+    """The record version that brought this page in (1: scanned with the batch; see
+    :attr:`Manifest.history`); a later page's ``index`` is its position in that version."""
 
 
 class StoredObject(_Frozen):
@@ -175,6 +178,34 @@ class SignatureSummary(_Frozen):
     """PAdES baseline level the signature was made at."""
     timestamped_at: datetime | None = None
     """Time certified by the RFC 3161 time-stamp authority (B-T and B-LT)."""
+
+
+class VersionRef(_Frozen):
+    """Where an earlier version of a record lies in the archive, and its bytes' hashes."""
+
+    version: int
+    """The version number (1: the record as the batch archived it)."""
+    manifest: StoredObject
+    """That version's manifest (key and sha256 of its bytes as they were replaced)."""
+    pdf: StoredObject
+    """That version's signed PDF."""
+
+
+class VersionChange(_Frozen):
+    """One change of a record's pages after archiving: what made version ``version``."""
+
+    version: int
+    """The version this change made (2 for the first)."""
+    action: Literal["add_page", "replace_page"]
+    page: int
+    """1-based page number in the new version: where the page was added, or which was replaced."""
+    reason: str
+    by: str
+    at: datetime
+    original: StoredObject
+    """The new page's scan as uploaded, stored like a batch's originals."""
+    previous: VersionRef
+    """The version this one replaces; it stays in the archive under retention."""
 
 
 class Manifest(_Frozen):
@@ -209,6 +240,10 @@ class Manifest(_Frozen):
     ``page_low_confidence:3`` (1-based page); :func:`records.review.review_reason` renders them."""
     text: str = Field(repr=False)
     """Full OCR text, pages separated by form feeds."""
+    version: int = 1
+    """The record's version: 1 as archived from its batch, one more for each page change."""
+    history: tuple[VersionChange, ...] = ()
+    """Every page change, oldest first; each names the version it replaced (key and sha256)."""
 
 
 class RecordView(_Frozen):

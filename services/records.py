@@ -50,7 +50,9 @@ def show_record(settings: Settings, record_id: str) -> dict:
         fields_detail=[f.model_dump(mode="json") for f in manifest.fields],
         corrections=[c.model_dump(mode="json") for c in manifest.corrections],
         revision=len(manifest.corrections),
+        version=manifest.version,
         pages_detail=[p.model_dump(mode="json", exclude={"words"}) for p in manifest.pages],
+        history_detail=[h.model_dump(mode="json") for h in manifest.history],
     )
     return view
 

@@ -6,6 +6,9 @@ originals/_intake/{batch_id}.json          a received batch waiting for a worker
 originals/_quarantine/{batch_id}.json      a received batch refused, with the reason
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.pdf
 archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.manifest.json
+archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.v{n}.pdf            version n >= 2
+archive/{unit}/{yyyy}/{mm}/{dossier code}/{record_id}.v{n}.manifest.json  (a page added/replaced)
+originals/{unit}/{yyyy}/{mm}/{batch_id}/v{n}-{file name}                  that version's new scan
 archive/_audit/{nnnnnnnnnn}.json           one sealed segment of the hash-chained audit log
 derived/catalog-backup/{yyyymmddThhmmssffffffZ}.json.gz   what only the catalog holds
 ```
@@ -67,6 +70,37 @@ def pdf_key(prefix: str, record_id: str) -> str:
 def manifest_key(prefix: str, record_id: str) -> str:
     """Key of the record's JSON manifest (the catalog can be rebuilt from these)."""
     return f"{prefix}/{record_id}.manifest.json"
+
+
+def version_pdf_key(prefix: str, record_id: str, version: int) -> str:
+    """Key of a record's signed PDF at ``version`` (1: the batch's own :func:`pdf_key`).
+
+    Why a new key per version and not a new object version of the same key: every
+    version stays addressable by its own name (the newest manifest lists each), so
+    ``verify`` and a rebuild read them without the store's version API.
+    """
+    return pdf_key(prefix, record_id if version <= 1 else f"{record_id}.v{version}")
+
+
+def version_manifest_key(prefix: str, record_id: str, version: int) -> str:
+    """Key of a record's manifest at ``version`` (see :func:`version_pdf_key`)."""
+    return manifest_key(prefix, record_id if version <= 1 else f"{record_id}.v{version}")
+
+
+def version_original_key(
+    first_original: str, unit: str, batch_id: str, version: int, name: str
+) -> str:
+    """Key of the scan a page change brought, beside the batch's originals.
+
+    ``first_original`` is the key of one of the batch's originals (its folder is
+    reused); empty when the record lists none, then a folder under the unit is used.
+    """
+    folder = (
+        first_original.rsplit("/", 1)[0]
+        if first_original
+        else (f"originals/{safe_name(unit)}/_versions/{batch_id}")
+    )
+    return f"{folder}/v{version}-{safe_name(name)}"
 
 
 def audit_segment_key(number: int) -> str:
