@@ -56,8 +56,8 @@ medians, differences and ratios are printed, the issue's numbers are quoted besi
    cumulative time: where start-up goes. (``-X importtime`` slows imports a little; read
    its times as shares.)
 
-Not measured yet: the issue's third item, a page dropped into a watched folder until its
-record is in the catalog; it will be added with ``sohoa watch``, which does not exist yet.
+The issue's third item, a page dropped into a watched folder until its record is in the
+catalog, is measured by :mod:`bench.watch_latency` against a watcher already running.
 
 Output: the report is printed to stdout and written to ``bench/out/latency.md``; every
 run's numbers to ``bench/out/latency/results.json``; the page to ``bench/out/latency/``.
