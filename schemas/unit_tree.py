@@ -21,16 +21,21 @@ __all__ = ["UnitTree"]
 class UnitTree:
     """The unit hierarchy from ``Unit.parent``, robust to what exports get wrong.
 
-    A unit whose parent is missing from the list, or itself, is a root; a unit caught
-    in a parent cycle becomes a root where the cycle is first met; a unit code that
-    only appears in the register gets a unit named by its code, so its dossiers are
-    never dropped from the unit rows.
+    A unit whose parent is itself is a root; a unit caught in a parent cycle becomes a
+    root where the cycle is first met; a unit code that only appears in the register,
+    or only as another unit's parent, gets a unit named by its code. Why the parents:
+    an export whose district rows name their province only as the parent unit gave a
+    report with no province row, the roll-up stopping at the districts, and the row a
+    province auditor reads is the province's.
     """
 
     def __init__(self, units: Iterable[Unit], extra_codes: Iterable[str] = ()) -> None:
         self.units: dict[str, Unit] = {u.code: u for u in units}
         for code in extra_codes:
             self.units.setdefault(code, Unit(code=code, name=code))
+        for unit in list(self.units.values()):
+            if unit.parent and unit.parent != unit.code:
+                self.units.setdefault(unit.parent, Unit(code=unit.parent, name=unit.parent))
         self.children: dict[str, list[str]] = {code: [] for code in self.units}
         roots = []
         for code in sorted(self.units):

@@ -189,6 +189,21 @@ def test_district_rolls_up_its_own_dossiers_and_both_communes():
     assert [(r.key, r.depth) for r in report.rows] == [(H, 0), (X1, 1), (X2, 1)]
 
 
+def test_a_parent_named_only_by_its_units_gets_a_row_that_rolls_them_up():
+    """District rows name their province only as the parent unit (issue 18): the report
+    still has the province row, summing both districts, and a province report works."""
+    province, other = "H56", "H56.02"
+    units = [u.model_copy(update={"parent": province}) if u.code == H else u for u in UNITS]
+    units.append(Unit(code=other, name="Huyện Gio Linh", level="huyen", parent=province))
+    report = build_report(ENTRIES, units, DIGITISED, period=PERIOD)
+    assert [(r.key, r.depth) for r in report.rows][:2] == [(province, 0), (H, 1)]
+    assert (province, 0) in [(r.key, r.depth) for r in report.rows]
+    assert _row(report, province).counts == _row(report, H).counts  # H56.02 has no dossiers
+    assert report.totals.counts == _row(report, province).counts  # one root again
+    scoped = build_report(ENTRIES, units, DIGITISED, period=PERIOD, unit=province)
+    assert scoped.unit_name == province and scoped.totals.counts.received == 11
+
+
 def test_unit_option_limits_the_report_to_that_subtree():
     report = _report(unit=X2)
     assert [r.key for r in report.rows] == [X2]
