@@ -228,16 +228,18 @@ _NUMERIC_DATE = re.compile(
 """``10/9/2022``, ``10-9-2022``, ``10.09.2022`` (one separator kind per date)."""
 _ISO_DATE = re.compile(r"(?<![\d/.-])(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _WORDED_DATE = re.compile(
-    r"(?<![a-z])(?:ngay\s*)?(\d{1,2})\s*[,.]?\s*thang\s*(\d{1,2})\s*[,.]?\s*nam\s*(\d{4})(?!\d)"
+    r"(?<![a-z])(?:ngay\s*)?(\d{1,2})\s*[,.]?\s*thang\s*(\d{1,2})\s*[,.]?\s*nam\s*"
+    r"(\d(?: ?\d){3})(?!\d)"
 )
-"""``ngày 10 tháng 9 năm 2022`` on folded text, so ``thảng``/``nãm``/``tháng9`` still match."""
+"""``ngày 10 tháng 9 năm 2022`` on folded text, so ``thảng``/``nãm``/``tháng9`` still match;
+the year may come split by one space (``năm 2 023``: OCR reads a wide gap between digits)."""
 
 
 def _date_candidates(text: str) -> Iterator[tuple[int, int, int]]:
     """Yield every date-shaped ``(year, month, day)`` in ``text``, in reading order."""
     found: list[tuple[int, tuple[int, int, int]]] = []
     for m in _WORDED_DATE.finditer(fold(text)):
-        found.append((m.start(), (int(m[3]), int(m[2]), int(m[1]))))
+        found.append((m.start(), (int(m[3].replace(" ", "")), int(m[2]), int(m[1]))))
     for m in _NUMERIC_DATE.finditer(text):
         found.append((m.start(), (int(m[4]), int(m[3]), int(m[1]))))
     for m in _ISO_DATE.finditer(text):

@@ -207,6 +207,9 @@ def test_every_real_province_passes_and_every_other_fails() -> None:
         ("Thời gian nhận hồ sơ: 08 giờ 30 phút, ngày 27 tháng 10 năm 2023.", date(2023, 10, 27)),
         ("do Cục Cảnh sát cấp ngày 15/03/2021", date(2021, 3, 15)),
         ("2023-10-27", date(2023, 10, 27)),
+        ("ngày 31 tháng 10 năm 2 023", date(2023, 10, 31)),  # OCR split the year (issue 18)
+        ("ngày 31 tháng 10 năm 20 23, 14 giờ 05", date(2023, 10, 31)),
+        ("ngày 31 tháng 10 năm 2  023", None),  # two spaces: not one number
         ("2023-10-27T08:30:00+07:00", date(2023, 10, 27)),
         ("29/02/2024", date(2024, 2, 29)),
         ("31/02/2023", None),
