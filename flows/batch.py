@@ -231,6 +231,16 @@ def catalog_stored(batch, record, settings) -> Manifest | None:
     )
 
 
+def signed_earlier(batch, record, settings) -> tuple[Path, SignatureSummary] | None:
+    """The signed PDF a killed run uploaded, fetched and read back instead of signing again
+    (a second signature is a second locked copy): :func:`records.resume.stored_signed_pdf`."""
+    from records.resume import stored_signed_pdf  # pyHanko: imported when first needed
+
+    dest = settings.work_dir / batch.batch_id / f"{record.record_id}.pdf"
+    summary = stored_signed_pdf(batch, record, open_store(settings), dest, settings)
+    return None if summary is None else (dest, summary)
+
+
 def find_committed(batch_id: str, settings: Settings) -> dict[str, Manifest]:
     """Records of this batch already catalogued with both objects present, by record id.
 
@@ -496,30 +506,35 @@ class _Run:
                 "batch %s quarantined in %s: %s", batch.batch_id, where, exc.render("en")
             )
             raise
-        delays = retry_delays(settings)
         progress.stage(batch.batch_id, "store")
-        originals = call(store_originals, batch, settings, retry_delays=delays)
-        manifests = []
-        for record in drafts:
-            if record.record_id in committed:
-                manifests.append(committed[record.record_id])
-                continue
-            stored = call(catalog_stored, batch, record, settings, retry_delays=delays)
-            if stored is not None:
-                manifests.append(stored)
-                continue
-            progress.stage(batch.batch_id, "sign")
-            signed, signature = call(build_pdf, batch, record, settings)
-            progress.stage(batch.batch_id, "store")
-            manifests.append(
-                call(commit, batch, record, signed, signature, originals, settings,
-                     retry_delays=delays)
-            )  # fmt: skip
+        originals = call(store_originals, batch, settings, retry_delays=retry_delays(settings))
+        manifests = [
+            committed[r.record_id]
+            if r.record_id in committed
+            else self._archive(batch, r, originals)
+            for r in drafts
+        ]
         # each record wrote its own page count; the batch row keeps the whole scan's
         self._catalog().upsert_batch(
             batch.batch_id, status="archived", page_count=len(pages), file_count=len(batch.files)
         )
         return manifests
+
+    def _archive(self, batch, record: RecordDraft, originals) -> Manifest:
+        """Sign, store and catalog one record, taking up what a killed run left of it (its
+        manifest: :func:`catalog_stored`; its PDF: :func:`signed_earlier`), so nothing is
+        signed or uploaded twice (``docs/archive.md``, "Crash and rerun")."""
+        settings, call, progress = self.settings, self.engine.call, self.progress
+        delays = retry_delays(settings)
+        stored = call(catalog_stored, batch, record, settings, retry_delays=delays)
+        if stored is not None:
+            return stored
+        signed = call(signed_earlier, batch, record, settings, retry_delays=delays)
+        if signed is None:
+            progress.stage(batch.batch_id, "sign")
+            signed = call(build_pdf, batch, record, settings)
+        progress.stage(batch.batch_id, "store")
+        return call(commit, batch, record, *signed, originals, settings, retry_delays=delays)
 
     def _read_all(self, pages: list[PageImage], batch_id: str) -> list[PageReading]:
         """Read every page, at most ``ocr.workers`` (default: one per core) at a time.

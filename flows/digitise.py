@@ -38,6 +38,7 @@ _TASKS: dict[Callable[..., Any], Any] = {
         (steps.store_originals, "store-originals"),
         (steps.commit, "store-and-catalog"),
         (steps.catalog_stored, "catalog-stored-record"),
+        (steps.signed_earlier, "reuse-signed-pdf"),
         (steps.find_committed, "find-committed"),
     )
 }

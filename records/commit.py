@@ -4,7 +4,9 @@ The order is what makes failures safe: originals, then the signed PDF, then the
 manifest (the archive's own record of the object), and only then the catalog
 row in one transaction. A failure before the catalog commit leaves no row that
 points at a missing object; a retry rewrites the same keys, and an object whose
-bytes are already there is not uploaded again (no duplicate retained version).
+bytes are already there is not uploaded again (no duplicate retained version). A run
+killed after the PDF was stored leaves it to be reused, not signed again
+(:mod:`records.resume`; the crash table in ``docs/archive.md``).
 """
 
 from __future__ import annotations

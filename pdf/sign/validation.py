@@ -76,6 +76,8 @@ class SignatureCheck:
     """Time certified by the time-stamp authority (B-T and above)."""
     issuer: str | None = None
     """Common name of the signing certificate's issuer (the CA)."""
+    serial: str | None = None
+    """The signing certificate's serial number, lowercase hex (as the signer reports it)."""
     validation_data_embedded: bool = False
     """The DSS holds the certificates and OCSP/CRL data to validate offline (B-LT)."""
     modification: str = NO_CHANGE
@@ -239,6 +241,7 @@ def _pyhanko_check(path: Path, settings: Settings) -> dict[str, Any]:
     cert = x509.load_der_x509_certificate(last.status.signing_cert.dump())
     facts.update(signature_count=len(sigs), signed_at=last.status.signer_reported_dt)
     facts.update(signer=common_name(cert.subject), issuer=common_name(cert.issuer))
+    facts["serial"] = format(cert.serial_number, "x")
     facts.update(demo=is_demo_cert(cert), level=_level(last), modification=change)
     facts.update(timestamped_at=last.timestamped_at if last.timestamp_ok else None)
     facts["validation_data_embedded"] = last.lt
