@@ -638,19 +638,31 @@ def build_archival_pdf(
             if page_ocr is not None and page_ocr.sheet:  # a photographed sheet: see pdf.sheet
                 page, page_ocr = flattened_page(page, page_ocr, Path(work))
             _add_page(pdf, page, page_ocr, font, settings)
-        title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
-        properties = {**metadata, "pageCount": str(len(pages)), "software": SOFTWARE}
-        write_xmp(pdf, properties, title=title)
         add_srgb_output_intent(pdf)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        pdf.save(
-            tmp,
-            min_version="1.7",
-            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
-            deterministic_id=True,
-        )
+        tmp = save_archival(pdf, dest, metadata)
     tmp.replace(dest)
     return dest
+
+
+def save_archival(pdf: pikepdf.Pdf, dest: Path, metadata: dict[str, str]) -> Path:
+    """Write the record's XMP (title, page count, software) and save ``pdf`` beside
+    ``dest`` under a temporary name, returned for the caller to move into place once
+    the file is closed (a reader of ``dest`` never sees half a PDF).
+
+    Shared by a record's first build and its later versions (:mod:`pdf.versions`), so
+    both carry the same metadata and are saved the same way (deterministic id, PDF 1.7).
+    """
+    title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
+    properties = {**metadata, "pageCount": str(len(pdf.pages)), "software": SOFTWARE}
+    write_xmp(pdf, properties, title=title)
+    tmp = dest.with_name(f".{dest.name}.tmp")
+    pdf.save(
+        tmp,
+        min_version="1.7",
+        object_stream_mode=pikepdf.ObjectStreamMode.preserve,
+        deterministic_id=True,
+    )
+    return tmp
 
 
 def read_sohoa_metadata(path: Path) -> dict[str, str]:

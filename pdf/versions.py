@@ -15,12 +15,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import pikepdf
 from pikepdf import Pdf
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from pdf.pdfa import write_xmp
-from sohoa import SOFTWARE
+from pdf.assemble import save_archival
 from sohoa.errors import BadInputError
 
 EOF_MARKER = b"%%EOF"
@@ -85,15 +83,6 @@ def assemble_version(
             pdf.pages.insert(at, old.pages[number])
         for number in kept[position:]:
             pdf.pages.append(old.pages[number])
-        title = f"Hồ sơ {metadata.get('dossierCode') or metadata.get('recordId', '')}".strip()
-        properties = {**metadata, "pageCount": str(len(pdf.pages)), "software": SOFTWARE}
-        write_xmp(pdf, properties, title=title)
-        tmp = dest.with_name(f".{dest.name}.tmp")
-        pdf.save(
-            tmp,
-            min_version="1.7",
-            object_stream_mode=pikepdf.ObjectStreamMode.preserve,
-            deterministic_id=True,
-        )
+        tmp = save_archival(pdf, dest, metadata)
     tmp.replace(dest)
     return dest
