@@ -273,7 +273,16 @@ def record_view(manifest: Manifest) -> RecordView:
 
 def load_manifest(store: ObjectStore, key: str) -> Manifest:
     """Read a manifest object back into a :class:`Manifest` (older versions upgraded)."""
-    manifest = Manifest.model_validate_json(store.get_bytes(key))
+    return manifest_from_bytes(store.get_bytes(key))
+
+
+def manifest_from_bytes(data: bytes) -> Manifest:
+    """A manifest from bytes already read (and hashed) by the caller, older versions upgraded.
+
+    Why callers read the bytes themselves: reading once to hash and again to parse would
+    cost a second request and could hash one version of the object and parse another.
+    """
+    manifest = Manifest.model_validate_json(data)
     if manifest.schema_version < 2:
         reasons = tuple(upgraded_reason(r) for r in manifest.review_reasons)
         manifest = manifest.model_copy(update={"review_reasons": reasons})

@@ -32,11 +32,11 @@ from pydantic import ValidationError
 
 from catalog.database import Catalog
 from records.carry_over import Carried, carry_over
-from records.commit import load_manifest
+from records.commit import manifest_from_bytes
 from records.fixity import ARCHIVE_PREFIX, workers_for
 from records.rebuild_targets import target_for
 from schemas.models import Manifest
-from sohoa.errors import NotFoundError, SohoaError, VerificationError
+from sohoa.errors import SohoaError, VerificationError
 from storage.objectstore import ObjectStore
 
 log = logging.getLogger(__name__)
@@ -113,22 +113,6 @@ class RebuildProgress:
         """One manifest was read."""
 
 
-class _Held:
-    """A one-object store, so :func:`load_manifest` parses bytes already read and hashed.
-
-    Reading twice (once to hash, once to parse) would cost a second request and
-    could hash one version of the object and parse another.
-    """
-
-    def __init__(self, key: str, data: bytes) -> None:
-        self._key, self._data = key, data
-
-    def get_bytes(self, key: str) -> bytes:
-        if key != self._key:
-            raise NotFoundError(what="object", name=key)
-        return self._data
-
-
 def load_entry(store: ObjectStore, key: str) -> Entry:
     """Read one manifest, hash its bytes, and check that its PDF is in the archive.
 
@@ -139,7 +123,7 @@ def load_entry(store: ObjectStore, key: str) -> Entry:
     """
     data = store.get_bytes(key)
     try:
-        manifest = load_manifest(_Held(key, data), key)  # type: ignore[arg-type]
+        manifest = manifest_from_bytes(data)
     except (ValidationError, ValueError) as exc:
         reason = f"not a valid manifest ({str(exc).splitlines()[0][:160]})"
         raise VerificationError(record=key, reason=reason) from None

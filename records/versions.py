@@ -32,7 +32,7 @@ from typing import Literal
 from catalog.database import Catalog
 from catalog.rows import RecordRow
 from pdf.versions import assemble_version
-from records.commit import load_manifest, put_manifest
+from records.commit import load_manifest, manifest_from_bytes, put_manifest
 from records.review import check_revision, record_lock
 from schemas.fields import Correction, FieldValue
 from schemas.models import (
@@ -161,7 +161,7 @@ def _current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, Vers
     sha = hashlib.sha256(data).hexdigest()
     if sha != row.manifest_sha256:
         raise VerificationError(record=row.id, reason="manifest changed; run sohoa verify")
-    manifest = load_manifest(_OneObject(row.manifest_key, data), row.manifest_key)  # type: ignore[arg-type]
+    manifest = manifest_from_bytes(data)
     ref = VersionRef(
         version=manifest.version,
         manifest=StoredObject(
@@ -170,18 +170,6 @@ def _current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, Vers
         pdf=manifest.pdf,
     )
     return manifest, ref
-
-
-class _OneObject:
-    """Bytes already read and hashed, handed to :func:`load_manifest` (no second read)."""
-
-    def __init__(self, key: str, data: bytes) -> None:
-        self._key, self._data = key, data
-
-    def get_bytes(self, key: str) -> bytes:
-        if key != self._key:
-            raise NotFoundError(what="object", name=key)
-        return self._data
 
 
 def _stored_already(

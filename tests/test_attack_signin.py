@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
 from itertools import count
 
 import httpx
 import pytest
+from test_web_auth import Clock
 from webclient import TestClient, csrf_of
 
 from catalog import accounts
@@ -31,19 +31,6 @@ CLI = Actor("root", via="cli")
 OFFICE = ("198.51.100.20", 50000)
 """The one address a whole office's computers reach the server from (NAT)."""
 ATTACKER = ("203.0.113.66", 40000)
-
-
-class Clock:
-    """The app's clock, moved by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture
