@@ -3,7 +3,8 @@
 Plain functions over a :class:`catalog.database.Catalog`, like :mod:`catalog.register`:
 the CLI (``sohoa users``) and the web app call the same ones (through
 :mod:`services.users`), so both enforce the same rules — valid names and
-roles, a minimum password length, never removing the last active administrator.
+roles, passwords long and hard enough to guess (:mod:`catalog.passwords`), never
+removing the last active administrator.
 
 Passwords are hashed with argon2id (argon2-cffi's RFC 9106 low-memory profile) and
 re-hashed at sign-in when the parameters change. Session ids and API tokens are
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session
 from catalog.connection import storage_errors
 from catalog.copying import copy_tables
 from catalog.database import Catalog
+from catalog.passwords import DEFAULT_MIN_STRENGTH, MAX_PASSWORD, check_password
 from catalog.tables import ApiTokenTable, AuditTable, SessionTable, UserTable
 from sohoa.errors import ConflictError, InvalidRequestError, NotFoundError
 
@@ -64,8 +66,6 @@ Admin: users, units, settings, audit log. What each may do is :mod:`web.roles`."
 
 NAME_PATTERN = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
 """Account names: 2–64 of lower-case ASCII letters, digits, ``.``, ``_``, ``-``."""
-MAX_PASSWORD = 1024
-"""Longer passwords are refused: hashing megabytes on request is a denial of service."""
 TOUCH_EVERY = timedelta(minutes=1)
 """A session's or token's last use is written at most this often (fewer writes per request)."""
 
@@ -113,10 +113,19 @@ class TokenInfo:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    """When it stops working; ``None``: never."""
+    scope: str = "full"
+    """``full`` (the role's permissions) or ``read`` (GET requests only)."""
 
     @property
     def active(self) -> bool:
+        """Not revoked (it may still have expired: :meth:`expired`)."""
         return self.revoked_at is None
+
+    def expired(self, at: datetime) -> bool:
+        """Whether it has stopped working by ``at``."""
+        return self.expires_at is not None and self.expires_at <= at
 
 
 def _user(row: UserTable) -> User:
@@ -139,7 +148,14 @@ def _session(row: SessionTable) -> SessionInfo:
 
 def _token(row: ApiTokenTable) -> TokenInfo:
     return TokenInfo(
-        row.id, row.user_id, row.name, row.created_at, row.last_used_at, row.revoked_at
+        row.id,
+        row.user_id,
+        row.name,
+        row.created_at,
+        row.last_used_at,
+        row.revoked_at,
+        row.expires_at,
+        row.scope,
     )
 
 
@@ -176,16 +192,6 @@ def _check_unit(unit: str | None) -> str | None:
     return unit or None
 
 
-def check_password(password: str, *, name: str, min_length: int) -> None:
-    """Refuse a password that is too short, too long, or the account name itself."""
-    if len(password) < min_length:
-        raise InvalidRequestError("password_too_short", min=min_length)
-    if len(password) > MAX_PASSWORD:
-        raise InvalidRequestError("password_too_long", max=MAX_PASSWORD)
-    if password.strip().lower() == name:
-        raise InvalidRequestError("password_is_name")
-
-
 def _find(session: Session, name: str) -> UserTable:
     row = session.scalar(select(UserTable).where(UserTable.name == name.strip().lower()))
     if row is None:
@@ -216,10 +222,11 @@ def create_user(
     role: str,
     unit: str | None = None,
     min_password_length: int = 12,
+    min_password_strength: int = DEFAULT_MIN_STRENGTH,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
 ) -> User:
-    """Create an active account.
+    """Create an active account (``min_password_strength``: the lowest zxcvbn score taken).
 
     Raises:
         InvalidRequestError: a bad name, role, unit or password.
@@ -229,7 +236,13 @@ def create_user(
     name = normalise_name(name)
     _check_role(role)
     unit = _check_unit(unit)
-    check_password(password, name=name, min_length=min_password_length)
+    check_password(
+        password,
+        name=name,
+        min_length=min_password_length,
+        min_strength=min_password_strength,
+        related=(unit,),
+    )
     hashed = hasher.hash(password)  # slow: outside the write transaction
     at = _now(now)
     with catalog._write() as session:
@@ -313,12 +326,24 @@ def set_password(
     password: str,
     *,
     min_password_length: int = 12,
+    min_password_strength: int = DEFAULT_MIN_STRENGTH,
     hasher: PasswordHasher = HASHER,
     now: datetime | None = None,
 ) -> User:
-    """Replace an account's password and end all its sessions (a reset locks out whoever had it)."""
+    """Replace an account's password and end all its sessions (a reset locks out whoever had it).
+
+    The password is held to the same policy as a new account's, its unit among the words
+    guessed first. Raises :class:`NotFoundError` or :class:`InvalidRequestError`.
+    """
     folded = normalise_name(name)
-    check_password(password, name=folded, min_length=min_password_length)
+    unit = get_user(catalog, folded).unit
+    check_password(
+        password,
+        name=folded,
+        min_length=min_password_length,
+        min_strength=min_password_strength,
+        related=(unit,),
+    )
     hashed = hasher.hash(password)
     with catalog._write() as session:
         row = _find(session, folded)

@@ -96,16 +96,26 @@ def export_rows(
 
 
 def _typed(table: type[DeclarativeBase], row: Mapping[str, Any]) -> dict[str, Any]:
-    """One exported row with its dates and times parsed again; unknown keys dropped."""
+    """One exported row with its dates and times parsed again; unknown keys dropped.
+
+    A column the row lacks (a backup taken before the column existed) gets the column's
+    default: a token backed up before tokens had a scope comes back ``full``, not NULL.
+    """
     typed = {}
     for column in table.__table__.columns:
-        value = row.get(column.name)
+        value = row[column.name] if column.name in row else _default(column)
         if isinstance(value, str) and isinstance(column.type, UtcDateTime):
             value = datetime.fromisoformat(value)
         elif isinstance(value, str) and isinstance(column.type, Date):
             value = date.fromisoformat(value)
         typed[column.name] = value
     return typed
+
+
+def _default(column: Any) -> Any:
+    """The column's plain Python default (``None`` when it has none, or a computed one)."""
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
 
 
 @storage_errors

@@ -199,6 +199,11 @@ class ApiTokenTable(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    """When it stops working; ``None``: never (made with ``--no-expiry``, or before tokens
+    expired: revision 0004)."""
+    scope: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
+    """``full``: what the account's role may do; ``read``: its GET requests only."""
 
 
 class AuditTable(Base):

@@ -165,6 +165,19 @@ def set_role(
 def token(
     name: Annotated[str, typer.Argument()],
     label: Annotated[str, typer.Option("--name", help="Tên mã / token label")],
+    scope: Annotated[
+        str,
+        typer.Option(
+            "--scope", help="full: như vai trò / as the role; read: chỉ đọc (GET) / read-only"
+        ),
+    ] = "full",
+    days: Annotated[
+        int | None,
+        typer.Option("--days", help="Hết hạn sau N ngày (mặc định web.token_days=90) / expiry"),
+    ] = None,
+    no_expiry: Annotated[
+        bool, typer.Option("--no-expiry", help="Không bao giờ hết hạn / never expires")
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Tạo mã API (chỉ hiện một lần) / Create an API token (printed once)."""
@@ -172,12 +185,33 @@ def token(
     from services import users as user_service
 
     actor = user_service.cli_actor()
-    made = guard(lambda: user_service.create_token(load_settings(), name, label, actor=actor))
+    made = guard(
+        lambda: user_service.create_token(
+            load_settings(), name, label, actor=actor, scope=scope, days=days, expires=not no_expiry
+        )
+    )
     if as_json:
         _print_json(made)
         return
     console.print(t("users_token_created", name=made["name"], user=made["user"]))
+    if made["expires_at"] is None:
+        console.print(t("users_token_forever", scope=made["scope"]))
+    else:
+        console.print(t("users_token_until", scope=made["scope"], at=_minute(made["expires_at"])))
     out.print(made["token"], highlight=False, soft_wrap=True)
+
+
+def _minute(iso: str) -> str:
+    """An ISO 8601 instant from the service (UTC) to the minute, for a table cell."""
+    return iso[:16].replace("T", " ")
+
+
+def _expiry_cell(item: dict) -> str:
+    """When a token expires, "never", or the moment it expired, marked so."""
+    if item["expires_at"] is None:
+        return t("users_token_never")
+    at = _minute(item["expires_at"])
+    return t("users_token_expired", at=at) if item["expired"] else at
 
 
 @users_app.command("tokens")
@@ -194,14 +228,16 @@ def tokens(name: Annotated[str, typer.Argument()], as_json: AsJson = False) -> N
         console.print(t("users_tokens_none", user=name))
         return
     table = Table()
-    for col in ("token", "created", "last_used", "revoked"):
+    for col in ("token", "scope", "created", "expires", "last_used", "revoked"):
         table.add_column(t(f"users_col_{col}"))
     for item in found:
         table.add_row(
             item["name"],
-            item["created_at"][:16],
-            (item["last_used_at"] or "—")[:16],
-            (item["revoked_at"] or "—")[:16],
+            item["scope"],
+            _minute(item["created_at"]),
+            _expiry_cell(item),
+            _minute(item["last_used_at"] or "—"),
+            _minute(item["revoked_at"] or "—"),
         )
     out.print(table)
 

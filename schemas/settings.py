@@ -576,6 +576,13 @@ class WebSettings(_Frozen):
     their last guess."""
     min_password_length: int = Field(default=12, ge=8, le=128)
     """Shortest password accepted when an account is created or its password reset."""
+    min_password_strength: int = Field(default=3, ge=0, le=4)
+    """Lowest zxcvbn score (0-4) accepted for a new password: 3 keeps out ``aaaaaaaaaaaa``,
+    ``password1234`` and the account name with digits, which pass on length alone; 0 turns
+    the estimate off (length only). See ``catalog/passwords.py``."""
+    token_days: int = Field(default=90, ge=1, le=3650)
+    """An API token made without ``--days`` (or ``--no-expiry``) stops working this many
+    days after it was made: a forgotten token in an old script or a leaked one dies alone."""
     max_upload_mb: float | None = Field(default=None, gt=0)
     """Largest request body in megabytes; ``None``: ``limits.max_file_mb``."""
     trusted_proxies: tuple[str, ...] = ()

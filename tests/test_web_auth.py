@@ -535,7 +535,11 @@ def test_logins_failures_account_changes_and_token_use_are_audited(app, people, 
     assert made["dao.moi"].username == "an.admin" and made["dao.moi"].via == "web"
     assert made["dao.moi"].detail == {"role": "clerk", "unit": "H56.02"}
     assert made["chi.clerk"].via == "cli" and made["chi.clerk"].username == "root"
-    assert entries(settings, Action.TOKEN_CREATE)[0].detail == {"token": "bao-cao"}
+    assert entries(settings, Action.TOKEN_CREATE)[0].detail == {
+        "token": "bao-cao",
+        "scope": "full",
+        "days": 90,
+    }
     used = entries(settings, Action.AUDIT_VIEW)[0]
     assert (used.username, used.via) == ("an.admin", "api")
     assert all(PASSWORD not in json.dumps(e.to_dict()) for e in entries(settings))

@@ -36,6 +36,12 @@ class Me(BaseModel):
     unit: str | None = Field(description="The unit the account is limited to; null: every unit")
     permissions: list[str]
     via: str = Field(description="web (session cookie) or api (bearer token)")
+    scope: str = Field(
+        default="full", description="full, or read for a read-only token (GET requests only)"
+    )
+    expires_at: datetime | None = Field(
+        default=None, description="When the token stops working; null: a session, or never"
+    )
 
 
 class AuditEntryOut(BaseModel):
@@ -72,6 +78,8 @@ def me(principal: Signed) -> Me:
         unit=principal.unit,
         permissions=sorted(str(p) for p in principal.permissions),
         via=principal.via,
+        scope=principal.scope,
+        expires_at=principal.expires_at,
     )
 
 

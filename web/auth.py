@@ -7,9 +7,11 @@ password ends a session at once — something a signed cookie (Starlette's
 account, so a role change applies to the next page.
 
 Under ``/api`` an ``Authorization: Bearer`` header is the only credential looked
-at (no cookie, hence no CSRF token needed); a wrong, revoked or disabled user's
-token gets 401 and an audit entry (one per address and minute:
-:func:`web.audit.audit_refusal`). Elsewhere only the session cookie counts.
+at (no cookie, hence no CSRF token needed); a wrong, revoked, expired or disabled
+user's token gets 401 and an audit entry (one per address and minute:
+:func:`web.audit.audit_refusal`); an expired one is told so. A read-only token
+(scope ``read``) gets 403 on every state-changing request (:func:`check_scope`).
+Elsewhere only the session cookie counts.
 
 Routes declare what they need::
 
@@ -27,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends
@@ -44,6 +46,7 @@ from web.deps import catalog_of, client_ip, now_of, settings_of
 from web.errors import AuthRequired, Forbidden
 from web.roles import Permission, permissions_of
 from web.security import (
+    SAFE_METHODS,
     SESSION_COOKIE,
     bearer_request,
     delete_cookie,
@@ -52,6 +55,7 @@ from web.security import (
 
 __all__ = [
     "Principal",
+    "check_scope",
     "check_unit",
     "current_principal",
     "end_browser_session",
@@ -80,6 +84,10 @@ class Principal:
     via: str
     """``web`` (session cookie) or ``api`` (bearer token)."""
     token_id: int | None = None
+    scope: str = "full"
+    """``full``, or ``read`` for a read-only API token (GET requests only)."""
+    expires_at: datetime | None = None
+    """When the API token stops working (``None``: a session, or a token without expiry)."""
 
     @property
     def permissions(self) -> frozenset[Permission]:
@@ -90,20 +98,28 @@ class Principal:
         return any(p in self.permissions for p in permissions)
 
 
-def _principal(user: users.User, via: str, token_id: int | None = None) -> Principal:
-    return Principal(user.id, user.name, user.role, user.unit, via, token_id)
+def _principal(user: users.User, via: str, token: users.TokenInfo | None = None) -> Principal:
+    if token is None:
+        return Principal(user.id, user.name, user.role, user.unit, via)
+    return Principal(
+        user.id, user.name, user.role, user.unit, via, token.id, token.scope, token.expires_at
+    )
 
 
 def _from_token(request: Request) -> Principal:
+    """The bearer token's user, or 401: an expired token says so and when, so its owner
+    knows to ask for a new one rather than suspect the server."""
     token = request.headers["authorization"].split(None, 1)[-1].strip()
-    found = api_tokens.token_user(catalog_of(request), token, now=now_of(request))
-    if found is None:
-        from web.audit import audit_refusal
+    found = api_tokens.check_token(catalog_of(request), token, now=now_of(request))
+    if found.ok and found.token is not None and found.user is not None:
+        return _principal(found.user, "api", found.token)
+    from web.audit import audit_refusal
 
-        audit_refusal(request, Action.TOKEN_REJECTED, target=request.url.path)
-        raise AuthRequired("web_token_invalid")
-    info, user = found
-    return _principal(user, "api", info.id)
+    audit_refusal(request, Action.TOKEN_REJECTED, target=request.url.path, reason=found.reason)
+    if found.reason == "expired" and found.token is not None and found.token.expires_at:
+        at = found.token.expires_at.strftime("%Y-%m-%d %H:%M")
+        raise AuthRequired("web_token_expired", name=found.token.name, at=at)
+    raise AuthRequired("web_token_invalid")
 
 
 def current_principal(request: Request) -> Principal | None:
@@ -149,6 +165,7 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
         principal = current_principal(request)
         if principal is None:
             raise AuthRequired()
+        check_scope(request, principal)
         if permissions and not principal.can(*permissions):
             from web.audit import audit
 
@@ -159,6 +176,25 @@ def require(*permissions: Permission) -> Callable[..., Principal]:
 
     dependency.__name__ = f"require_{'_'.join(permissions) or 'user'}"
     return dependency
+
+
+def check_scope(request: Request, principal: Principal) -> None:
+    """Refuse a read-only token anything but reading (GET, HEAD, OPTIONS).
+
+    Why by method and not by permission: a read token of a clerk may still list its
+    batches and review queue, and a read token of an auditor may search and fetch
+    reports, but nothing that writes, starts or re-runs (uploads, corrections, a fixity
+    check, a re-verification) whatever the role allows.
+
+    Raises:
+        Forbidden: a state-changing request with a ``read`` token (403, audited).
+    """
+    if principal.scope != "read" or request.method in SAFE_METHODS:
+        return
+    from web.audit import audit
+
+    audit(request, Action.ACCESS_DENIED, target=request.url.path, needed=["scope:full"])
+    raise Forbidden("web_token_read_only")
 
 
 def unit_scope(principal: Principal) -> str | None:

@@ -13,6 +13,9 @@ had been spooled to disk. :class:`BodyLimitMiddleware` decides from the headers 
   (413) at once; a chunked body is counted as it streams and stopped past the cap.
 * An upload's cap is hundreds of MB, and a cookie is free to invent: there the session or
   token is looked up too, and a sender who is not signed in is refused before a byte is read.
+* An API token is always looked up (one indexed read, reused by the route): a bad or
+  expired one gets its 401, a read-only one its 403 (:func:`web.auth.check_scope`), before
+  a byte of what it sends is read.
 
 Then :func:`csrf_protect`, the app-wide dependency, checks the token of what got through.
 Refusals of anonymous requests are logged throttled (:func:`web.audit.audit_refusal`); a
@@ -34,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from catalog.audit import Action
 from sohoa.errors import SohoaError
 from web.audit import audit, audit_refusal
-from web.auth import current_principal, optional_principal
+from web.auth import check_scope, current_principal, optional_principal
 from web.errors import AuthRequired, CsrfFailed, WebError
 from web.security import (
     CSRF_HEADER,
@@ -120,7 +123,7 @@ class BodyLimitMiddleware:
                 audit_refusal, request, Action.CSRF_REJECTED, target=path, token_sent=token_sent
             )
             return CsrfFailed()
-        if path in self.caps.uploads:
+        if path in self.caps.uploads or bearer_request(request):
             return await _not_signed_in(request)
         return None
 
@@ -137,9 +140,12 @@ def _has_credential(request: Request, *, anonymous: bool) -> bool:
 
 
 async def _not_signed_in(request: Request) -> Exception | None:
-    """The error for a sender who is not signed in (a bad API token: its own), or ``None``."""
+    """The error for a sender who is not signed in (a bad API token: its own) or whose
+    read-only token may not change anything, or ``None``."""
     try:
         principal = await run_in_threadpool(current_principal, request)
+        if principal is not None:
+            await run_in_threadpool(check_scope, request, principal)
     except (WebError, SohoaError) as exc:
         return exc
     return AuthRequired() if principal is None else None
