@@ -29,6 +29,19 @@ def test_codes_that_are_not_personal_stay_readable():
     assert mask_personal_data(text) == text
 
 
+def test_sohoa_ids_stay_whole_even_with_a_run_of_nine_digits():
+    """About one id in ten holds 9 or 12 digits in a row; masked, it could not be looked up."""
+    batch, record = "b03b00bf123456789e3a", "3fa045187002319b"  # 20 and 16 hex characters
+    text = f"batch {batch} archived as 1 record(s): {record} (3 pages)"
+    assert mask_personal_data(text) == text
+
+
+def test_a_name_then_an_id_number_is_still_masked():
+    """Letters only before the digits is a file named after its owner, not a sohoa id."""
+    masked = mask_personal_data("file cccd045187002319.pdf failed")
+    assert "045187002319" not in masked and "*********319" in masked
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
