@@ -32,7 +32,7 @@ from sohoa import SOFTWARE
 from sohoa.errors import NotFoundError
 from storage import object_keys
 from storage.inbox import ReceivedBatch
-from storage.objectstore import ObjectStore, put_file_once
+from storage.objectstore import ObjectInfo, ObjectStore, put_file_once
 
 
 def record_id_for(batch_id: str, segment: int = 0) -> str:
@@ -176,6 +176,17 @@ def commit_record(
     return stored[0]
 
 
+def stored_record(store: ObjectStore, key: str) -> tuple[ObjectInfo, Manifest, ObjectInfo] | None:
+    """The manifest stored at ``key``, its object facts and its PDF's; ``None`` when either
+    object is missing (an earlier run stopped before storing both)."""
+    try:
+        info = store.stat(key)
+        manifest = load_manifest(store, key)
+        return info, manifest, store.stat(manifest.pdf.key)
+    except NotFoundError:
+        return None
+
+
 def catalog_stored(
     batch: ReceivedBatch, draft: RecordDraft, store: ObjectStore, catalog: Catalog
 ) -> Manifest | None:
@@ -189,12 +200,10 @@ def catalog_stored(
     """
     prefix = object_keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
     key = object_keys.manifest_key(prefix, draft.record_id)
-    try:
-        info = store.stat(key)
-        manifest = load_manifest(store, key)
-        pdf = store.stat(manifest.pdf.key)
-    except NotFoundError:
+    found = stored_record(store, key)
+    if found is None:
         return None
+    info, manifest, pdf = found
     if pdf.sha256 != manifest.pdf.sha256 or manifest.batch_id != batch.batch_id:
         return None
     catalog.add_record(manifest, manifest_key=key, manifest_sha256=info.sha256)

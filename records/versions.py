@@ -32,7 +32,7 @@ from typing import Literal
 from catalog.database import Catalog
 from catalog.rows import RecordRow
 from pdf.versions import assemble_version
-from records.commit import load_manifest, manifest_from_bytes, put_manifest
+from records.commit import manifest_from_bytes, put_manifest, stored_record
 from records.review import check_revision, record_lock
 from schemas.fields import Correction, FieldValue
 from schemas.models import (
@@ -45,7 +45,7 @@ from schemas.models import (
     VersionRef,
 )
 from sohoa import SOFTWARE
-from sohoa.errors import BadInputError, NotFoundError, VerificationError
+from sohoa.errors import BadInputError, VerificationError
 from sohoa.textfold import fold
 from storage import claims, object_keys
 from storage.objectstore import ObjectStore, put_file_once, sha256_file
@@ -181,12 +181,10 @@ def _stored_already(
     PDF for one change. It is the same change when it was made from the same version
     (key and hash) with the same scan at the same page.
     """
-    try:
-        info = store.stat(key)
-        stored = load_manifest(store, key)
-        pdf = store.stat(stored.pdf.key)
-    except NotFoundError:
+    found = stored_record(store, key)
+    if found is None:
         return None
+    info, stored, pdf = found
     last = stored.history[-1] if stored.history else None
     same = (
         last is not None
