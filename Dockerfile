@@ -1,6 +1,7 @@
 # The sohoa pipeline image: Tesseract with Vietnamese data, poppler, qpdf, jbig2dec (JBIG2
 # scanner images, started by pikepdf), and the locked Python environment. Used by
-# docker-compose.yml; the same scripts set up a bare machine.
+# docker-compose.yml; the same scripts set up a bare machine. Everything is compiled to
+# bytecode at build time: the sohoa user cannot write /app, so each start would compile again.
 FROM python:3.11-slim-bookworm
 
 RUN apt-get update -qq \
@@ -27,7 +28,8 @@ COPY web ./web
 COPY cli ./cli
 COPY prefect.yaml ./
 RUN python -m pip install -q --target /opt/uv uv==0.13.8 \
- && PYTHONPATH=/opt/uv /opt/uv/bin/uv sync --frozen --no-dev \
+ && PYTHONPATH=/opt/uv /opt/uv/bin/uv sync --frozen --no-dev --compile-bytecode \
+ && /app/.venv/bin/python scripts/compile_sources.py \
  && useradd --create-home --uid 10001 sohoa && mkdir -p /data && chown sohoa /data
 USER sohoa
 ENV PATH="/app/.venv/bin:$PATH" SOHOA_DATA_DIR=/data PREFECT_SERVER_ANALYTICS_ENABLED=false

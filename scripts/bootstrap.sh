@@ -41,7 +41,13 @@ if [ ! -x "$UV" ]; then
   python3 -m pip install -q --disable-pip-version-check --target .tools/uv "uv==$UV_VERSION"
 fi
 # The lock file pins every Python dependency; --frozen refuses to change it.
-PYTHONPATH=.tools/uv "$UV" sync --frozen --quiet
+# --compile-bytecode, and compileall for sohoa's own packages: every command starts from
+# compiled bytecode, as after a pip install. uv does not compile by default, and where Python
+# may not write bytecode at run time (PYTHONDONTWRITEBYTECODE, a read-only image) each process
+# compiled ~750 modules again: 1-2 s of every command and every worker's flow run
+# (bench/README.md, "Start-up"). Files already compiled are skipped.
+PYTHONPATH=.tools/uv "$UV" sync --frozen --quiet --compile-bytecode
+.venv/bin/python scripts/compile_sources.py
 
 # pdf.js (Mozilla's PDF reader, in Firefox) reads the archival PDF's text layer back in the
 # tests and benchmarks, beside poppler, MuPDF, pypdf and pdfminer. Pinned by package-lock.json.

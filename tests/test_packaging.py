@@ -143,3 +143,43 @@ def test_no_installed_distribution_ships_a_package_named_like_ours():
         if dist.metadata["Name"] != "sohoa" and _top_level_names(dist) & ours
     }
     assert clashes == {}
+
+
+_COUNT_COMPILED = """
+import importlib._bootstrap_external as external, json, sys
+compiled = []
+source_to_code = external.SourceLoader.source_to_code
+def counting(self, data, path, *args, **kwargs):
+    compiled.append(str(path))
+    return source_to_code(self, data, path, *args, **kwargs)
+external.SourceLoader.source_to_code = counting
+import cli.app, flows.batch, flows.digitise, pdf.sign.signer, web.app
+print(json.dumps(compiled))
+"""
+
+
+def test_commands_start_from_compiled_bytecode():
+    """The set-up compiles the environment and sohoa's packages (scripts/bootstrap.sh,
+    Dockerfile): a process that may not write bytecode (PYTHONDONTWRITEBYTECODE, as here
+    and in a read-only image) compiles nothing when it starts. Without it every command
+    compiled ~750 modules again, 1-2 s of each one's start-up (bench/README.md)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", _COUNT_COMPILED],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    compiled = json.loads(done.stdout.strip().splitlines()[-1])
+    assert compiled == [], (
+        f"{len(compiled)} modules compiled at start-up (run scripts/bootstrap.sh after "
+        f"editing sources), e.g. {compiled[:5]}"
+    )
