@@ -33,7 +33,7 @@ import unicodedata
 from collections.abc import Collection, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,9 +43,11 @@ from catalog.connection import make_engine, storage_errors
 from catalog.rows import BatchRow, RecordRow, SearchHit, batch_row, record_row
 from catalog.search import RESULT_CAP, SearchFilters, SearchPage
 from catalog.tables import BatchTable, CorrectionTable, RecordTable
-from schemas.models import Manifest
 from sohoa.errors import NotFoundError
 from sohoa.textfold import fold, query_terms
+
+if TYPE_CHECKING:  # annotations only: a search need not build the manifest's models
+    from schemas.models import Manifest
 
 __all__ = [
     "Catalog",

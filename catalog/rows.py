@@ -11,9 +11,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from catalog.tables import BatchTable, RecordTable
-from schemas.models import RecordView
+
+if TYPE_CHECKING:
+    from schemas.models import RecordView
 
 __all__ = ["BatchRow", "RecordRow", "SearchHit", "batch_row", "record_row"]
 
@@ -60,6 +63,8 @@ class RecordRow:
 
     def to_view(self) -> RecordView:
         """Return what the CLI prints for this record."""
+        from schemas.models import RecordView  # only here: a search need not build it
+
         return RecordView.model_validate(
             {
                 "id": self.id,

@@ -13,7 +13,7 @@ from typing import Annotated, NoReturn
 
 import typer
 
-from schemas.report import GROUP_BY, Counts
+from schemas.grouping import GROUP_BY
 from sohoa.errors import ExitCode
 from sohoa.messages import current_lang, message, t
 
@@ -56,6 +56,7 @@ def report(
     """Báo cáo tỷ lệ số hóa (QĐ 766) / Digitisation-rate report (Decision 766)."""
     from cli.common import console, guard, load_settings, out
     from reports.render import FILE_ONLY
+    from schemas.report import Counts
     from services import reports as report_service
 
     first, last = _day("--from", start), _day("--to", end)

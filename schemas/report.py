@@ -14,13 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from schemas.grouping import GROUP_BY, GroupBy  # noqa: F401 - GROUP_BY re-exported
 from schemas.register import UnitLevel
-
-GroupBy = Literal["unit", "linh-vuc", "tthc", "day", "month"]
-"""How rows are grouped: per unit (tree with roll-ups), lĩnh vực, procedure, day or month."""
-
-GROUP_BY: tuple[GroupBy, ...] = ("unit", "linh-vuc", "tthc", "day", "month")
-"""Every accepted ``--by`` value, in the order the CLI lists them."""
 
 IndicatorName = Literal["components", "results", "dossiers", "on_time", "online"]
 """The five rates of a row; the first three are scored under Decision 766."""
