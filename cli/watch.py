@@ -46,7 +46,7 @@ def watch(
     into DIR/<unit>/<kind>/) is archived, then removed; refused files go to DIR/loi/ with
     the reason. Runs until Ctrl-C or SIGTERM (exit 130, 143)."""
     from cli.common import guard, load_settings, stopped_cleanly
-    from pdf.keys.signing_key import require_signing_key
+    from pdf.keys.policy import require_signing_key
 
     settings = _with_options(guard(load_settings), poll=poll, interval=interval, settle=settle)
     guard(lambda: require_signing_key(settings))  # no key: say so now, not at the first scan

@@ -32,7 +32,7 @@ from ocr.engine import load_page_pixels
 from ocr.pages import count_pages, iter_pages
 from ocr.reading import draft_records, read_page
 from pdf.assemble import build_archival_pdf
-from pdf.keys.signing_key import require_signing_key
+from pdf.keys.policy import require_signing_key
 from pdf.mrc import prepare_layers
 from records import commit as archive
 from schemas.models import (

@@ -229,3 +229,22 @@ def test_starting_a_flow_run_does_not_import_pyhanko_before_the_pages():
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]", done.stdout
+
+
+def test_a_batch_reads_its_first_page_before_loading_signing_libraries():
+    """Everything imported before the first page is read is serial start-up on the clerk's
+    one core. The signing-key check at a batch's start reads only the settings
+    (:mod:`pdf.keys.policy`); ``cryptography`` and pyHanko (~0.25 s) are loaded with the
+    key while the pages are read."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, cli.app, flows.plain, flows.digitise, records.commit, ocr.pages;"
+        "print(sorted({m.split('.')[0] for m in sys.modules"
+        " if m.startswith(('pyhanko', 'cryptography'))}))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]", done.stdout

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from pdf.keys.policy import require_signing_key
 from schemas.settings import Settings, read_secret
 from sohoa.errors import ConfigError, SigningError
 from storage.objectstore import atomic_write_bytes
@@ -175,17 +176,6 @@ def ensure_demo_certificate(key_dir: Path) -> Path:
 
 
 # ---------------------------------------------------------------- PKCS#12
-
-
-def require_signing_key(settings: Settings) -> None:
-    """Refuse, before any work, to sign with the demo certificate where it is turned off.
-
-    Raises:
-        ConfigError: no PKCS#12 file or token is configured and ``signing.allow_demo`` is off.
-    """
-    cfg = settings.signing
-    if cfg.pkcs12_path is None and cfg.pkcs11_module is None and not cfg.allow_demo:
-        raise ConfigError("signing_demo_refused")
 
 
 def _credentials(settings: Settings) -> tuple[Path, str | None, bool]:
