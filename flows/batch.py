@@ -395,6 +395,26 @@ def _batch_claim(settings: Settings, batch_id: str, held: Claim | None) -> Itera
         yield claim
 
 
+def largest_first(pages: Sequence[PageImage]) -> list[int]:
+    """Page positions in the order to start reading them: largest image file first.
+
+    Why: the batch waits for its slowest core. Read in order, a heavy page that comes last
+    runs alone while the other cores idle (0.6 s of a 15-page batch on 2 cores); started
+    longest first, the last pages to finish are the short ones (the LPT rule). A page's
+    compressed size is a cheap measure of how much there is on it to read. Readings are
+    still returned in page order.
+    """
+    sizes = [_file_size(page.path) for page in pages]
+    return sorted(range(len(pages)), key=lambda i: (-sizes[i], i))
+
+
+def _file_size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:  # reading the page will say what is wrong with it
+        return 0
+
+
 def _complete(committed: dict[str, Manifest]) -> list[Manifest] | None:
     """Manifests of an already archived batch: every record it was split into, all present."""
     manifests = sorted(committed.values(), key=lambda m: m.segment)
@@ -550,8 +570,10 @@ class _Run:
         window = settings.ocr.workers or os.cpu_count() or 1
         readings: list[PageReading | None] = [None] * len(pages)
         args = (settings.ocr, decode, settings.pdf)
-        for position, reading in self.engine.each_done(ocr_page, pages, args, window):
-            readings[position] = reading
+        order = largest_first(pages)
+        started = [pages[i] for i in order]
+        for position, reading in self.engine.each_done(ocr_page, started, args, window):
+            readings[order[position]] = reading
             self.progress.page_done(batch_id, reading.ocr.index)
         return readings  # type: ignore[return-value] - every position was filled
 

@@ -56,9 +56,7 @@ def test_a_plain_run_reads_no_more_pages_at_once_than_configured(tmp_path, scan_
     assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
 
 
-def test_what_follows_the_last_page_is_loaded_while_pages_are_read(
-    tmp_path, scan_pdf, monkeypatch
-):
+def test_what_follows_the_last_page_is_loaded_while_pages_are_read(tmp_path, scan_pdf, monkeypatch):
     """The second reading's word pairs, the signing key and the administrative units are
     loaded in a background thread as pages start: not twice by the page threads, and not
     after the last page with one core idle."""
@@ -256,3 +254,62 @@ def test_a_stopped_ingest_kills_its_programs_and_says_where_the_batch_waits(tmp_
         if words and words[0].endswith(b"tesseract") and str(tmp_path).encode() in b" ".join(words):
             left.append(cmdline.parent.name)
     assert left == [], left  # no page program of the stopped command reads on
+
+
+def test_largest_pages_are_read_first_and_records_keep_page_order(tmp_path, monkeypatch):
+    """Pages start largest image first (``flows.batch.largest_first``: the last pages to
+    finish are short ones, so no core idles behind one heavy page), and the record still
+    holds them in the scan's order: each page's text is its own."""
+    import unicodedata
+
+    from conftest import PAGE_TEXTS
+
+    from flows import batch as steps
+    from samples.synth import render_page, write_pdf
+    from sohoa.textfold import fold
+
+    scan = tmp_path / "ngan-truoc.pdf"  # the short pages first, the long one last
+    order = ("trang thu ba", "trang thu hai", "trang thu nhat")
+    write_pdf(scan, [render_page(lines, font_size_pt=14) for lines in PAGE_TEXTS[::-1]], dpi=300)
+
+    started: list[tuple[int, int]] = []
+    read_page = steps.ocr_page
+
+    def spying(page, *args):
+        started.append((page.index, os.path.getsize(page.path)))
+        return read_page(page, *args)
+
+    monkeypatch.setattr(steps, "ocr_page", spying)
+    settings = Settings(data_dir=tmp_path / "data", ocr={"workers": 1})
+    [manifest] = run_plain([str(scan)], settings=settings)
+    sizes = [size for _, size in started]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) == 3, started
+    assert [index for index, _ in started] != [0, 1, 2], (
+        "this scan's pages must not be in size order"
+    )
+    texts = [fold(unicodedata.normalize("NFC", t)) for t in manifest.text.split("\f")]
+    for words, text in zip(order, texts, strict=True):
+        assert words in text, (words, text[:200])
+
+
+def test_largest_first_orders_by_file_size_then_page():
+    from flows.batch import largest_first
+    from schemas.models import PageImage
+
+    def page(index: int, path: str) -> PageImage:
+        return PageImage(
+            index=index,
+            path=path,
+            source="a.pdf",
+            source_page=index,
+            width=10,
+            height=10,
+            dpi=300,
+            mode="L",
+            encoding="png",
+        )
+
+    assert largest_first([]) == []
+    # a missing file sorts last, for reading it to say what is wrong
+    assert largest_first([page(0, "/nonexistent"), page(1, __file__)]) == [1, 0]
+    assert largest_first([page(0, __file__), page(1, __file__)]) == [0, 1]
