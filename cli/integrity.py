@@ -141,6 +141,8 @@ def _print_report(report, as_json: bool) -> None:
             out.print(f"    - {problem}", highlight=False)
         if single and r.level:
             out.print(_signature_line(r), highlight=False)
+        if single and r.renewal_due:
+            out.print("    " + _renewal_line(r), highlight=False)
     for key in report.orphans:
         out.print(f"[bold red]{t('fixity_orphan')}[/] {key}", highlight=False)
     s = report.summary()
@@ -162,6 +164,14 @@ def _signature_line(r) -> str:
         signed=signed,
         stamped=stamped,
         modification=t(f"verify_mod_{(r.modification or 'none').replace('-', '_')}"),
+    )
+
+
+def _renewal_line(r) -> str:
+    """When the record's newest time-stamp needs renewing (an archive time-stamp, B-LTA)."""
+    key = "verify_renewal_due_now" if r.renewal_is_due() else "verify_renewal_due"
+    return t(
+        key, due=r.renewal_due.date().isoformat(), expires=r.timestamp_expires.date().isoformat()
     )
 
 

@@ -20,7 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from catalog.database import Catalog
 from catalog.rows import RecordRow
@@ -36,6 +36,9 @@ from sohoa.errors import (
 )
 from storage.object_keys import AUDIT_PREFIX
 from storage.objectstore import ObjectStore
+
+if TYPE_CHECKING:
+    from records.renewal import Renewal
 
 ARCHIVE_PREFIX = "archive/"
 """Where record PDFs and manifests live (see :mod:`storage.object_keys`); orphans are looked for here."""
@@ -326,6 +329,41 @@ def run_fixity(
         workers=pool,
         seconds=time.monotonic() - started,
     )
+
+
+def renew_due_records(
+    report: FixityReport,
+    settings: Settings,
+    *,
+    store: ObjectStore,
+    catalog: Catalog,
+    claims_at: Any = None,
+) -> list[Renewal]:
+    """After a check: give every record it found due a new archive time-stamp (B-LTA).
+
+    Why here: the fixity run has just downloaded and validated each record, so it knows
+    which time-stamps near their authority's expiry; only those are re-read and
+    re-stamped (:mod:`records.renewal`), each as a new version. A record that is
+    damaged is never renewed (it is not ``ok``), so renewal cannot launder a change.
+    """
+    from records.renewal import due_records, renew_due  # signing and review: not for verify
+
+    return renew_due(
+        due_records(report.results),
+        store=store,
+        catalog=catalog,
+        settings=settings,
+        claims_at=claims_at,
+    )
+
+
+def renewal_line(renewals: Sequence[Renewal]) -> str:
+    """One English line for the flow's log: counts per outcome (no names)."""
+    counts = Counter(r.outcome for r in renewals)
+    parts = ", ".join(
+        f"{counts.get(o, 0)} {o}" for o in ("renewed", "blocked", "failed", "not_due")
+    )
+    return f"fixity: archive time-stamps due for renewal: {len(renewals)} ({parts})"
 
 
 def summary_line(report: FixityReport) -> str:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,6 +28,9 @@ ObjectStatus = Literal["ok", "missing", "changed", "invalid", "unreadable"]
 """``missing``: the key is gone; ``changed``: the bytes differ from the recorded sha256;
 ``invalid``: the PDF's signature does not validate; ``unreadable``: the store failed."""
 
+Role = Literal["pdf", "manifest", "original"]
+"""What an object is to its record: the signed PDF, the manifest, or an uploaded scan."""
+
 SEVERITY: dict[str, int] = {"ok": 0, "unreadable": 1, "invalid": 2, "changed": 3, "missing": 4}
 """Worst first when a record has several problems (a missing PDF outranks a bad signature)."""
 
@@ -38,7 +41,7 @@ class ObjectCheck:
 
     key: str
     """The object's key."""
-    role: Literal["pdf", "manifest"]
+    role: Role
     """What the object is to its record."""
     status: ObjectStatus
     """See :data:`ObjectStatus`."""
@@ -61,13 +64,24 @@ class VerifyResult:
     signer: str | None = None
     signed_at: datetime | None = None
     level: str | None = None
-    """PAdES level the signature reached (B-B, B-T, B-LT)."""
+    """PAdES level the signature reached (B-B, B-T, B-LT, B-LTA)."""
     timestamped_at: datetime | None = None
     """The time-stamp authority's time, when the signature carries one."""
     modification: str | None = None
     """What was added after signing: none, validation-data, or changed."""
     objects: tuple[ObjectCheck, ...] = field(default=())
-    """One entry per checked object (PDF first, then the manifest)."""
+    """One entry per checked object: the PDF, the manifest, earlier versions, originals."""
+    renewal_due: datetime | None = None
+    """From when the record needs a new archive time-stamp (its newest time-stamp's
+    authority certificate expiry less ``signing.renew_before_days``); ``None`` without a
+    valid time-stamp (B-B)."""
+    timestamp_expires: datetime | None = None
+    """When the newest time-stamp's authority certificate expires."""
+
+    def renewal_is_due(self, now: datetime | None = None) -> bool:
+        """True when the record should be re-time-stamped now (and its PDF is intact)."""
+        moment = now or datetime.now(UTC)
+        return self.ok and self.renewal_due is not None and self.renewal_due <= moment
 
     @property
     def status(self) -> ObjectStatus:
@@ -84,6 +98,7 @@ class VerifyResult:
         """A JSON-ready dict (datetimes left for ``json.dumps(default=str)``)."""
         data = asdict(self)
         data["status"] = self.status
+        data["renewal_is_due"] = self.renewal_is_due()
         return data
 
 
@@ -95,7 +110,9 @@ def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> Ver
         row.pdf_key, store, settings, {"catalog": row.pdf_sha256, "manifest": facts.pdf_sha}
     )
     earlier = [c for ref in facts.earlier for c in _check_earlier(ref, store, settings)]
-    problems = pdf.problems + manifest.problems + tuple(p for c in earlier for p in c.problems)
+    originals = [_check_original(key, sha, store) for key, sha in facts.originals]
+    problems = pdf.problems + manifest.problems
+    problems += tuple(p for c in (*earlier, *originals) for p in c.problems)
     return VerifyResult(
         record_id=row.id,
         dossier_code=row.dossier_code,
@@ -107,7 +124,9 @@ def verify_record(row: RecordRow, store: ObjectStore, settings: Settings) -> Ver
         level=check.level if check else None,
         timestamped_at=check.timestamped_at if check else None,
         modification=check.modification if check else None,
-        objects=(pdf, manifest, *earlier),
+        objects=(pdf, manifest, *earlier, *originals),
+        renewal_due=check.renewal_due if check else None,
+        timestamp_expires=check.timestamp_expires if check else None,
     )
 
 
@@ -119,6 +138,9 @@ class _ManifestFacts:
     """The PDF's sha256 the manifest records (``None``: unreadable)."""
     earlier: tuple[dict, ...] = ()
     """References to earlier versions (``history[].previous``: manifest and pdf key+sha256)."""
+    originals: tuple[tuple[str, str], ...] = ()
+    """``(key, sha256)`` of every original the record keeps: the batch's uploads and the
+    scans page changes brought (``history[].original``)."""
 
 
 def _check_earlier(ref: dict, store: ObjectStore, settings: Settings) -> list[ObjectCheck]:
@@ -215,8 +237,9 @@ def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, _M
         )
     try:
         body = json.loads(data)
+        history = body.get("history") or ()
         facts = _ManifestFacts(
-            body["pdf"]["sha256"], tuple(h["previous"] for h in body.get("history") or ())
+            body["pdf"]["sha256"], tuple(h["previous"] for h in history), _originals(body)
         )
     except (ValueError, KeyError, TypeError):
         problems.append("manifest is not a readable manifest (no pdf.sha256)")
@@ -225,9 +248,42 @@ def _check_manifest(row: RecordRow, store: ObjectStore) -> tuple[ObjectCheck, _M
     return ObjectCheck(key, "manifest", status, tuple(problems), len(data)), facts
 
 
-def _unreadable(
-    store: ObjectStore, key: str, role: Literal["pdf", "manifest"], exc: StorageError
-) -> ObjectCheck:
+def _originals(body: dict) -> tuple[tuple[str, str], ...]:
+    """``(key, sha256)`` of the originals a manifest lists, each once, in manifest order.
+
+    Raises:
+        KeyError, TypeError: an entry without a key or a hash (an unreadable manifest).
+    """
+    entries = [*(body.get("originals") or ())]
+    entries += [h["original"] for h in body.get("history") or () if h.get("original")]
+    return tuple(dict.fromkeys((o["key"], o["sha256"]) for o in entries))
+
+
+def _check_original(key: str, expected: str, store: ObjectStore) -> ObjectCheck:
+    """Hash one original (an uploaded scan) against the sha256 its manifest recorded.
+
+    Why: the scan is the evidence the signed PDF was made from; a changed or lost one
+    must be found while the paper still exists. Streamed to a temporary file, since a
+    scanner's PDF can be large.
+    """
+    with tempfile.TemporaryDirectory(prefix="sohoa-verify-") as tmp:
+        local = Path(tmp) / "original"
+        try:
+            store.download(key, local)
+        except NotFoundError:
+            return ObjectCheck(
+                key, "original", "missing", (f"original missing from the store: {key}",)
+            )
+        except StorageError as exc:
+            return _unreadable(store, key, "original", exc)
+        size, actual = local.stat().st_size, sha256_file(local)
+    if actual == expected:
+        return ObjectCheck(key, "original", "ok", (), size)
+    problem = f"original changed: sha256 {actual[:16]}… ≠ manifest's {expected[:16]}… ({key})"
+    return ObjectCheck(key, "original", "changed", (problem,), size)
+
+
+def _unreadable(store: ObjectStore, key: str, role: Role, exc: StorageError) -> ObjectCheck:
     """Tell an object whose bytes fail the store's own hash check from a failed read.
 
     The S3 store refuses to return whole bytes that do not match the sha256 kept in

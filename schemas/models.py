@@ -174,10 +174,10 @@ class SignatureSummary(_Frozen):
     """True for the generated demo certificate (not legally valid)."""
     subfilter: str = "ETSI.CAdES.detached"
     signed_at: datetime
-    level: Literal["B-B", "B-T", "B-LT"] = "B-B"
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] = "B-B"
     """PAdES baseline level the signature was made at."""
     timestamped_at: datetime | None = None
-    """Time certified by the RFC 3161 time-stamp authority (B-T and B-LT)."""
+    """Time certified by the RFC 3161 time-stamp authority (B-T and above)."""
 
 
 class VersionRef(_Frozen):
@@ -192,18 +192,22 @@ class VersionRef(_Frozen):
 
 
 class VersionChange(_Frozen):
-    """One change of a record's pages after archiving: what made version ``version``."""
+    """One change of a record after archiving: what made version ``version``."""
 
     version: int
     """The version this change made (2 for the first)."""
-    action: Literal["add_page", "replace_page"]
-    page: int
-    """1-based page number in the new version: where the page was added, or which was replaced."""
+    action: Literal["add_page", "replace_page", "renew_timestamp"]
+    """``renew_timestamp``: an archive time-stamp added to the same signed PDF (B-LTA
+    renewal, :mod:`records.renewal`); the pages and the signed bytes are unchanged."""
+    page: int | None = None
+    """1-based page number in the new version: where the page was added, or which was
+    replaced (``None`` for a time-stamp renewal)."""
     reason: str
     by: str
     at: datetime
-    original: StoredObject
-    """The new page's scan as uploaded, stored like a batch's originals."""
+    original: StoredObject | None = None
+    """The new page's scan as uploaded, stored like a batch's originals (``None`` for a
+    time-stamp renewal)."""
     previous: VersionRef
     """The version this one replaces; it stays in the archive under retention."""
 

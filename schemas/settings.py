@@ -229,13 +229,19 @@ class SigningSettings(_Frozen):
     """Reason written into the signature."""
     location: str = "Bộ phận Tiếp nhận và Trả kết quả"
     """Location written into the signature."""
-    level: Literal["B-B", "B-T", "B-LT"] | None = None
+    level: Literal["B-B", "B-T", "B-LT", "B-LTA"] | None = None
     """PAdES baseline level; ``None`` means B-T when ``tsa_url`` is set, else B-B.
 
     B-T adds an RFC 3161 time-stamp from ``tsa_url``; B-LT also embeds the certificates,
     OCSP responses and CRLs (fetched from the CA when signing) so the signature can be
-    checked offline after the certificate expires. B-T and B-LT need ``tsa_url``.
+    checked offline after the certificate expires; B-LTA then adds a document (archive)
+    time-stamp over them, which the fixity run renews before the time-stamp authority's
+    certificate expires (``renew_before_days``). B-T and above need ``tsa_url``.
     """
+    renew_before_days: int = Field(default=365, ge=0)
+    """Days before the newest time-stamp's authority certificate expires from which the
+    record is due a new archive time-stamp (``sohoa verify`` shows the date; the fixity
+    run renews due records when ``tsa_url`` is set)."""
     tsa_url: str | None = None
     """RFC 3161 time-stamp authority, e.g. ``http://tsa.example.vn/tsa`` (HTTP POST)."""
     tsa_username: str | None = None

@@ -86,7 +86,7 @@ def test_intact_archive_passes(small_archive, tmp_path, prefect_api_url):
     assert summary["workers"] >= 1 and summary["bytes"] > 0
     assert report["failures"] == []
     record = report["records"][0]
-    assert {o["role"] for o in record["objects"]} == {"pdf", "manifest"}
+    assert {o["role"] for o in record["objects"]} == {"pdf", "manifest", "original"}
     assert "DEMO" in record["signer"]
     human = cli("verify", "--all", lang="vi")
     assert human.returncode == 0 and "Đã kiểm tra 3/3 bản ghi" in human.stdout
@@ -309,3 +309,81 @@ def test_a_transfer_cut_off_is_unreadable_not_changed(small_archive, tmp_path, e
     finally:
         catalog.close()
     assert result.status == status, result.problems
+
+
+# ---------------------------------------------------------------- originals
+
+
+def originals_of(settings: Settings, record_id: str) -> list[str]:
+    """Keys of the originals the record's manifest lists (the uploaded scans)."""
+    catalog = Catalog(settings.resolved_catalog_url)
+    try:
+        row = catalog.get_record(record_id)
+    finally:
+        catalog.close()
+    body = json.loads(open_store(settings).get_bytes(row.manifest_key))
+    return [o["key"] for o in body["originals"]]
+
+
+def test_a_changed_or_missing_original_is_reported(small_archive, tmp_path, prefect_api_url):
+    """The scans the PDFs were made from are hashed too: one changed behind the store's
+    back, one deleted; their records fail, the signed PDFs themselves stay ``ok``."""
+    cli = make_cli(tmp_path / "data", prefect_api_url)
+    settings = small_archive.copy(cli.data_dir)
+    receipt, split = small_archive.record_ids[0], small_archive.record_ids[1:]
+    (changed,) = originals_of(settings, receipt)
+    (gone,) = set(originals_of(settings, split[0])) | set(originals_of(settings, split[1]))
+    assert changed.startswith("originals/") and gone.startswith("originals/")
+    path = settings.local_store_root / changed
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    (settings.local_store_root / gone).unlink()
+    done = cli("verify", "--all", "--json")
+    assert done.returncode == ExitCode.VERIFY_FAILED, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    found = {(f["record_id"], f["key"], f["role"], f["status"]) for f in report["failures"]}
+    assert found == {
+        (receipt, changed, "original", "changed"),
+        (split[0], gone, "original", "missing"),
+        (split[1], gone, "original", "missing"),
+    }
+    summary = report["summary"]
+    assert (summary["changed"], summary["missing"], summary["ok"]) == (1, 2, 0), summary
+    pdfs = [o for r in report["records"] for o in r["objects"] if o["role"] == "pdf"]
+    assert {o["status"] for o in pdfs} == {"ok"}
+    text = cli("verify", receipt).stdout
+    assert "original changed" in text and changed in text
+
+
+def test_s3_original_rotten_or_deleted(small_archive, tmp_path, s3_store, s3_server):
+    """On S3: bytes rotten under their stored sha256 and a deleted original are found."""
+    local = small_archive.copy(tmp_path / "data")
+    for key in LocalObjectStore(local.local_store_root).list():
+        s3_store.put_file(key, local.local_store_root / key)
+    stem = s3_store.buckets["archive"].removesuffix("-archive")
+    store_settings = s3server.store_settings(
+        s3_server, stem, access_key=s3_server.access_key, secret_key=s3_server.secret_key
+    )
+    settings = local.model_copy(update={"store": store_settings})
+    receipt, split = small_archive.record_ids[0], small_archive.record_ids[1]
+    (rotten_key,) = originals_of(local, receipt)
+    (gone_key,) = originals_of(local, split)
+    client, bucket = s3_server.client(), s3_store.buckets["originals"]
+    meta = client.stat_object(bucket, rotten_key).metadata
+    body = s3_store.get_bytes(rotten_key)
+    rotten = body[:50] + bytes([body[50] ^ 0xFF]) + body[51:]
+    client.put_object(
+        bucket, rotten_key, io.BytesIO(rotten), len(rotten),
+        metadata={"sha256": meta["x-amz-meta-sha256"]},
+    )  # fmt: skip
+    client.remove_object(bucket, gone_key)
+    catalog = Catalog(settings.resolved_catalog_url)
+    try:
+        report = fixity.run_fixity(settings, store=s3_store, catalog=catalog)
+    finally:
+        catalog.close()
+    bad = {(f["key"], f["role"], f["status"]) for f in report.failures()}
+    assert (rotten_key, "original", "changed") in bad and (gone_key, "original", "missing") in bad
+    assert {f["role"] for f in report.failures()} == {"original"}
+    assert exit_code_of(report.error_kind) == ExitCode.VERIFY_FAILED

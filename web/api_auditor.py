@@ -118,7 +118,7 @@ class ObjectOut(BaseModel):
     """One archived object's check."""
 
     key: str
-    role: Literal["pdf", "manifest"]
+    role: Literal["pdf", "manifest", "original"]
     status: str = Field(description="ok, missing, changed, invalid or unreadable")
     problems: list[str]
 

@@ -1,10 +1,11 @@
-"""PAdES signing of archival PDFs (B-B, B-T or B-LT) and the entry point for checking them.
+"""PAdES signing of archival PDFs (B-B, B-T, B-LT or B-LTA) and the entry point for checking them.
 
 Every archived PDF carries a PAdES (``ETSI.CAdES.detached``) signature so anyone can
 later prove it is the file the office produced. pyHanko does the signing: the key comes
 from a PKCS#11 token, a PKCS#12 file or a generated DEMO certificate
 (:mod:`pdf.keys.signing_key`); a time-stamp authority and embedded revocation data
-raise the level (:mod:`pdf.sign.timestamps`). Checking lives in
+raise the level (:mod:`pdf.sign.timestamps`), and B-LTA's archive time-stamp is added
+over the B-LT result (:mod:`pdf.sign.archive_stamp`). Checking lives in
 :mod:`pdf.sign.validation`.
 """
 
@@ -29,9 +30,12 @@ from pdf.keys.signing_key import (
     load_signer_keyed,
     signer_lock,
 )
+from pdf.sign.archive_stamp import KeepMetadataWriter, add_archive_timestamp
 from pdf.sign.async_run import run_async
 from pdf.sign.timestamps import (
+    EMBEDS_VALIDATION_DATA,
     SigningPlan,
+    explain,
     make_timestamper,
     plan_signing,
     redact,
@@ -56,23 +60,10 @@ _DSS_WITH_SIGNATURE = DSSContentSettings(
 )
 
 
-class _KeepMetadataWriter(IncrementalPdfFileWriter):
-    """An incremental writer that leaves the document's XMP and Info exactly as they are.
-
-    Why: pyHanko re-serialises the XMP packet on every save (to stamp its producer and
-    a modification date), which turns the PDF/A extension schema's structures into
-    nested ``rdf:Description`` elements that PDF/A validators reject. The archival
-    PDF's metadata is final before signing, and the signature needs none of it.
-    """
-
-    def _update_meta(self) -> None:  # overrides pyHanko 0.38's private metadata hook
-        return None
-
-
 def _metadata(
     settings: Settings, plan: SigningPlan, signer_name: str | None
 ) -> PdfSignatureMetadata:
-    lt = plan.level == "B-LT"
+    lt = plan.level in EMBEDS_VALIDATION_DATA
     return PdfSignatureMetadata(
         field_name=FIELD_NAME,
         subfilter=SigSeedSubFilter.PADES,
@@ -106,7 +97,7 @@ def _failure(src: Path, plan: SigningPlan, exc: Exception) -> SigningError:
     """Turn a pyHanko/pkcs11/network failure into a SigningError that names the cause."""
     if isinstance(exc, TimestampRequestError) or isinstance(exc.__cause__, TimestampRequestError):
         url = redact(plan.tsa_url or "")
-        detail = _explain(exc).replace(plan.tsa_url or url, url)  # no query-string secrets
+        detail = explain(exc).replace(plan.tsa_url or url, url)  # no query-string secrets
         return SigningError(reason=f"the time-stamp authority {url} did not answer ({detail})")
     try:
         import pkcs11
@@ -117,26 +108,13 @@ def _failure(src: Path, plan: SigningPlan, exc: Exception) -> SigningError:
             return SigningError(reason=f"the token failed while signing: {pkcs11_problem(exc)}")
     except ImportError:  # pragma: no cover - python-pkcs11 is a dependency
         pass
-    return SigningError(reason=f"cannot sign {src.name}: {_explain(exc)}")
-
-
-def _explain(exc: BaseException) -> str:
-    """The error and its causes in one line: pyHanko wraps the telling reason (a revoked
-    certificate, an OCSP server down) in a generic "could not be validated"."""
-    parts: list[str] = []
-    current: BaseException | None = exc
-    while current is not None and len(parts) < 4:
-        text = str(current).strip().rstrip(".") or type(current).__name__
-        if text not in parts:
-            parts.append(text)
-        current = current.__cause__
-    return f"{type(exc).__name__}: " + ": ".join(parts)
+    return SigningError(reason=f"cannot sign {src.name}: {explain(exc)}")
 
 
 def _read_back(path: Path) -> tuple[datetime, datetime | None]:
     """Read back the signing time (``/M``) and the TSA's time, proving the output parses."""
     with path.open("rb") as handle:
-        sigs = PdfFileReader(handle).embedded_signatures
+        sigs = PdfFileReader(handle).embedded_regular_signatures
         stamp = sigs[-1].self_reported_timestamp if sigs else None
         tst = timestamp_token_time(sigs[-1]) if sigs else None
     return (stamp or datetime.now(UTC)).astimezone(UTC), tst
@@ -149,7 +127,7 @@ def sign_pdf(
 
     Why incremental and atomic: the signed bytes must be exactly the bytes produced
     upstream, and a crash must never leave a half-written archive file at ``dest``.
-    The level (B-B, B-T, B-LT) follows ``settings.signing`` (see
+    The level (B-B, B-T, B-LT, B-LTA) follows ``settings.signing`` (see
     :func:`pdf.sign.timestamps.effective_level`).
 
     Args:
@@ -174,13 +152,16 @@ def sign_pdf(
     tmp = Path(tmp_name)
     try:
         with src.open("rb") as inp, os.fdopen(fd, "w+b") as out:
-            writer = _KeepMetadataWriter(inp)
+            writer = KeepMetadataWriter(inp)
             extra = _visible_stamps(writer, settings, info, signer_name)
             meta = _metadata(settings, plan, signer_name)
             with signer_lock(key):  # a token signs one document at a time
                 run_async(_sign(writer, out, meta, signer, timestamper, extra))
             out.flush()
             os.fsync(out.fileno())
+        if plan.level == "B-LTA":  # the archive time-stamp over the B-LT result
+            add_archive_timestamp(tmp, tmp.with_suffix(".lta"), settings, refresh=False)
+            os.replace(tmp.with_suffix(".lta"), tmp)
         signed_at, timestamped_at = _read_back(tmp)
         os.replace(tmp, dest)
     except Exception as exc:  # pyHanko raises many types for bad input

@@ -3,7 +3,9 @@
 B-B proves who signed; B-T adds a time-stamp from a trusted authority, so the signing
 time no longer rests on the signer's own clock; B-LT also embeds the certificates and
 revocation data (OCSP/CRL) so the signature can still be checked when the CA's servers
-are gone and the certificate has expired. pyHanko does the protocol work; this module
+are gone and the certificate has expired; B-LTA adds a document (archive) time-stamp
+over all of that, renewed before its authority's certificate expires
+(:mod:`pdf.sign.archive_stamp`). pyHanko does the protocol work; this module
 turns settings into pyHanko objects and rejects contradictory settings early.
 """
 
@@ -24,8 +26,9 @@ from pyhanko_certvalidator.fetchers.api import OwnedFetcherBackend
 from schemas.settings import Settings, read_secret
 from sohoa.errors import ConfigError
 
-Level = Literal["B-B", "B-T", "B-LT"]
-LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT")
+Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
+LEVELS: tuple[Level, ...] = ("B-B", "B-T", "B-LT", "B-LTA")
+EMBEDS_VALIDATION_DATA: tuple[Level, ...] = ("B-LT", "B-LTA")
 DEMO_CA_PEM = "demo-ca.pem"
 
 
@@ -36,7 +39,7 @@ class SigningPlan:
     level: Level
     """The PAdES baseline level to produce."""
     tsa_url: str | None
-    """Where time-stamps come from (B-T and B-LT only)."""
+    """Where time-stamps come from (B-T and above)."""
 
 
 def effective_level(settings: Settings) -> Level:
@@ -51,7 +54,7 @@ def plan_signing(settings: Settings) -> SigningPlan:
     """Check the level settings and return the plan.
 
     Raises:
-        ConfigError: B-T or B-LT without a time-stamp authority, or a TSA URL that is
+        ConfigError: B-T, B-LT or B-LTA without a time-stamp authority, or a TSA URL that is
             not http(s).
     """
     cfg, level = settings.signing, effective_level(settings)
@@ -72,6 +75,19 @@ def plan_signing(settings: Settings) -> SigningPlan:
             reason=f"signing.tsa_url must be an http(s) URL, not {redact(cfg.tsa_url)}"
         )
     return SigningPlan(level=level, tsa_url=cfg.tsa_url)
+
+
+def explain(exc: BaseException) -> str:
+    """The error and its causes in one line: pyHanko wraps the telling reason (a revoked
+    certificate, an OCSP server down) in a generic "could not be validated"."""
+    parts: list[str] = []
+    current: BaseException | None = exc
+    while current is not None and len(parts) < 4:
+        text = str(current).strip().rstrip(".") or type(current).__name__
+        if text not in parts:
+            parts.append(text)
+        current = current.__cause__
+    return f"{type(exc).__name__}: " + ": ".join(parts)
 
 
 def redact(url: str) -> str:
@@ -121,13 +137,22 @@ def trust_roots(settings: Settings) -> list:
 
 
 def signing_validation_context(settings: Settings, plan: SigningPlan) -> ValidationContext | None:
-    """For B-LT: a context that fetches OCSP responses and CRLs while signing.
+    """For B-LT and B-LTA: a context that fetches OCSP responses and CRLs while signing.
 
     Why fetching here and nowhere else: B-LT means "the revocation data is in the file",
     so it has to be downloaded once, at signing time; every later check is offline.
     """
-    if plan.level != "B-LT":
+    if plan.level not in EMBEDS_VALIDATION_DATA:
         return None
+    return fetching_context(settings)
+
+
+def fetching_context(settings: Settings) -> ValidationContext:
+    """A context that downloads certificates, OCSP responses and CRLs, and requires them.
+
+    Used when signing at B-LT/B-LTA and when renewing an archive time-stamp: both must
+    embed every certificate's revocation status, so a missing one is an error.
+    """
     backend = AIOHttpFetcherBackend(per_request_timeout=settings.signing.revocation_timeout_s)
     return ValidationContext(
         trust_roots=trust_roots(settings),
