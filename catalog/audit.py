@@ -77,6 +77,8 @@ class Action(StrEnum):
     RECORD_CORRECT = "record.correct"
     RECORD_ACCEPT = "record.accept"
     RECORD_VERIFY = "record.verify"
+    RECORD_VERSION = "record.version"
+    """Pages added to or replaced in a record from the review page: a new signed version."""
     SEARCH = "search"
     REPORT_VIEW = "report.view"
     FIXITY_START = "fixity.start"

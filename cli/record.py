@@ -1,9 +1,12 @@
-"""``sohoa record``: a new version of an archived record, with a page added or replaced.
+"""``sohoa record``: a new version of an archived record, with pages added or a page replaced.
 
 The signed PDF of the version before stays in the archive untouched (under retention);
 the new version is signed afresh and the catalog points at it
 (:mod:`records.versions`). ``--revision N`` (``sohoa show --json``'s ``revision``)
-refuses the change, exit 2, if anyone changed the record since.
+refuses the change, exit 2, if anyone changed the record since. ``add-page`` takes a
+scan of several pages (all added, in order, as one version); ``replace-page`` takes a
+one-page scan. The same command run again after it was killed stores nothing twice
+and answers with the version it made.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ BY = typer.Option("--by", help="Người thực hiện / who")
 @record_app.command("add-page")
 def add_page(
     record_id: Annotated[str, typer.Argument(help="Mã bản ghi / record id")],
-    file: Annotated[Path, typer.Argument(help="Bản quét (PDF/TIFF/JPEG/PNG, 1 trang)")],
+    file: Annotated[
+        Path, typer.Argument(help="Bản quét (PDF/TIFF/JPEG/PNG, một hoặc nhiều trang) / scan")
+    ],
     reason: Annotated[str, REASON],
     at: Annotated[
         int | None, typer.Option("--at", min=1, help="Vị trí trang (mặc định: cuối) / position")
@@ -38,7 +43,7 @@ def add_page(
     revision: Annotated[int | None, REVISION] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Thêm một trang (phiên bản mới) / Add a page (a new version)."""
+    """Thêm trang (mọi trang của tệp, phiên bản mới) / Add the file's pages (a new version)."""
     _change(record_id, file, "add_page", at, reason, by, revision, as_json)
 
 
@@ -46,7 +51,7 @@ def add_page(
 def replace_page(
     record_id: Annotated[str, typer.Argument(help="Mã bản ghi / record id")],
     page: Annotated[int, typer.Argument(min=1, help="Số trang cần thay / page number")],
-    file: Annotated[Path, typer.Argument(help="Bản quét (PDF/TIFF/JPEG/PNG, 1 trang)")],
+    file: Annotated[Path, typer.Argument(help="Bản quét một trang (PDF/TIFF/JPEG/PNG) / scan")],
     reason: Annotated[str, REASON],
     by: Annotated[str | None, BY] = None,
     revision: Annotated[int | None, REVISION] = None,
@@ -85,8 +90,15 @@ def _change(
     last = result["history"][-1]
     out.print(
         t(f"version_saved_{last['action']}", id=result["id"], version=result["version"],
-          page=last["page"], pages=result["pages"]),
+          page=page_span(result["changed_pages"]) or last["page"], pages=result["pages"]),
         highlight=False,
     )  # fmt: skip
     out.print(t("review_revision", n=result["revision"]), highlight=False)
     out.print(result["pdf"], highlight=False, soft_wrap=True)
+
+
+def page_span(numbers: list[int]) -> str:
+    """``4`` or ``4–6``: the pages a version brought, as a clerk reads them."""
+    if not numbers:
+        return ""
+    return str(numbers[0]) if len(numbers) == 1 else f"{numbers[0]}–{numbers[-1]}"

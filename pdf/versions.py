@@ -1,12 +1,12 @@
-"""A record's next version as a PDF: the pages it had, as they were, plus one new page.
+"""A record's next version as a PDF: the pages it had, as they were, plus the new pages.
 
 Why the pages come from the signed file's *first* revision: that revision is the PDF/A
 exactly as assembled from the scans (images, MRC layers and text layer), before the
 signature's incremental update added a signature field and, with visible stamps, the
 signing time drawn on page 1. Copying its pages with pikepdf moves their streams as
 they are (no decoding, no re-encoding), and leaves the old signature and stamps behind
-so the new file is signed afresh. The new page comes from
-:func:`pdf.assemble.build_archival_pdf` (the same PDF/A page as ingest), whose file is
+so the new file is signed afresh. The new pages come from
+:func:`pdf.assemble.build_archival_pdf` (the same PDF/A pages as ingest), whose file is
 the base: it already carries the output intent and the PDF/A identification.
 """
 
@@ -64,11 +64,12 @@ def assemble_version(
 
     Args:
         previous: the current version's signed PDF (read only).
-        new_page: a one-page archival PDF of the new scan (:func:`build_archival_pdf`).
+        new_page: an archival PDF of the new scan (:func:`build_archival_pdf`), one page
+            or several (added together, in their order).
         dest: where the unsigned PDF goes.
-        position: 0-based position of the new page in the new version.
-        replace: the new page takes the place of the page at ``position``; else it is
-            inserted there (``position`` = page count appends it).
+        position: 0-based position of the (first) new page in the new version.
+        replace: the new page takes the place of the page at ``position``; else they
+            are inserted there (``position`` = page count appends them).
         metadata: the record's ``sohoa:`` XMP properties (``pageCount`` and ``software``
             are set here).
     """

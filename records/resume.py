@@ -46,7 +46,23 @@ def stored_signed_pdf(
         StorageError: the store cannot be read (retried by the caller).
     """
     prefix = object_keys.record_prefix(batch.unit, batch.received_at, draft.dossier_code)
-    key = object_keys.pdf_key(prefix, draft.record_id)
+    return reusable_signed_pdf(store, object_keys.pdf_key(prefix, draft.record_id), dest, settings)
+
+
+def reusable_signed_pdf(
+    store: ObjectStore, key: str, dest: Path, settings: Settings
+) -> SignatureSummary | None:
+    """Download the signed PDF at ``key`` to ``dest``; its signature's summary if it holds.
+
+    The check :func:`stored_signed_pdf` makes, for any key: a record's next version
+    (:mod:`records.versions`) resumes its ``.v{n}.pdf`` the same way.
+
+    Returns:
+        ``None`` when nothing is stored at ``key`` or what is there is damaged (logged).
+
+    Raises:
+        StorageError: the store cannot be read.
+    """
     try:  # the local store reads the hash from a side file: compared here for both
         intact = store.download(key, dest).sha256 == sha256_file(dest)
     except NotFoundError:

@@ -11,8 +11,19 @@ scan) and where the version before it lies with its hashes. Version N stays unto
 **Order** (as in :mod:`records.commit`): the new scan, then the signed PDF, then the
 manifest, and only then the catalog row. A crash before the row leaves version N
 current; the row then points at the new version only once its objects are complete.
-A retry of the same change finds the stored manifest (:func:`_stored_already`) and only
-catalogs it, so nothing is stored twice.
+The same change run again after a crash (``kill -9``, the machine lost) stores nothing
+twice, whichever step it stopped after: the scan is uploaded only if its bytes are not
+there yet; a signed ``.v{n}.pdf`` already stored for this change (its hash and signature
+checked as :mod:`records.resume` checks a batch's, its ``sohoa:versionChange`` XMP
+naming this change) is reused instead of signing again (:func:`_signed_pdf`); a stored
+manifest is only catalogued (:func:`_stored_already`); and a change the catalog already
+shows as the record's last one is answered with that version (:func:`_made_already`).
+The table of what each crash point leaves: ``docs/archive.md`` ("Crash and rerun").
+
+**Several pages**: a scan of k pages added at page N becomes pages N..N+k-1 of one new
+version. Replacing takes a one-page scan only (:func:`check_count`): a rescan of k
+pages meant for page N alone, or for N..N+k-1, cannot be told apart from the file, and
+the rule is one image per paper page in the paper's order (Circular 01/2023 Art. 8).
 
 **Concurrency**: read, check and write happen under the record's claim
 (:func:`records.review.record_lock`), with the same revision check as review: the change
@@ -23,6 +34,7 @@ a page was added is refused (:class:`~sohoa.errors.StaleRevisionError`).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -31,6 +43,7 @@ from typing import Literal
 
 from catalog.database import Catalog
 from catalog.rows import RecordRow
+from pdf.assemble import read_sohoa_metadata
 from pdf.versions import assemble_version
 from records.commit import manifest_from_bytes, put_manifest, stored_record
 from records.review import check_revision, record_lock
@@ -50,11 +63,20 @@ from sohoa.textfold import fold
 from storage import claims, object_keys
 from storage.objectstore import ObjectStore, put_file_once, sha256_file
 
+log = logging.getLogger(__name__)
+
 Action = Literal["add_page", "replace_page"]
 VERSION_FIELD = "version"
 """The ``field`` of the correction a page change appends (the history's one list)."""
+CHANGE_PROPERTY = "versionChange"
+"""The ``sohoa:`` XMP property naming the change a version's PDF was made for
+(:func:`change_id`): what lets a rerun tell its own stored PDF from another change's."""
 Signer = Callable[[Path, Path], SignatureSummary]
 """Signs the unsigned PDF (first path) into the second; returns who signed and how."""
+Resumer = Callable[[str, Path], SignatureSummary | None]
+"""Downloads the signed PDF stored at a key to a path and returns its signature's
+summary when its hash and signature hold, else ``None``
+(:func:`records.resume.reusable_signed_pdf`)."""
 
 
 @dataclass(frozen=True)
@@ -72,18 +94,24 @@ class PageChange:
 
 
 @dataclass(frozen=True)
-class NewPage:
-    """The new scan, read by the ingest page step, ready to join the record."""
+class NewPages:
+    """The new scan's pages, read by the ingest page step, ready to join the record."""
 
     scan: Path
     """The file as given (stored as an original)."""
     source: SourceFile
     pdf: Path
-    """A one-page unsigned archival PDF of it (:func:`pdf.assemble.build_archival_pdf`)."""
-    summary: PageSummary
-    text: str
+    """An unsigned archival PDF of its pages (:func:`pdf.assemble.build_archival_pdf`)."""
+    summaries: tuple[PageSummary, ...]
+    """One per page of the scan, in its order."""
+    texts: tuple[str, ...]
     fields: tuple[FieldValue, ...] = ()
-    """Field values read on the page alone (to spot one that contradicts the record)."""
+    """Field values read on these pages alone (to spot one that contradicts the record)."""
+
+    @property
+    def count(self) -> int:
+        """How many pages the scan brings."""
+        return len(self.summaries)
 
 
 def check_page(change: PageChange, pages: int) -> None:
@@ -99,22 +127,45 @@ def check_page(change: PageChange, pages: int) -> None:
         raise BadInputError("version_page_range", page=change.page, pages=pages)
 
 
+def check_count(change: PageChange, file: str, count: int, max_pages: int) -> None:
+    """Refuse a scan with no page, more pages than a batch may hold, or several to replace one.
+
+    Raises:
+        BadInputError: as above; nothing was stored.
+    """
+    if count < 1 or count > max_pages or (change.action == "replace_page" and count != 1):
+        key = "version_one_page" if change.action == "replace_page" else "version_page_count"
+        raise BadInputError(key, file=file, pages=count, limit=max_pages)
+
+
+def change_id(previous: VersionRef, change: PageChange, source: SourceFile) -> str:
+    """What names one change: the version it starts from, the action, where, and the scan.
+
+    Written into the new PDF's XMP (:data:`CHANGE_PROPERTY`) and compared there on a rerun.
+    """
+    parts = (previous.manifest.sha256, change.action, str(change.page), source.sha256)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+
+
 def change_pages(
     *,
     store: ObjectStore,
     catalog: Catalog,
     record_id: str,
     change: PageChange,
-    page: NewPage,
+    page: NewPages,
     sign: Signer,
     work: Path,
     claims_at: claims.Place | None = None,
+    signed_earlier: Resumer | None = None,
 ) -> Manifest:
-    """Make and archive the record's next version with ``page`` added or replaced.
+    """Make and archive the record's next version with ``page``'s pages added or replaced.
 
     Args:
         work: a scratch folder for the previous PDF and the new unsigned and signed ones.
         claims_at: where the per-record claim is kept (``None``: no lock).
+        signed_earlier: looks for the signed PDF a killed attempt of this change stored
+            (``None``: always sign).
 
     Raises:
         NotFoundError: no such record.
@@ -127,6 +178,9 @@ def change_pages(
     with record_lock(claims_at, record_id):
         row = catalog.get_record(record_id)
         current, previous = _current_version(store, row)
+        if _made_already(current, change, page):
+            log.info("record %s: this change made version %s already", row.id, current.version)
+            return current
         check_revision(current, change.revision)
         check_page(change, len(current.pages))
         if change.page is None:
@@ -139,15 +193,38 @@ def change_pages(
             catalog.add_record(done[0], manifest_key=manifest_key, manifest_sha256=done[1])
             return done[0]
         original = _store_scan(store, current, page, version)
-        signed, signature = _signed_pdf(store, current, change, page, sign, work)
-        pdf = _store_pdf(store, current, signed, object_keys.version_pdf_key(
-            prefix, record_id, version))  # fmt: skip
+        pdf_key = object_keys.version_pdf_key(prefix, record_id, version)
+        target = _Target(pdf_key, change_id(previous, change, page.source), work)
+        signed, signature = _signed_pdf(store, current, change, page, target, sign, signed_earlier)
+        pdf = _store_pdf(store, current, signed, pdf_key)
         manifest = next_manifest(
             current, change, page, previous=previous, original=original, pdf=pdf,
             signature=signature,
         )  # fmt: skip
         put_manifest(manifest, manifest_key, store, catalog)
     return manifest
+
+
+def _made_already(current: Manifest, change: PageChange, page: NewPages) -> bool:
+    """Whether the record is exactly as this change left it: it is its last change.
+
+    Why: a command killed after its catalog row was written printed nothing; run again,
+    it must not add the page a second time. It is the same change when the newest
+    version came from the same scan with the same action, page, reason and author, the
+    revision the caller saw (if given) is the one before it, and nothing was changed
+    since (its history entry is the last).
+    """
+    last = current.history[-1] if current.history else None
+    if last is None or last.version != current.version or not current.corrections:
+        return False
+    if current.corrections[-1].field != VERSION_FIELD:
+        return False
+    first = len(current.pages) - page.count + 1 if change.page is None else change.page
+    same_change = (last.action, last.page, last.reason, last.by) == (
+        change.action, first, change.reason, change.by,
+    )  # fmt: skip
+    seen = change.revision is None or change.revision == len(current.corrections) - 1
+    return same_change and seen and last.original.sha256 == page.source.sha256
 
 
 def _current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, VersionRef]:
@@ -173,7 +250,7 @@ def _current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, Vers
 
 
 def _stored_already(
-    store: ObjectStore, key: str, previous: VersionRef, change: PageChange, page: NewPage
+    store: ObjectStore, key: str, previous: VersionRef, change: PageChange, page: NewPages
 ) -> tuple[Manifest, str] | None:
     """The same change's manifest, stored by an earlier attempt that could not catalog it.
 
@@ -196,8 +273,10 @@ def _stored_already(
     return (stored, info.sha256) if same else None
 
 
-def _store_scan(store: ObjectStore, current: Manifest, page: NewPage, version: int) -> StoredObject:
-    """Keep the new page's scan as an original (never lost, like a batch's uploads)."""
+def _store_scan(
+    store: ObjectStore, current: Manifest, page: NewPages, version: int
+) -> StoredObject:
+    """Keep the new pages' scan as an original (never lost, like a batch's uploads)."""
     first = current.originals[0].key if current.originals else ""
     key = object_keys.version_original_key(
         first, current.unit, current.batch_id, version, page.source.name
@@ -209,16 +288,33 @@ def _store_scan(store: ObjectStore, current: Manifest, page: NewPage, version: i
     return StoredObject(key=key, sha256=info.sha256, size=info.size, content_type=content_type)
 
 
+@dataclass(frozen=True)
+class _Target:
+    """Where the new version's PDF goes and what names its change."""
+
+    key: str
+    change: str
+    """:func:`change_id`, written into the PDF's XMP."""
+    work: Path
+
+
 def _signed_pdf(
     store: ObjectStore,
     current: Manifest,
     change: PageChange,
-    page: NewPage,
+    page: NewPages,
+    target: _Target,
     sign: Signer,
-    work: Path,
+    signed_earlier: Resumer | None,
 ) -> tuple[Path, SignatureSummary]:
-    """Download the current PDF (hash checked), merge the new page in, sign the result."""
+    """The version's signed PDF: the one a killed attempt of this change stored, else
+    the current PDF (hash checked) with the new pages merged in, signed now."""
+    work = target.work
     work.mkdir(parents=True, exist_ok=True)
+    signed = work / "version.pdf"
+    summary = _resumed(target, signed, signed_earlier)
+    if summary is not None:
+        return signed, summary
     previous = work / "previous.pdf"
     store.download(current.pdf.key, previous)
     if sha256_file(previous) != current.pdf.sha256:
@@ -230,6 +326,7 @@ def _signed_pdf(
         "kind": current.kind,
         "unit": current.unit,
         "version": str(current.version + 1),
+        CHANGE_PROPERTY: target.change,
     }
     unsigned = assemble_version(
         previous,
@@ -239,8 +336,26 @@ def _signed_pdf(
         replace=change.action == "replace_page",
         metadata=metadata,
     )
-    signed = work / "version.pdf"
     return signed, sign(unsigned, signed)
+
+
+def _resumed(
+    target: _Target, dest: Path, signed_earlier: Resumer | None
+) -> SignatureSummary | None:
+    """The signature of the PDF a killed attempt of this very change stored at the key.
+
+    ``None`` when there is none, it is damaged (:mod:`records.resume`), or it was made
+    for another change (another scan, page or starting version: signed again, logged).
+    """
+    summary = None if signed_earlier is None else signed_earlier(target.key, dest)
+    if summary is None:
+        return None
+    made_for = read_sohoa_metadata(dest).get(CHANGE_PROPERTY)
+    if made_for != target.change:
+        log.warning("stored PDF %s was made for another change; signing this one", target.key)
+        return None
+    log.info("stored PDF %s reused: signed by an earlier attempt of this change", target.key)
+    return summary
 
 
 def _store_pdf(store: ObjectStore, current: Manifest, signed: Path, key: str) -> StoredObject:
@@ -252,7 +367,7 @@ def _store_pdf(store: ObjectStore, current: Manifest, signed: Path, key: str) ->
 def next_manifest(
     current: Manifest,
     change: PageChange,
-    page: NewPage,
+    page: NewPages,
     *,
     previous: VersionRef,
     original: StoredObject,
@@ -262,26 +377,31 @@ def next_manifest(
     """Version N+1's manifest: pages, text and reasons with the change, the history grown.
 
     The fields stay as they were (with their corrections): they are not read again over
-    the new page set. A value on the new page that contradicts one of them is flagged
+    the new page set. A value on the new pages that contradicts one of them is flagged
     ``version_conflict:<field>`` for a clerk to settle. ``created_at`` stays the
     record's; the change's time is in the history.
     """
     version, position = current.version + 1, change.page - 1
     replacing = change.action == "replace_page"
-    summary = page.summary.model_copy(update={"index": position, "version": version})
+    summaries = [
+        s.model_copy(update={"index": position + i, "version": version})
+        for i, s in enumerate(page.summaries)
+    ]
     pages, texts = list(current.pages), _page_texts(current)
-    pages[position : position + replacing] = [summary]
-    texts[position : position + replacing] = [page.text]
+    pages[position : position + replacing] = summaries
+    texts[position : position + replacing] = page.texts
     now = datetime.now(UTC)
     entry = VersionChange(
         version=version, action=change.action, page=change.page, reason=change.reason,
         by=change.by, at=now, original=original, previous=previous,
     )  # fmt: skip
     note = Correction(
-        field=VERSION_FIELD, old=str(current.version), new=f"{version}: {change.action} {change.page}",
+        field=VERSION_FIELD, old=str(current.version),
+        new=f"{version}: {change.action} {_span(change.page, page.count)}",
         by=change.by, at=now, reason=change.reason,
     )  # fmt: skip
-    reasons = _reasons(current, change, summary, page.fields)
+    reasons = _reasons(current, change, summaries, page.fields)
+    shifted = current.fields if replacing else _shifted(current.fields, position, page.count)
     return current.model_copy(
         update={
             "version": version,
@@ -289,7 +409,7 @@ def next_manifest(
             "corrections": (*current.corrections, note),
             "pages": tuple(pages),
             "text": "\f".join(texts),
-            "fields": current.fields if replacing else _shifted(current.fields, position),
+            "fields": shifted,
             "review_reasons": reasons,
             "status": "needs_review" if reasons else "archived",
             "mean_confidence": _mean_confidence(pages),
@@ -300,16 +420,28 @@ def next_manifest(
     )
 
 
+def _span(first: int, count: int) -> str:
+    """``4`` for one page, ``4-6`` for three."""
+    return str(first) if count == 1 else f"{first}-{first + count - 1}"
+
+
+def changed_pages(manifest: Manifest) -> list[int]:
+    """1-based numbers of the pages the manifest's own version brought (none for version 1)."""
+    if manifest.version <= 1:
+        return []
+    return [n for n, p in enumerate(manifest.pages, 1) if p.version == manifest.version]
+
+
 def _page_texts(manifest: Manifest) -> list[str]:
     """The manifest's text, one entry per page (padded if an old manifest has fewer)."""
     texts = manifest.text.split("\f")
     return texts + [""] * (len(manifest.pages) - len(texts))
 
 
-def _shifted(fields: tuple[FieldValue, ...], position: int) -> tuple[FieldValue, ...]:
-    """Fields' evidence pages after a page is inserted at ``position`` (0-based)."""
+def _shifted(fields: tuple[FieldValue, ...], position: int, count: int) -> tuple[FieldValue, ...]:
+    """Fields' evidence pages after ``count`` pages are inserted at ``position`` (0-based)."""
     return tuple(
-        f.model_copy(update={"page": f.page + 1})
+        f.model_copy(update={"page": f.page + count})
         if f.page is not None and f.page >= position
         else f
         for f in fields
@@ -317,23 +449,28 @@ def _shifted(fields: tuple[FieldValue, ...], position: int) -> tuple[FieldValue,
 
 
 def _reasons(
-    current: Manifest, change: PageChange, summary: PageSummary, found: tuple[FieldValue, ...]
+    current: Manifest,
+    change: PageChange,
+    summaries: list[PageSummary],
+    found: tuple[FieldValue, ...],
 ) -> tuple[str, ...]:
-    """Review reasons of the new version: page numbers moved, the new page's own doubts."""
-    moved = [m for r in current.review_reasons if (m := _moved(r, change)) is not None]
-    if summary.needs_review:
-        moved.append(f"page_low_confidence:{change.page}")
+    """Review reasons of the new version: page numbers moved, the new pages' own doubts."""
+    count = len(summaries)
+    moved = [m for r in current.review_reasons if (m := _moved(r, change, count)) is not None]
+    moved.extend(
+        f"page_low_confidence:{change.page + i}" for i, s in enumerate(summaries) if s.needs_review
+    )
     moved.extend(f"version_conflict:{name}" for name in conflicts(current.fields, found))
     return tuple(dict.fromkeys(moved))
 
 
-def _moved(reason: str, change: PageChange) -> str | None:
+def _moved(reason: str, change: PageChange, count: int) -> str | None:
     """A ``page_low_confidence:N`` reason after the change (``None``: its page was replaced)."""
     kind, _, number = reason.partition(":")
     if kind != "page_low_confidence" or not number.isdigit() or int(number) < change.page:
         return reason
     if change.action == "add_page":
-        return f"{kind}:{int(number) + 1}"
+        return f"{kind}:{int(number) + count}"
     return None if int(number) == change.page else reason
 
 

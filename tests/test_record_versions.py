@@ -221,3 +221,56 @@ def test_a_retry_after_the_catalog_failed_stores_nothing_twice(copy, monkeypatch
     assert manifest.version == 2
     assert sorted(cli.archive_objects()) == stored  # catalogued, not stored again
     assert cli.json("show", record["id"])["version"] == 2
+
+
+def _two_page_tiff(scans: Path, dest: Path) -> Path:
+    """A scanner's two-page TIFF: the added page, then the replacement page."""
+    from PIL import Image
+
+    first, second = (Image.open(scans / n).convert("L") for n in ("bo-sung.png", "thay-the.png"))
+    first.save(dest, save_all=True, append_images=[second], dpi=(300, 300), compression="tiff_lzw")
+    return dest
+
+
+def test_a_multi_page_file_adds_every_page_in_order(copy, tmp_path):
+    cli, record, scans = copy
+    tiff = _two_page_tiff(scans, tmp_path / "hai-trang.tif")
+    done = cli.json(
+        "record", "add-page", record["id"], str(tiff), "--at", "2", "--reason", "thiếu hai trang"
+    )
+    assert (done["version"], done["pages"], done["changed_pages"]) == (2, 5, [2, 3])
+    (change,) = done["history"]
+    assert (change["action"], change["page"]) == ("add_page", 2)
+    pdf = cli.data_dir / "objects" / done["pdf"]
+    pages = [_page_text(pdf, n) for n in range(1, 6)]
+    assert "Khôi" in pages[1] and "Trần Phú" in pages[2]  # the file's order
+    assert "Nguyễn Thị Hồng Đào" in pages[0] and "Quảng Trị" in pages[3]  # old pages moved on
+    assert _total(cli, NEW_WORDS) == _total(cli, REPLACEMENT_WORDS) == 1
+    said = cli("record", "add-page", record["id"], str(scans / "bo-sung.png"), "--reason", "x")
+    assert said.returncode == 0 and "version 3, page(s) 6 added (now 6 pages)" in said.stdout
+    assert cli("verify", "--all").returncode == 0
+
+
+def test_replacing_one_page_with_a_multi_page_file_is_refused(copy, tmp_path):
+    cli, record, scans = copy
+    tiff = _two_page_tiff(scans, tmp_path / "hai-trang.tif")
+    originals = cli.data_dir / "objects" / "originals"
+    before = sorted(cli.archive_objects()), sorted(originals.rglob("*"))
+    done = cli("record", "replace-page", record["id"], "2", str(tiff), "--reason", "quét lại")
+    assert done.returncode == ExitCode.BAD_INPUT, done.stderr
+    assert "replacing a page takes a one-page file, this one has 2" in done.stderr
+    assert (sorted(cli.archive_objects()), sorted(originals.rglob("*"))) == before
+    assert cli.json("show", record["id"])["version"] == 1
+
+
+def test_the_same_change_again_after_it_was_made_is_not_made_twice(copy):
+    """A command killed after its catalog row (nothing printed) and run again: the version it
+    made is the answer. The same scan with another reason is a change of its own."""
+    cli, record, scans = copy
+    args = ("record", "add-page", record["id"], str(scans / "bo-sung.png"), "--reason", "thiếu")
+    first = cli.json(*args, "--by", "clerk7")
+    stored = sorted(cli.archive_objects())
+    again = cli.json(*args, "--by", "clerk7")
+    assert again == first and sorted(cli.archive_objects()) == stored
+    other = cli.json(*args[:-1], "trang cần hai bản", "--by", "clerk7")
+    assert (other["version"], other["pages"]) == (3, 5)

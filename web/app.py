@@ -187,9 +187,10 @@ def upload_limit_bytes(settings: Settings) -> int:
     return int(megabytes * 1024 * 1024)
 
 
-UPLOAD_PATHS = ("/upload", "/api/uploads")
-"""The routes that take files (:mod:`web.routes_upload`, :mod:`web.api_clerk`); every other
-body is capped small (:class:`web.gate.BodyCaps`)."""
+UPLOAD_PATHS = ("/upload", "/api/uploads", "/review/pages")
+"""The routes that take files (:mod:`web.routes_upload`, :mod:`web.api_clerk`, the review
+page's page change :mod:`web.record_pages`); every other body is capped small
+(:class:`web.gate.BodyCaps`)."""
 
 
 def body_caps(settings: Settings) -> BodyCaps:

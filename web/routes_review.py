@@ -9,6 +9,11 @@ typed still in the form, so they decide knowing the other change — nothing is
 lost. An invalid value gets 422 and the same treatment, unless "keep anyway" was
 ticked. Successful changes redirect (so a reload does not post twice).
 
+The review page also carries the form that adds or replaces pages
+(``POST /review/pages``, :mod:`web.record_pages`): a new signed version of the record,
+shown after on ``GET /review/{id}/versions/{n}``; a refusal shows the review page again
+with the reason and what was typed (the file must be chosen again).
+
 The queue accepts several records at once: a box per record (its id and the revision
 shown), ``?select=all`` to tick every box and ``?batch=ID`` to list one batch only —
 links, so it works without JavaScript — and one reason for all (``POST /review/accept``).
@@ -19,13 +24,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Query
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from records.review import review_reason
 from services.review import MAX_BULK_ACCEPT
 from sohoa.errors import BadInputError, InvalidRequestError, StaleRevisionError
-from web import review
+from web import record_pages, review
 from web.auth import Principal, require
 from web.crops import parse_box
 from web.i18n import error_text, request_lang
@@ -127,6 +133,7 @@ def record_page(
         stale=stale,
         done=done if done in DONE else None,
         label=lambda name: review.field_label(name, request_lang(request)),
+        version=record_pages.current_version(detail.corrections),
     )
 
 
@@ -226,6 +233,48 @@ def accept_post(
 
     typed = {"reason": reason}
     return _change(request, principal, record_id, "*accept", typed, change)
+
+
+@router.post("/review/pages")
+def pages_post(
+    request: Request,
+    principal: Corrector,
+    record: Annotated[str, Form(max_length=128)],
+    revision: Revision,
+    file: Annotated[UploadFile | None, File()] = None,
+    action: Annotated[str, Form(max_length=32)] = "add_page",
+    page: Annotated[str, Form(max_length=12)] = "",
+    reason: Reason = "",
+) -> Response:
+    """Add the scan's pages or replace a page (:mod:`web.record_pages`); on to the new version.
+
+    Why one fixed path, the record in the form: the body cap and the signed-in check
+    before reading are per path (:class:`web.gate.BodyCaps`), like ``/upload``'s.
+    """
+    form = record_pages.PageForm(action, page, reason, revision)
+
+    def change() -> Response:
+        made = record_pages.change_pages(request, principal, record, file, form)
+        return RedirectResponse(
+            f"/review/{made.record_id}/versions/{made.version}", status_code=303
+        )
+
+    typed = {"action": action, "page": page, "reason": reason}
+    return _change(request, principal, record, "*pages", typed, change)
+
+
+@router.get("/review/{record_id}/versions/{version}")
+def version_get(
+    request: Request,
+    principal: Reviewer,
+    record_id: str,
+    version: Annotated[int, Path(ge=2, le=1_000_000)],
+) -> Response:
+    """One version a page change made: its pages, the change, its signed PDF's hash."""
+    view = record_pages.version_view(request, principal, record_id, version)
+    lang = request_lang(request)
+    explain = lambda code: review_reason(code, lang)
+    return render(request, "record_version.html", view=view, review_reason=explain)
 
 
 @router.get("/records/{record_id}/pages/{page}/crop")
