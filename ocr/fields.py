@@ -3,10 +3,13 @@
 A page is classified by its printed title, then every rule of its document type
 (``field_rules.toml``) proposes candidates: decoded QR/barcode payloads, values
 after printed labels, values recognised by their own shape, the issuing agency's
-block and the signer's name. :func:`merge_fields` picks one value per field for
-a record — a decoded code beats OCR, a valid value beats an invalid one, the
-receipt beats other pages — and reports where a code and the printed text
-disagree. Values that fail their validator are kept as read and flagged.
+block and the signer's name (label rules: :mod:`ocr.labels`). Names, ID numbers
+and dates of birth are kept with the person they belong to (:mod:`ocr.persons`).
+:func:`merge_fields` picks one value per field for a record — a decoded code beats
+OCR, a valid value beats an invalid one, the receipt beats other pages, and the
+person fields are all one person's (the applicant's, or a result's subject's) —
+and reports where a code and the printed text disagree; :func:`merge_record` adds
+the record's people. Values that fail their validator are kept as read and flagged.
 """
 
 from __future__ import annotations
@@ -14,33 +17,37 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from itertools import pairwise
 
 from ocr.codes import is_separator, parse_code_payload
-from ocr.lexicon import (
-    repaired_email,
-    respelled_document_number,
-    respelled_name,
-    respelled_place,
+from ocr.labels import (
+    SEPARATORS,
+    checked_value,
+    evidence,
+    label_candidates,
+    label_finds,
+    looks_like_heading,
+    pattern_candidates,
 )
-from ocr.rules import FieldRule, LabelHit, Line, Rules, find_label, find_labels, page_lines
-from ocr.validators import PATTERNS, VALIDATORS, Checked, check_id_number
-from schemas.fields import CodeHit, FieldValue, PageFacts
+from ocr.lexicon import respelled_document_number, respelled_name, respelled_place
+from ocr.persons import (
+    PERSON_FIELDS,
+    PagePerson,
+    page_persons,
+    person_reasons,
+    record_people,
+)
+from ocr.rules import FieldRule, Line, Rules, find_label, page_lines
+from ocr.validators import check_id_number
+from schemas.fields import CodeHit, FieldValue, PageFacts, Person
 from schemas.models import PageOcr
 from sohoa.textfold import fold
 
 METHOD_RANK = {"manual": 0, "qr": 1, "barcode": 2, "label": 3, "pattern": 4}
-PATTERN_DISCOUNT = 0.9
-"""A value found by its shape alone is less certain than one after its label."""
 MIN_NAME_CONFIDENCE = 60.0
 """Tesseract word confidence below which a line under a signing title is taken for a scribble."""
-NO_COLON_DISCOUNT = 0.8
-"""A label without its colon ("(Ký và ghi rõ họ tên)") is weaker evidence than "Họ tên: …"."""
-_SEPARATORS = " \t:;,.-–=()|_…"
-_LIST_MARKER = re.compile(r"^\s*(\d{1,2}\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
-_ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -49,7 +56,10 @@ class PageFields:
 
     facts: PageFacts
     candidates: tuple[FieldValue, ...]
-    """Every candidate value, ``page`` = batch page index."""
+    """Every candidate value, ``page`` = batch page index; of the person fields, those of
+    the page's main person only (the applicant, else the subject, else a card's holder)."""
+    persons: tuple[PagePerson, ...] = ()
+    """Everyone the page names, with their role and readings (:mod:`ocr.persons`)."""
 
     def best(self, name: str) -> FieldValue | None:
         """This page's best candidate for ``name`` (codes first, valid first)."""
@@ -78,11 +88,32 @@ def extract_page(
     candidates = list(_code_candidates(codes, page.index))
     doc_rules = rules.doc_types.get(doc_type)
     stops = rules.labels_for(doc_type)
-    for rule in doc_rules.fields if doc_rules else ():
-        candidates.extend(_CANDIDATES[rule.kind](lines, rule, stops, page.index))
+    finds, lent = [], rules.borrowed_labels(doc_type)
+    for n, rule in enumerate(doc_rules.fields if doc_rules else ()):
+        also = lent.get(n, frozenset())
+        if rule.kind == "label" and rule.name in PERSON_FIELDS:
+            finds.extend(label_finds(lines, rule, stops, page.index, also=also))
+        elif rule.kind == "label":
+            candidates.extend(label_candidates(lines, rule, stops, page.index, also=also))
+        else:
+            candidates.extend(_CANDIDATES[rule.kind](lines, rule, stops, page.index))
     votes = _page_spellings(page)
-    candidates = [_respelled(c, votes) if c.name in RESPELL_FIELDS else c for c in candidates]
-    return PageFields(facts, tuple(_lexicon_spelled(c) for c in candidates))
+
+    def spelled(value: FieldValue) -> FieldValue:
+        respelled = _respelled(value, votes) if value.name in RESPELL_FIELDS else value
+        return _lexicon_spelled(respelled)
+
+    candidates = [spelled(c) for c in candidates]
+    people = page_persons(
+        [replace(f, value=spelled(f.value)) for f in finds],
+        [c for c in candidates if c.name == "signer"],
+        lines,
+        default_role=doc_rules.default_role if doc_rules else "other",
+        cues=rules.role_cues,
+    )
+    main = record_people(people, {page.index: 0}, None).primary
+    candidates.extend(value for values in main.values() for value in values)
+    return PageFields(facts, tuple(candidates), tuple(people))
 
 
 RESPELL_FIELDS = frozenset({"applicant_name", "signer", "issuer", "address"})
@@ -173,7 +204,7 @@ def classify(
     for line in sorted(lines, key=lambda ln: ln.y0):
         if line.y0 > 0.5 * line.page_height:
             break
-        if not _looks_like_heading(line.text):
+        if not looks_like_heading(line.text):
             continue
         for doc_type, doc_rules in rules.doc_types.items():
             for title in doc_rules.titles:
@@ -190,11 +221,6 @@ def classify(
 def _title_opens(folded: str, title: str) -> bool:
     """A title's first word must be read exactly: "PHÒNG TIẾP NHẬN HỒ SƠ" is no "PHIẾU …"."""
     return folded.split(" ", 1)[0] == title.split(" ", 1)[0]
-
-
-def _looks_like_heading(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
 
 
 def _code_candidates(codes: Sequence[CodeHit], page: int) -> list[FieldValue]:
@@ -216,195 +242,6 @@ def _code_candidates(codes: Sequence[CodeHit], page: int) -> list[FieldValue]:
     return values
 
 
-def _checked_value(rule: FieldRule, raw: str) -> Checked:
-    """The validator's verdict; an e-mail it rejects gets one repair attempt first.
-
-    OCR garbles the provider of an address ("gmaiïl.com") more than anything else
-    in it; :func:`ocr.lexicon.repaired_email` restores a common provider only when
-    exactly one is near, and the reading stays in ``raw``.
-    """
-    checked = VALIDATORS[rule.validator](raw)
-    if not checked.ok and rule.validator == "email":
-        repaired = repaired_email(raw)
-        again = VALIDATORS["email"](repaired) if repaired is not None else checked
-        return again if again.ok else checked
-    return checked
-
-
-def _evidence(rule, line: Line, start: int, end: int, raw: str, score: float, method: str, page):
-    """A candidate with its box and confidence from the words it was read from."""
-    checked = _checked_value(rule, raw)
-    words = line.words_in(start, end) or line.words
-    conf = sum(w.conf for w in words) / len(words) / 100 * score / 100
-    box = (
-        round(min(w.left for w in words)),
-        round(min(w.top for w in words)),
-        round(max(w.left + w.width for w in words) - min(w.left for w in words)),
-        round(max(w.top + w.height for w in words) - min(w.top for w in words)),
-    )
-    return FieldValue(
-        name=rule.name,
-        value=checked.value,
-        raw=raw,
-        confidence=round(max(0.0, conf), 3),
-        page=page,
-        box=box,
-        method=method,
-        problem=checked.problem,
-    )
-
-
-# --------------------------------------------------------------------------- label rules
-
-
-def _label_candidates(lines: Sequence[Line], rule: FieldRule, stops, page: int) -> list[FieldValue]:
-    out = []
-    for i, line in enumerate(lines):
-        hits = find_labels(line.folded, stops)
-        for n, hit in enumerate(hits):
-            if hit.label not in rule.folded_labels or _in_brackets(line.folded, hit):
-                continue
-            after = [h.start for h in hits[n + 1 :] if _ends_value(line.folded, h)]
-            end = after[0] if after else len(line.text)
-            value_at = _value_start(line.text, hit, end)
-            colon = ":" in line.text[hit.end : value_at]
-            labelled = colon or rule.keep_label
-            if not labelled and _looks_like_heading(line.text):
-                continue  # a title or signature heading, not a label ("NGƯỜI NỘP HỒ SƠ")
-            found = _value_after(lines, i, hit, end, value_at, colon, rule, stops)
-            if found is not None:
-                src, start, stop, raw = found
-                score = hit.score * (1.0 if labelled else NO_COLON_DISCOUNT)
-                out.append(_evidence(rule, src, start, stop, raw, score, "label", page))
-    return out
-
-
-def _in_brackets(folded: str, hit: LabelHit) -> bool:
-    """A label inside brackets is an instruction to the signer: "(Ký và ghi rõ họ tên)"."""
-    before = folded[: hit.start]
-    return before.count("(") > before.count(")")
-
-
-def _ends_value(folded: str, hit: LabelHit) -> bool:
-    """A later label ends a value only as a real label: opening the line or followed by a colon
-    ("Số 79, thôn …" inside an address is not the label "Số:")."""
-    return hit.start == 0 or ":" in folded[hit.end : hit.end + 4]
-
-
-def _value_after(lines, i, hit: LabelHit, end: int, value_at: int, colon: bool, rule, stops):
-    """The text a label introduces, cut to the value's shape: ``(line, start, end, raw)``.
-
-    ``value_at`` is where the value starts after the label (see :func:`_value_start`);
-    ``colon`` whether a colon separates them.
-    """
-    line = lines[i]
-    start = hit.start if rule.keep_label else value_at
-    if rule.shape in _CUT_SHAPES:  # the label is searched too: "Số: 12/QĐ-UBND" needs its "Số"
-        found = _shape_span(rule.shape, line.text[hit.start : end])
-        if found is not None:
-            a, b = found[0] + hit.start, found[1] + hit.start
-            return line, a, b, line.text[a:b].strip()
-    raw = line.text[start:end].strip()
-    if not raw.strip(_SEPARATORS) and rule.next_line:
-        below = _line_below(lines, line)
-        if below is None or any(h.start <= 2 for h in find_labels(below.folded, stops)):
-            return None
-        line, start, end, raw = below, 0, len(below.text), below.text.strip()
-    raw = (raw + _continuation(lines, line, rule, stops)).strip(_SEPARATORS)
-    if rule.shape in _CUT_SHAPES and not colon:
-        return None  # a label-like word without a colon and no value of the right shape
-    return (line, start, end, raw) if raw else None
-
-
-_INNER_COLON = re.compile(r"^[^:\d]{1,40}?[^\W\d]\)?:(?=\s|$)")
-
-
-def _value_start(text: str, hit: LabelHit, end: int) -> int:
-    """Where the value begins: after separators, and after the rest of a longer label.
-
-    "Họ và tên chủ hộ kinh doanh: X" matches the label "họ và tên"; the words up to
-    the colon still belong to the label when the label opens the line (mid-line,
-    "… nơi cư trú (Bản chính: 01)" is running text, not a label).
-    """
-    position = hit.end
-    rest = text[position:end]
-    if hit.start <= 3 and rest[:1] not in (":", "") and (inner := _INNER_COLON.match(rest)):
-        position += inner.end()
-    while position < end and text[position] in _SEPARATORS:
-        position += 1
-    return position
-
-
-def _line_below(lines: Sequence[Line], line: Line) -> Line | None:
-    """The next line down that sits under ``line`` (a value printed under its label)."""
-    height = max(1.0, line.y1 - line.y0)
-    below = [
-        ln
-        for ln in lines
-        if line.y1 - 0.3 * height < ln.y0 < line.y1 + 2.5 * height
-        and ln.x0 < line.x1
-        and ln.x1 > line.x0
-    ]
-    return min(below, key=lambda ln: ln.y0) if below else None
-
-
-def _continuation(lines: Sequence[Line], line: Line, rule: FieldRule, stops) -> str:
-    """Following lines that carry on a wrapped value (address, trích yếu, procedure name).
-
-    A line continues the value when it follows closely, starts no new label, list
-    item or heading, and either starts in lower case or starts at the left edge of
-    the value's line (a wrapped line) while the value so far has no final full stop.
-    """
-    parts: list[str] = []
-    prev = line
-    for _ in range(rule.continuation):
-        nxt = _line_below(lines, prev)
-        if nxt is None or find_labels(nxt.folded, stops) or _LIST_MARKER.match(nxt.folded):
-            break
-        if _looks_like_heading(nxt.text):
-            break
-        aligned = abs(nxt.x0 - line.x0) < 0.03 * line.page_width or rule.keep_label
-        if not (nxt.text[:1].islower() or (aligned and not prev.text.rstrip().endswith("."))):
-            break
-        parts.append(nxt.text.strip())
-        prev = nxt
-    return "".join(f" {p}" for p in parts)
-
-
-# --------------------------------------------------------------------------- shapes
-
-
-def _shape_pattern(shape: str) -> re.Pattern[str]:
-    return PATTERNS.get(shape) or _ID_SHAPE if shape == "id_number" else PATTERNS[shape]
-
-
-_CUT_SHAPES = {"dossier_code", "procedure_code", "id_number", "phone", "email", "document_number"}
-
-
-def _value_span(match: re.Match[str], shape: str) -> tuple[int, int]:
-    """Where the value is in a shape match: group 1 when the pattern has one (``Số: 12/QĐ``)."""
-    group = 1 if match.re.groups and shape != "date_line" and match.group(1) else 0
-    return match.start(group), match.end(group)
-
-
-def _shape_span(shape: str, text: str) -> tuple[int, int] | None:
-    match = _shape_pattern(shape).search(text)
-    return None if match is None else _value_span(match, shape)
-
-
-def _pattern_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
-    """Values recognised by their own shape anywhere on the page."""
-    shape = rule.shape or ""
-    out = []
-    for line in lines:
-        for match in _shape_pattern(shape).finditer(line.text):
-            start, end = _value_span(match, shape)
-            raw = line.text[start:end].strip()
-            score = 100 * PATTERN_DISCOUNT
-            out.append(_evidence(rule, line, start, end, raw, score, "pattern", page))
-    return out
-
-
 # --------------------------------------------------------------------------- layout rules
 
 
@@ -414,11 +251,11 @@ def _top_left_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: i
     for line in sorted(lines, key=lambda ln: ln.y0):
         if line.y0 > 0.3 * line.page_height:
             break
-        left = _left_of_motto(line).strip(_SEPARATORS)
+        left = _left_of_motto(line).strip(SEPARATORS)
         if not left:
             continue  # a line of the right-hand column only (the national motto)
         folded = fold(left)
-        if not _looks_like_heading(left) or _NUMBER_LINE.match(folded):
+        if not looks_like_heading(left) or _NUMBER_LINE.match(folded):
             if parts:
                 break
             continue
@@ -428,7 +265,7 @@ def _top_left_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: i
         return []
     raw = " ".join(parts)
     first = used[0]
-    return [_evidence(rule, first, 0, len(first.text), raw, 95.0, "label", page)]
+    return [evidence(rule, first, 0, len(first.text), raw, 95.0, "label", page)]
 
 
 _NUMBER_LINE = re.compile(r"^so\s*[:.]?\s*\d")
@@ -457,13 +294,13 @@ def _signature_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: 
     if not anchors:
         return []
     for line in ordered[anchors[-1] + 1 :]:
-        right = line.column_text(0.45, 1.0).strip(_SEPARATORS)
-        if not right or _looks_like_heading(right) or right.startswith("("):
+        right = line.column_text(0.45, 1.0).strip(SEPARATORS)
+        if not right or looks_like_heading(right) or right.startswith("("):
             continue
-        checked = _checked_value(rule, right)
+        checked = checked_value(rule, right)
         if checked.problem is None and _plausible_name(line, right):
             start = line.text.find(right)
-            return [_evidence(rule, line, start, start + len(right), right, 95.0, "label", page)]
+            return [evidence(rule, line, start, start + len(right), right, 95.0, "label", page)]
     return []
 
 
@@ -476,8 +313,8 @@ def _plausible_name(line: Line, text: str) -> bool:
 
 
 _CANDIDATES = {
-    "label": _label_candidates,
-    "pattern": _pattern_candidates,
+    "label": label_candidates,
+    "pattern": pattern_candidates,
     "top_left": _top_left_candidates,
     "signature": _signature_candidates,
 }
@@ -486,22 +323,55 @@ _CANDIDATES = {
 # --------------------------------------------------------------------------- a record
 
 
+@dataclass(frozen=True)
+class RecordFields:
+    """What field extraction gives a record: flat fields, code/text disagreements, people."""
+
+    fields: tuple[FieldValue, ...]
+    """One value per field (``page`` = position within the record)."""
+    disagreements: tuple[str, ...]
+    """Fields whose decoded code and printed text differ."""
+    persons: tuple[Person, ...]
+    """Everyone the record names, with their role (``page`` = position within the record)."""
+
+
 def merge_fields(
-    pages: Sequence[PageFields], rules: Rules
+    pages: Sequence[PageFields], rules: Rules, *, kind: str | None = None
 ) -> tuple[tuple[FieldValue, ...], tuple[str, ...]]:
     """One value per field for a record whose pages are ``pages`` (in record order).
 
     Returns the fields (``page`` = position within the record) and the names
-    of fields where a decoded code and the printed text disagree.
+    of fields where a decoded code and the printed text disagree. ``kind``
+    (``thanh-phan``/``ket-qua``) says whose name, ID number and date of birth the
+    flat fields show: see :func:`merge_record`.
+    """
+    merged = merge_record(pages, rules, kind=kind)
+    return merged.fields, merged.disagreements
+
+
+def merge_record(pages: Sequence[PageFields], rules: Rules, *, kind: str | None) -> RecordFields:
+    """:func:`merge_fields` with the record's people.
+
+    The person fields (applicant_name, id_number, birth_date) are all one person's: the
+    applicant's for a dossier's components, the subject's for a result (the other when
+    the record names only one), never a third person's; a QR code's ID number counts
+    for the applicant only.
     """
     position = {p.facts.index: n for n, p in enumerate(pages)}
     doc_type = {p.facts.index: p.facts.doc_type for p in pages}
     prefer = {t: n for n, t in enumerate(rules.preferred_source)}
+    people = record_people([person for p in pages for person in p.persons], position, kind)
     chosen: dict[str, FieldValue] = {}
     disagreements = []
-    names = dict.fromkeys(c.name for p in pages for c in p.candidates)
+    names = dict.fromkeys([*(c.name for p in pages for c in p.candidates), *people.primary])
     for name in names:
         found = [c for p in pages for c in p.candidates if c.name == name]
+        if name in PERSON_FIELDS:
+            coded = people.primary_role in (None, "applicant")
+            found = [c for c in found if c.method in ("qr", "barcode") and coded]
+            found += people.primary.get(name, ())
+            if not found:
+                continue
         best = min(
             found,
             key=lambda c: (
@@ -519,7 +389,7 @@ def merge_fields(
         ):
             disagreements.append(name)
         chosen[name] = replace_page(best, position[best.page])
-    return cross_checked(chosen.values()), tuple(disagreements)
+    return RecordFields(cross_checked(chosen.values()), tuple(disagreements), people.persons)
 
 
 def _agreed_spelling(best: FieldValue, found: Sequence[FieldValue]) -> FieldValue:
@@ -564,19 +434,17 @@ def cross_checked(fields: Collection[FieldValue]) -> tuple[FieldValue, ...]:
 
 
 def _cross_check_id(chosen: dict[str, FieldValue]) -> None:
-    """A CCCD must agree with the date of birth printed beside it.
+    """A CCCD must agree with the record's date of birth.
 
-    Only a date on the same page counts: a birth-registration form carries the
-    applicant's ID number and the *child's* date of birth on different pages of the
-    dossier more often than not. Checked from scratch each time, so a corrected date
-    of birth also clears a mismatch found against the old one.
+    Both are one person's (:func:`merge_record` takes them from the same person, never
+    the applicant's ID number with the child's birth). Checked from scratch each time,
+    so a corrected date of birth also clears a mismatch found against the old one.
     """
     id_value, birth = chosen.get("id_number"), chosen.get("birth_date")
     if not id_value:
         return
     problem = check_id_number(id_value.value).problem
-    same_person = birth is not None and birth.page == id_value.page  # not a child's birth date
-    if problem is None and same_person and not birth.problem:
+    if problem is None and birth is not None and not birth.problem:
         born = date.fromisoformat(birth.value)
         problem = check_id_number(id_value.value, birth_date=born).problem
     if problem != id_value.problem:
@@ -588,8 +456,13 @@ def review_reasons(
     disagreements: Sequence[str],
     required: Sequence[str],
     min_confidence: float,
+    persons: Sequence[Person] = (),
 ) -> tuple[str, ...]:
-    """Machine-readable reasons a record needs a clerk's second look (see ``records.review``)."""
+    """Machine-readable reasons a record needs a clerk's second look (see ``records.review``).
+
+    ``persons`` adds ``person_conflict:ROLE:VALUE@PAGE|VALUE@PAGE`` (one role, two people)
+    and ``person_invalid:ROLE:PROBLEM`` (an ID number against its holder's birth).
+    """
     by_name = {f.name: f for f in fields}
     reasons = [f"missing:{name}" for name in required if name not in by_name]
     for value in fields:
@@ -598,13 +471,16 @@ def review_reasons(
         elif value.confidence < min_confidence:
             reasons.append(f"low_confidence:{value.name}")
     reasons.extend(f"disagreement:{name}" for name in disagreements)
+    reasons.extend(person_reasons(persons, valid_value(fields, "id_number")))
     return tuple(reasons)
 
 
 __all__ = [
     "PageFields",
+    "RecordFields",
     "classify",
     "extract_page",
     "merge_fields",
+    "merge_record",
     "review_reasons",
 ]

@@ -18,7 +18,7 @@ from ocr.engine import load_page_pixels, ocr_page
 from ocr.fields import (
     PageFields,
     extract_page,
-    merge_fields,
+    merge_record,
     review_reasons,
     valid_value,
     with_field,
@@ -97,10 +97,14 @@ def draft_records(
 
 def _draft(members, segment: Segment, kind, forced_dossier, rules, settings) -> RecordDraft:
     page_fields: list[PageFields] = [f for _, _, f in members]
-    fields, disagreements = merge_fields(page_fields, rules)
-    fields, disagreements = _apply_forced(fields, disagreements, forced_dossier)
+    merged = merge_record(page_fields, rules, kind=kind)
+    fields, disagreements = _apply_forced(merged.fields, merged.disagreements, forced_dossier)
     reasons = review_reasons(
-        fields, disagreements, rules.required.get(kind, ()), settings.review_confidence
+        fields,
+        disagreements,
+        rules.required.get(kind, ()),
+        settings.review_confidence,
+        merged.persons,
     )
     code = valid_value(fields, "dossier_code")
     return RecordDraft(
@@ -111,6 +115,7 @@ def _draft(members, segment: Segment, kind, forced_dossier, rules, settings) -> 
         doc_types=tuple(f.facts.doc_type for f in page_fields),
         codes=tuple(r.codes for _, r, _ in members),
         fields=fields,
+        persons=merged.persons,
         field_reasons=reasons,
     )
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import math
 import tomllib
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from schemas.fields import DOC_TYPES, FIELD_NAMES
+from schemas.fields import DOC_TYPES, FIELD_NAMES, PERSON_ROLES
 from schemas.models import PageOcr, Word
 from sohoa.errors import ConfigError
 from sohoa.textfold import fold
@@ -27,6 +28,10 @@ BUILTIN_RULES = Path(__file__).with_name("field_rules.toml")
 KINDS = ("label", "pattern", "top_left", "signature")
 FUZZY_MIN_LENGTH = 6
 """Labels shorter than this must match exactly (after folding): "số", "đt", "email"."""
+OTHER_LABEL_MIN_LENGTH = 5
+"""Another type's label shorter than this ("số", "no.") ends no value: too common a word."""
+FIRST_WORD_MIN = 50.0
+"""rapidfuzz ratio a fuzzy match's first word needs against the label's ("h0" for "họ": 50)."""
 FUZZY_CUTOFF = 88.0
 """rapidfuzz partial-ratio score a longer label needs (about one OCR error per eight letters)."""
 
@@ -44,6 +49,13 @@ class FieldRule:
     continuation: int = 0
     keep_label: bool = False
     next_line: bool = False
+    role: str | None = None
+    """Whose value this label gives (``applicant``, ``subject``, ``father``, ``mother``) when the
+    label itself says so; ``None``: the words around it or the page's default decide."""
+    families: tuple[str, ...] = ()
+    """Template families (``tiep-nhan``, ``to-khai``, …) the labels were taken from; empty for
+    general Vietnamese wording. Extraction ignores it; a benchmark drops a family's rows with
+    :func:`without_families` to measure that family as never seen."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,10 @@ class DocTypeRules:
     name: str
     titles: tuple[str, ...]
     fields: tuple[FieldRule, ...]
+    families: tuple[str, ...] = ()
+    """As :attr:`FieldRule.families`, for a document type added for one template family."""
+    default_role: str = "other"
+    """Whose name an unmarked "Họ và tên" gives on this type (``[persons]`` of the rules file)."""
 
 
 @dataclass(frozen=True)
@@ -63,12 +79,78 @@ class Rules:
     stop_labels: tuple[str, ...]
     required: dict[str, tuple[str, ...]]
     preferred_source: tuple[str, ...]
+    role_cues: tuple[tuple[str, str], ...] = ()
+    """``(folded words, role)``: words in a label or a section heading that say whose value
+    follows ("người mẹ" -> mother), most specific first."""
 
     def labels_for(self, doc_type: str) -> tuple[str, ...]:
-        """Every folded label that can end a value on a page of ``doc_type``."""
+        """Every folded label that can end a value on a page of ``doc_type`` (cached)."""
+        if doc_type not in self._label_sets:
+            self._label_sets[doc_type] = self._labels_for(doc_type)
+        return self._label_sets[doc_type]
+
+    @cached_property
+    def _label_sets(self) -> dict[str, tuple[str, ...]]:
+        return {}
+
+    def _labels_for(self, doc_type: str) -> tuple[str, ...]:
+        """Every folded label that can end a value on a page of ``doc_type``.
+
+        The page's own labels first, then every other type's and the stop labels: a form
+        of one office prints a label that another office's form of the same type lacks
+        ("… CCCD: 0010… Ngày sinh: 12/03/1996" on a receipt), and a value ends where the
+        next known label starts.
+        """
         rules = self.doc_types.get(doc_type)
         own = [label for rule in (rules.fields if rules else ()) for label in rule.folded_labels]
-        return tuple(dict.fromkeys(own + list(self.stop_labels)))
+        others = [
+            label
+            for other in self.doc_types.values()
+            for rule in other.fields
+            if rule.kind == "label"
+            for label in rule.folded_labels
+            if len(label) >= OTHER_LABEL_MIN_LENGTH
+        ]
+        return tuple(dict.fromkeys(own + others + list(self.stop_labels)))
+
+    def borrowed_labels(self, doc_type: str) -> dict[int, frozenset[str]]:
+        """Other types' labels lent to ``doc_type``'s rules (cached; see :meth:`_borrowed`)."""
+        if doc_type not in self._lent:
+            self._lent[doc_type] = self._borrowed(doc_type)
+        return self._lent[doc_type]
+
+    @cached_property
+    def _lent(self) -> dict[str, dict[int, frozenset[str]]]:
+        return {}
+
+    def _borrowed(self, doc_type: str) -> dict[int, frozenset[str]]:
+        """Other types' labels of each field, lent to the first label rule of that field on
+        ``doc_type`` (by its position among the type's rules).
+
+        Why: an application that prints the receipt's "Số CMND/CCCD" still gives an ID
+        number; the longer foreign label would otherwise hide the type's own "Số CMND".
+        """
+        rules = self.doc_types.get(doc_type)
+        if rules is None:
+            return {}
+        first: dict[str, int] = {}
+        for n, rule in enumerate(rules.fields):
+            if rule.kind == "label":
+                first.setdefault(rule.name, n)
+        lent: dict[int, frozenset[str]] = {}
+        for name, n in first.items():
+            own = {
+                label for rule in rules.fields if rule.name == name for label in rule.folded_labels
+            }
+            lent[n] = frozenset(
+                label
+                for other in self.doc_types.values()
+                for rule in other.fields
+                if rule.kind == "label" and rule.name == name
+                for label in rule.folded_labels
+                if len(label) >= OTHER_LABEL_MIN_LENGTH and label not in own
+            )
+        return lent
 
 
 @lru_cache(maxsize=8)
@@ -86,6 +168,8 @@ def load_rules(path: Path | None = None) -> Rules:
         data = tomllib.loads(Path(source).read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(reason=f"field rules {source}: {exc}") from exc
+    persons = data.get("persons", {})
+    defaults = persons.get("default_role", {})
     doc_types = {}
     for name, table in data.get("doc_types", {}).items():
         if name not in DOC_TYPES:
@@ -94,18 +178,52 @@ def load_rules(path: Path | None = None) -> Rules:
         rules = tuple(
             _field_rule(source, row, VALIDATORS, shapes) for row in table.get("fields", ())
         )
-        titles = tuple(fold(t) for t in table.get("titles", ()))
-        doc_types[name] = DocTypeRules(name=name, titles=titles, fields=rules)
+        doc_types[name] = DocTypeRules(
+            name=name,
+            titles=tuple(fold(t) for t in table.get("titles", ())),
+            fields=rules,
+            families=tuple(table.get("families", ())),
+            default_role=_role(source, defaults.get(name, "other")),
+        )
     record = data.get("record", {})
     for kind, names in record.get("required", {}).items():
         if kind not in ("thanh-phan", "ket-qua") or set(names) - set(FIELD_NAMES):
             raise ConfigError(reason=f"field rules {source}: bad required.{kind} = {names}")
+    cues = [
+        (fold(words), _role(source, role))
+        for role, phrases in persons.get("roles", {}).items()
+        for words in phrases
+    ]
     return Rules(
         doc_types=doc_types,
         stop_labels=tuple(fold(s) for s in data.get("stop_labels", ())),
         required={k: tuple(v) for k, v in record.get("required", {}).items()},
         preferred_source=tuple(record.get("preferred_source", DOC_TYPES)),
+        role_cues=tuple(sorted(cues, key=lambda cue: -len(cue[0]))),
     )
+
+
+def _role(source: Path, role: str) -> str:
+    if role not in PERSON_ROLES:
+        raise ConfigError(reason=f"field rules {source}: unknown person role {role!r}")
+    return role
+
+
+def without_families(rules: Rules, families: Collection[str]) -> Rules:
+    """``rules`` with every row and document type tagged with one of ``families`` left out.
+
+    Why: a benchmark measures a template family as never seen by dropping the wording
+    written for it; untagged rows (general Vietnamese wording) stay.
+    """
+    held_out = set(families)
+    doc_types = {
+        name: replace(
+            table, fields=tuple(r for r in table.fields if not held_out & set(r.families))
+        )
+        for name, table in rules.doc_types.items()
+        if not held_out & set(table.families)
+    }
+    return replace(rules, doc_types=doc_types)
 
 
 def _field_rule(source: Path, row: dict, validators, shapes: set[str]) -> FieldRule:
@@ -124,11 +242,18 @@ def _field_rule(source: Path, row: dict, validators, shapes: set[str]) -> FieldR
         problems.append("a pattern rule needs a shape")
     if row.get("kind", "label") in ("label", "signature") and not row.get("labels"):
         problems.append("a label rule needs labels")
+    if row.get("role") is not None and row["role"] not in PERSON_ROLES:
+        problems.append(f"unknown role {row['role']!r}")
     if problems:
         raise ConfigError(reason=f"field rules {source}: {'; '.join(problems)} in {row}")
     labels = tuple(row.get("labels", ()))
-    values = {k: v for k, v in row.items() if k != "labels"}
-    return FieldRule(**values, labels=labels, folded_labels=tuple(fold(x) for x in labels))
+    values = {k: v for k, v in row.items() if k not in ("labels", "families")}
+    return FieldRule(
+        **values,
+        labels=labels,
+        folded_labels=tuple(fold(x) for x in labels),
+        families=tuple(row.get("families", ())),
+    )
 
 
 # --------------------------------------------------------------------------- lines
@@ -311,6 +436,11 @@ def find_label(folded_line: str, label: str) -> LabelHit | None:
     start, end = _snap_to_words(folded_line, found.dest_start, found.dest_end)
     if any(c.isdigit() for c in folded_line[start:end]):
         return None  # labels have no digits: "ngày 06 tháng 6 năm" is a date, not "ngày, tháng, năm sinh"
+    first, found_first = label.split(" ", 1)[0], folded_line[start:end].split(" ", 1)[0]
+    if fuzz.ratio(first, found_first) < FIRST_WORD_MIN:
+        return None  # another word in the label's place: "loại giấy tờ …" is not "số giấy tờ …"
+    if any(c in ",:;" and c not in label for c in folded_line[start:end]):
+        return None  # a stop the label lacks: "Quảng Bình, ngày 02 …" is a date line, not "sinh ngày"
     return LabelHit(start, end, found.score, label)
 
 
@@ -336,3 +466,50 @@ def find_labels(folded_line: str, labels: tuple[str, ...]) -> tuple[LabelHit, ..
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
     return tuple(sorted(kept))
+
+
+# --------------------------------------------------------------------------- table cells
+
+
+def same_row(a: Line, b: Line) -> bool:
+    """Two lines side by side: their vertical extents overlap by half the smaller height."""
+    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return overlap > 0.5 * min(a.y1 - a.y0, b.y1 - b.y0)
+
+
+def cell_right(lines: Sequence[Line], line: Line) -> Line | None:
+    """The next cell of ``line``'s row: the nearest line on the same row to its right."""
+    right = [ln for ln in lines if ln is not line and same_row(ln, line) and ln.x0 >= line.x1 - 1]
+    return min(right, key=lambda ln: ln.x0) if right else None
+
+
+def word_span(line: Line, start: int, end: int) -> tuple[float, float]:
+    """Left and right edge (page-width fractions) of the words over ``text[start:end]``."""
+    edges = [x for (a, b), x in zip(line.spans, line.word_x, strict=False) if a < end and b > start]
+    if not edges:
+        return line.x0 / line.page_width, line.x1 / line.page_width
+    return min(x0 for x0, _ in edges), max(x1 for _, x1 in edges)
+
+
+def column_below(
+    lines: Sequence[Line], line: Line, left: float, right: float
+) -> tuple[Line, int, int] | None:
+    """The first words under ``line`` whose centres lie between ``left`` and ``right``.
+
+    Why: a table's header row names the columns and the row below holds the values, in
+    one Tesseract line or in one line per cell; a label whose value is printed on the
+    next line is the same case with one column. Returns the line and the character span
+    of those words, or ``None`` when nothing sits below within three line heights.
+    """
+    height = max(1.0, line.y1 - line.y0)
+    below = sorted(
+        (ln for ln in lines if line.y1 - 0.3 * height < ln.y0 < line.y1 + 3.0 * height),
+        key=lambda ln: ln.y0,
+    )
+    for candidate in below:
+        if candidate is line or same_row(candidate, line):
+            continue
+        inside = [n for n, (x0, x1) in enumerate(candidate.word_x) if left <= (x0 + x1) / 2 < right]
+        if inside:
+            return candidate, candidate.spans[inside[0]][0], candidate.spans[inside[-1]][1]
+    return None

@@ -156,6 +156,7 @@ def commit_record(
         pages=page_summaries(draft),
         mean_confidence=mean_confidence(draft.ocr),
         fields=draft.fields,
+        persons=draft.persons,
         segment=draft.segment,
         segments=draft.segments,
         sources=batch.sources,

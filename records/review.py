@@ -33,7 +33,13 @@ from ocr.fields import review_reasons, valid_value, with_field
 from ocr.rules import Rules, load_rules
 from ocr.validators import VALIDATORS, Checked
 from records.commit import load_manifest, put_manifest
-from schemas.fields import FIELD_LABELS_VI, FIELD_NAMES, Correction, FieldValue
+from schemas.fields import (
+    FIELD_LABELS_VI,
+    FIELD_NAMES,
+    PERSON_ROLE_LABELS_VI,
+    Correction,
+    FieldValue,
+)
 from schemas.models import Manifest
 from schemas.settings import FieldSettings
 from sohoa.errors import BadInputError, ConflictError, StaleRevisionError
@@ -254,7 +260,9 @@ def _recomputed(manifest: Manifest, fields, corrected: str, rules: Rules, min_co
         for r in manifest.review_reasons
         if r.startswith("version_conflict:") and r.split(":")[1] != corrected
     ]
-    return (*review_reasons(fields, disagreements, required, min_confidence), *pages, *added)
+    people = [r for r in manifest.review_reasons if r.startswith("person_")]
+    fresh = review_reasons(fields, disagreements, required, min_confidence)
+    return (*fresh, *pages, *added, *people)  # people's doubts stay until accepted
 
 
 def _updated(manifest: Manifest, *, fields, change: Correction, reasons) -> Manifest:
@@ -287,5 +295,11 @@ def review_reason(code: str, lang: str | None = None) -> str:
     templates = catalogue().get(f"review_reason_{kind}")
     if templates is None:
         return code
-    label = FIELD_LABELS_VI.get(name, name) if lang == "vi" else name
+    label = (
+        FIELD_LABELS_VI.get(name, PERSON_ROLE_LABELS_VI.get(name, name)) if lang == "vi" else name
+    )
+    if kind == "person_conflict":  # VALUE@PAGE|VALUE@PAGE: each value with its page
+        shown = catalogue()["review_reason_person_value"]["vi" if lang == "vi" else "en"]
+        pairs = (item.rpartition("@") for item in detail.split("|"))
+        detail = ", ".join(shown.format(value=value, page=page) for value, _, page in pairs)
     return templates["vi" if lang == "vi" else "en"].format(field=label, detail=detail)

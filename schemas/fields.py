@@ -59,6 +59,7 @@ FIELD_LABELS_VI: dict[str, str] = {
 
 DocType = Literal[
     "receipt",  # giấy tiếp nhận hồ sơ và hẹn trả kết quả
+    "control_sheet",  # phiếu kiểm soát quá trình giải quyết hồ sơ (never opens a dossier)
     "application",  # đơn / tờ khai
     "decision",  # quyết định
     "certificate",  # giấy chứng nhận / giấy khai sinh / trích lục
@@ -71,12 +72,30 @@ DOC_TYPES: tuple[str, ...] = DocType.__args__  # type: ignore[attr-defined]
 
 DOC_TYPE_LABELS_VI: dict[str, str] = {
     "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "control_sheet": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
     "application": "Đơn / tờ khai",
     "decision": "Quyết định",
     "certificate": "Giấy chứng nhận / giấy khai sinh / trích lục",
     "id_card": "Bản sao CCCD / CMND",
     "separator": "Tờ phân cách",
     "other": "Khác",
+}
+
+PersonRole = Literal["applicant", "subject", "father", "mother", "signer", "other"]
+"""Whose a name, ID number or date of birth is: the applicant (người nộp, người yêu cầu,
+ông (bà)), the person the procedure is for (người được khai sinh, chủ hồ sơ, người được
+cấp), the subject's parents, the signer of a result, or someone the page does not place
+(an ID-card copy whose holder matches nobody else in the dossier)."""
+
+PERSON_ROLES: tuple[str, ...] = PersonRole.__args__  # type: ignore[attr-defined]
+
+PERSON_ROLE_LABELS_VI: dict[str, str] = {
+    "applicant": "Người nộp hồ sơ",
+    "subject": "Người được cấp / chủ hồ sơ",
+    "father": "Cha",
+    "mother": "Mẹ",
+    "signer": "Người ký",
+    "other": "Người khác",
 }
 
 Method = Literal["qr", "barcode", "label", "pattern", "manual"]
@@ -122,6 +141,30 @@ class FieldValue(_Frozen):
     problem: str | None = None
     """Why the value failed validation (English code, e.g. ``cccd_birth_year_mismatch``);
     ``None`` when it passed. A failing value is kept as read and the record goes to review."""
+
+
+class Person(_Frozen):
+    """One person a record names, with the values printed for them kept together.
+
+    Why: a birth-registration dossier names the applicant, the child and both parents;
+    a date of birth or an ID number means nothing without whose it is. Two entries of
+    one role (other than ``signer``) with different names or ID numbers are a conflict
+    the review queue shows with both values and pages.
+    """
+
+    role: PersonRole
+    name: str | None = None
+    """Vietnamese-capitalised name as validated (``None``: no name printed for them)."""
+    id_number: str | None = None
+    """Số định danh / CCCD / CMND / passport number, without spaces."""
+    birth_date: str | None = None
+    """ISO ``YYYY-MM-DD`` when a full date is printed."""
+    birth_year: int | None = None
+    """The year of birth, also when only "Năm sinh: 1996" is printed."""
+    page: int | None = None
+    """0-based page (within the record, or the batch for one page) where they are named first."""
+    problem: str | None = None
+    """Why their values disagree with each other (``cccd_birth_year_mismatch``), else ``None``."""
 
 
 class PageFacts(_Frozen):

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.fields import CodeHit, Correction, FieldValue
+from schemas.fields import CodeHit, Correction, FieldValue, Person
 from schemas.settings import Kind
 
 RecordStatus = Literal["archived", "needs_review"]
@@ -228,6 +228,9 @@ class Manifest(_Frozen):
     mean_confidence: float
     fields: tuple[FieldValue, ...] = ()
     """Key fields with their evidence (the current values, after any correction)."""
+    persons: tuple[Person, ...] = ()
+    """Everyone the record names, by role (applicant, subject, parents, signer); empty in
+    manifests made before sohoa kept people."""
     corrections: tuple[Correction, ...] = ()
     """Every change made in review, oldest first; the signed PDF is never rewritten."""
     segment: int = 0
@@ -280,6 +283,8 @@ class RecordDraft(_Frozen):
     codes: tuple[tuple[CodeHit, ...], ...] = ()
     """QR codes and barcodes of each page, in the same order."""
     fields: tuple[FieldValue, ...] = ()
+    persons: tuple[Person, ...] = ()
+    """Everyone the record names, by role (:class:`~schemas.fields.Person`)."""
     field_reasons: tuple[str, ...] = ()
     """Review reasons from field extraction (missing, invalid, low-confidence, disagreeing)."""
     segment: int = 0

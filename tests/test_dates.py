@@ -17,7 +17,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from sohoa.dates import parse_day, parse_optional_day
+from sohoa.dates import parse_day, parse_optional_day, printed_day
 from sohoa.errors import BadDayError, ExitCode, InvalidRequestError
 from storage import waiting
 
@@ -124,3 +124,34 @@ def test_nightly_still_refuses_a_day_that_does_not_exist(monkeypatch):
     app, asked = _nightly_app(monkeypatch)
     result = CliRunner().invoke(app, ["--day", "31.02.2026"])
     assert result.exit_code == int(ExitCode.USAGE) and asked == []
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("14 giờ 30 phút, ngày 05 tháng 11 năm 2026", date(2026, 11, 5)),  # a receipt's time
+        ("08h00 ngày 05/11/2026", date(2026, 11, 5)),
+        ("14:30, 05/11/2026", date(2026, 11, 5)),
+        ("ngày 31 tháng 10 năm 2 023", date(2023, 10, 31)),  # OCR split the year
+        ("ngày 0 5 tháng 1 1 năm 2026", date(2026, 11, 5)),  # ... and the day and month
+        ("05/11/2 026", date(2026, 11, 5)),
+        ("NGÀY 5 THÁNG 11 NĂM 2026", date(2026, 11, 5)),
+        ("ngay 5 thang 11 nam 2026", date(2026, 11, 5)),  # diacritics lost
+    ],
+)
+def test_printed_days_as_ocr_reads_them(text, day):
+    assert printed_day(text) == day
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ngày 31/02/2026",  # no such day
+        "14 giờ 30 phút",  # a time is no day: its digits never join a date
+        "Năm sinh: 1996",
+        "ngày 05 tháng 11 năm 20  26",  # two spaces: not one number
+        "Nguyễn Văn An",
+    ],
+)
+def test_no_printed_day(text):
+    assert printed_day(text) is None

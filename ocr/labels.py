@@ -1,0 +1,371 @@
+"""Values after printed labels: on the label's line, in the next cell of a table row, or below.
+
+Why its own module: the label rules are most of what field extraction does, and the
+rest of :mod:`ocr.fields` (codes, layout rules, merging a record) does not need their
+details. A value ends where the next known label starts — any document type's label,
+since an office's form prints labels another office's form of the same type lacks — or
+at a cell border (a wide gap between words). A label with nothing after it takes the
+next cell of its row, else the words under it in its column (a table's header row, or a
+value printed on the next line); :func:`label_finds` also says which words stood before
+the value, so :mod:`ocr.persons` can tell whose value it is ("Họ, chữ đệm, tên người mẹ").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ocr.lexicon import repaired_email
+from ocr.rules import (
+    FieldRule,
+    LabelHit,
+    Line,
+    cell_right,
+    column_below,
+    find_labels,
+    same_row,
+    word_span,
+)
+from ocr.validators import PATTERNS, VALIDATORS, Checked
+from schemas.fields import FieldValue
+from sohoa.dates import printed_day
+
+PATTERN_DISCOUNT = 0.9
+"""A value found by its shape alone is less certain than one after its label."""
+NO_COLON_DISCOUNT = 0.8
+"""A label without its colon ("(Ký và ghi rõ họ tên)") is weaker evidence than "Họ tên: …"."""
+SEPARATORS = " \t:;,.-–=()|_…"
+_LIST_MARKER = re.compile(r"^\s*(\d{1,2}\s*[.)]|[-•+*]|dieu\s+\d|can cu\b|noi nhan\b)")
+_ID_SHAPE = re.compile(r"(?<![\d])(\d(?:[ .]?\d){8,11})(?![\d])|(?<![A-Za-z])([A-Z]\d{7})(?!\d)")
+
+
+def looks_like_heading(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 4 and sum(c.isupper() for c in letters) >= 0.7 * len(letters)
+
+
+def checked_value(rule: FieldRule, raw: str) -> Checked:
+    """The validator's verdict; a date or an e-mail it rejects gets one more reading.
+
+    A date whose digit groups OCR split ("ngày 0 5 tháng 1 1 năm 2026") or that hides
+    behind a time ("08h00, 05/11/2 026") is read by :func:`sohoa.dates.printed_day`.
+
+    OCR garbles the provider of an address ("gmaiïl.com") more than anything else
+    in it; :func:`ocr.lexicon.repaired_email` restores a common provider only when
+    exactly one is near, and the reading stays in ``raw``.
+    """
+    checked = VALIDATORS[rule.validator](raw)
+    if not checked.ok and rule.validator == "date":
+        day = printed_day(raw)
+        return Checked(day.isoformat(), None) if day is not None else checked
+    if not checked.ok and rule.validator == "email":
+        repaired = repaired_email(raw)
+        again = VALIDATORS["email"](repaired) if repaired is not None else checked
+        return again if again.ok else checked
+    return checked
+
+
+def evidence(rule, line: Line, start: int, end: int, raw: str, score: float, method: str, page):
+    """A candidate with its box and confidence from the words it was read from."""
+    checked = checked_value(rule, raw)
+    words = line.words_in(start, end) or line.words
+    conf = sum(w.conf for w in words) / len(words) / 100 * score / 100
+    box = (
+        round(min(w.left for w in words)),
+        round(min(w.top for w in words)),
+        round(max(w.left + w.width for w in words) - min(w.left for w in words)),
+        round(max(w.top + w.height for w in words) - min(w.top for w in words)),
+    )
+    return FieldValue(
+        name=rule.name,
+        value=checked.value,
+        raw=raw,
+        confidence=round(max(0.0, conf), 3),
+        page=page,
+        box=box,
+        method=method,
+        problem=checked.problem,
+    )
+
+
+# --------------------------------------------------------------------------- label rules
+
+CELL_GAP = 2.0
+"""A gap between two words this many line heights wide is a cell border (or a tab stop)."""
+BORDERS = ("|", "¦", "│")
+"""What Tesseract reads a table's vertical rule as, when it reads it at all."""
+
+
+@dataclass(frozen=True)
+class LabelFind:
+    """A value read after a label, with the words that introduced it."""
+
+    value: FieldValue
+    line: Line
+    """The label's line (the value may lie in the next cell or below)."""
+    zone: str
+    """Folded words of the label up to its value, and any before the line's first label:
+    "ho, chu dem, ten nguoi me", "me - ho va ten" say whose value it is."""
+    rule: FieldRule
+
+
+def label_candidates(
+    lines: Sequence[Line], rule: FieldRule, stops, page: int, *, also: frozenset[str] = frozenset()
+) -> list:
+    """Every value ``rule``'s labels (and ``also``) introduce on the page."""
+    return [find.value for find in label_finds(lines, rule, stops, page, also=also)]
+
+
+def label_finds(
+    lines: Sequence[Line], rule: FieldRule, stops, page: int, *, also: frozenset[str] = frozenset()
+) -> list[LabelFind]:
+    """:func:`label_candidates` with the label's line and words kept (see :class:`LabelFind`).
+
+    ``also``: more labels that introduce the same field (another document type's wording).
+    """
+    out = []
+    for line in lines:
+        hits = find_labels(line.folded, stops)
+        for n, hit in enumerate(hits):
+            if hit.label not in rule.folded_labels and hit.label not in also:
+                continue
+            if _in_brackets(line.folded, hit):
+                continue
+            found = _read_after(lines, line, hits, n, rule, stops)
+            if found is not None:
+                (src, start, stop, raw), score, value_at = found
+                value = evidence(rule, src, start, stop, raw, score, "label", page)
+                opens = 0 if n == 0 else hit.start  # words before the line's first label
+                out.append(LabelFind(value, line, line.folded[opens:value_at], rule))
+    return out
+
+
+def _read_after(lines, line: Line, hits, n: int, rule: FieldRule, stops):
+    """``((line, start, end, raw), score, value_at)`` for the ``n``-th label of ``line``."""
+    hit = hits[n]
+    after = [h.start for h in hits[n + 1 :] if _ends_value(line, h)]
+    end = after[0] if after else len(line.text)
+    value_at = _value_start(line.text, hit, end)
+    colon = ":" in line.text[hit.start : value_at]  # a fuzzy match may take in the colon
+    cell = _bare_label(line, hit, value_at)
+    labelled = colon or rule.keep_label or cell
+    if not labelled and looks_like_heading(line.text):
+        return None  # a title or signature heading, not a label ("NGƯỜI NỘP HỒ SƠ")
+    found = _value_after(lines, line, hit, end, value_at, labelled, rule, stops)
+    if found is None and end == value_at and (colon or cell):
+        found = _cell_value(lines, line, hits, n, rule, stops, last=end == len(line.text))
+    if found is None:
+        return None
+    return found, hit.score * (1.0 if labelled else NO_COLON_DISCOUNT), value_at
+
+
+def _in_brackets(folded: str, hit: LabelHit) -> bool:
+    """A label inside brackets is an instruction to the signer: "(Ký và ghi rõ họ tên)"."""
+    before = folded[: hit.start]
+    return before.count("(") > before.count(")")
+
+
+def _ends_value(line: Line, hit: LabelHit) -> bool:
+    """A later label ends a value only as a real label: opening the line, followed by a colon
+    or opening a cell ("Số 79, thôn …" inside an address is not the label "Số:")."""
+    return (
+        hit.start == 0
+        or ":" in line.folded[hit.end : hit.end + 4]
+        or line.folded[: hit.start].rstrip().endswith(BORDERS)
+        or _gap_before(line, hit.start) >= CELL_GAP
+    )
+
+
+def _gap_before(line: Line, position: int) -> float:
+    """The blank before the word at ``position``, in line heights (0 for the first word)."""
+    for n, (start, _) in enumerate(line.spans):
+        if start >= position:
+            if n == 0:
+                return 0.0
+            blank = (line.word_x[n][0] - line.word_x[n - 1][1]) * line.page_width
+            return blank / max(1.0, line.y1 - line.y0)
+    return 0.0
+
+
+def _bare_label(line: Line, hit: LabelHit, value_at: int) -> bool:
+    """The label alone in its cell: nothing but a list number before it, and nothing after it
+    but a cell border ("HỌ VÀ TÊN" in a table's header, "Họ và tên │ Nguyễn Văn An")."""
+    before = line.folded[: hit.start].rstrip()
+    alone_before = (
+        not before.strip(SEPARATORS + "0123456789")
+        or before.endswith(BORDERS)
+        or _gap_before(line, hit.start) >= CELL_GAP
+    )
+    between = line.text[hit.end : value_at]
+    if between.strip(SEPARATORS) or value_at >= len(line.text):
+        return alone_before and not between.strip(SEPARATORS)
+    border = any(c in BORDERS for c in between) or _gap_before(line, value_at) >= CELL_GAP
+    return alone_before and border
+
+
+def _value_after(lines, line: Line, hit: LabelHit, end: int, value_at: int, labelled, rule, stops):
+    """The text a label introduces on its own line, cut to the value's shape:
+    ``(line, start, end, raw)``; ``None`` when nothing follows the label there."""
+    start = hit.start if rule.keep_label else value_at
+    if rule.shape in CUT_SHAPES:  # the label is searched too: "Số: 12/QĐ-UBND" needs its "Số"
+        found = shape_span(rule.shape, line.text[hit.start : end])
+        if found is not None:
+            a, b = found[0] + hit.start, found[1] + hit.start
+            return line, a, b, line.text[a:b].strip()
+    raw = line.text[start:end].strip()
+    if not raw.strip(SEPARATORS):
+        return None
+    raw = (raw + _continuation(lines, line, rule, stops)).strip(SEPARATORS)
+    if rule.shape in CUT_SHAPES and not labelled:
+        return None  # a label-like word without a colon and no value of the right shape
+    return (line, start, end, raw) if raw else None
+
+
+def _cell_value(lines, line: Line, hits, n: int, rule: FieldRule, stops, *, last: bool):
+    """The value of a label with nothing after it: the next cell of its row (when the label
+    ends its line), else the words under it in its column. Never a label, nor an instruction
+    in brackets."""
+    right = cell_right(lines, line) if last else None
+    if right is not None and not _opens_value(right, 0, stops):
+        right = None
+    if right is not None:
+        cut = [h.start for h in find_labels(right.folded, stops) if _ends_value(right, h)]
+        found = (right, 0, cut[0] if cut else len(right.text))
+    else:
+        left, edge = _column(lines, line, hits, n)
+        found = column_below(lines, line, left, edge)
+        if found is None or not _opens_value(found[0], found[1], stops):
+            return None
+    src, start, end = found
+    if rule.shape in CUT_SHAPES:
+        span = shape_span(rule.shape, src.text[start:end])
+        if span is None:
+            return None
+        return src, start + span[0], start + span[1], src.text[start + span[0] : start + span[1]]
+    raw = src.text[start:end].strip()
+    if rule.continuation and end == len(src.text):
+        raw += _continuation(lines, src, rule, stops)
+    raw = raw.strip(SEPARATORS)
+    return (src, start, end, raw) if raw else None
+
+
+def _opens_value(line: Line, start: int, stops) -> bool:
+    """Text at ``start`` of ``line`` can be a value: no label opens it, no bracket or dots."""
+    text = line.text[start:].lstrip()
+    if not text or text[0] in "(…":
+        return False
+    offset = len(line.text) - len(text)  # folded text is aligned with the text
+    return not any(offset <= h.start <= offset + 2 for h in find_labels(line.folded, stops))
+
+
+def _column(lines, line: Line, hits, n: int) -> tuple[float, float]:
+    """Left and right bound (page-width fractions) of the ``n``-th label's table column:
+    halfway to the neighbouring labels or cells of its row, else the page's edges."""
+    hit = hits[n]
+    x0, x1 = word_span(line, hits[n].start, hit.end)
+    left, right = 0.0, 1.0
+    if n > 0:
+        left = (word_span(line, hits[n - 1].start, hits[n - 1].end)[1] + x0) / 2
+    if n + 1 < len(hits) and _ends_value(line, hits[n + 1]):
+        right = (x1 + word_span(line, hits[n + 1].start, hits[n + 1].end)[0]) / 2
+    width = line.page_width
+    for other in lines:
+        if other is line or not same_row(other, line):
+            continue
+        if other.x1 / width <= x0 and n == 0:
+            left = max(left, (other.x1 / width + x0) / 2)
+        elif other.x0 / width >= x1 and right == 1.0:
+            right = min(right, (x1 + other.x0 / width) / 2)
+    return left, right
+
+
+_INNER_COLON = re.compile(r"^[^:\d]{1,40}?[^\W\d]\)?:(?=\s|$)")
+
+
+def _value_start(text: str, hit: LabelHit, end: int) -> int:
+    """Where the value begins: after separators, and after the rest of a longer label.
+
+    "Họ và tên chủ hộ kinh doanh: X" matches the label "họ và tên"; the words up to
+    the colon still belong to the label when the label opens the line (mid-line,
+    "… nơi cư trú (Bản chính: 01)" is running text, not a label).
+    """
+    position = hit.end
+    rest = text[position:end]
+    if hit.start <= 3 and rest[:1] not in (":", "") and (inner := _INNER_COLON.match(rest)):
+        position += inner.end()
+    while position < end and text[position] in SEPARATORS:
+        position += 1
+    return position
+
+
+def _line_below(lines: Sequence[Line], line: Line) -> Line | None:
+    """The next line down that sits under ``line`` (a value printed under its label)."""
+    height = max(1.0, line.y1 - line.y0)
+    below = [
+        ln
+        for ln in lines
+        if line.y1 - 0.3 * height < ln.y0 < line.y1 + 2.5 * height
+        and ln.x0 < line.x1
+        and ln.x1 > line.x0
+    ]
+    return min(below, key=lambda ln: ln.y0) if below else None
+
+
+def _continuation(lines: Sequence[Line], line: Line, rule: FieldRule, stops) -> str:
+    """Following lines that carry on a wrapped value (address, trích yếu, procedure name).
+
+    A line continues the value when it follows closely, starts no new label, list
+    item or heading, and either starts in lower case or starts at the left edge of
+    the value's line (a wrapped line) while the value so far has no final full stop.
+    """
+    parts: list[str] = []
+    prev = line
+    for _ in range(rule.continuation):
+        nxt = _line_below(lines, prev)
+        if nxt is None or _LIST_MARKER.match(nxt.folded):
+            break
+        if any(_ends_value(nxt, h) for h in find_labels(nxt.folded, stops)):
+            break
+        if looks_like_heading(nxt.text):
+            break
+        aligned = abs(nxt.x0 - line.x0) < 0.03 * line.page_width or rule.keep_label
+        if not (nxt.text[:1].islower() or (aligned and not prev.text.rstrip().endswith("."))):
+            break
+        parts.append(nxt.text.strip())
+        prev = nxt
+    return "".join(f" {p}" for p in parts)
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _shape_pattern(shape: str) -> re.Pattern[str]:
+    return PATTERNS.get(shape) or _ID_SHAPE if shape == "id_number" else PATTERNS[shape]
+
+
+CUT_SHAPES = {"dossier_code", "procedure_code", "id_number", "phone", "email", "document_number"}
+
+
+def _value_span(match: re.Match[str], shape: str) -> tuple[int, int]:
+    """Where the value is in a shape match: group 1 when the pattern has one (``Số: 12/QĐ``)."""
+    group = 1 if match.re.groups and shape != "date_line" and match.group(1) else 0
+    return match.start(group), match.end(group)
+
+
+def shape_span(shape: str, text: str) -> tuple[int, int] | None:
+    match = _shape_pattern(shape).search(text)
+    return None if match is None else _value_span(match, shape)
+
+
+def pattern_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int) -> list:
+    """Values recognised by their own shape anywhere on the page."""
+    shape = rule.shape or ""
+    out = []
+    for line in lines:
+        for match in _shape_pattern(shape).finditer(line.text):
+            start, end = _value_span(match, shape)
+            raw = line.text[start:end].strip()
+            score = 100 * PATTERN_DISCOUNT
+            out.append(evidence(rule, line, start, end, raw, score, "pattern", page))
+    return out
