@@ -105,8 +105,8 @@ def reading_fingerprint(seed: int, per_type: int, dossiers: int) -> str:
     digest = hashlib.sha256(f"{seed}/{per_type}/{dossiers}/{OPTS.model_dump_json()}".encode())
     for name in READING_CODE:
         digest.update((ROOT / "ocr" / f"{name}.py").read_bytes())
-    for name in ("docgen", "docdata", "doclayout", "docpages", "synth"):
-        digest.update((ROOT / "sohoa" / f"{name}.py").read_bytes())
+    for name in ("docgen", "data", "layout", "pages", "synth"):  # the generator (samples/)
+        digest.update((ROOT / "samples" / f"{name}.py").read_bytes())
     return digest.hexdigest()[:16]
 
 
