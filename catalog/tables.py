@@ -334,6 +334,10 @@ class FixityRunTable(Base):
     checked: Mapped[int] = mapped_column(default=0)
     problems: Mapped[int] = mapped_column(default=0)
     """Records not intact plus orphans."""
+    chosen: Mapped[int | None] = mapped_column(default=None)
+    """Records picked to check (the sample drawn); ``None`` until drawn. With ``checked``
+    and ``problems``, written by the running check about once a second, so every web
+    server shows its progress wherever it runs (revision 0005)."""
     orphans: Mapped[int | None] = mapped_column(default=None)
     """Orphan objects found; ``None`` when not looked for."""
     error: Mapped[str | None] = mapped_column(String(120), default=None)
@@ -341,6 +345,11 @@ class FixityRunTable(Base):
     owner: Mapped[str | None] = mapped_column(String(120), default=None)
     """``host:pid`` of the process running it, so a run left ``running`` by a process
     that died (a restart mid-check) can be closed as ``interrupted``."""
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    """When the process running the check last said it is alive (wall clock, written at
+    the start, with every count and by a beat while the check is slow); a ``running`` row
+    whose beat is older than ``web.fixity_stale_seconds`` lost its process, wherever it
+    ran, and is closed as ``abandoned`` (revision 0006). ``None``: a run recorded before."""
 
 
 class FixityFailureTable(Base):

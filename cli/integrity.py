@@ -97,18 +97,22 @@ def _check(settings, *, record_id: str | None, **options):
     """One record, or the archive (all or a sample) recorded in the fixity history as ``cli``.
 
     Why only the archive-wide checks are recorded: the history answers "when was the
-    archive last read back"; one record's check is a look at that record.
+    archive last read back"; one record's check is a look at that record. Its counts go
+    into its history row as it goes (and the bar), so ``/verify`` on any web server shows
+    a check run here.
     """
     from records import fixity_runs
     from services import integrity
 
     if record_id is not None:
         return integrity.check_archive(settings, record_id=record_id, **options)
-    return fixity_runs.recorded(
+    bar = options.pop("progress", None)
+    return fixity_runs.recorded_live(
         settings,
-        lambda: integrity.check_archive(settings, **options),
+        lambda sink: integrity.check_archive(settings, progress=sink, **options),
         started_by="cli",
         sample=options.get("sample"),
+        progress=bar,
     )
 
 

@@ -11,17 +11,21 @@ progress sink to move steadily.
 
 Every run is written to the fixity history (:mod:`records.fixity_runs`) with who
 started it — ``weekly flow`` when the deployment runs the flow itself, ``nightly``
-through :func:`run_fixity_check` — so the auditor's ``/verify`` page lists it. A
-catalog that cannot be written is logged and the check goes on.
+through :func:`run_fixity_check` — so the auditor's ``/verify`` page lists it, and
+while it runs its counts go into its row (:mod:`records.fixity_progress`), so every web
+server shows how far it has got. A catalog that cannot be written is logged and the
+check goes on.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
-from prefect import flow, get_run_logger, task, unmapped
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -83,7 +87,7 @@ def fixity_check(
     orphans: bool = True,
     settings: Settings | None = None,
     progress: Any = None,
-    workers: int = 1,
+    workers: int | None = None,
     unit: str | None = None,
     started_by: str = "weekly flow",
     run_id: int | None = None,
@@ -95,19 +99,21 @@ def fixity_check(
     the report says so, and callers decide (the CLI exits non-zero). The run goes
     into the fixity history under ``started_by`` (the deployment's default: the
     weekly schedule), or, given ``run_id``, into the row a web server wrote when it
-    handed the check to the work pool.
+    handed the check to the work pool. Its counts go into that row about once a
+    second, so ``/verify`` on any web server shows the check's progress. ``workers``:
+    chunks checked at a time (default and ceiling: the cores of the machine running it).
     """
     logmask.install()
     settings = settings or Settings()
-    if progress is None and run_id is not None:  # handed over by a web server: counts in its row
-        progress = fixity_runs.RowProgress(settings, run_id)
-    report = fixity_runs.recorded(
-        settings,
-        lambda: _check(settings, sample, seed, orphans, progress, workers, unit),
+    workers = fixity.workers_for(workers)  # a deployment's run: the cores of its worker
+    report = fixity_runs.recorded_live(  # counts into the run's row as it goes: every web
+        settings,  # server shows them, wherever this runs
+        lambda sink: _check(settings, sample, seed, orphans, sink, workers, unit),
         started_by=started_by,
         sample=sample,
         unit=unit,
         run_id=run_id,
+        progress=progress,
     )
     log = get_run_logger()
     log.log(logging.INFO if report.ok else logging.WARNING, fixity.summary_line(report))
@@ -146,13 +152,10 @@ def _check(
     total, rows = plan_task(settings, sample, seed, unit)
     progress.started(len(rows))
     lost = orphans_task.submit(settings) if orphans else None
-    # quoted: Prefect would visit every field of every row, several times per chunk
-    futures = check_task.map([quote(c) for c in chunks(rows, workers)], unmapped(settings))
     results: list[VerifyResult] = []
-    for future in as_completed(futures):
-        for result in future.result():
-            progress.checked(result)
-            results.append(result)
+    for result in _checked(rows, settings, workers):
+        progress.checked(result)
+        results.append(result)
     return fixity.make_report(
         catalog_records=total,
         results=results,
@@ -161,6 +164,23 @@ def _check(
         workers=workers,
         seconds=time.monotonic() - started,
     )
+
+
+def _checked(rows: list[RecordRow], settings: Settings, workers: int) -> Iterator[VerifyResult]:
+    """Each record's result, checked in chunks, at most ``workers`` chunks at a time.
+
+    Why a window and not one ``map``: a deployment's run (the weekly check, a check a
+    web server handed to the pool) gets Prefect's default thread pool, which has no
+    bound, so every chunk of the archive ran at once on the worker.
+    """
+    waiting, running = deque(chunks(rows, workers)), set()
+    while waiting or running:
+        while waiting and len(running) < workers:
+            # quoted: Prefect would visit every field of every row, several times per chunk
+            running.add(check_task.submit(quote(waiting.popleft()), settings))
+        done = next(iter(as_completed(running)))
+        running.discard(done)
+        yield from done.result()
 
 
 def run_fixity_check(

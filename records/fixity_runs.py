@@ -27,9 +27,9 @@ import socket
 import time
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalog.connection import storage_errors
@@ -38,15 +38,25 @@ from catalog.database import Catalog, open_catalog
 from catalog.tables import FixityFailureTable, FixityRunTable, RecordTable
 from records import fixity
 from records.fixity import FixityProgress, FixityReport
+from records.fixity_progress import (
+    ABANDONED,
+    RowProgress,
+    beating,
+    note_progress,
+    reporting_to_row,
+)
 from schemas.settings import Settings
-from sohoa.errors import NotFoundError, SohoaError, StorageError
+from sohoa.errors import NotFoundError, SohoaError
 from storage.objectstore import ObjectStore
 
 __all__ = [
     "FixityFailure",
     "FixityRun",
+    "RowProgress",
     "RunPage",
+    "beating",
     "check_scope",
+    "close_abandoned",
     "copy_runs",
     "error_code",
     "fail_run",
@@ -54,7 +64,10 @@ __all__ = [
     "get_run",
     "latest_finished",
     "list_runs",
+    "note_progress",
     "recorded",
+    "recorded_live",
+    "reporting_to_row",
     "safe_fail",
     "safe_finish",
     "safe_start",
@@ -107,10 +120,18 @@ class FixityRun:
     orphans: int | None
     error: str | None
     failures: tuple[FixityFailure, ...] = ()
+    chosen: int | None = None
+    """Records picked to check; ``None`` until the sample is drawn (or for a run recorded
+    before the history kept it)."""
+    heartbeat_at: datetime | None = None
+    """When the process running it last said it is alive (:func:`beating`)."""
 
     @property
     def verdict(self) -> str:
-        """``running``, ``error``, ``empty`` (nothing checked), ``ok`` or ``problems``."""
+        """``running``, ``error``, ``abandoned`` (an error: its process stopped beating),
+        ``empty`` (nothing checked), ``ok`` or ``problems``."""
+        if self.state == "error" and self.error == ABANDONED:
+            return ABANDONED
         if self.state != "done":
             return self.state
         if self.problems:
@@ -162,6 +183,8 @@ def _run(row: FixityRunTable, failures: Iterable[FixityFailureTable] = ()) -> Fi
         problems=row.problems,
         orphans=row.orphans,
         error=row.error,
+        chosen=row.chosen,
+        heartbeat_at=row.heartbeat_at,
         failures=tuple(
             FixityFailure(f.record_id, f.unit, f.status, f.reason, f.key) for f in failures
         ),
@@ -194,54 +217,12 @@ def start_run(
         unit=unit,
         state="running",
         owner=_this_process() if owned else None,
+        heartbeat_at=datetime.now(UTC),  # wall clock, whatever ``now`` says: beats compare to it
     )
     with catalog._write() as session:
         session.add(row)
         session.flush()
         return row.id
-
-
-@storage_errors
-def note_progress(catalog: Catalog, run_id: int, *, checked: int, problems: int) -> None:
-    """The counts so far of a run still ``running`` (a check on a worker elsewhere: every
-    web server reads them from the row); :func:`finish_run` writes the final ones."""
-    with catalog._write() as session:
-        session.execute(
-            update(FixityRunTable)
-            .where(FixityRunTable.id == run_id, FixityRunTable.state == "running")
-            .values(checked=checked, problems=problems)
-        )
-
-
-class RowProgress:
-    """A :class:`records.fixity.FixityProgress` that writes the counts into the run's row,
-    at most once every ``every_s`` seconds (and not at all once the catalog fails: the
-    check goes on; the final counts are written when it ends).
-
-    Why: a check handed to a Prefect worker on another machine has no counters in the
-    web server's memory; the row is what every web server can read.
-    """
-
-    def __init__(self, settings: Settings, run_id: int, every_s: float = 1.0) -> None:
-        self._settings, self._run_id, self._every_s = settings, run_id, every_s
-        self._checked = self._problems = 0
-        self._last = 0.0
-        self._broken = False
-
-    def started(self, records: int) -> None:
-        self._last = time.monotonic()
-
-    def checked(self, result: fixity.VerifyResult) -> None:
-        self._checked += 1
-        self._problems += not result.ok
-        if self._broken or time.monotonic() - self._last < self._every_s:
-            return
-        self._last = time.monotonic()
-        try:
-            catalog = open_catalog(self._settings.resolved_catalog_url)
-            note_progress(catalog, self._run_id, checked=self._checked, problems=self._problems)
-        except StorageError:
-            self._broken = True
 
 
 def _reason(result: fixity.VerifyResult) -> str:
@@ -289,7 +270,7 @@ def finish_run(
         row.finished_at = now or datetime.now(UTC)
         row.state = "done"
         row.catalog_records = report.catalog_records
-        row.checked = len(report.results)
+        row.checked = row.chosen = len(report.results)
         row.problems = sum(not r.ok for r in report.results) + len(report.orphans)
         row.orphans = len(report.orphans) if report.orphans_checked else None
         if failures:
@@ -385,10 +366,43 @@ def recorded(
     worker (:func:`flows.dispatch.start_fixity`); ``None``: a new row is written.
     The check's own errors are recorded (state ``error``) and raised again unchanged.
     """
+    return recorded_live(
+        settings,
+        lambda _progress: check(),
+        started_by=started_by,
+        sample=sample,
+        unit=unit,
+        run_id=run_id,
+    )
+
+
+def recorded_live(
+    settings: Settings,
+    check: Callable[[FixityProgress], FixityReport],
+    *,
+    started_by: str,
+    sample: float | None,
+    unit: str | None = None,
+    run_id: int | None = None,
+    progress: FixityProgress | None = None,
+    every_s: float = 1.0,
+) -> FixityReport:
+    """:func:`recorded` for a check that reports progress: ``check(sink)`` is given a sink
+    that writes its counts into the run's row as it goes (:func:`reporting_to_row`, at
+    most once every ``every_s`` seconds) and passes every event on to ``progress``.
+
+    Why: the check may run on a worker, in the nightly run or in another web process;
+    every web server reads the counts from the row (:mod:`web.fixity_jobs`). The row's
+    heartbeat is kept going meanwhile (:func:`beating`), so a check whose process dies
+    is closed as abandoned (:func:`close_abandoned`) and a slow one is not.
+    """
+    handed = run_id is not None  # a worker's check may have waited past the timeout
     if run_id is None:
         run_id = safe_start(settings, started_by=started_by, sample=sample, unit=unit)
+    sink = reporting_to_row(settings, run_id, progress, every_s=every_s)
     try:
-        report = check()
+        with beating(settings, run_id, take_up=handed):
+            report = check(sink)
     except BaseException as exc:
         safe_fail(settings, run_id, exc)
         raise
@@ -418,28 +432,61 @@ def _gone(owner: str | None) -> bool:
 
 
 @storage_errors
-def close_abandoned(catalog: Catalog, *, now: datetime | None = None) -> int:
-    """Mark ``error (interrupted)`` the runs left ``running`` by a dead process of this host.
+def close_abandoned(
+    catalog: Catalog, *, now: datetime | None = None, stale_after_s: float | None = None
+) -> int:
+    """Close the runs left ``running`` by a process that is gone; return how many.
 
-    Why: a restart mid-check leaves its row ``running`` forever, and the page would
-    poll it for as long as it is open. Returns how many rows were closed.
+    A run of a dead process of this host is ``error (interrupted)``. With
+    ``stale_after_s`` (``web.fixity_stale_seconds``), a run whose heartbeat
+    (:func:`beating`; its start for a run recorded before revision 0006) is older than
+    that, wherever it ran, is ``error (abandoned)``: a worker that died holding a check
+    handed to the pool has no process here to look at.
+
+    Why: a restart mid-check, or a worker lost mid-check, leaves its row ``running``
+    forever; the page would poll it for as long as it is open and, with the work pool,
+    refuse another check. ``now``: the closing time written (the age of a heartbeat is
+    measured on the wall clock, as it was written).
     """
+    table = FixityRunTable
     with catalog._read() as session:
         rows = session.execute(
-            select(FixityRunTable.id, FixityRunTable.owner).where(FixityRunTable.state == "running")
+            select(table.id, table.owner, table.heartbeat_at, table.started_at).where(
+                table.state == "running"
+            )
         ).all()
-    dead = [run_id for run_id, owner in rows if _gone(owner)]
+    closed = 0
+    dead = [row.id for row in rows if _gone(row.owner)]
     if dead:
-        with catalog._write() as session:
-            for row in session.scalars(
-                select(FixityRunTable).where(
-                    FixityRunTable.id.in_(dead), FixityRunTable.state == "running"
-                )
-            ):
-                row.state, row.error = "error", "interrupted"
-                row.finished_at = now or datetime.now(UTC)
-        log.warning("fixity history: %d run(s) of a stopped process marked interrupted", len(dead))
-    return len(dead)
+        closed += _close(catalog, table.id.in_(dead), "interrupted", now)
+        log.warning("fixity history: %d run(s) of a stopped process marked interrupted", closed)
+    if stale_after_s is None:
+        return closed
+    cutoff = datetime.now(UTC) - timedelta(seconds=stale_after_s)
+    silent = [
+        row.id
+        for row in rows
+        if (row.heartbeat_at or row.started_at) < cutoff and row.id not in dead
+    ]
+    if silent:  # written only then: the page reads this on every view
+        old = or_(table.heartbeat_at < cutoff,
+                  and_(table.heartbeat_at.is_(None), table.started_at < cutoff))  # fmt: skip
+        stale = _close(catalog, and_(table.id.in_(silent), old), ABANDONED, now)
+        log.warning("fixity history: %d run(s) without a heartbeat marked abandoned", stale)
+        closed += stale
+    return closed
+
+
+def _close(catalog: Catalog, which, error: str, now: datetime | None) -> int:
+    """Close the ``running`` rows matching ``which`` as ``error (<error>)``, in one
+    statement (a beat written meanwhile keeps its row running); how many."""
+    with catalog._write() as session:
+        done = session.execute(
+            update(FixityRunTable)
+            .where(which, FixityRunTable.state == "running")
+            .values(state="error", error=error, finished_at=now or datetime.now(UTC))
+        )
+        return done.rowcount
 
 
 @storage_errors

@@ -610,6 +610,12 @@ class WebSettings(_Frozen):
     fixity_deployment: str = "fixity_check/fixity"
     """The deployment a fixity check started on ``/verify`` is run as when ``dispatch`` is
     ``deployment`` (its history row is written by the web server, finished by the worker)."""
+    fixity_stale_seconds: float = Field(default=300.0, gt=0, le=24 * 3600)
+    """A running fixity check writes a heartbeat into its history row about every fifth of
+    this (and with its counts), however slow it is; ``/verify`` closes a ``running`` row
+    whose heartbeat is older as ``abandoned`` (its worker or process died), so the page
+    stops polling it and another check may start. The web servers and every process
+    running checks should share it."""
     job_queue: int = Field(default=20, ge=1, le=10000)
     """Uploaded batches allowed to wait for a worker; beyond that an upload is refused (503,
     try later) before anything is stored, so a burst cannot fill the inbox faster than it

@@ -1,8 +1,8 @@
 """The JSON twins of ``/verify``: the fixity history, one run with live progress, starting a check.
 
 ``GET /api/fixity`` (runs, newest first, paginated), ``GET /api/fixity/{run_id}``
-(one run, the failures the caller may see, and ``progress`` while it runs in this
-server: poll it every second or so while ``state`` is ``running``) and
+(one run, the failures the caller may see, and ``progress`` while it runs, here or
+elsewhere: poll it every second or so while ``state`` is ``running``) and
 ``POST /api/fixity`` (start a sampled check: 202 with the new run; 409 while one
 runs). They call the page's functions (:mod:`web.fixity_jobs`), so scope, limits
 and the ``fixity.start`` audit entry are the same. Authentication as for all of
@@ -31,11 +31,11 @@ router = APIRouter(prefix="/api", tags=["auditor"])
 
 Verifier = Annotated[Principal, Depends(require(Permission.VERIFY))]
 RunId = Annotated[int, Path(ge=1, le=2**62)]
-Verdict = Literal["running", "error", "empty", "ok", "problems"]
+Verdict = Literal["running", "error", "abandoned", "empty", "ok", "problems"]
 
 
 class ProgressOut(BaseModel):
-    """How far a check running in this server has got."""
+    """How far a running check has got (wherever it runs: its counts are in its row)."""
 
     done: int = Field(description="Records checked so far")
     total: int | None = Field(description="Records chosen; null until the sample is drawn")
@@ -77,7 +77,7 @@ class RunOut(BaseModel):
 
 
 class RunDetailOut(RunOut):
-    """One run with the failures the caller may see and, while it runs here, its progress."""
+    """One run with the failures the caller may see and, while it runs, its progress."""
 
     failures: list[FailureOut]
     hidden_failures: int = Field(description="Failures of units outside the caller's scope")

@@ -8,16 +8,23 @@ What the page and its JSON twin share, so both refuse, scope and audit alike:
 **One check at a time per process.** A check reads every sampled PDF back and
 validates its signature: CPU and disk work the pages share. :class:`FixityJobs`
 runs it in one background thread (the request returns at once) and refuses a
-second start while one runs (:class:`CheckRunning`, 409). Progress (records done
-out of chosen) lives in this process's memory; the outcome goes to the fixity
-history (:mod:`records.fixity_runs`) like the nightly and CLI runs, so a restart
-loses only the live counter. A run left ``running`` by a process that died stays
-so in the history (its start time says how old it is).
+second start while one runs (:class:`CheckRunning`, 409). The outcome goes to the
+fixity history (:mod:`records.fixity_runs`) like the nightly and CLI runs.
+
+**Progress wherever the check runs.** Every check — here, in another web process, on
+a Prefect worker, the nightly run — writes its counts (records chosen, checked,
+problems) into its history row about once a second (:mod:`records.fixity_progress`).
+This process shows its own check's counters from memory (fresher), any other
+running check's from the row, so every web server shows the same progress. A run
+left ``running`` by a process of this host that died is closed as interrupted; one
+whose heartbeat (written with its counts, and by a beat while it is slow) is older than
+``web.fixity_stale_seconds`` — its worker died, wherever it ran — as abandoned, so the
+page stops polling it and another check may start.
 
 **Several web servers** (``web.dispatch = "deployment"``): the web server writes the
 history row and hands the check to the work pool (:func:`flows.dispatch.start_fixity`);
-the worker finishes that row, so every web server shows the run (without live counters),
-and a check waiting or running anywhere refuses another.
+the worker counts into and finishes that row, and a check waiting or running anywhere
+refuses another.
 
 **Unit scope.** A user limited to a unit sees the whole history (counts only)
 but the failures of their own units only (other units' records and orphan
@@ -192,7 +199,9 @@ class FixityJobs:
 
     def _work(self, live: _Live, options: dict[str, Any]) -> None:
         try:
-            report = self._check(self.settings, progress=_Sink(self, live), **options)
+            sink = fixity_runs.reporting_to_row(self.settings, live.run_id, _Sink(self, live))
+            with fixity_runs.beating(self.settings, live.run_id):
+                report = self._check(self.settings, progress=sink, **options)
         except Exception as exc:  # noqa: BLE001 - recorded as an ``error`` run; the server goes on
             log.warning("fixity run %s could not complete: %s", live.run_id, type(exc).__name__)
             fixity_runs.safe_fail(self.settings, live.run_id, exc)
@@ -251,7 +260,7 @@ class RunView:
     hidden: int
     """Failures left out: other units' records, and orphans for a unit-limited caller."""
     progress: Progress | None
-    """Live counters while the run is the check running in this process."""
+    """Live counters while the run runs (here, or anywhere: from its row)."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +272,8 @@ class Overview:
     runs: RunPage
     selected: RunView | None
     running: int | None
-    """The run in progress in this process, if any."""
+    """The run in progress in this process (with ``web.dispatch = "deployment"``: on
+    the work pool), if any: another may not start."""
 
 
 def run_view(request: Request, principal: Principal, run_id: int) -> RunView:
@@ -274,23 +284,28 @@ def run_view(request: Request, principal: Principal, run_id: int) -> RunView:
     """
     catalog = catalog_of(request)
     run = fixity_runs.get_run(catalog, run_id)
-    if run.state == "running" and fixity_runs.close_abandoned(catalog):
-        run = fixity_runs.get_run(catalog, run_id)  # its process died: now "interrupted"
+    if run.state == "running" and _close_abandoned(request):
+        run = fixity_runs.get_run(catalog, run_id)  # its process died: interrupted, abandoned
     scope = units.scope_of(catalog, principal.unit)
     shown = tuple(f for f in run.failures if scope is None or scope.allows(f.unit))
     progress = _progress(request, run)
     return RunView(run, shown, len(run.failures) - len(shown), progress)
 
 
+def _close_abandoned(request: Request) -> int:
+    """Close the runs whose process died or stopped beating (:func:`records.fixity_runs.
+    close_abandoned`); how many."""
+    stale_s = settings_of(request).web.fixity_stale_seconds
+    return fixity_runs.close_abandoned(catalog_of(request), stale_after_s=stale_s)
+
+
 def _progress(request: Request, run: fixity_runs.FixityRun) -> Progress | None:
-    """A running check's counts: this process's own, or, for a check on a worker of the
-    Prefect pool, those the worker writes into the run's row (the total is not known)."""
+    """A running check's counts: this process's own, or those the process running it
+    (a worker, another web server, the nightly run) writes into the run's row."""
     if run.state != "running":
         return None
     here = jobs_of(request).progress(run.id)
-    if here is not None or settings_of(request).web.dispatch != "deployment":
-        return here
-    return Progress(run.id, run.checked, None, run.problems)
+    return here or Progress(run.id, run.checked, run.chosen, run.problems)
 
 
 def overview(
@@ -298,18 +313,20 @@ def overview(
 ) -> Overview:
     """The latest verdict, one page of the history, and the run asked for.
 
-    Without ``run_id`` the run shown in detail is the one running here, else the
-    latest completed one.
+    Without ``run_id`` the run shown in detail is the one running here, else the newest
+    run if it is running anywhere (its progress is in its row), else the latest
+    completed one.
     """
     catalog = catalog_of(request)
-    fixity_runs.close_abandoned(catalog)  # a restart mid-check left its row running
+    _close_abandoned(request)  # a restart mid-check, or a lost worker, left its row running
     latest = fixity_runs.latest_finished(catalog)
     runs = fixity_runs.list_runs(catalog, page=page, per_page=PER_PAGE)
+    newest = runs.runs[0] if page == 1 and runs.runs else None
+    elsewhere = newest.id if newest is not None and newest.state == "running" else None
     running = jobs_of(request).running()
     if running is None and settings_of(request).web.dispatch == "deployment":
-        newest = runs.runs[0] if page == 1 and runs.runs else None  # a worker's check
-        running = newest.id if newest is not None and newest.state == "running" else None
-    chosen = run_id or running or (latest.id if latest else None)
+        running = elsewhere  # a worker's check: the pool runs one at a time
+    chosen = run_id or running or elsewhere or (latest.id if latest else None)
     selected = run_view(request, principal, chosen) if chosen else None
     return Overview(latest, runs, selected, running)
 
