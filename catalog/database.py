@@ -99,6 +99,7 @@ def record_values(
         "created_at": manifest.created_at,
         "fields_json": json.dumps(fields, ensure_ascii=False),
         "review_json": json.dumps(list(manifest.review_reasons), ensure_ascii=False),
+        "persons_json": persons_json(manifest),
         "text": body,
         "folded": None if fulltext else f"{fold(code)}\n{fold(body)}",
         **columns,
@@ -106,6 +107,15 @@ def record_values(
             columns["received_on"], manifest.created_at, manifest.record_id
         ),
     }
+
+
+def persons_json(manifest: Manifest) -> str:
+    """The manifest's people as the ``persons_json`` column keeps them (NFC, no empty keys)."""
+    people = [
+        {k: unicodedata.normalize("NFC", v) if isinstance(v, str) else v for k, v in p.items()}
+        for p in (person.model_dump(mode="json", exclude_none=True) for person in manifest.persons)
+    ]
+    return json.dumps(people, ensure_ascii=False)
 
 
 # --- the catalog ---------------------------------------------------------------------------
@@ -311,7 +321,7 @@ class Catalog:
         *,
         values: dict[str, Any] | None = None,
     ) -> None:
-        """Insert or replace one record, its search entries and corrections; touch its batch."""
+        """Insert or replace a record, its search entries, people, corrections; touch its batch."""
         if values is None:
             values = record_values(manifest, manifest_key, manifest_sha256, fulltext=self._fts)
         facts = {
@@ -336,6 +346,7 @@ class Catalog:
         for name, value in values.items():
             setattr(record, name, value)
         session.flush()
+        search_index.write_persons(session, manifest.record_id, values["persons_json"])
         if self._fts:
             fields = {f.name: f.value for f in manifest.fields}
             search_index.write_index(
@@ -455,6 +466,7 @@ class Catalog:
             if self._fts and record.fts_rowid is not None:
                 search_index.delete_index(session, record.fts_rowid)
             session.execute(delete(CorrectionTable).where(CorrectionTable.record_id == record_id))
+            search_index.write_persons(session, record_id, None)
             session.delete(record)
 
     @storage_errors

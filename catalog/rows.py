@@ -18,7 +18,7 @@ from catalog.tables import BatchTable, RecordTable
 if TYPE_CHECKING:
     from schemas.models import RecordView
 
-__all__ = ["BatchRow", "RecordRow", "SearchHit", "batch_row", "record_row"]
+__all__ = ["BatchRow", "PersonMatch", "RecordRow", "SearchHit", "batch_row", "record_row"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,17 @@ class RecordRow:
 
 
 @dataclass(frozen=True)
+class PersonMatch:
+    """A person of a found record whose name or ID number the query matched."""
+
+    role: str
+    """``applicant``, ``subject``, ``father``, ``mother``, ``signer`` or ``other``
+    (:data:`schemas.fields.PersonRole`); shown by its label ``person_role_<role>``."""
+    name: str
+    """Their name as the record keeps it (empty when only their ID number is known)."""
+
+
+@dataclass(frozen=True)
 class SearchHit:
     """One search result.
 
@@ -102,6 +113,10 @@ class SearchHit:
     """Ngày tiếp nhận as the catalog knows it (see :attr:`RecordTable.received_on`)."""
     applicant_name: str = ""
     """Người nộp, for a result list; empty when it was not read."""
+    people: tuple[PersonMatch, ...] = ()
+    """Who the query named, with their role: the record's people whose name holds every
+    word searched or whose ID number is the one searched (none for a record made before
+    sohoa kept people, or a query that names nobody)."""
 
 
 def batch_row(batch: BatchTable) -> BatchRow:

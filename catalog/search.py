@@ -12,11 +12,16 @@ records:
   the record's rows in both FTS5 tables. "Newest first" is ``ORDER BY rowid
   DESC``, which FTS5 walks lazily, and a date range is a rowid range.
 * Relevance is a tier, then newest first inside the tier: 0 the dossier code,
-  ID number or applicant's full name equals the query (B-tree lookups, so a code
-  or an ID typed with or without spaces and dots is found first); 1 every word
-  is in the record's key fields (``keys_fts``: code, applicant, ID, procedure,
-  lĩnh vực, phone ... so "dang" lists people named Đặng before the thousands of
-  texts saying "đăng ký"); 2 every word is in the OCR text (``records_fts``).
+  ID number or applicant's full name equals the query, or the full name or ID
+  number of anyone the record names, whatever their role (B-tree lookups on
+  ``records`` and ``record_persons``, so a code or an ID typed with or without
+  spaces and dots is found first; inside the tier a code beats an ID number, which
+  beats a name); 1 every word is in the record's key fields (``keys_fts``: code,
+  applicant, ID, procedure, lĩnh vực, phone, everyone's names and ID numbers ...
+  so "dang" lists people named Đặng before the thousands of texts saying "đăng
+  ký"); 2 every word is in the OCR text (``records_fts``). Each hit names the
+  people the query matched, with their role
+  (:func:`~catalog.search_index.matched_people`).
 * Filters on unit, kind, status, procedure and lĩnh vực are tokens in a
   ``tags`` column of both FTS5 tables, so FTS5 intersects posting lists instead
   of checking each match against the records table.
@@ -62,8 +67,15 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, te
 from sqlalchemy.orm import Session
 
 from catalog.rows import SearchHit
-from catalog.search_index import WORDS_TABLE, day_range, on_postgres, tag, words
-from catalog.tables import RecordTable
+from catalog.search_index import (
+    WORDS_TABLE,
+    day_range,
+    matched_people,
+    on_postgres,
+    tag,
+    words,
+)
+from catalog.tables import RecordPersonTable, RecordTable
 from sohoa.textfold import Term, query_terms, snippet
 
 __all__ = ["RESULT_CAP", "SearchFilters", "SearchPage", "find"]
@@ -351,13 +363,18 @@ def _key_terms(session: Session, parsed: _Parsed) -> list[Term]:
 
 
 def _exact_tier(session: Session, parsed: _Parsed, filters: SearchFilters, cap: int) -> list[int]:
-    """Tier 0: dossier code, then ID number, then applicant name equal to the query."""
-    r = RecordTable
+    """Tier 0: dossier code, then ID number, then name equal to the query (the applicant's
+    columns on ``records``, or anyone's in ``record_persons``, whatever their role)."""
+    r, p = RecordTable, RecordPersonTable
     matches = [(r.code_key == parsed.compact, 0)] if parsed.compact else []
     if parsed.has_digit and parsed.compact:
         matches.append((r.id_number == parsed.compact, 1))
+        people = select(p.record_id).where(p.id_number == parsed.compact)
+        matches.append((r.id.in_(people), 1))
     if not parsed.has_digit and " " in parsed.words:
         matches.append((r.name_key == parsed.words, 2))
+        people = select(p.record_id).where(p.name_key == parsed.words)
+        matches.append((r.id.in_(people), 2))
     if not matches:
         return []
     which = case(*matches, else_=3)
@@ -633,7 +650,7 @@ def _hits(
     r = RecordTable
     wanted = (r.fts_rowid, r.id, r.dossier_code, r.unit, r.kind, r.status, r.text)
     rows = session.execute(
-        select(*wanted, r.received_on, r.fields_json).where(r.fts_rowid.in_(keys))
+        select(*wanted, r.received_on, r.fields_json, r.persons_json).where(r.fts_rowid.in_(keys))
     )
     records = {row.fts_rowid: row for row in rows}
     hits = []
@@ -653,6 +670,7 @@ def _hits(
                 snippet=snippet(record.text, terms),
                 received_on=record.received_on,
                 applicant_name=fields.get("applicant_name") or "",
+                people=matched_people(json.loads(record.persons_json or "[]"), terms),
             )
         )
     return hits

@@ -12,7 +12,10 @@ Per record the catalog keeps, beside its row:
 * one integer search key (:func:`sort_key`, stored in ``records.fts_rowid``) that
   sorts by ngày tiếp nhận and is the record's rowid in both FTS5 tables;
 * ``records_fts`` (folded dossier code and OCR text) and ``keys_fts`` (folded key
-  fields), each with a ``tags`` column of filter tokens (:func:`record_tags`).
+  fields and the names and ID numbers of everyone the record names), each with a
+  ``tags`` column of filter tokens (:func:`record_tags`);
+* ``record_persons`` (:func:`person_rows`): one row per person the record names, with
+  their role, folded name and compact ID number, for exact lookups whatever the role.
 
 A catalog written by an older sohoa is upgraded by :func:`reindex` the first time
 it is searched or written (see ``Catalog._prepare_search``).
@@ -25,26 +28,31 @@ import json
 import re
 import unicodedata
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import delete, insert, or_, select, text, update
 from sqlalchemy.orm import Session
 
-from catalog.tables import RecordTable
-from sohoa.textfold import fold
+from catalog.rows import PersonMatch
+from catalog.tables import RecordPersonTable, RecordTable
+from sohoa.textfold import Term, fold
 
 __all__ = [
     "FTS_TABLES",
     "KEY_FIELDS",
+    "compact",
     "day_range",
     "delete_index",
     "free_key",
     "index_entry",
     "index_stale",
     "is_index_table",
+    "matched_people",
+    "person_rows",
+    "persons_of",
     "procedure_prefixes",
     "record_tags",
     "reindex",
@@ -53,6 +61,7 @@ __all__ = [
     "tag",
     "words",
     "write_index",
+    "write_persons",
 ]
 
 TOKENIZE = "tokenize = 'unicode61 remove_diacritics 2'"
@@ -97,7 +106,7 @@ _CODE_DATE = re.compile(r"-(\d{2})(\d{2})(\d{2})-\d+\s*$")
 _WORDS = re.compile(r"[^\W_]+")
 
 
-def _compact(value: str) -> str:
+def compact(value: str) -> str:
     """Folded letters and digits only: ``000.00.06.H56-231027-0361`` -> ``0000006h562310270361``."""
     return "".join(_WORDS.findall(fold(unicodedata.normalize("NFC", value))))
 
@@ -171,8 +180,8 @@ def search_columns(
     procedure = (fields.get("procedure_code") or "").strip()
     sector = words(fields.get("sector") or "")
     return {
-        "code_key": _compact(dossier_code),
-        "id_number": _compact(fields.get("id_number") or "") or None,
+        "code_key": compact(dossier_code),
+        "id_number": compact(fields.get("id_number") or "") or None,
         "name_key": name or None,
         "procedure_code": procedure or None,
         "sector": sector or None,
@@ -212,8 +221,12 @@ def index_entry(values: Mapping[str, Any], fields: Mapping[str, str]) -> dict[st
 
     ``body`` already carries any field value not printed in the OCR text (see
     :func:`catalog.database.record_values`), so ``records_fts`` alone finds every word.
+    ``keys`` adds the name and ID number of everyone in ``values["persons_json"]``, so a
+    word of a parent's name is a key-field match (tier 1), whatever their role.
     """
     keys = [values["dossier_code"], *(fields.get(name) or "" for name in KEY_FIELDS)]
+    for person in persons_of(values):  # anyone named, whatever their role (tier 1)
+        keys += [person.get("name") or "", person.get("id_number") or ""]
     return {
         "record_id": values["id"],
         "dossier_code": fold(values["dossier_code"]),
@@ -221,6 +234,40 @@ def index_entry(values: Mapping[str, Any], fields: Mapping[str, str]) -> dict[st
         "keys": fold("\n".join(k for k in keys if k)),
         "tags": record_tags(values),
     }
+
+
+def persons_of(values: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The people of a record row (its ``persons_json``; none for a row made before)."""
+    return json.loads(values.get("persons_json") or "[]")
+
+
+def person_rows(record_id: str, persons_json: str | None) -> list[dict[str, Any]]:
+    """The ``record_persons`` rows of a record: role, folded name, compact ID number.
+
+    A person with neither a name nor an ID number is left out: nothing finds them.
+    """
+    rows = []
+    for person in json.loads(persons_json or "[]"):
+        name = words(person.get("name") or "") or None
+        number = compact(person.get("id_number") or "") or None
+        if name or number:
+            rows.append(
+                {
+                    "record_id": record_id,
+                    "role": person["role"],
+                    "name_key": name,
+                    "id_number": number,
+                }
+            )
+    return rows
+
+
+def write_persons(session: Session, record_id: str, persons_json: str | None) -> None:
+    """Replace the record's ``record_persons`` rows with those of ``persons_json``."""
+    session.execute(delete(RecordPersonTable).where(RecordPersonTable.record_id == record_id))
+    rows = person_rows(record_id, persons_json)
+    if rows:
+        session.execute(insert(RecordPersonTable), rows)
 
 
 def is_index_table(name: str | None) -> bool:
@@ -320,7 +367,7 @@ def index_stale(session: Session, *, fulltext: bool) -> bool:
 
 
 def reindex(session: Session, *, fulltext: bool) -> None:
-    """Fill every record's search columns and key, then rebuild the FTS5 tables.
+    """Fill every record's search columns, key and people rows, then rebuild the FTS5 tables.
 
     Why keys first: FTS5 appends fastest in rowid order, so the tables are
     refilled in key order once every key is known. Rows are read in pages by
@@ -328,16 +375,17 @@ def reindex(session: Session, *, fulltext: bool) -> None:
     """
     r = RecordTable
     session.execute(update(r).values(fts_rowid=None).execution_options(synchronize_session=False))
+    session.execute(delete(RecordPersonTable))
     used: set[int] = set()
     last = ""
     while chunk := session.execute(
-        select(r.id, r.dossier_code, r.fields_json, r.created_at)
+        select(r.id, r.dossier_code, r.fields_json, r.created_at, r.persons_json)
         .where(r.id > last)
         .order_by(r.id)
         .limit(REINDEX_CHUNK)
     ).all():
-        changes = []
-        for record_id, code, fields_json, created_at in chunk:
+        changes, people = [], []
+        for record_id, code, fields_json, created_at, persons_json in chunk:
             fields = json.loads(fields_json or "{}")
             columns = search_columns(dossier_code=code, fields=fields, created_at=created_at)
             key = sort_key(columns["received_on"], created_at, record_id)
@@ -345,7 +393,10 @@ def reindex(session: Session, *, fulltext: bool) -> None:
                 key += 1
             used.add(key)
             changes.append({"id": record_id, "fts_rowid": key, **columns})
+            people += person_rows(record_id, persons_json)
         session.execute(update(r), changes)
+        if people:
+            session.execute(insert(RecordPersonTable), people)
         last = chunk[-1][0]
     if fulltext:
         _refill_fts(session)
@@ -372,3 +423,42 @@ def _refill_fts(session: Session) -> None:
             entry = index_entry(values, json.loads(values["fields_json"] or "{}"))
             write_index(session, values["fts_rowid"], entry)
         last = rows[-1].fts_rowid
+
+
+# --- who a query names ----------------------------------------------------------------------
+
+
+def matched_people(
+    persons: Sequence[Mapping[str, Any]], terms: list[Term]
+) -> tuple[PersonMatch, ...]:
+    """The people the query ``terms`` name: every word searched is a word of their name
+    (the last one completed as a prefix when the search completed it), or the query's
+    letters and digits are their ID number (or, typed on, its start).
+
+    Why here and not from the tier that found the record: a record is found once, by
+    its best tier, but the auditor wants to know whom it is about ("Lê Văn Tám (cha)")
+    whichever way it was found, also when the words were in the key fields only.
+    """
+    parts = [part for term in terms for part in term.parts]
+    if not parts:
+        return ()
+    prefix = terms[-1].prefix
+    typed = "".join(parts)
+    found = []
+    for person in persons:
+        name = person.get("name") or ""
+        number = compact(person.get("id_number") or "")
+        named = words(name).split()
+        by_name = bool(named) and all(
+            part in named
+            or (prefix and i == len(parts) - 1 and any(w.startswith(part) for w in named))
+            for i, part in enumerate(parts)
+        )
+        by_number = (
+            bool(number)
+            and any(c.isdigit() for c in typed)
+            and (number == typed or (prefix and len(typed) >= 4 and number.startswith(typed)))
+        )
+        if by_name or by_number:
+            found.append(PersonMatch(role=person["role"], name=name))
+    return tuple(found)

@@ -22,6 +22,7 @@ __all__ = [
     "CorrectionTable",
     "FixityFailureTable",
     "FixityRunTable",
+    "RecordPersonTable",
     "RecordTable",
     "RegisterEntryTable",
     "RegisterUnitTable",
@@ -130,6 +131,28 @@ class RecordTable(Base):
     received_on: Mapped[date | None] = mapped_column(Date, default=None)
     """Ngày tiếp nhận: the received-date field, else the date in the dossier code, else the
     day the record was archived (Asia/Ho_Chi_Minh). Date filters and result order use it."""
+    persons_json: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
+    """The manifest's people (JSON list of :class:`~schemas.fields.Person`: role, name, ID
+    number, birth date, page); ``[]`` for a record made before sohoa kept people."""
+
+
+class RecordPersonTable(Base):
+    """One person a record names, by role, folded for exact lookups (search tier 0).
+
+    Why a table and not the records' own columns: a dossier names several people (the
+    applicant, the child, both parents), and search by any one of them, whatever their
+    role, must be an index lookup. Derived from ``records.persons_json``, written with it.
+    """
+
+    __tablename__ = "record_persons"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    record_id: Mapped[str] = mapped_column(ForeignKey("records.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    name_key: Mapped[str | None] = mapped_column(String(255), index=True, default=None)
+    """The name folded, one space between words: ``le van tam``."""
+    id_number: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    """Their ID number folded, letters and digits only."""
 
 
 class CorrectionTable(Base):

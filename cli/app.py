@@ -460,18 +460,24 @@ def search(
     if not hits:
         console.print(t("no_results"))
         raise typer.Exit(0)
+    out.print(_search_table(query, found))
+
+
+def _search_table(query: str, found: dict) -> Table:
+    """The hits as a table; a column of the people the query named, when it named some."""
+    from catalog.rows import PersonMatch
+    from services.search import people_text
+
+    people = [people_text(PersonMatch(**p) for p in hit["people"]) for hit in found["hits"]]
+    columns = ["id", "dossier", "unit", "status", *(["people"] if any(people) else []), "snippet"]
     table = Table(title=t("search_title", query=query), caption=found["total_text"])
-    for col in ("id", "dossier", "unit", "status", "snippet"):
+    for col in columns:
         table.add_column(t(f"col_{col}"))
-    for hit in hits:
-        table.add_row(
-            hit["record_id"],
-            hit["dossier_code"] or "—",
-            hit["unit"],
-            t(f"status_{hit['status']}"),
-            hit["snippet"],
-        )
-    out.print(table)
+    for hit, named in zip(found["hits"], people, strict=True):
+        cells = [hit["record_id"], hit["dossier_code"] or "—", hit["unit"]]
+        cells += [t(f"status_{hit['status']}"), *([named] if any(people) else [])]
+        table.add_row(*cells, hit["snippet"])
+    return table
 
 
 @app.command()

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
 from datetime import date
 
 from catalog.database import open_catalog
-from catalog.rows import SearchHit
+from catalog.rows import PersonMatch, SearchHit
 from catalog.search import RESULT_CAP, SearchFilters
 from schemas.settings import Settings
 from services.scope import units_within
 from sohoa.dates import parse_day
 from sohoa.errors import InvalidRequestError
+from sohoa.messages import text
 from sohoa.textfold import fold
 
 __all__ = [
@@ -27,6 +29,8 @@ __all__ = [
     "PER_PAGE",
     "RecordQuery",
     "ResultPage",
+    "people_text",
+    "person_text",
     "sample_query",
     "search",
     "search_records",
@@ -152,12 +156,23 @@ def search_records(
     found = search(settings, asked, page=page, per_page=limit)
     total = f"{found.total}" if found.total_is_exact else f"{found.total}+"
     return {
-        "hits": [hit.__dict__.copy() for hit in found.hits],
+        "hits": [asdict(hit) for hit in found.hits],  # people as [{role, name}]
         "total": found.total,
         "total_exact": found.total_is_exact,
         "total_text": total,
         "page": page,
     }
+
+
+def person_text(person: PersonMatch, lang: str | None = None) -> str:
+    """One matched person as people read it: ``Trần Văn Hưởng (người nộp)``."""
+    role = text(f"person_role_{person.role}", lang)
+    return f"{person.name} ({role})" if person.name else role
+
+
+def people_text(people: Iterable[PersonMatch], lang: str | None = None) -> str:
+    """Every matched person of a hit, joined: ``Lê Văn Tám (cha); Lê Thị Hoa (mẹ)``."""
+    return "; ".join(person_text(p, lang) for p in people)
 
 
 def sample_query(settings: Settings, record_id: str) -> str | None:

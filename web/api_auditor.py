@@ -22,10 +22,12 @@ from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from catalog.rows import PersonMatch
 from records.verify import VerifyResult
 from schemas.report import Report
 from services import search as search_service
 from services.records import record_detail
+from sohoa.messages import text
 from web.auth import Principal, require, unit_scope
 from web.deps import settings_of
 from web.i18n import request_lang
@@ -46,6 +48,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # --- models ------------------------------------------------------------------------------------
 
 
+class PersonOut(BaseModel):
+    """A person of a found record whom the query named."""
+
+    role: str = Field(description="applicant, subject, father, mother, signer or other")
+    name: str = Field(description="Their name as the record keeps it")
+    role_label: str = Field(description="The role in the request's language (người nộp, cha …)")
+
+
 class HitOut(BaseModel):
     """One search result."""
 
@@ -58,6 +68,9 @@ class HitOut(BaseModel):
     received_on: date | None = Field(description="Ngày tiếp nhận as the catalog knows it")
     score: float = Field(description="Relevance tier, lower is better")
     snippet: str = Field(description="Original text around the match, the match between « and »")
+    people: list[PersonOut] = Field(
+        default_factory=list, description="Who the query named in this record, with their role"
+    )
 
 
 class SearchOut(BaseModel):
@@ -189,6 +202,7 @@ def api_search(
         day_to=day_to,
     )
     found = run_search(request, principal, query, page=page, per_page=per_page)
+    lang = request_lang(request)
     hits = [
         HitOut(
             id=h.record_id,
@@ -200,6 +214,7 @@ def api_search(
             received_on=h.received_on,
             score=h.score,
             snippet=h.snippet,
+            people=[_person_out(p, lang) for p in h.people],
         )
         for h in found.hits
     ]
@@ -211,6 +226,11 @@ def api_search(
         pages=found.pages,
         hits=hits,
     )
+
+
+def _person_out(person: PersonMatch, lang: str) -> PersonOut:
+    label = text(f"person_role_{person.role}", lang)
+    return PersonOut(role=person.role, name=person.name, role_label=label)
 
 
 @router.get("/records/{record_id}", response_model=RecordOut, summary="One record (auditor)")

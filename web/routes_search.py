@@ -6,6 +6,8 @@ ngày tiếp nhận. Words and filters go to :func:`services.search.search` — 
 same call ``GET /api/search`` makes — limited to the user's unit when they have
 one. Empty words with filters (or a submitted empty form) list the newest records.
 
+Each hit names the people the query matched, with their role ("Lê Văn Tám (cha)",
+:func:`services.search.person_text`), in a column shown when some hit names someone.
 Snippets come from the catalog with the match between « and » (cut from the
 original text, diacritics kept); :func:`highlight` escapes everything and turns
 only those marks into ``<mark>``. The audit log gets the counts and the names of
@@ -26,7 +28,7 @@ from starlette.responses import Response
 from catalog.audit import Action
 from catalog.register import units as register_units
 from services import search as search_service
-from services.search import RecordQuery, ResultPage
+from services.search import RecordQuery, ResultPage, person_text
 from sohoa.dates import parse_optional_day
 from sohoa.errors import InvalidRequestError, SohoaError
 from web.audit import audit
@@ -170,6 +172,7 @@ def search_page(
         "kinds": KINDS,
         "statuses": STATUSES,
         "highlight": highlight,
+        "person_text": person_text,
         "result": None,
         "links": {},
         "error": None,
