@@ -312,3 +312,26 @@ def person_reasons(persons: Sequence[Person], flat_id: str | None) -> list[str]:
         if p.problem and p.id_number != flat_id
     )
     return reasons
+
+
+def with_corrected(persons: Sequence[Person], kind: str, field: str, value: str | None):
+    """The record's people after a clerk corrected the flat field ``field`` to ``value``.
+
+    Why: the flat applicant_name, id_number and birth_date are the primary person's
+    (:data:`PRIMARY_ROLES`); a correction of one that left the person unchanged would show
+    the wrong name in search by person and keep the old value's doubts. The first person of
+    the first primary role present takes the value; with none, one is added under that role.
+    Other fields leave the people as they are.
+    """
+    attribute = PERSON_FIELDS.get(field)
+    if attribute is None:
+        return tuple(persons)
+    roles = PRIMARY_ROLES.get(kind, PRIMARY_ROLES["thanh-phan"])
+    at = next((i for role in roles for i, p in enumerate(persons) if p.role == role), None)
+    if at is None:
+        return (*persons, Person(role=roles[0], **{attribute: value}))
+    update: dict = {attribute: value, "problem": None}  # a typed value replaces the doubt
+    if attribute == "birth_date":
+        update["birth_year"] = int(value[:4]) if value and value[:4].isdigit() else None
+    changed = persons[at].model_copy(update=update)
+    return (*persons[:at], changed, *persons[at + 1 :])

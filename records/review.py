@@ -30,6 +30,7 @@ from typing import TypedDict, Unpack
 
 from catalog.database import Catalog
 from ocr.fields import review_reasons, valid_value, with_field
+from ocr.persons import with_corrected
 from ocr.rules import Rules, load_rules
 from ocr.validators import VALIDATORS, Checked
 from records.commit import load_manifest, put_manifest
@@ -155,7 +156,9 @@ def correct_field(
         fields = with_field(manifest.fields, new)
         change = _correction(field, old.value if old else None, new.value, by, options)
         reasons = _recomputed(manifest, fields, field, rules, settings.review_confidence)
-        return _updated(manifest, fields=fields, change=change, reasons=reasons)
+        updated = _updated(manifest, fields=fields, change=change, reasons=reasons)
+        people = with_corrected(manifest.persons, manifest.kind, field, new.value)
+        return updated.model_copy(update={"persons": people})
 
     return _change(store, catalog, record_id, claims_at, _revision(options), corrected)
 

@@ -331,3 +331,50 @@ def test_the_web_page_and_the_api_say_whom_each_hit_is_about(
     assert [h["people"] for h in api.json()["hits"]] == [
         [{"role": "applicant", "name": "Trần Văn Hưởng", "role_label": "applicant"}]
     ]
+
+
+def test_a_corrected_applicant_is_the_person_search_finds(catalog_url: str, tmp_path: Path) -> None:
+    """A clerk's correction of the flat applicant_name (or ID number) is the primary
+    person's: search by the corrected name finds the record as its applicant, the name it
+    replaces no longer does, and the other people stay as they were."""
+    from records.review import correct_field
+    from schemas.settings import FieldSettings
+
+    store = LocalObjectStore(tmp_path / "store")
+    key = manifest_key("archive", BIRTH.record_id)
+    store.put_bytes(key, BIRTH.model_dump_json().encode())
+    with Catalog(catalog_url) as cat:
+        cat.add_record(BIRTH, manifest_key=key, manifest_sha256=_sha(key))
+        fixed = correct_field(
+            store=store,
+            catalog=cat,
+            settings=FieldSettings(),
+            record_id=BIRTH.record_id,
+            field="applicant_name",
+            value="Nguyễn Thị Hồng Nhung",
+            by="clerk",
+            reason="bản gốc",
+        )
+        assert [(p.role, p.name) for p in fixed.persons][:2] == [
+            ("applicant", "Nguyễn Thị Hồng Nhung"),
+            ("subject", "Nguyễn Minh Khang"),
+        ]
+        assert fixed.persons[2:] == BIRTH.persons[2:]
+        applicant = PersonMatch(role="applicant", name="Nguyễn Thị Hồng Nhung")
+        assert _found(cat, "nguyen thi hong nhung") == [(BIRTH.record_id, 0.0, (applicant,))]
+        still = _found(cat, "nguyen thi hong dao")  # the mother keeps her name
+        assert still and still[0][2] == (PersonMatch(role="mother", name="Nguyễn Thị Hồng Đào"),)
+
+
+def test_a_correction_with_no_primary_person_adds_one() -> None:
+    from ocr.persons import with_corrected
+
+    added = with_corrected((), "ket-qua", "id_number", "045187002319")
+    assert [(p.role, p.id_number) for p in added] == [("subject", "045187002319")]
+    assert with_corrected(BIRTH.persons, "thanh-phan", "sector", "Hộ tịch") == BIRTH.persons
+    dated = with_corrected(BIRTH.persons, "ket-qua", "birth_date", "2023-10-21")
+    assert (dated[1].role, dated[1].birth_date, dated[1].birth_year) == (
+        "subject",
+        "2023-10-21",
+        2023,
+    )
