@@ -363,13 +363,14 @@ def show(
     from records.review import review_reason
 
     for key, value in detail.items():
-        if key in ("fields", "review_reasons"):
+        if key in ("fields", "review_reasons", "persons"):
             continue
         if not key.endswith(("_detail", "corrections")):
             out.print(f"[bold]{t('field_' + key)}:[/] {value}", highlight=False)
     for code in detail["review_reasons"]:
         out.print(f"  ⚠ {review_reason(code)}", highlight=False)
     _print_fields(detail["fields_detail"])
+    _print_people(detail["persons"])
     _print_pages(detail["pages_detail"])
     if detail["corrections"]:
         table = Table(title=t("corrections_title"))
@@ -396,6 +397,23 @@ def _print_fields(fields: list[dict]) -> None:
             f"{f['confidence']:.2f}",
             f["problem"] or "",
         )
+    out.print(table)
+
+
+def _print_people(persons: list[dict]) -> None:
+    """Who the record names, by role (applicant, subject, parents, signer), and where."""
+    if not persons:
+        return
+    table = Table(title=t("people_title"))
+    for col in ("role", "person_name", "id_number", "birth", "page", "problem"):
+        table.add_column(t(f"col_{col}"))
+    for p in persons:
+        born = p.get("birth_date") or str(p.get("birth_year") or "")
+        page = "" if p.get("page") is None else str(p["page"] + 1)
+        table.add_row(
+            t(f"person_role_{p['role']}"), p.get("name", ""), p.get("id_number", ""), born, page,
+            p.get("problem", ""),
+        )  # fmt: skip
     out.print(table)
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from catalog.database import open_catalog
 from flows import batch
-from ocr.fields import PageFields, extract_page, merge_fields
+from ocr.fields import PageFields, extract_page, merge_fields, merge_record
 from ocr.pages import count_pages, detect_format, iter_pages
 from ocr.rules import load_rules
 from pdf.assemble import build_archival_pdf
@@ -41,7 +41,7 @@ from records.versions import (
     check_count,
     check_page,
 )
-from schemas.fields import FieldValue
+from schemas.fields import FieldValue, Person
 from schemas.models import (
     Manifest,
     PageImage,
@@ -144,7 +144,7 @@ def read_new_pages(scan: Path, source: SourceFile, settings: Settings, work: Pat
     )
     summaries = page_summaries(draft)
     texts = tuple(r.ocr.text for r in readings)
-    return NewPages(scan, source, pdf, summaries, texts, fields)
+    return NewPages(scan, source, pdf, summaries, texts, fields, _people(found, settings))
 
 
 def _read(pages: list[PageImage], settings: Settings) -> list[PageReading]:
@@ -174,6 +174,14 @@ def _merged(found: list[PageFields | None], settings: Settings) -> tuple[FieldVa
         return ()
     fields, _ = merge_fields(pages, load_rules(settings.fields.rules_path))
     return fields
+
+
+def _people(found: list[PageFields | None], settings: Settings) -> tuple[Person, ...]:
+    """The people the new pages name (``page`` = position within the scan)."""
+    pages = [f for f in found if f is not None]
+    if not pages:
+        return ()
+    return merge_record(pages, load_rules(settings.fields.rules_path), kind=None).persons
 
 
 def version_result(manifest: Manifest) -> dict:

@@ -43,11 +43,12 @@ from typing import Literal
 
 from catalog.database import Catalog
 from catalog.rows import RecordRow
+from ocr.persons import person_reasons
 from pdf.assemble import read_sohoa_metadata
 from pdf.versions import assemble_version
 from records.commit import manifest_from_bytes, put_manifest, stored_record
 from records.review import check_revision, record_lock
-from schemas.fields import Correction, FieldValue
+from schemas.fields import Correction, FieldValue, Person
 from schemas.models import (
     Manifest,
     PageSummary,
@@ -107,6 +108,8 @@ class NewPages:
     texts: tuple[str, ...]
     fields: tuple[FieldValue, ...] = ()
     """Field values read on these pages alone (to spot one that contradicts the record)."""
+    persons: tuple[Person, ...] = ()
+    """The people these pages name (``page``: 0-based within the scan)."""
 
     @property
     def count(self) -> int:
@@ -402,6 +405,8 @@ def next_manifest(
     )  # fmt: skip
     reasons = _reasons(current, change, summaries, page.fields)
     shifted = current.fields if replacing else _shifted(current.fields, position, page.count)
+    persons, doubts = joined_people(current, change, page)
+    reasons = tuple(dict.fromkeys((*reasons, *doubts)))
     return current.model_copy(
         update={
             "version": version,
@@ -410,6 +415,7 @@ def next_manifest(
             "pages": tuple(pages),
             "text": "\f".join(texts),
             "fields": shifted,
+            "persons": persons,
             "review_reasons": reasons,
             "status": "needs_review" if reasons else "archived",
             "mean_confidence": _mean_confidence(pages),
@@ -418,6 +424,45 @@ def next_manifest(
             "software": SOFTWARE,
         }
     )
+
+
+def joined_people(
+    current: Manifest, change: PageChange, page: NewPages
+) -> tuple[tuple[Person, ...], list[str]]:
+    """The record's people with the new pages', and the doubts only the new pages bring.
+
+    Why: a missing page is often the one naming someone (an ID-card copy, a parent's
+    declaration); search by person and the review queue must know them. The record's
+    people keep their values (and any correction); their pages move with an insertion. A
+    new page's person of a role already held by someone of the same name or ID number is
+    that person; another name is a second person of that role, which the queue shows as a
+    conflict. Doubts the record already had (and perhaps had accepted) are not raised again.
+    """
+    position, inserted = change.page - 1, change.action != "replace_page"
+    moved = tuple(
+        p.model_copy(update={"page": p.page + page.count})
+        if inserted and p.page is not None and p.page >= position
+        else p
+        for p in current.persons
+    )
+    new = [
+        p.model_copy(update={"page": position + (p.page or 0)})
+        for p in page.persons
+        if not any(_same_person(p, q) for q in moved)
+    ]
+    joined = (*moved, *new)
+    flat_id = next((f.value for f in current.fields if f.name == "id_number"), None)
+    before = set(person_reasons(moved, flat_id))
+    return joined, [r for r in person_reasons(joined, flat_id) if r not in before]
+
+
+def _same_person(a: Person, b: Person) -> bool:
+    """One role, and the same ID number or (folded) name."""
+    if a.role != b.role:
+        return False
+    if a.id_number and b.id_number:
+        return a.id_number == b.id_number
+    return bool(a.name and b.name and fold(a.name) == fold(b.name))
 
 
 def _span(first: int, count: int) -> str:

@@ -53,6 +53,7 @@ def show_record(settings: Settings, record_id: str) -> dict:
         version=manifest.version,
         pages_detail=[p.model_dump(mode="json", exclude={"words"}) for p in manifest.pages],
         history_detail=[h.model_dump(mode="json") for h in manifest.history],
+        persons=[p.model_dump(mode="json", exclude_none=True) for p in manifest.persons],
     )
     return view
 

@@ -274,3 +274,33 @@ def test_the_same_change_again_after_it_was_made_is_not_made_twice(copy):
     assert again == first and sorted(cli.archive_objects()) == stored
     other = cli.json(*args[:-1], "trang cần hai bản", "--by", "clerk7")
     assert (other["version"], other["pages"]) == (3, 5)
+
+
+SECOND_APPLICANT = [
+    "GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ",
+    "Họ và tên người nộp: Trần Văn Hưởng",
+    "Nội dung yêu cầu: Đăng ký khai sinh",
+]
+
+
+def test_an_added_page_brings_its_people_and_their_doubts(copy, tmp_path):
+    """A page naming another applicant joins the record's people at its page (search by
+    person finds the record through it) and is a person conflict for the review queue; the
+    record's own people stay as they were."""
+    from samples.synth import render_page
+
+    cli, record, _ = copy
+    scan = tmp_path / "tiep-nhan-2.png"
+    render_page(SECOND_APPLICANT, font_size_pt=14).save(scan, dpi=(300, 300))
+    before = cli.json("show", record["id"])
+    done = _add(cli, record, scan, "--reason", "bổ sung giấy tiếp nhận", "--json")
+    assert done.returncode == 0, done.stderr
+    after = cli.json("show", record["id"])
+    old = [(p["role"], p["name"]) for p in before["persons"]]
+    now = [(p["role"], p["name"], p["page"]) for p in after["persons"]]
+    assert [(r, n) for r, n, _ in now[: len(old)]] == old
+    assert ("applicant", "Trần Văn Hưởng", 3) in now, now
+    assert any(r.startswith("person_conflict:applicant:") for r in after["review_reasons"])
+    [hit] = cli.json("search", "tran van huong")["hits"]
+    assert hit["record_id"] == record["id"]
+    assert {"role": "applicant", "name": "Trần Văn Hưởng"} in hit["people"]
