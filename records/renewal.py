@@ -21,7 +21,6 @@ made: the record is reported ``blocked`` instead of being re-stamped every night
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import uuid
@@ -37,9 +36,10 @@ from catalog.database import Catalog
 from catalog.rows import RecordRow
 from pdf.sign.archive_stamp import add_archive_timestamp, authority_expiry, last_timestamp
 from pdf.sign.validation import SignatureCheck, validate_signature
-from records.commit import manifest_from_bytes, put_manifest, stored_record
+from records.commit import put_manifest, stored_record
 from records.review import record_lock
 from records.verify import VerifyResult
+from records.versions import current_version
 from schemas.models import Manifest, StoredObject, VersionChange, VersionRef
 from schemas.settings import Settings
 from sohoa import SOFTWARE
@@ -138,7 +138,7 @@ def renew_record(
     """
     with record_lock(claims_at, record_id):
         row = catalog.get_record(record_id)
-        current, previous = _current(store, row)
+        current, previous = current_version(store, row)
         prefix = row.manifest_key.rsplit("/", 1)[0]
         version = current.version + 1
         manifest_key = object_keys.version_manifest_key(prefix, row.id, version)
@@ -264,23 +264,6 @@ def renewed_manifest(
             "software": SOFTWARE,
         }
     )
-
-
-def _current(store: ObjectStore, row: RecordRow) -> tuple[Manifest, VersionRef]:
-    """The manifest the catalog points at (hash checked) and a reference to it."""
-    data = store.get_bytes(row.manifest_key)
-    sha = hashlib.sha256(data).hexdigest()
-    if sha != row.manifest_sha256:
-        raise VerificationError(record=row.id, reason="manifest changed; run sohoa verify")
-    manifest = manifest_from_bytes(data)
-    ref = VersionRef(
-        version=manifest.version,
-        manifest=StoredObject(
-            key=row.manifest_key, sha256=sha, size=len(data), content_type="application/json"
-        ),
-        pdf=manifest.pdf,
-    )
-    return manifest, ref
 
 
 def _stored_renewal(

@@ -180,7 +180,7 @@ def change_pages(
     record_id = catalog.get_record(record_id).id  # a prefix names the same lock as the full id
     with record_lock(claims_at, record_id):
         row = catalog.get_record(record_id)
-        current, previous = _current_version(store, row)
+        current, previous = current_version(store, row)
         if _made_already(current, change, page):
             log.info("record %s: this change made version %s already", row.id, current.version)
             return current
@@ -230,7 +230,7 @@ def _made_already(current: Manifest, change: PageChange, page: NewPages) -> bool
     return same_change and seen and last.original.sha256 == page.source.sha256
 
 
-def _current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, VersionRef]:
+def current_version(store: ObjectStore, row: RecordRow) -> tuple[Manifest, VersionRef]:
     """The manifest the catalog points at, and a reference to it for the next version.
 
     Raises:
