@@ -10,6 +10,7 @@ time-stamp is due for renewal (before its authority's certificate expires).
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -412,7 +413,7 @@ def parse_pdfsig(stdout: str) -> list[dict[str, str]]:
     return [dict(_PDFSIG_FIELD.findall(chunk)) for chunk in _PDFSIG_BLOCK.split(stdout)[1:]]
 
 
-def _pdfsig_check(path: Path, timestamp_fields: set[str]) -> dict[str, Any]:
+def _pdfsig_check(path: Path, timestamp_fields: Collection[str] = ()) -> dict[str, Any]:
     """Validate with poppler's pdfsig, an implementation independent of pyHanko.
 
     Document time-stamps (``timestamp_fields``) are counted but not judged: poppler up
