@@ -18,6 +18,7 @@ import json
 import os
 import re
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -288,11 +289,15 @@ def province(tmp_path, pg_url, s3_server) -> dict[str, str]:
 def test_a_postgresql_catalog_with_lost_tables_is_rebuilt_from_s3(cli, tmp_path, province):
     import psycopg
 
+    from records.audit_trail import SETTLE
     from schemas.settings import Settings
     from storage.object_keys import audit_segment_key
     from storage.stores import open_store
 
     token = set_up_office(cli, tmp_path, env=province)
+    # on PostgreSQL an entry is sealed once SETTLE old (a transaction still open could commit
+    # a lower id): the office's entries must be that old, however fast the set-up ran
+    time.sleep(SETTLE.total_seconds() + 0.5)
     run(cli, "catalog", "backup", env=province)
     url = province["SOHOA_CATALOG_URL"]
     with psycopg.connect(url, autocommit=True) as db:  # half the catalog gone
