@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -30,7 +29,7 @@ import psutil
 import psycopg
 import pytest
 from conftest import make_cli
-from test_deployments import PREFECT, deployed  # noqa: F401 (fixture)
+from test_deployments import PREFECT, deployed, stop_worker  # noqa: F401 (fixture)
 from test_nightly import scan
 from test_web_clerk import add_people, signed_in, upload_api
 
@@ -181,8 +180,7 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
         night_ended = datetime.now(UTC)
     finally:
         _kill_machine(worker_a)
-        os.killpg(worker_b.pid, signal.SIGTERM)
-        worker_b.wait(timeout=60)
+        stop_worker(worker_b, group=True)
 
     assert [(o.batch_id, o.result) for o in night.batches] == [(killed[0], "archived")]
     states = latest_runs(ids)

@@ -9,7 +9,9 @@ flow run in the test suite went on working. The commands run here as the README'
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -98,14 +100,33 @@ def test_a_worker_runs_a_digitise_deployment_to_an_archived_record(
         with TesseractCount(root=worker.pid) as tesseracts:
             state = _wait_for_end(run.id, get_client)
     finally:
-        worker.terminate()
-        _, errors = worker.communicate(timeout=60)
+        errors = stop_worker(worker)
     assert state.is_completed(), (state, errors[-3000:])
     assert tesseracts.seen and tesseracts.most == 1  # ocr.workers, not one per page (3)
     settings = Settings(data_dir=data)
     (row,) = open_catalog(settings.resolved_catalog_url).list_records()
     assert row.unit == "H56.01" and row.page_count == 3
     assert (settings.local_store_root / row.pdf_key).is_file()
+
+
+def stop_worker(worker: subprocess.Popen, *, group: bool = False, grace_s: float = 60) -> str:
+    """Stop a ``prefect worker`` as systemd or ``docker stop`` would; return its stderr.
+
+    SIGTERM first (Prefect's worker stops taking runs and waits for its flow runs); a
+    second SIGTERM after ``grace_s`` (Prefect's own "force": SIGKILL to the worker), then
+    SIGKILL. Why the escalation: under a loaded test session a Prefect 3.8 worker was seen
+    to ignore its first SIGTERM with no flow run left (stuck in its poll loop), and the
+    test then left it running for good. ``group``: signal the worker's process group.
+    """
+    send = (lambda s: os.killpg(worker.pid, s)) if group else worker.send_signal
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):
+        with contextlib.suppress(ProcessLookupError):
+            send(sig)
+        try:
+            return worker.communicate(timeout=wait_s)[1] or ""
+        except subprocess.TimeoutExpired:
+            continue
+    return ""
 
 
 def start_worker(prefect_api_url: str, cwd: Path, **sohoa_env: str) -> subprocess.Popen:
@@ -175,8 +196,7 @@ def test_web_uploads_become_flow_runs_that_a_worker_on_another_machine_archives(
         # the run writes its row before it reports its end: stop the worker only after that
         fixity_state = _wait_for_end(fixity_run.id, get_client)
     finally:
-        worker.terminate()
-        _, errors = worker.communicate(timeout=60)
+        errors = stop_worker(worker)
     assert final["status"] in ("archived", "needs_review"), (final, errors[-3000:])
     assert check["state"] == "done" and check["verdict"] == "ok", (check, errors[-3000:])
     assert check["checked"] == 1 and check["orphans"] == 0
