@@ -98,10 +98,21 @@ def page_persons(
         if above != section:
             current, section = None, above
         attribute = PERSON_FIELDS[find.value.name]
+        if attribute == "name" and is_signing_instruction(find.value.value):
+            continue  # "(Ký và ghi rõ họ tên)" under a signature line names nobody
         said = role_in(find.zone, cues) or find.rule.role  # the printed words first
         current = _place(people, current, find.value, attribute, said, section or default_role)
     people.extend(PagePerson("signer", s.page or 0, {"name": [s]}) for s in signers)
     return people
+
+
+_SIGNING_INSTRUCTION = re.compile(r"\bky\b.*\bghi ro\b|\bghi ro ho\b|\bky ten\b.*\bdong dau\b")
+
+
+def is_signing_instruction(value: str) -> bool:
+    """Whether a "name" is the instruction printed under a signature line ("Ký và ghi rõ
+    họ tên", "Ký, ghi rõ họ tên", "Ký tên, đóng dấu"), as OCR read it, brackets lost."""
+    return bool(_SIGNING_INSTRUCTION.search(fold(value).lower()))
 
 
 def _place(people, current, value: FieldValue, attribute: str, said, fallback) -> PagePerson:

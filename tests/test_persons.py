@@ -284,3 +284,18 @@ def test_a_household_business_certificate_names_its_owner(rules):
     ]
     flat = {f.name: (f.value, f.problem) for f in merged.fields}
     assert flat["id_number"] == ("045196002319", None)
+
+
+def test_the_signing_instruction_under_a_signature_names_nobody(rules):
+    """The demo receipt's "NGƯỜI NỘP HỒ SƠ / (Ký và ghi rõ họ tên)" block, read by OCR with
+    its brackets lost and "họ" as "hồ", was a third applicant in the review queue."""
+    receipt = [line for line in RECEIPT if "ông (bà)" not in line[0]]
+    receipt += [
+        ("NGƯỜI NỘP HỒ SƠ", 0.1, 0.80),
+        ("Người nộp hồ sơ: Ký và ghi rõ hồ tên", 0.1, 0.82),
+    ]
+    found = [extract_page(page(receipt, 0), (), rules, separator_codes=())]
+    merged = merge_record(found, rules, kind="thanh-phan")
+    assert [p.name for p in merged.persons if p.role == "applicant"] == ["Nguyễn Thị Hồng Đào"]
+    reasons = review_reasons(merged.fields, (), (), 0.6, merged.persons)
+    assert not any(r.startswith("person_conflict") for r in reasons), reasons
