@@ -242,7 +242,7 @@ def _ingest_batches(batches, settings, *, dossier, unit, kind, quiet, batch_ids=
                 fail(exc)
                 code = code or int(exc.exit_code)
             except Exception as exc:  # noqa: BLE001 - one batch must not stop the others
-                unexpected(exc)
+                unexpected(exc, settings.data_dir)
                 code = code or int(ExitCode.INTERNAL)
             progress.batch_finished()
     return views, code

@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -60,14 +61,51 @@ def fail(exc: SohoaError) -> None:
     console.print(f"[bold red]{t('error')}:[/] {exc.render(current_lang())}", highlight=False)
 
 
-def unexpected(exc: BaseException) -> None:
-    """An error we did not foresee: one line for the user, the traceback with --verbose."""
+def unexpected(exc: BaseException, data_dir: Path | None = None) -> None:
+    """An error we did not foresee: one line for the user, the traceback with --verbose.
+
+    The traceback also goes to ``data_dir/logs/errors.log`` (personal data masked), and the
+    line says so: whoever supports the office, or a test that saw exit code 70, can read
+    what happened without running the command again with ``-v``.
+    """
     from sohoa.errors import SohoaError as _Base
 
     detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-    fail(_Base("internal", detail=detail))
+    logged = log_traceback(exc, data_dir) if data_dir else None
+    if logged:
+        fail(_Base("internal_logged", detail=detail, log=str(logged)))
+    else:
+        fail(_Base("internal", detail=detail))
     if os.environ.get("SOHOA_VERBOSE"):
         console.print_exception()
+
+
+ERROR_LOG = Path("logs") / "errors.log"
+"""Where :func:`unexpected` keeps tracebacks, under the data directory."""
+
+
+def log_traceback(exc: BaseException, data_dir: Path) -> Path | None:
+    """Append ``exc``'s traceback, masked, to the data directory's error log (kept to
+    four files of 1 MB by :class:`logging.handlers.RotatingFileHandler`); ``None`` when
+    the log cannot be written (a read-only data directory): the one-line message stays."""
+    import logging
+    import traceback
+    from logging.handlers import RotatingFileHandler
+
+    from sohoa.logmask import mask_personal_data
+
+    path = Path(data_dir) / ERROR_LOG
+    text = "".join(traceback.format_exception(exc))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handler = RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+    except OSError:
+        return None
+    with closing(handler):
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+        masked = (mask_personal_data(text),)
+        handler.handle(logging.LogRecord("sohoa", logging.ERROR, "", 0, "%s", masked, None))
+    return path
 
 
 def guard(func):

@@ -83,7 +83,7 @@ def nightly(
     except typer.Exit:
         raise
     except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with -v
-        unexpected(exc)
+        unexpected(exc, settings.data_dir)
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
     code = exit_code(summary)
     _print_summary(summary, code, as_json)

@@ -30,6 +30,7 @@ from s3server import TEST_RETENTION, drop_bucket, s3_server  # noqa: F401
 from catalog.accounts import authenticate
 from catalog.database import Catalog
 from catalog.tokens import token_user
+from cli.common import ERROR_LOG
 from sohoa.errors import ExitCode
 
 PASSWORD = "mat-khau-rat-dai-2025-Xy"
@@ -55,7 +56,10 @@ Seal notes are left out: a rebuild notes the restored chain's end anew."""
 
 def run(cli: Cli, *args: str, code: int = 0, env: dict | None = None):
     done = cli(*args, extra_env=env)
-    assert done.returncode == code, (args, done.stdout, done.stderr)
+    if done.returncode != code:  # the end of stderr and the error log say why (pytest
+        log = cli.data_dir / ERROR_LOG  # would cut a long tuple in the middle)
+        logged = log.read_text(encoding="utf-8")[-4000:] if log.exists() else ""
+        pytest.fail(f"{args} exited {done.returncode}\n{done.stderr[-2000:]}\n{logged}")
     return done
 
 

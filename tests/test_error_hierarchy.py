@@ -239,3 +239,33 @@ def test_a_search_interrupted_by_its_budget_is_told_apart_by_sqlite_code_not_tex
     assert _interrupted(_sqlite_error(counting + " LIMIT 100000", interrupt=True))
     assert not _interrupted(_sqlite_error("SELECT * FROM no_such_table", interrupt=False))
     assert not _interrupted(sqlite3.OperationalError("interrupted"))  # the words alone
+
+
+def _raised(exc: Exception) -> Exception:
+    try:
+        raise exc
+    except Exception as caught:  # noqa: BLE001 - a real traceback to log
+        return caught
+
+
+def test_an_internal_error_keeps_its_traceback_in_the_data_directory(tmp_path, capsys):
+    from cli.common import ERROR_LOG, unexpected
+
+    unexpected(_raised(ValueError("CCCD 001087012345 không đọc được")), tmp_path)
+    said = capsys.readouterr().err
+    log = (tmp_path / ERROR_LOG).read_text(encoding="utf-8")
+    assert "Traceback" in log and "_raised" in log and "ValueError" in log
+    assert "001087012345" not in log  # personal data masked, as in every log
+    assert str(tmp_path / ERROR_LOG) in said.replace("\n", "")
+    unexpected(_raised(KeyError("second")), tmp_path)  # appended, not overwritten
+    assert (tmp_path / ERROR_LOG).read_text(encoding="utf-8").count("Traceback") == 2
+
+
+def test_an_internal_error_with_no_writable_log_still_says_what_happened(tmp_path, capsys):
+    from cli.common import unexpected
+
+    blocked = tmp_path / "data"
+    blocked.write_text("a file where the data directory should be")
+    unexpected(_raised(RuntimeError("boom")), blocked)
+    said = capsys.readouterr().err
+    assert "RuntimeError: boom" in said and "errors.log" not in said
