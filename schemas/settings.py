@@ -49,7 +49,7 @@ class OcrSettings(_Frozen):
     psm: int = 3
     """Tesseract page segmentation mode (3 = fully automatic)."""
     workers: int = Field(default=0, ge=0)
-    """Pages OCR'd in parallel; 0 means one per CPU core."""
+    """Tesseracts run at once (one page more is prepared meanwhile); 0 means one per CPU core."""
     page_timeout_s: float = Field(default=180.0, gt=0)
     """Seconds before Tesseract is stopped on one page."""
     orient: bool = True

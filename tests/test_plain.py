@@ -56,6 +56,49 @@ def test_a_plain_run_reads_no_more_pages_at_once_than_configured(tmp_path, scan_
     assert tesseracts.seen > 0 and tesseracts.most == 1, vars(tesseracts)
 
 
+def test_a_page_is_prepared_while_the_configured_tesseracts_read(tmp_path, scan_pdf, monkeypatch):
+    """One page more than Tesseracts is in flight: a page is decoded while the one
+    Tesseract allowed (``ocr.workers = 1``) reads another, and still never two Tesseracts."""
+    from flows import batch
+    from sohoa.programs import tesseract
+
+    reading_meanwhile = []
+    real = batch.load_page_pixels
+
+    def decode(page):
+        reading_meanwhile.append(tesseract.RUNNING.running)
+        return real(page)
+
+    monkeypatch.setattr(batch, "load_page_pixels", decode)
+    settings = Settings(data_dir=tmp_path / "data", ocr={"workers": 1})
+    with TesseractCount() as tesseracts:
+        [manifest] = run_plain([str(scan_pdf)], settings=settings)
+    assert len(manifest.pages) == len(reading_meanwhile) == 3
+    assert max(reading_meanwhile) == 1, reading_meanwhile  # decoded while a Tesseract read
+    assert tesseracts.most == 1, vars(tesseracts)
+
+
+def test_the_tesseract_bound_holds_across_threads_and_can_change():
+    from sohoa.programs.tesseract import RunningLimit
+
+    limit, most, lock = RunningLimit(2), [0], threading.Lock()
+
+    def one() -> None:
+        with limit.slot():
+            with lock:
+                most[0] = max(most[0], limit.running)
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=one) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 2 and limit.running == 0
+    limit.at_most(0)  # never below one: a batch could not read at all
+    assert limit.size == 1
+
+
 def test_what_follows_the_last_page_is_loaded_while_pages_are_read(tmp_path, scan_pdf, monkeypatch):
     """The second reading's word pairs, the signing key and the administrative units are
     loaded in a background thread as pages start: not twice by the page threads, and not

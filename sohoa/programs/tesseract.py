@@ -13,10 +13,18 @@ costs one Tesseract run and no extra image encoding; pytesseract's once-per-proc
 
 ``OMP_THREAD_LIMIT`` is passed to each child: pages already run one per core, and
 unlimited OpenMP threads made one project 31x slower.
+
+:data:`RUNNING` bounds how many Tesseract children this process runs at once (one per
+core by default): a batch may then keep one page more in flight than there are cores,
+so that page's Python work (decoding, cleaning, the MRC split) runs while both cores'
+Tesseracts read, and a core no longer waits for it (``flows.batch._read_all``).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +33,61 @@ from pytesseract import pytesseract as _pt
 from sohoa.errors import ExternalProgramError
 from sohoa.programs.run import ProgramResult, run_program
 
-__all__ = ["DEFAULT_THREADS", "languages", "osd", "thread_env", "tsv", "version"]
+__all__ = [
+    "DEFAULT_THREADS",
+    "RUNNING",
+    "RunningLimit",
+    "languages",
+    "osd",
+    "thread_env",
+    "tsv",
+    "version",
+]
 
 DEFAULT_THREADS = 1
 """OpenMP threads per Tesseract child: one, since sohoa runs one Tesseract per core."""
+
+
+class RunningLimit:
+    """At most :attr:`size` Tesseract children at once in this process (``None``: no bound).
+
+    Why one bound for the process and not one per batch: the web app and a worker run
+    several batches at once (``web.job_workers``), and what must not be exceeded is
+    Tesseracts per machine's cores, not per batch. Waiting callers are woken in turn.
+    """
+
+    def __init__(self, size: int | None = None) -> None:
+        self._changed = threading.Condition()
+        self._running = 0
+        self.size = size
+
+    def at_most(self, size: int) -> None:
+        """Bound the process's Tesseracts to ``size`` from now on (a batch's ``ocr.workers``)."""
+        with self._changed:
+            self.size = max(1, size)
+            self._changed.notify_all()
+
+    @property
+    def running(self) -> int:
+        """Tesseract children running now (tests count them)."""
+        return self._running
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Wait for a free slot, hold it while the block runs one Tesseract child."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.size is None or self._running < self.size)
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._changed.notify()
+
+
+RUNNING = RunningLimit()
+"""The process's bound on Tesseract children (set per batch by ``flows.batch``)."""
 
 
 def thread_env(threads: int = DEFAULT_THREADS) -> dict[str, str]:
@@ -111,10 +170,12 @@ def languages(*, timeout: float, tessdata_dir: Path | str | None = None) -> set[
 
 
 def _run(args: list[str | Path], *, timeout: float, threads: int, expect: Path) -> ProgramResult:
-    """One Tesseract child with its thread limit; the caller reads the exit code."""
-    return run_program(
-        args, timeout=timeout, check=False, env=thread_env(threads), expect_output=expect
-    )
+    """One Tesseract child with its thread limit, in one of :data:`RUNNING`'s slots; the
+    caller reads the exit code."""
+    with RUNNING.slot():
+        return run_program(
+            args, timeout=timeout, check=False, env=thread_env(threads), expect_output=expect
+        )
 
 
 def _checked(result: ProgramResult) -> ProgramResult:
