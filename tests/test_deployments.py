@@ -112,11 +112,12 @@ def test_a_worker_runs_a_digitise_deployment_to_an_archived_record(
 def stop_worker(worker: subprocess.Popen, *, group: bool = False, grace_s: float = 60) -> str:
     """Stop a ``prefect worker`` as systemd or ``docker stop`` would; return its stderr.
 
-    SIGTERM first (Prefect's worker stops taking runs and waits for its flow runs); a
-    second SIGTERM after ``grace_s`` (Prefect's own "force": SIGKILL to the worker), then
-    SIGKILL. Why the escalation: under a loaded test session a Prefect 3.8 worker was seen
-    to ignore its first SIGTERM with no flow run left (stuck in its poll loop), and the
-    test then left it running for good. ``group``: signal the worker's process group.
+    SIGTERM first, a second SIGTERM after ``grace_s``, then SIGKILL. Why: ``prefect worker
+    start`` turns the first SIGTERM into a SIGINT to itself (a graceful stop: no new runs,
+    the running ones finish) and only the second into SIGKILL
+    (``prefect.utilities.processutils.setup_signal_handlers_worker``); under a loaded test
+    session an idle worker was seen not to leave its poll loop after the first one, and
+    the test then left it running for good. ``group``: signal the worker's process group.
     """
     send = (lambda s: os.killpg(worker.pid, s)) if group else worker.send_signal
     for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGTERM, 15), (signal.SIGKILL, 15)):

@@ -74,6 +74,10 @@ def test_compose_runs_every_service_with_health_checks_and_no_inline_passwords()
     assert services["worker"]["depends_on"]["deployments"] == {
         "condition": "service_completed_successfully"
     }
+    # Docker's default 10 s before SIGKILL would cut most running batches short: the
+    # worker's first SIGTERM is Prefect's graceful stop, it needs minutes to finish a batch
+    grace = services["worker"]["stop_grace_period"]
+    assert grace.endswith("m") and int(grace[:-1]) >= 5, grace
 
 
 def test_compose_prefect_database_settings_exist_in_prefect(monkeypatch):
