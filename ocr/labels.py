@@ -30,6 +30,7 @@ from ocr.rules import (
 from ocr.validators import PATTERNS, VALIDATORS, Checked
 from schemas.fields import FieldValue
 from sohoa.dates import printed_day
+from sohoa.textfold import fold
 
 PATTERN_DISCOUNT = 0.9
 """A value found by its shape alone is less certain than one after its label."""
@@ -146,7 +147,7 @@ def _read_after(lines, line: Line, hits, n: int, rule: FieldRule, stops):
     hit = hits[n]
     after = [h.start for h in hits[n + 1 :] if _ends_value(line, h)]
     end = after[0] if after else len(line.text)
-    value_at = _value_start(line.text, hit, end)
+    value_at = _past_label_cell(line, hit, _value_start(line.text, hit, end), end)
     colon = ":" in line.text[hit.start : value_at]  # a fuzzy match may take in the colon
     cell = _bare_label(line, hit, value_at)
     labelled = colon or rule.keep_label or cell
@@ -216,7 +217,7 @@ def _value_after(lines, line: Line, hit: LabelHit, end: int, value_at: int, labe
     raw = line.text[start:end].strip()
     if not raw.strip(SEPARATORS):
         return None
-    raw = (raw + _continuation(lines, line, rule, stops)).strip(SEPARATORS)
+    raw = (raw + _continuation(lines, line, rule, stops, (start, end))).strip(SEPARATORS)
     if rule.shape in CUT_SHAPES and not labelled:
         return None  # a label-like word without a colon and no value of the right shape
     return (line, start, end, raw) if raw else None
@@ -245,7 +246,7 @@ def _cell_value(lines, line: Line, hits, n: int, rule: FieldRule, stops, *, last
         return src, start + span[0], start + span[1], src.text[start + span[0] : start + span[1]]
     raw = src.text[start:end].strip()
     if rule.continuation and end == len(src.text):
-        raw += _continuation(lines, src, rule, stops)
+        raw += _continuation(lines, src, rule, stops, (start, end))
     raw = raw.strip(SEPARATORS)
     return (src, start, end, raw) if raw else None
 
@@ -299,6 +300,48 @@ def _value_start(text: str, hit: LabelHit, end: int) -> int:
     return position
 
 
+LABEL_CELL_MAX = 40
+"""Characters a label cell may hold beyond the label itself ("Thủ tục hành chính")."""
+
+
+def _past_label_cell(line: Line, hit: LabelHit, value_at: int, end: int) -> int:
+    """Where the value starts when the label opens a table cell: past the cell's border.
+
+    "Thủ tục hành chính │ Đăng ký …" matches the label "thủ tục"; the words up to the
+    border still belong to the label's cell, as the words up to a colon do
+    (:func:`_value_start`). Only for a label opening the line, with no colon after it
+    and a few lower-case words, no digits, before the border: a value starts in capitals
+    or digits ("Nguyễn Văn An", "Số 12"), and a colon ends a label.
+    """
+    if hit.start > 3 or value_at >= end or _border_at(line, hit.end, value_at + 1) is not None:
+        return value_at  # the label's cell already ended: what follows is the value
+    border = _border_at(line, value_at, end)
+    if border is None:
+        return value_at
+    between = line.text[value_at:border].strip()
+    if not between[:1].islower() or len(between) > LABEL_CELL_MAX:
+        return value_at  # a value ("Nguyễn Văn An", "Số 12"), not the rest of a label
+    if ":" in line.text[hit.end : value_at] or any(c.isdigit() for c in between):
+        return value_at
+    position = border
+    while position < end and (line.text[position] in SEPARATORS or line.text[position] in BORDERS):
+        position += 1
+    return position
+
+
+def _border_at(line: Line, start: int, end: int) -> int | None:
+    """The first cell border in ``line.text[start:end]``: a rule read as "│", or the start of
+    a word after a gap of :data:`CELL_GAP` line heights."""
+    for a, _ in line.spans:
+        if a <= start or a >= end:
+            continue
+        if _gap_before(line, a) >= CELL_GAP:
+            bar = next((i for i in range(start, a) if line.text[i] in BORDERS), None)
+            return bar if bar is not None else a
+    bar = next((i for i in range(start, end) if line.text[i] in BORDERS), None)
+    return bar
+
+
 def _line_below(lines: Sequence[Line], line: Line) -> Line | None:
     """The next line down that sits under ``line`` (a value printed under its label)."""
     height = max(1.0, line.y1 - line.y0)
@@ -312,29 +355,65 @@ def _line_below(lines: Sequence[Line], line: Line) -> Line | None:
     return min(below, key=lambda ln: ln.y0) if below else None
 
 
-def _continuation(lines: Sequence[Line], line: Line, rule: FieldRule, stops) -> str:
+def _continuation(lines: Sequence[Line], line: Line, rule: FieldRule, stops, span) -> str:
     """Following lines that carry on a wrapped value (address, trích yếu, procedure name).
 
     A line continues the value when it follows closely, starts no new label, list
     item or heading, and either starts in lower case or starts at the left edge of
     the value's line (a wrapped line) while the value so far has no final full stop.
+    When another cell follows the value on its row (``span``: the value's characters on
+    ``line``), the value wraps inside its own cell: only the words of later lines within
+    that column carry it on, not the neighbouring cells' ("Mã thủ tục │ 1.004…").
     """
+    column = _value_column(lines, line, *span)
     parts: list[str] = []
     prev = line
     for _ in range(rule.continuation):
         nxt = _line_below(lines, prev)
-        if nxt is None or _LIST_MARKER.match(nxt.folded):
+        if nxt is None:
             break
-        if any(_ends_value(nxt, h) for h in find_labels(nxt.folded, stops)):
+        text = nxt.text if column is None else _words_within(nxt, *column)
+        if not text or _LIST_MARKER.match(fold(text)):
             break
-        if looks_like_heading(nxt.text):
+        if any(_ends_value(nxt, h) for h in find_labels(nxt.folded, stops) if _by(nxt, h, text)):
+            break  # a new row: its label in the label's column, or in the value's
+        if looks_like_heading(text):
             break
-        aligned = abs(nxt.x0 - line.x0) < 0.03 * line.page_width or rule.keep_label
-        if not (nxt.text[:1].islower() or (aligned and not prev.text.rstrip().endswith("."))):
+        aligned = column is not None or abs(nxt.x0 - line.x0) < 0.03 * line.page_width
+        if not (text[:1].islower() or ((aligned or rule.keep_label) and not _full_stop(prev))):
             break
-        parts.append(nxt.text.strip())
+        parts.append(text.strip())
         prev = nxt
     return "".join(f" {p}" for p in parts)
+
+
+def _full_stop(line: Line) -> bool:
+    return line.text.rstrip().endswith(".")
+
+
+def _value_column(lines, line: Line, start: int, end: int) -> tuple[float, float] | None:
+    """Left and right bound (page-width fractions) of a value's table cell, when another
+    cell follows it on its row (words after ``end`` past a border, or a line to its right);
+    ``None`` when the value runs to the end of its row (running text wraps to the margin)."""
+    left = word_span(line, start, end)[0] - 0.01
+    after = [x0 for (a, _), (x0, _) in zip(line.spans, line.word_x, strict=False) if a >= end]
+    right = cell_right(lines, line)
+    edges = after[:1] + ([right.x0 / right.page_width] if right is not None else [])
+    return (left, min(edges)) if edges else None
+
+
+def _words_within(line: Line, left: float, right: float) -> str:
+    """The words of ``line`` whose centres lie between ``left`` and ``right``."""
+    inside = [n for n, (x0, x1) in enumerate(line.word_x) if left <= (x0 + x1) / 2 < right]
+    if not inside:
+        return ""
+    return line.text[line.spans[inside[0]][0] : line.spans[inside[-1]][1]]
+
+
+def _by(line: Line, hit: LabelHit, text: str) -> bool:
+    """The label ``hit`` starts before the end of ``text``, the part of ``line`` the value
+    may take: in a cell left of the value's column, or in it (not in a cell to its right)."""
+    return hit.start < line.text.find(text) + len(text)
 
 
 # --------------------------------------------------------------------------- shapes

@@ -69,6 +69,9 @@ class DocTypeRules:
     """As :attr:`FieldRule.families`, for a document type added for one template family."""
     default_role: str = "other"
     """Whose name an unmarked "Họ và tên" gives on this type (``[persons]`` of the rules file)."""
+    labels_from: tuple[str, ...] = ()
+    """Types whose label rows a page of this type also reads, after its own (see
+    :func:`_with_lent_rows`)."""
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,9 @@ def load_rules(path: Path | None = None) -> Rules:
             fields=rules,
             families=tuple(table.get("families", ())),
             default_role=_role(source, defaults.get(name, "other")),
+            labels_from=_known_types(source, table.get("labels_from", ())),
         )
+    doc_types = _with_lent_rows(doc_types)
     record = data.get("record", {})
     for kind, names in record.get("required", {}).items():
         if kind not in ("thanh-phan", "ket-qua") or set(names) - set(FIELD_NAMES):
@@ -201,6 +206,38 @@ def load_rules(path: Path | None = None) -> Rules:
         preferred_source=tuple(record.get("preferred_source", DOC_TYPES)),
         role_cues=tuple(sorted(cues, key=lambda cue: -len(cue[0]))),
     )
+
+
+def _known_types(source: Path, names: Collection[str]) -> tuple[str, ...]:
+    unknown = set(names) - set(DOC_TYPES)
+    if unknown:
+        raise ConfigError(reason=f"field rules {source}: labels_from names {sorted(unknown)}")
+    return tuple(names)
+
+
+def _with_lent_rows(doc_types: dict[str, DocTypeRules]) -> dict[str, DocTypeRules]:
+    """Each type with ``labels_from`` gets those types' label rows after its own.
+
+    Why: a page whose title is none sohoa knows (another office's slip, a form printed
+    without its heading, a title OCR could not read) still prints "Họ và tên người nộp:
+    …" or "Mã hồ sơ | …" in a table; read with no label rows, it gave nothing but the
+    codes on it. A lent row keeps the families of the type it came from, so a benchmark
+    that holds a family out (:func:`without_families`) drops it here too.
+    """
+    lent_to = {}
+    for name, table in doc_types.items():
+        seen = {(row.name, row.folded_labels) for row in table.fields}
+        lent = []
+        for source in table.labels_from:
+            giver = doc_types.get(source)
+            for row in giver.fields if giver else ():
+                if row.kind != "label" or (row.name, row.folded_labels) in seen:
+                    continue
+                seen.add((row.name, row.folded_labels))
+                families = tuple(dict.fromkeys(row.families + giver.families))
+                lent.append(replace(row, families=families))
+        lent_to[name] = replace(table, fields=table.fields + tuple(lent))
+    return lent_to
 
 
 def _role(source: Path, role: str) -> str:
@@ -440,7 +477,9 @@ def find_label(folded_line: str, label: str) -> LabelHit | None:
     if fuzz.ratio(first, found_first) < FIRST_WORD_MIN:
         return None  # another word in the label's place: "loại giấy tờ …" is not "số giấy tờ …"
     if any(c in ",:;" and c not in label for c in folded_line[start:end]):
-        return None  # a stop the label lacks: "Quảng Bình, ngày 02 …" is a date line, not "sinh ngày"
+        return (
+            None  # a stop the label lacks: "Quảng Bình, ngày 02 …" is a date line, not "sinh ngày"
+        )
     return LabelHit(start, end, found.score, label)
 
 
@@ -460,12 +499,29 @@ def find_labels(folded_line: str, labels: tuple[str, ...]) -> tuple[LabelHit, ..
     Cached: every label rule of a document type scans the same lines for the same labels.
     """
     hits = [hit for label in labels if (hit := find_label(folded_line, label))]
+    exact = [h for h in hits if h.score >= 100.0]
+    hits = [h for h in hits if h.score >= 100.0 or not _cuts_into(h, exact)]
     hits.sort(key=lambda h: (-(h.end - h.start), -h.score))
     kept: list[LabelHit] = []
     for hit in hits:
         if all(hit.end <= k.start or hit.start >= k.end for k in kept):
             kept.append(hit)
     return tuple(sorted(kept))
+
+
+def _cuts_into(fuzzy: LabelHit, exact: Sequence[LabelHit]) -> bool:
+    """A fuzzy match that takes in part of a label printed exactly, without all of it.
+
+    Why: "Họ và tên người nộp Số định danh cá nhân" (two header cells) is, to a partial
+    ratio, "họ và tên người nộp hồ sơ" ending on "Số": the longer fuzzy match would
+    swallow the next cell's exact label, leaving "định danh cá nhân" as the name.
+    """
+    return any(
+        fuzzy.start < hit.end
+        and hit.start < fuzzy.end
+        and not (fuzzy.start <= hit.start and hit.end <= fuzzy.end)
+        for hit in exact
+    )
 
 
 # --------------------------------------------------------------------------- table cells

@@ -168,6 +168,62 @@ def test_header_row_names_the_values_below(rules, one_line):
     assert values["id_number"] == "045090002319"
 
 
+def test_an_exact_label_is_not_swallowed_by_a_fuzzy_longer_one(rules):
+    """ "Họ và tên người nộp │ Số định danh cá nhân" reads, to a partial ratio, as "họ và tên
+    người nộp hồ sơ" ending on "Số": the name became "định danh cá nhân"."""
+    rows = [
+        (0.10, [("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 0.2)], False),
+        (0.20, [("Họ và tên người nộp", 0.08), ("Số định danh cá nhân", 0.33)], True),
+        (0.23, [("Lê Thị Như Hương", 0.08), ("036186012345", 0.33)], True),
+    ]
+    values = _values(extract_page(cells_page(rows), (), rules, separator_codes=()))
+    assert values["applicant_name"] == "Lê Thị Như Hương"
+    assert values["id_number"] == "036186012345"
+
+
+def test_the_rest_of_a_label_cell_is_not_the_value(rules):
+    """ "Thủ tục hành chính │ Đăng ký …": the label is "thủ tục"; its cell runs to the rule."""
+    rows = [
+        (0.10, [("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 0.2)], False),
+        (0.20, [("Thủ tục hành chính | Đăng ký thay đổi nội dung hộ kinh doanh", 0.08)], True),
+        (0.23, [("Họ và tên  Nguyễn Văn An", 0.08)], True),  # a value in capitals stays whole
+    ]
+    values = _values(extract_page(cells_page(rows), (), rules, separator_codes=()))
+    assert values["procedure_name"] == "Đăng ký thay đổi nội dung hộ kinh doanh"
+    assert values["applicant_name"] == "Nguyễn Văn An"
+
+
+def test_a_value_wrapped_in_its_cell_leaves_the_next_cells_alone(rules):
+    """A four-column row (label │ value │ label │ value) whose value wraps inside its cell:
+    the wrapped line's words under the value carry it on, the next column's do not."""
+    rows = [
+        (0.10, [("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 0.2)], False),
+        (0.20, [("Địa chỉ", 0.08), ("Số 197, đường Phan Chu", 0.22), ("Email", 0.55)], True),
+        (0.212, [("Trinh, Thị trấn Bút Sơn", 0.22), ("hung.huynh@yahoo.com.vn", 0.55)], True),
+        (0.24, [("Số điện thoại", 0.08), ("0838 730 807", 0.22)], True),
+    ]
+    values = _values(extract_page(cells_page(rows), (), rules, separator_codes=()))
+    assert values["address"] == "Số 197, đường Phan Chu Trinh, Thị trấn Bút Sơn"
+    assert values["phone"] == "0838730807"
+
+
+def test_a_page_with_a_title_never_seen_still_gives_its_labelled_values(rules):
+    """Another office's slip, its title in no rule: the one-stop-shop and personal-data
+    labels are read on it all the same (before, only the codes on it were)."""
+    lines = [
+        ("PHIẾU THEO DÕI LUÂN CHUYỂN HỒ SƠ", 0.25, 0.10),
+        ("Mã hồ sơ: 000.00.06.H56-231027-0361", 0.08, 0.15),
+        ("Họ và tên người nộp: Trần Văn Hưởng", 0.08, 0.20),
+        ("Số định danh cá nhân: 045087002319", 0.08, 0.23),
+    ]
+    found = extract_page(lines_page(lines), (), rules, separator_codes=())
+    assert found.facts.doc_type == "other"
+    values = _values(found)
+    assert values["applicant_name"] == "Trần Văn Hưởng"
+    assert values["id_number"] == "045087002319"
+    assert values["dossier_code"] == "000.00.06.H56-231027-0361"
+
+
 def test_value_on_the_line_after_an_empty_colon(rules):
     lines = [
         *RECEIPT_TOP,
