@@ -410,7 +410,7 @@ def test_a_ruled_receipt_read_by_tesseract(tmp_path: Path):
 
 
 def test_a_date_line_is_no_birth_date(rules):
-    """"Quảng Bình, ngày 02 …" reads close to "sinh ngày" once folded; its comma says otherwise."""
+    """ "Quảng Bình, ngày 02 …" reads close to "sinh ngày" once folded; its comma says otherwise."""
     lines = [*RECEIPT_TOP, ("Quảng Bình, ngày 02 tháng 01 năm 2023", 0.5, 0.16)]
     found = extract_page(lines_page(lines), (), rules, separator_codes=())
     assert found.best("birth_date") is None
