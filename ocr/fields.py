@@ -30,6 +30,7 @@ from ocr.labels import (
     label_finds,
     looks_like_heading,
     pattern_candidates,
+    wrapped_label_cells,
 )
 from ocr.lexicon import respelled_document_number, respelled_name, respelled_place
 from ocr.persons import (
@@ -88,6 +89,7 @@ def extract_page(
     candidates = list(_code_candidates(codes, page.index))
     doc_rules = rules.doc_types.get(doc_type)
     stops = rules.labels_for(doc_type)
+    lines = wrapped_label_cells(lines, stops)
     finds, lent = [], rules.borrowed_labels(doc_type)
     for n, rule in enumerate(doc_rules.fields if doc_rules else ()):
         also = lent.get(n, frozenset())

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ocr.lexicon import repaired_email
 from ocr.rules import (
@@ -29,6 +29,7 @@ from ocr.rules import (
 )
 from ocr.validators import PATTERNS, VALIDATORS, Checked
 from schemas.fields import FieldValue
+from schemas.models import Word
 from sohoa.dates import printed_day
 from sohoa.textfold import fold
 
@@ -448,3 +449,127 @@ def pattern_candidates(lines: Sequence[Line], rule: FieldRule, _stops, page: int
             score = 100 * PATTERN_DISCOUNT
             out.append(evidence(rule, line, start, end, raw, score, "pattern", page))
     return out
+
+
+# --------------------------------------------------------------------------- wrapped label cells
+
+WRAP_LINES = 3
+"""Lines a table's label cell may wrap over ("Tổ chức, cá │ nhân nộp hồ │ sơ")."""
+
+
+def wrapped_label_cells(lines: Sequence[Line], stops) -> list[Line]:
+    """``lines`` with a line added after each table row whose label cell wraps: the label's
+    words from the lines below (in its column only), then its value cell.
+
+    Why: in a narrow column "Tên tổ chức, cá nhân nộp hồ sơ" is printed over three lines,
+    and Tesseract reads the rows across the table ("Tổ chức,cá │ Nguyễn Mỹ Ngọc Linh",
+    "nhân nộp hồ", "sơ"): no line holds the label, so the value beside it was lost. A
+    cell joins the words below it only while it is no label yet, and only when a
+    neighbouring cell bounds its column (running text is left as it is).
+    """
+    out: list[Line] = []
+    for line in lines:
+        out.append(line)
+        cells = _cells(line)
+        for n in range(len(cells)):
+            right = _cell_right_edge(lines, line, cells, n)
+            joined = _joined_label(lines, line, cells[n], right, stops) if right else None
+            if joined is not None:
+                beside = n + 1 < len(cells) and word_span(line, *cells[n + 1])[0] <= right
+                out.append(_label_cell_line(line, joined, cells[n + 1] if beside else None))
+    return out
+
+
+def _cells(line: Line) -> list[tuple[int, int]]:
+    """The character spans of ``line``'s cells, split at borders (a "│" or a wide gap)."""
+    cuts, start = [], 0
+    while (border := _border_at(line, start, len(line.text))) is not None:
+        cuts.append((start, border))
+        start = border + 1 if line.text[border] in BORDERS else border
+    cuts.append((start, len(line.text)))
+    return [(a, b) for a, b in cuts if line.text[a:b].strip(SEPARATORS + "".join(BORDERS))]
+
+
+def _label_length(folded: str, stops) -> int:
+    """The length of ``folded`` when it is one label and nothing more (a cell holding only
+    its label), else 0."""
+    text = folded.strip(SEPARATORS + "".join(BORDERS))
+    hits = find_labels(text, stops)
+    return len(text) if any(h.start <= 1 and h.end >= len(text) - 1 for h in hits) else 0
+
+
+def _joined_label(lines, line: Line, cell, right: float, stops) -> list | None:
+    """The pieces ``(line, start, end)`` of the label ``cell`` opens, when the words under it
+    in its column (up to ``right``) complete one, longer than any the cell holds alone;
+    ``None`` otherwise."""
+    a, b = cell
+    left = word_span(line, a, b)[0] - 0.01
+    text, prev = line.folded[a:b].strip(SEPARATORS), line
+    pieces, alone = [(line, a, b)], _label_length(text, stops)
+    for _ in range(WRAP_LINES - 1):
+        nxt = _line_below(lines, prev)
+        if nxt is None:
+            return None
+        inside = [k for k, (x0, x1) in enumerate(nxt.word_x) if left <= (x0 + x1) / 2 < right]
+        if not inside:
+            return None
+        start, end = nxt.spans[inside[0]][0], nxt.spans[inside[-1]][1]
+        pieces.append((nxt, start, end))
+        text = f"{text} {nxt.folded[start:end]}"
+        if _label_length(text, stops) > alone:
+            return pieces
+        prev = nxt
+    return None
+
+
+def _cell_right_edge(lines, line: Line, cells, n: int) -> float | None:
+    """Where the ``n``-th cell's column ends: the next cell of the line, or a line on the
+    same row that starts right of the cell (before that next cell); ``None`` when nothing
+    bounds it."""
+    a, b = cells[n]
+    cell_x1 = word_span(line, a, b)[1]
+    edges = [word_span(line, *cells[n + 1])[0]] if n + 1 < len(cells) else []
+    edges += [
+        other.x0 / other.page_width
+        for other in lines
+        if other is not line and same_row(other, line) and other.x0 / other.page_width >= cell_x1
+    ]
+    return min(edges) if edges else None
+
+
+def _label_cell_line(line: Line, pieces, value: tuple[int, int] | None) -> Line:
+    """A line holding the joined label, a "│", and the value cell of ``line`` (if any)."""
+    parts: list[tuple[Word, tuple[float, float]]] = []
+    for src, start, end in pieces:
+        parts += [
+            (w, x)
+            for w, (a, b), x in zip(src.words, src.spans, src.word_x, strict=True)
+            if a < end and b > start
+        ]
+    label_count = len(parts)
+    if value is not None:
+        parts += [
+            (w, x)
+            for w, (a, b), x in zip(line.words, line.spans, line.word_x, strict=True)
+            if a < value[1] and b > value[0]
+        ]
+    text, spans = "", []
+    for k, (word, _) in enumerate(parts):
+        if k == label_count:
+            text += " | "
+        elif k:
+            text += " "
+        spans.append((len(text), len(text) + len(word.text)))
+        text += word.text
+    width = line.page_width
+    return replace(
+        line,
+        x1=max(x1 for _, (_, x1) in parts) * width
+        if value
+        else max(x1 for _, (_, x1) in parts[:label_count]) * width,
+        text=text,
+        folded=fold(text),
+        words=tuple(w for w, _ in parts),
+        spans=tuple(spans),
+        word_x=tuple(x for _, x in parts),
+    )

@@ -207,6 +207,38 @@ def test_a_value_wrapped_in_its_cell_leaves_the_next_cells_alone(rules):
     assert values["phone"] == "0838730807"
 
 
+def test_a_label_cell_that_wraps_over_three_lines_still_names_its_value(rules):
+    """A narrow label column: "Tên tổ chức, cá │ nhân nộp hồ │ sơ", read by Tesseract as
+    three lines; the value sits in the next cell of the first. And "Ngày nhận" whose cell
+    wraps into "hồ sơ": the longer label is the one printed."""
+    rows = [
+        (0.10, [("GIẤY TIẾP NHẬN HỒ SƠ VÀ HẸN TRẢ KẾT QUẢ", 0.2)], False),
+        (0.20, [("Tên tổ chức, cá", 0.08), ("Nguyễn Mỹ Ngọc Linh", 0.30)], False),
+        (0.212, [("nhân nộp hồ", 0.08)], False),
+        (0.224, [("sơ", 0.08)], False),
+        (0.26, [("Ngày nhận", 0.08), ("09h10, ngày 17/1/2024", 0.30)], False),
+        (0.272, [("hồ sơ", 0.08)], False),
+    ]
+    values = _values(extract_page(cells_page(rows), (), rules, separator_codes=()))
+    assert values["applicant_name"] == "Nguyễn Mỹ Ngọc Linh"
+    assert values["received_date"] == "2024-01-17"
+
+
+def test_a_control_sheet_reads_the_applicants_particulars_too(rules):
+    """The control sheet's own rows name the dossier; the ID number and phone it repeats
+    from the receipt are read with the receipt's and application's labels."""
+    lines = [
+        ("PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ", 0.2, 0.10),
+        ("Mã hồ sơ: 000.00.06.H56-231027-0361", 0.08, 0.15),
+        ("Số định danh cá nhân: 045087002319", 0.08, 0.20),
+        ("Số điện thoại: 0838 730 807", 0.08, 0.23),
+    ]
+    found = extract_page(lines_page(lines), (), rules, separator_codes=())
+    assert found.facts.doc_type == "control_sheet"
+    values = _values(found)
+    assert values["id_number"] == "045087002319" and values["phone"] == "0838730807"
+
+
 def test_a_page_with_a_title_never_seen_still_gives_its_labelled_values(rules):
     """Another office's slip, its title in no rule: the one-stop-shop and personal-data
     labels are read on it all the same (before, only the codes on it were)."""
