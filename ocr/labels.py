@@ -157,9 +157,18 @@ def _read_after(lines, line: Line, hits, n: int, rule: FieldRule, stops):
     found = _value_after(lines, line, hit, end, value_at, labelled, rule, stops)
     if found is None and end == value_at and (colon or cell):
         found = _cell_value(lines, line, hits, n, rule, stops, last=end == len(line.text))
-    if found is None:
+    if found is None or (not labelled and _sentence_not_value(rule, found[3])):
         return None
     return found, hit.score * (1.0 if labelled else NO_COLON_DISCOUNT), value_at
+
+
+def _sentence_not_value(rule: FieldRule, raw: str) -> bool:
+    """After a label in running text (no colon, no cell of its own), the rest of a sentence
+    rather than a value: no digit after a date label, a lower-case word after a name label
+    ("… đăng ký khai sinh trong Sổ …" is neither a birth date nor a person)."""
+    if rule.validator == "date":
+        return not any(c.isdigit() for c in raw)
+    return rule.validator == "person_name" and raw.lstrip()[:1].islower()
 
 
 def _in_brackets(folded: str, hit: LabelHit) -> bool:

@@ -239,6 +239,32 @@ def test_a_control_sheet_reads_the_applicants_particulars_too(rules):
     assert values["id_number"] == "045087002319" and values["phone"] == "0838730807"
 
 
+def test_a_decision_names_its_subject_with_an_applications_labels(rules):
+    """Điều 1 of a decision lists whom it concerns with the particulars an application
+    prints; the decision's own rows have no such labels. Sentences after a label with no
+    colon are not values: no date without a digit, no name in lower case."""
+    lines = [
+        ("QUYẾT ĐỊNH", 0.42, 0.20),
+        ("Điều 1. Cấp giấy phép cho:", 0.08, 0.30),
+        ("Họ và tên: Trần Văn Khoa", 0.10, 0.32),
+        ("Ngày sinh: 11/06/1973", 0.10, 0.34),
+        ("Số định danh cá nhân: 049073048084", 0.10, 0.36),
+    ]
+    found = extract_page(lines_page(lines), (), rules, separator_codes=())
+    assert found.facts.doc_type == "decision"
+    read = {(f.name, f.value) for f in merge_record([found], rules, kind="ket-qua").fields}
+    assert ("applicant_name", "Trần Văn Khoa") in read
+    assert ("birth_date", "1973-06-11") in read and ("id_number", "049073048084") in read
+    sentences = [
+        ("QUYẾT ĐỊNH", 0.42, 0.20),
+        ("Điều 2. Ghi chú ngày sinh trong Sổ đăng ký theo giấy tờ tùy thân", 0.08, 0.30),
+        ("Điều 3. Họ và tên người được cấp ghi trong Sổ đăng ký", 0.08, 0.33),
+    ]
+    found = extract_page(lines_page(sentences), (), rules, separator_codes=())
+    names = {f.name for f in merge_record([found], rules, kind="ket-qua").fields}
+    assert not names & {"birth_date", "applicant_name"}, names
+
+
 def test_a_page_with_a_title_never_seen_still_gives_its_labelled_values(rules):
     """Another office's slip, its title in no rule: the one-stop-shop and personal-data
     labels are read on it all the same (before, only the codes on it were)."""
