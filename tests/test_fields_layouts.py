@@ -265,6 +265,17 @@ def test_a_decision_names_its_subject_with_an_applications_labels(rules):
     assert not names & {"birth_date", "applicant_name"}, names
 
 
+def test_a_certificate_gives_its_holders_contact_details(rules):
+    lines = [
+        ("GIẤY CHỨNG NHẬN ĐĂNG KÝ HỘ KINH DOANH", 0.2, 0.10),
+        ("Điện thoại: 0905 123 456      Email: ho.kinh.doanh@gmail.com", 0.08, 0.30),
+    ]
+    found = extract_page(lines_page(lines), (), rules, separator_codes=())
+    assert found.facts.doc_type == "certificate"
+    read = {(f.name, f.value) for f in merge_record([found], rules, kind="ket-qua").fields}
+    assert {("phone", "0905123456"), ("email", "ho.kinh.doanh@gmail.com")} <= read
+
+
 def test_a_page_with_a_title_never_seen_still_gives_its_labelled_values(rules):
     """Another office's slip, its title in no rule: the one-stop-shop and personal-data
     labels are read on it all the same (before, only the codes on it were)."""
