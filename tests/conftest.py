@@ -37,8 +37,16 @@ CLI_TIMEOUT_S = 600
 
 @pytest.fixture(scope="session")
 def prefect_api_url(tmp_path_factory) -> str:
-    """A temporary Prefect server for the whole session (real API, real flow runs)."""
+    """A temporary Prefect server for the whole session (real API, real flow runs).
+
+    Its database is SQLite, shared by every test of the worker process and by the real
+    ``prefect worker``s some tests start: on two loaded cores a write waited out the 10 s
+    default lock timeout ("database is locked" on a worker's heartbeat), the worker's
+    flow run crashed, and a test about sohoa failed on Prefect's test database. 60 s is
+    what Prefect itself gives SQLite's busy timeout outside test mode.
+    """
     os.environ["PREFECT_HOME"] = str(tmp_path_factory.mktemp("prefect-home"))
+    os.environ.setdefault("PREFECT_SERVER_DATABASE_TIMEOUT", "60")
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
