@@ -8,6 +8,7 @@ Prefect flow when a server is named by ``PREFECT_API_URL``.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import os
@@ -73,7 +74,16 @@ def group_options_first(argv: list[str]) -> list[str]:
     return first + rest
 
 
-app = typer.Typer(
+class _OneCommand(typer.Typer):
+    """The app, building only the command it is asked to run (:func:`command_only`)."""
+
+    def __call__(self, *args, **kwargs):
+        argv = kwargs.get("args", args[0] if args else None)
+        whole = command_only(self, list(sys.argv[1:] if argv is None else argv))
+        return typer.Typer.__call__(whole, *args, **kwargs)
+
+
+app = _OneCommand(
     cls=_LangAnywhere,
     add_completion=False,
     no_args_is_help=True,
@@ -538,6 +548,32 @@ app.add_typer(units_app, name="units")
 app.command("settings")(show_settings)
 app.command("watch")(watch)
 app.add_typer(record_app, name="record")
+
+
+def command_only(whole: typer.Typer, argv: list[str]) -> typer.Typer:
+    """``whole`` with only the command ``argv`` runs (and the group's options), when it
+    names one; else ``whole`` itself (``sohoa``, ``sohoa --help``, an unknown command).
+
+    Why: typer turns every command into a click command before it runs one, evaluating
+    each function's annotations: for 32 commands, 50-100 ms of every ``sohoa search``
+    (``bench/latency.py``). A command's own ``--help`` is the same either way.
+    """
+    args = group_options_first(argv)
+    while args and (args[0] in ("-v", "--verbose") or args[0].startswith("--lang")):
+        args = args[2:] if args[0] == "--lang" else args[1:]
+    if not args or args[0].startswith("-"):
+        return whole
+    commands = [c for c in whole.registered_commands if _command_name(c) == args[0]]
+    groups = [g for g in whole.registered_groups if g.name == args[0]]
+    if not commands and not groups:
+        return whole
+    slim = copy.copy(whole)
+    slim.registered_commands, slim.registered_groups = commands, groups
+    return slim
+
+
+def _command_name(info) -> str:
+    return info.name or typer.main.get_command_name(info.callback.__name__)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -3,6 +3,8 @@ sohoa speaks."""
 
 from __future__ import annotations
 
+import json
+
 from cli.app import group_options_first
 from sohoa.errors import ExitCode
 
@@ -80,3 +82,30 @@ def test_ingest_dash_refuses_what_is_not_one_scan(cli):
     twice = _piped(cli, b"%PDF-1.4", "-", "-")
     assert twice.returncode == ExitCode.USAGE and b"only once" in twice.stderr
     assert cli.record_count() == 0
+
+
+def test_only_the_command_asked_for_is_built():
+    """typer builds every command before running one (50-100 ms of each ``sohoa search``):
+    the app run is cut to that command; the group's options and help stay whole."""
+    import typer
+
+    from cli.app import app, command_only
+
+    def built(argv):
+        return set(typer.main.get_command(command_only(app, argv)).commands)
+
+    everything = built([])
+    assert {"search", "ingest", "review", "users"} <= everything and len(everything) > 10
+    assert built(["search", "nguyen", "--json"]) == {"search"}
+    assert built(["--lang", "en", "-v", "review", "list"]) == {"review"}
+    assert built(["report", "--lang", "en"]) == {"report"}
+    for whole in (["--help"], ["serach", "x"], ["--lang", "en"]):
+        assert built(whole) == everything, whole
+
+
+def test_a_command_runs_the_same_with_only_it_built(cli):
+    done = cli("--lang", "en", "units", "list", "--json")
+    assert done.returncode == 0, done.stderr
+    assert isinstance(json.loads(done.stdout), list)
+    wrong = cli("serach", "x")
+    assert wrong.returncode == 2 and "Did you mean 'search'" in wrong.stderr
