@@ -180,13 +180,32 @@ def search_columns(
     procedure = (fields.get("procedure_code") or "").strip()
     sector = words(fields.get("sector") or "")
     return {
-        "code_key": compact(dossier_code),
-        "id_number": compact(fields.get("id_number") or "") or None,
-        "name_key": name or None,
-        "procedure_code": procedure or None,
-        "sector": sector or None,
+        "code_key": fit(compact(dossier_code), KEY_LENGTH),
+        "id_number": fit(compact(fields.get("id_number") or ""), ID_LENGTH) or None,
+        "name_key": fit(name, KEY_LENGTH) or None,
+        "procedure_code": fit(procedure, ID_LENGTH) or None,
+        "sector": fit(sector, KEY_LENGTH) or None,
         "received_on": received_on(fields, dossier_code, created_at),
     }
+
+
+KEY_LENGTH = 255
+"""Characters of a name, sector or code key column (``varchar(255)``)."""
+ID_LENGTH = 64
+"""Characters of an ID number or procedure code column (``varchar(64)``)."""
+
+
+def fit(value: str, length: int) -> str:
+    """``value`` cut to a column's ``length``, at a word's end where there is one.
+
+    Why: PostgreSQL refuses a value longer than its ``varchar`` where SQLite stores it,
+    so a name OCR ran together with the lines after it failed the record's commit on
+    PostgreSQL alone. These columns are search keys: their first words are what finds
+    the record; the manifest keeps the whole value."""
+    if len(value) <= length:
+        return value
+    cut = value[:length]
+    return cut.rsplit(" ", 1)[0] if " " in cut else cut
 
 
 def tag(kind: str, value: str) -> str:
@@ -248,8 +267,8 @@ def person_rows(record_id: str, persons_json: str | None) -> list[dict[str, Any]
     """
     rows = []
     for person in json.loads(persons_json or "[]"):
-        name = words(person.get("name") or "") or None
-        number = compact(person.get("id_number") or "") or None
+        name = fit(words(person.get("name") or ""), KEY_LENGTH) or None
+        number = fit(compact(person.get("id_number") or ""), ID_LENGTH) or None
         if name or number:
             rows.append(
                 {

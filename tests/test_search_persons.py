@@ -378,3 +378,25 @@ def test_a_correction_with_no_primary_person_adds_one() -> None:
         "2023-10-21",
         2023,
     )
+
+
+def test_values_longer_than_their_search_columns_are_kept_on_postgresql_too(catalog_url) -> None:
+    """PostgreSQL refuses a value longer than its ``varchar`` where SQLite stores it: an
+    OCR'd name or sector run together with the lines after it (300+ characters) made the
+    record's commit fail on PostgreSQL alone, an internal error after "Storing"."""
+    long_name = " ".join(["Nguyễn Thị Hồng Đào"] + ["Phường Bình Hiên Quận Hải Châu"] * 12)
+    long_sector = " ".join(["Hộ tịch"] * 60)
+    manifest = record(
+        "long",
+        code="000.00.06.H56-240301-0007",
+        applicant_name=long_name,
+        sector=long_sector,
+        id_number="0" * 80,
+    ).model_copy(
+        update={"persons": (Person(role="applicant", name=long_name, id_number="1" * 80),)}
+    )
+    with Catalog(catalog_url) as catalog:
+        _add(catalog, manifest)
+        hits = catalog.find("nguyen thi hong dao").hits
+        assert [h.record_id for h in hits] == [manifest.record_id]
+        assert catalog.get_record(manifest.record_id) is not None
