@@ -29,7 +29,6 @@ from ocr.rules import (
 )
 from ocr.validators import PATTERNS, VALIDATORS, Checked
 from schemas.fields import FieldValue
-from schemas.models import Word
 from sohoa.dates import printed_day
 from sohoa.textfold import fold
 
@@ -414,10 +413,8 @@ def _value_column(lines, line: Line, start: int, end: int) -> tuple[float, float
 
 def _words_within(line: Line, left: float, right: float) -> str:
     """The words of ``line`` whose centres lie between ``left`` and ``right``."""
-    inside = [n for n, (x0, x1) in enumerate(line.word_x) if left <= (x0 + x1) / 2 < right]
-    if not inside:
-        return ""
-    return line.text[line.spans[inside[0]][0] : line.spans[inside[-1]][1]]
+    span = line.span_between(left, right)
+    return "" if span is None else line.text[span[0] : span[1]]
 
 
 def _by(line: Line, hit: LabelHit, text: str) -> bool:
@@ -519,10 +516,10 @@ def _joined_label(lines, line: Line, cell, right: float, stops) -> list | None:
         nxt = _line_below(lines, prev)
         if nxt is None:
             return None
-        inside = [k for k, (x0, x1) in enumerate(nxt.word_x) if left <= (x0 + x1) / 2 < right]
-        if not inside:
+        span = nxt.span_between(left, right)
+        if span is None:
             return None
-        start, end = nxt.spans[inside[0]][0], nxt.spans[inside[-1]][1]
+        start, end = span
         pieces.append((nxt, start, end))
         text = f"{text} {nxt.folded[start:end]}"
         if _label_length(text, stops) > alone:
@@ -547,21 +544,11 @@ def _cell_right_edge(lines, line: Line, cells, n: int) -> float | None:
 
 
 def _label_cell_line(line: Line, pieces, value: tuple[int, int] | None) -> Line:
-    """A line holding the joined label, a "│", and the value cell of ``line`` (if any)."""
-    parts: list[tuple[Word, tuple[float, float]]] = []
-    for src, start, end in pieces:
-        parts += [
-            (w, x)
-            for w, (a, b), x in zip(src.words, src.spans, src.word_x, strict=True)
-            if a < end and b > start
-        ]
+    """A line holding the joined label, a "|", and the value cell of ``line`` (if any)."""
+    parts = [placed for src, start, end in pieces for placed in src.placed_in(start, end)]
     label_count = len(parts)
     if value is not None:
-        parts += [
-            (w, x)
-            for w, (a, b), x in zip(line.words, line.spans, line.word_x, strict=True)
-            if a < value[1] and b > value[0]
-        ]
+        parts += line.placed_in(*value)
     text, spans = "", []
     for k, (word, _) in enumerate(parts):
         if k == label_count:
@@ -570,12 +557,9 @@ def _label_cell_line(line: Line, pieces, value: tuple[int, int] | None) -> Line:
             text += " "
         spans.append((len(text), len(text) + len(word.text)))
         text += word.text
-    width = line.page_width
     return replace(
         line,
-        x1=max(x1 for _, (_, x1) in parts) * width
-        if value
-        else max(x1 for _, (_, x1) in parts[:label_count]) * width,
+        x1=max(x1 for _, (_, x1) in parts) * line.page_width,
         text=text,
         folded=fold(text),
         words=tuple(w for w, _ in parts),

@@ -322,6 +322,22 @@ class Line:
             w for w, (a, b) in zip(self.words, self.spans, strict=True) if a < end and b > start
         )
 
+    def placed_in(self, start: int, end: int) -> list[tuple[Word, tuple[float, float]]]:
+        """Words overlapping ``text[start:end]``, each with its left and right edge."""
+        return [
+            (w, x)
+            for w, (a, b), x in zip(self.words, self.spans, self.word_x, strict=True)
+            if a < end and b > start
+        ]
+
+    def span_between(self, left: float, right: float) -> tuple[int, int] | None:
+        """The characters of the words whose centres lie between the page-width fractions
+        ``left`` and ``right`` (one table column of the line); ``None`` when there are none."""
+        inside = [n for n, (x0, x1) in enumerate(self.word_x) if left <= (x0 + x1) / 2 < right]
+        if not inside:
+            return None
+        return self.spans[inside[0]][0], self.spans[inside[-1]][1]
+
     def column_text(self, left: float, right: float, *, min_gap: float = 0.04) -> str:
         """The words of one column of a two-column line (agency | motto, notes | signature).
 
@@ -565,7 +581,7 @@ def column_below(
     for candidate in below:
         if candidate is line or same_row(candidate, line):
             continue
-        inside = [n for n, (x0, x1) in enumerate(candidate.word_x) if left <= (x0 + x1) / 2 < right]
-        if inside:
-            return candidate, candidate.spans[inside[0]][0], candidate.spans[inside[-1]][1]
+        span = candidate.span_between(left, right)
+        if span is not None:
+            return candidate, *span
     return None
