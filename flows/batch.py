@@ -170,16 +170,31 @@ def build_pdf(batch, record: RecordDraft, settings) -> tuple[Path, SignatureSumm
     return signed, summary
 
 
-SIGNING_MODULE = "pdf.sign.signer"
+SIGNING_MODULES = ("pdf.sign.signer", "records.resume")
+"""What signs a record and what reads back one a killed run stored: pyHanko underneath."""
+_SIGNING_IMPORT = threading.Lock()
+
+
+def load_signing() -> None:
+    """Import :data:`SIGNING_MODULES`, one thread of the process at a time.
+
+    Why not at the top: pyHanko and its HTTP stack make up about a quarter of this
+    module's import time, spent before the first page could start; only the steps after
+    the pages need them, and :func:`_prepare_meanwhile` imports them while pages are read.
+    Why the lock: pyHanko's modules import each other in a circle (``pdf_utils.crypt.pdfmac``
+    and ``sign.signers``), and a second thread importing them while the first is half way
+    gets a half-made package: ``KeyError: 'pyhanko.sign.signers'``, an internal error of
+    the batch (seen when the pages were done before the background import: one loaded
+    page). Once imported, this is a dictionary lookup per module.
+    """
+    with _SIGNING_IMPORT:
+        for name in SIGNING_MODULES:
+            importlib.import_module(name)
 
 
 def _sign(unsigned: Path, signed: Path, settings: Settings) -> SignatureSummary:
-    """Sign with :func:`pdf.sign.signer.sign_pdf`, imported when first needed.
-
-    Why not at the top: pyHanko and its HTTP stack make up about a quarter of this
-    module's import time, spent before the first page could start; only this last
-    step needs them, and :func:`_read_all` has them imported while pages are read.
-    """
+    """Sign with :func:`pdf.sign.signer.sign_pdf` (imported by :func:`load_signing`)."""
+    load_signing()
     from pdf.sign.signer import sign_pdf
 
     return sign_pdf(unsigned, signed, settings)
@@ -200,8 +215,10 @@ def _prepare_meanwhile(settings: Settings) -> None:
     def load() -> None:
         with suppress(Exception):
             lexicon.preload(places=settings.fields.enabled)
-            module = importlib.import_module(SIGNING_MODULE)
-            module.load_signer_keyed(settings)
+            load_signing()
+            from pdf.sign.signer import load_signer_keyed
+
+            load_signer_keyed(settings)
 
     threading.Thread(target=load, name="prepare-after-pages", daemon=True).start()
 
@@ -235,7 +252,8 @@ def catalog_stored(batch, record, settings) -> Manifest | None:
 def signed_earlier(batch, record, settings) -> tuple[Path, SignatureSummary] | None:
     """The signed PDF a killed run uploaded, fetched and read back instead of signing again
     (a second signature is a second locked copy): :func:`records.resume.stored_signed_pdf`."""
-    from records.resume import stored_signed_pdf  # pyHanko: imported when first needed
+    load_signing()  # pyHanko: imported when first needed, by one thread at a time
+    from records.resume import stored_signed_pdf
 
     dest = settings.work_dir / batch.batch_id / f"{record.record_id}.pdf"
     summary = stored_signed_pdf(batch, record, open_store(settings), dest, settings)

@@ -99,6 +99,75 @@ def test_the_tesseract_bound_holds_across_threads_and_can_change():
     assert limit.size == 1
 
 
+RACE = """
+import sys, tempfile, threading, time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import SimpleNamespace
+sys.setswitchinterval(0.005)
+from flows import batch
+from schemas.settings import Settings
+settings = Settings(data_dir=Path(tempfile.mkdtemp()))
+received = SimpleNamespace(batch_id="b1", unit="H56.01", received_at=datetime.now(UTC))
+record = SimpleNamespace(record_id="r1", dossier_code="")
+errors, start = [], threading.Barrier(2)
+def run(step, delay):
+    start.wait()
+    time.sleep(delay)
+    try:
+        step()
+    except Exception as exc:
+        errors.append(repr(exc))
+steps = [  # the background loader, then the step after the pages (nothing stored: None)
+    (batch.load_signing, 0.0),
+    (lambda: batch.signed_earlier(received, record, settings), float(sys.argv[1])),
+]
+threads = [threading.Thread(target=run, args=step) for step in steps]
+[t.start() for t in threads]
+[t.join() for t in threads]
+print(errors)
+"""
+
+
+def test_pyhanko_is_imported_by_one_thread_at_a_time():
+    """The background loader and the step after the pages import pyHanko at once when
+    the pages are done first; its modules import each other in a circle, so the second
+    thread got a half-made package (``KeyError: 'pyhanko.sign.signers'``, exit 70 in CI;
+    here, the second import started 0.15-0.2 s after the first failed every time). Each
+    delay runs in a fresh interpreter, where nothing is imported yet."""
+    for delay in [n / 20 for n in range(11)]:
+        done = subprocess.run(
+            [sys.executable, "-c", RACE, str(delay)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0 and done.stdout.strip() == "[]", (
+            delay,
+            done.stdout,
+            done.stderr,
+        )
+
+
+def test_every_step_that_signs_or_reads_a_signature_imports_through_the_lock(
+    tmp_path, scan_pdf, monkeypatch
+):
+    from flows import batch
+
+    callers, real = set(), batch.load_signing
+
+    def recorded():
+        callers.add(threading.current_thread().name)
+        real()
+
+    monkeypatch.setattr(batch, "load_signing", recorded)
+    [manifest] = run_plain([str(scan_pdf)], settings=Settings(data_dir=tmp_path / "data"))
+    assert manifest.signature.signer
+    assert callers == {"prepare-after-pages", "MainThread"}, callers
+
+
 def test_what_follows_the_last_page_is_loaded_while_pages_are_read(tmp_path, scan_pdf, monkeypatch):
     """The second reading's word pairs, the signing key and the administrative units are
     loaded in a background thread as pages start: not twice by the page threads, and not
